@@ -1,0 +1,93 @@
+"""The clinic's text-message assistant: ``create_app`` builds the Flask app."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+from flask_migrate import Migrate
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import event
+from twilio.request_validator import RequestValidator
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from bot import config as settings
+from bot.content import ContentError, load_content
+from bot.models import db
+from bot.replies import Replier
+
+ROOT = Path(__file__).resolve().parent.parent
+MIGRATIONS = ROOT / "db"
+log = logging.getLogger("bot")
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True, template_folder=str(ROOT / "templates"))
+    config = settings.from_environment()
+    config.update(test_config or {})
+    settings.check(config, app.instance_path, app.debug, bool(config.get("TESTING")))
+    app.config.update(config)
+    logging.basicConfig(
+        level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    try:
+        content = load_content(app.config["CONTENT_FILE"])
+    except ContentError as exc:
+        raise settings.ConfigError(str(exc)) from None
+    app.extensions["content"] = content
+    app.extensions["replier"] = Replier(content, ZoneInfo(app.config["CLINIC_TIMEZONE"]))
+
+    token = app.config.get("TWILIO_AUTH_TOKEN")
+    app.extensions["twilio_validator"] = RequestValidator(token) if token else None
+    if not token:
+        log.warning(
+            "TWILIO_AUTH_TOKEN is not set: POST /sms refuses every request (403) until it is. "
+            "Try the bot with 'flask --app bot chat' or the simulator page meanwhile."
+        )
+
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    db.init_app(app)
+    if app.config["DATABASE_URL"].startswith("sqlite"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        with app.app_context():
+            _tune_sqlite(db.engine)
+    Migrate(app, db, directory=str(MIGRATIONS), render_as_batch=True)
+    CSRFProtect(app)
+
+    hops = app.config["PROXY_HOPS"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+
+    from bot import cli, simulator, webhook
+
+    app.extensions["csrf"].exempt(webhook.bp)  # Twilio signs its requests instead
+    app.register_blueprint(webhook.bp)
+    app.register_blueprint(cli.bp)
+    if app.config["SIMULATOR"]:
+        app.register_blueprint(simulator.bp)
+    return app
+
+
+def _tune_sqlite(engine) -> None:
+    """SQLite: wait for locks instead of failing, WAL, and write transactions from the start.
+
+    ``BEGIN IMMEDIATE`` takes the write lock when a transaction begins, so two requests for
+    the same text never both read "not seen" and then race to write.
+    """
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # let SQLAlchemy's BEGIN below decide
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout = 10000")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

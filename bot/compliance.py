@@ -1,0 +1,79 @@
+"""Compliance keywords: opting out (STOP), back in (START) and HELP.
+
+Twilio's default opt-out keywords and the carriers' rules decide what counts. A keyword is
+the whole text (case, spaces and punctuation aside), or a keyword with a polite word or two
+around it ("stop please", "please unsubscribe me"): a patient who asks to stop is stopped.
+Twilio's ``OptOutType`` field, sent when its Advanced Opt-Out is on, is honoured too.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from bot.text import normalize
+
+
+class Keyword(StrEnum):
+    OPT_OUT = "opt_out"
+    OPT_IN = "opt_in"
+    HELP = "help"
+
+
+OPT_OUT_WORDS = frozenset(
+    {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout", "opt out"}
+)
+OPT_IN_WORDS = frozenset({"start", "unstop", "yes", "subscribe", "resubscribe"})
+HELP_WORDS = frozenset({"help", "info"})
+# Words that may stand around an opt-out keyword without changing what it asks.
+POLITE = frozenset(
+    [
+        "please",
+        "pls",
+        "plz",
+        "me",
+        "now",
+        "all",
+        "texts",
+        "text",
+        "texting",
+        "messages",
+        "message",
+        "msgs",
+        "it",
+        "thanks",
+        "thank",
+        "you",
+        "sending",
+        "send",
+        "these",
+        "them",
+        "the",
+    ]
+)
+OPT_OUT_TYPES = {"STOP": Keyword.OPT_OUT, "START": Keyword.OPT_IN, "HELP": Keyword.HELP}
+
+
+def classify(body: str, opt_out_type: str | None = None) -> tuple[Keyword, str] | None:
+    """The compliance keyword a text is, with the word that made it so, or None."""
+    if opt_out_type and opt_out_type.strip().upper() in OPT_OUT_TYPES:
+        kind = OPT_OUT_TYPES[opt_out_type.strip().upper()]
+        return kind, (normalize(body) or opt_out_type.lower())[:40]
+    text = normalize(body)
+    if not text:
+        return None
+    squashed = text.replace(" ", "")
+    if text in OPT_OUT_WORDS or squashed in OPT_OUT_WORDS:
+        return Keyword.OPT_OUT, squashed
+    if text in OPT_IN_WORDS:
+        return Keyword.OPT_IN, text
+    if text in HELP_WORDS:
+        return Keyword.HELP, text
+    words = text.replace("opt out", "optout").split()
+    keywords = [w for w in words if w in OPT_OUT_WORDS]
+    if (
+        len(keywords) == 1
+        and len(words) <= 5
+        and all(w in POLITE for w in words if w not in keywords)
+    ):
+        return Keyword.OPT_OUT, keywords[0]
+    return None

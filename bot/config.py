@@ -1,0 +1,159 @@
+"""Settings: read from the environment in one place and checked at start-up.
+
+Every setting has one name, the same in the environment, the README and the code. A
+missing or malformed one stops the app with a message that names it (``ConfigError``).
+In development, ``flask`` commands also read a ``.env`` file in the working folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+
+TWILIO_API_BASE_URL = "https://api.twilio.com"
+
+# name -> default (None: no default)
+SETTINGS: dict[str, Any] = {
+    "SECRET_KEY": None,
+    "DATABASE_URL": None,  # default: a SQLite file in the instance folder
+    "TWILIO_ACCOUNT_SID": None,
+    "TWILIO_AUTH_TOKEN": None,
+    "TWILIO_FROM_NUMBER": None,
+    "TWILIO_API_BASE_URL": TWILIO_API_BASE_URL,
+    "PUBLIC_BASE_URL": None,
+    "PROXY_HOPS": 1,
+    "CLINIC_TIMEZONE": "America/New_York",
+    "CONTENT_FILE": None,  # default: bot/content/clinic.yaml
+    "RATE_LIMIT_PER_HOUR": 20,
+    "SIMULATOR": None,  # default: on with --debug, off otherwise
+    "LOG_LEVEL": "INFO",
+}
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message names it."""
+
+
+def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    environ = os.environ if environ is None else environ
+    config = {}
+    for name, default in SETTINGS.items():
+        value = environ.get(name)
+        config[name] = value if value not in (None, "") else default
+    return config
+
+
+def check(config: dict[str, Any], instance_path: str, debug: bool, testing: bool) -> None:
+    """Validate and normalise ``config`` in place; raise ConfigError naming the setting."""
+    if not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = instance_secret(Path(instance_path))
+    elif len(str(config["SECRET_KEY"])) < 16 and not (debug or testing):
+        raise ConfigError("SECRET_KEY is too short: use at least 32 random characters")
+
+    url = config.get("DATABASE_URL") or "sqlite:///" + str(Path(instance_path) / "bot.sqlite3")
+    config["DATABASE_URL"] = url = database_url(url)
+    config["SQLALCHEMY_DATABASE_URI"] = url
+
+    sid = config.get("TWILIO_ACCOUNT_SID")
+    if sid and not re.fullmatch(r"AC[0-9a-fA-F]{32}", sid):
+        raise ConfigError("TWILIO_ACCOUNT_SID must be 'AC' followed by 32 hex digits")
+    token = config.get("TWILIO_AUTH_TOKEN")
+    if sid and not token:
+        raise ConfigError("TWILIO_ACCOUNT_SID is set but TWILIO_AUTH_TOKEN is not")
+    number = config.get("TWILIO_FROM_NUMBER")
+    if number:
+        config["TWILIO_FROM_NUMBER"] = e164(number, "TWILIO_FROM_NUMBER")
+    if sid and not number:
+        raise ConfigError("TWILIO_ACCOUNT_SID is set but TWILIO_FROM_NUMBER is not")
+    for name in ("TWILIO_API_BASE_URL", "PUBLIC_BASE_URL"):
+        value = config.get(name)
+        if value:
+            parsed = urlparse(value)
+            if parsed.scheme not in ("http", "https") or not parsed.netloc:
+                raise ConfigError(f"{name} must be an http(s) URL, got {value!r}")
+            config[name] = value.rstrip("/")
+
+    try:
+        ZoneInfo(str(config["CLINIC_TIMEZONE"]))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"CLINIC_TIMEZONE {config['CLINIC_TIMEZONE']!r} is not a time zone name such as "
+            "America/New_York"
+        ) from None
+    config["RATE_LIMIT_PER_HOUR"] = integer(config, "RATE_LIMIT_PER_HOUR", minimum=1)
+    config["PROXY_HOPS"] = integer(config, "PROXY_HOPS", minimum=0)
+    simulator = config.get("SIMULATOR")
+    config["SIMULATOR"] = debug if simulator is None else flag(config, "SIMULATOR")
+
+
+def instance_secret(instance_path: Path) -> str:
+    """A random key kept in the instance folder, made on first start, when SECRET_KEY is unset.
+
+    Every process on this machine shares it; set SECRET_KEY when the app runs on several.
+    """
+    path = instance_path / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    instance_path.mkdir(parents=True, exist_ok=True)
+    draft = instance_path / f".secret_key.{os.getpid()}"
+    draft.write_text(secrets.token_hex(32))
+    draft.chmod(0o600)
+    try:
+        os.link(draft, path)  # atomic: a process that starts at the same moment reads ours
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
+    return path.read_text().strip()
+
+
+def database_url(url: str) -> str:
+    """Accept the URL forms hosting providers give and use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    if not re.match(r"^[a-z0-9+]+://", url):
+        raise ConfigError(f"DATABASE_URL {url!r} is not a database URL")
+    return url
+
+
+def e164(number: str, name: str) -> str:
+    try:
+        parsed = phonenumbers.parse(number, "US")
+    except phonenumbers.NumberParseException:
+        parsed = None
+    if parsed is None or not phonenumbers.is_valid_number(parsed):
+        raise ConfigError(f"{name} {number!r} is not a valid phone number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def integer(config: dict[str, Any], name: str, minimum: int) -> int:
+    try:
+        value = int(config[name])
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a whole number, got {config[name]!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def flag(config: dict[str, Any], name: str) -> bool:
+    value = config[name]
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be on or off (1/0, true/false), got {value!r}")

@@ -1,0 +1,241 @@
+"""The clinic's content: loading and checking the content file.
+
+The file (YAML, ``clinic.yaml`` beside this module by default) is the clinic's own words:
+its name, phone, address, hours, accepted plans and exercises. ``load_content`` reads it
+into frozen dataclasses and raises ``ContentError`` naming the first broken field, so a
+bad edit stops the app at start-up instead of sending patients wrong answers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.segments import is_gsm7, to_plain
+from bot.text import normalize
+
+DEFAULT_CONTENT_FILE = Path(__file__).with_name("clinic.yaml")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_SPAN = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+class ContentError(ValueError):
+    """The content file is missing, unreadable, or a field in it is wrong."""
+
+
+@dataclass(frozen=True)
+class Span:
+    start: dt.time
+    end: dt.time
+
+
+@dataclass(frozen=True)
+class Plan:
+    name: str
+    aliases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Exercise:
+    id: str
+    name: str
+    purpose: str
+    aliases: tuple[str, ...]
+    steps: tuple[str, ...]
+    tips: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Area:
+    name: str
+    aliases: tuple[str, ...]
+    exercises: tuple[Exercise, ...]
+
+
+@dataclass(frozen=True)
+class Clinic:
+    name: str
+    phone: str
+    address: str
+    directions: str
+    spanish: str
+
+
+@dataclass(frozen=True)
+class Content:
+    clinic: Clinic
+    hours: dict[int, tuple[Span, ...]]  # weekday (Monday is 0) -> opening spans
+    insurance: tuple[Plan, ...]
+    other_plans: tuple[str, ...]
+    exercises: tuple[Exercise, ...]
+    areas: tuple[Area, ...]
+
+    def exercise(self, exercise_id: str) -> Exercise:
+        for exercise in self.exercises:
+            if exercise.id == exercise_id:
+                return exercise
+        raise KeyError(exercise_id)
+
+
+def load_content(path: str | Path | None = None) -> Content:
+    path = Path(path) if path else DEFAULT_CONTENT_FILE
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ContentError(f"content file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ContentError(f"content file {path} cannot be read: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise ContentError(f"content file {path} is not valid YAML: {exc}") from None
+    try:
+        return parse_content(raw)
+    except ContentError as exc:
+        raise ContentError(f"content file {path}: {exc}") from None
+
+
+def parse_content(raw: Any) -> Content:
+    top = _mapping(raw, "the file")
+    clinic_raw = _mapping(top.get("clinic"), "clinic")
+    clinic = Clinic(
+        name=_text(clinic_raw.get("name"), "clinic.name"),
+        phone=_text(clinic_raw.get("phone"), "clinic.phone"),
+        address=_text(clinic_raw.get("address"), "clinic.address"),
+        directions=_text(clinic_raw.get("directions"), "clinic.directions"),
+        spanish=_text(clinic_raw.get("spanish", ""), "clinic.spanish", required=False),
+    )
+    if sum(ch.isdigit() for ch in clinic.phone) < 10:
+        raise ContentError(f"clinic.phone: {clinic.phone!r} is not a phone number")
+
+    hours_raw = _mapping(top.get("hours"), "hours")
+    unknown_days = sorted(set(hours_raw) - set(DAYS))
+    if unknown_days:
+        raise ContentError(f"hours: unknown day {unknown_days[0]!r} (use {', '.join(DAYS)})")
+    hours = {
+        index: _spans(hours_raw.get(day) or [], f"hours.{day}") for index, day in enumerate(DAYS)
+    }
+
+    insurance = tuple(
+        Plan(
+            name=_text(item.get("name"), f"insurance[{i}].name"),
+            aliases=_aliases(item.get("aliases"), f"insurance[{i}].aliases"),
+        )
+        for i, item in enumerate(_items(top.get("insurance"), "insurance"))
+    )
+    other_plans = _aliases(top.get("other_plans", []), "other_plans", required=False)
+    accepted = {alias for plan in insurance for alias in plan.aliases}
+    both = sorted(accepted & set(other_plans))
+    if both:
+        raise ContentError(f"other_plans: {both[0]!r} is also an accepted plan's alias")
+
+    exercises: list[Exercise] = []
+    for i, item in enumerate(_items(top.get("exercises"), "exercises")):
+        where = f"exercises[{i}]"
+        exercise_id = _text(item.get("id"), f"{where}.id")
+        if not _ID.match(exercise_id):
+            raise ContentError(f"{where}.id: {exercise_id!r} must be lower-case letters, digits, -")
+        if any(e.id == exercise_id for e in exercises):
+            raise ContentError(f"{where}.id: {exercise_id!r} is used twice")
+        exercises.append(
+            Exercise(
+                id=exercise_id,
+                name=_text(item.get("name"), f"{where}.name"),
+                purpose=_text(item.get("purpose"), f"{where}.purpose"),
+                aliases=_aliases(item.get("aliases"), f"{where}.aliases"),
+                steps=_texts(item.get("steps"), f"{where}.steps"),
+                tips=_texts(item.get("tips", []), f"{where}.tips", required=False),
+            )
+        )
+    by_id = {e.id: e for e in exercises}
+
+    areas = []
+    for i, item in enumerate(_items(top.get("areas", []), "areas", required=False)):
+        where = f"areas[{i}]"
+        ids = _texts(item.get("exercises"), f"{where}.exercises")
+        missing = [x for x in ids if x not in by_id]
+        if missing:
+            raise ContentError(f"{where}.exercises: no exercise has the id {missing[0]!r}")
+        areas.append(
+            Area(
+                name=_text(item.get("name"), f"{where}.name"),
+                aliases=_aliases(item.get("aliases"), f"{where}.aliases"),
+                exercises=tuple(by_id[x] for x in ids),
+            )
+        )
+    return Content(clinic, hours, insurance, other_plans, tuple(exercises), tuple(areas))
+
+
+def _mapping(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ContentError(f"{where}: expected a mapping of fields, found {_kind(value)}")
+    return value
+
+
+def _items(value: Any, where: str, required: bool = True) -> list[dict[str, Any]]:
+    if value is None and not required:
+        return []
+    if not isinstance(value, list) or (required and not value):
+        raise ContentError(f"{where}: expected a non-empty list, found {_kind(value)}")
+    return [_mapping(item, f"{where}[{i}]") for i, item in enumerate(value)]
+
+
+def _text(value: Any, where: str, required: bool = True) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise ContentError(f"{where}: expected text, found {_kind(value)}")
+    text = " ".join(to_plain(value).split())
+    if not is_gsm7(text):
+        bad = next(ch for ch in text if not is_gsm7(ch))
+        raise ContentError(
+            f"{where}: {bad!r} is not plain SMS text (GSM-7) and would make every text "
+            "cost more than twice as much; use plain letters, ' and -"
+        )
+    return text
+
+
+def _texts(value: Any, where: str, required: bool = True) -> tuple[str, ...]:
+    if value is None and not required:
+        return ()
+    if not isinstance(value, list) or (required and not value):
+        raise ContentError(f"{where}: expected a non-empty list of text, found {_kind(value)}")
+    return tuple(_text(item, f"{where}[{i}]") for i, item in enumerate(value))
+
+
+def _aliases(value: Any, where: str, required: bool = True) -> tuple[str, ...]:
+    names = _texts(value, where, required)
+    return tuple(dict.fromkeys(normalize(name) for name in names if normalize(name)))
+
+
+def _spans(value: Any, where: str) -> tuple[Span, ...]:
+    if not isinstance(value, list):
+        raise ContentError(f'{where}: expected a list like ["10:00-12:30"], found {_kind(value)}')
+    spans = []
+    for i, item in enumerate(value):
+        match = _SPAN.match(item) if isinstance(item, str) else None
+        if not match:
+            raise ContentError(f"{where}[{i}]: expected HH:MM-HH:MM, found {item!r}")
+        h1, m1, h2, m2 = map(int, match.groups())
+        try:
+            span = Span(dt.time(h1, m1), dt.time(h2, m2))
+        except ValueError:
+            raise ContentError(f"{where}[{i}]: {item!r} is not a time of day") from None
+        if span.end <= span.start or (spans and span.start < spans[-1].end):
+            raise ContentError(f"{where}[{i}]: {item!r} must end after it starts, in order")
+        spans.append(span)
+    return tuple(spans)
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, str):
+        return f"text {value[:40]!r}"
+    return type(value).__name__

@@ -1,0 +1,923 @@
+"""Reply logic: a patient's text in, the clinic's answer out.
+
+Pure functions of the text, the clinic's content and the current time: no Flask, no
+database. ``Replier(content).reply(text, now)`` is what the webhook, the chat command and
+the simulator page all call. Compliance keywords (STOP, HELP, START) are decided before
+this, in ``bot.compliance``; their texts are built here so every reply reads alike.
+
+How a text is read: it is normalised (lower case, no punctuation, "&" read as "and"),
+then scanned for safety first (emergency symptoms, pain during an exercise), then for
+everything the patient asks, each with typo tolerance (rapidfuzz): exercises by name,
+body areas, hours (of a day, "now", a part of the day), the address, the phone, insurance
+(one plan or the list) and the small talk around them. Answers to several questions are
+joined in the order they were asked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from rapidfuzz import fuzz, process
+
+from bot.content import Area, Content, Exercise, Plan, Span
+from bot.text import normalize
+
+# Only the first part of a very long text is read: a question sits at its start, and the
+# reply must stay fast whatever is pasted into it.
+MAX_READ_CHARS = 600
+MAX_WINDOW_WORDS = 5
+# How close a plan that is not accepted may come to the best match before it wins.
+CAUTION_MARGIN = 8.0
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+DAY_SHORT = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+@dataclass(frozen=True)
+class Reply:
+    kind: str  # what the reply answers: "hours", "exercise", "emergency", ... joined by "+"
+    body: str
+
+
+# --- words --------------------------------------------------------------------------------
+
+# Words that carry an intent, with their usual misspellings caught by fuzzy matching.
+KEYWORDS: dict[str, str] = {}
+for _intent, _words in {
+    "hours": "hours hour hrs hr open opened opening opens close closed closing closes schedule "
+    "timings lunch",
+    "location": "address adress addr where located location locate directions direction "
+    "directions map parking park plaza find office",
+    "phone": "phone call number talk speak someone person human receptionist staff "
+    "representative contact somebody reach telephone",
+    "insurance": "insurance insurances insured coverage covered cover network plans plan "
+    "copay deductible billing accept accepted accepting",
+    "list": "exercises exercise stretches stretch list routine routines workouts workout "
+    "options all",
+    "greeting": "hi hello hey hiya hola yo howdy greetings morning menu afternoon evening start",
+    "thanks": "thanks thank thx ty tysm appreciate appreciated",
+    "appointment": "appointment appointments appt appts book booking reschedule visit",
+    "spanish": "espanol spanish habla hablan ayuda horario direccion seguro ejercicios gracias",
+    "pain": "pain painful hurts hurt hurting ache aches aching sore sharp",
+}.items():
+    for _word in _words.split():
+        KEYWORDS.setdefault(_word, _intent)
+
+DAY_WORDS: dict[str, int | str] = {
+    "mon": 0, "monday": 0, "mondays": 0,
+    "tue": 1, "tues": 1, "tuesday": 1, "tuesdays": 1,
+    "wed": 2, "weds": 2, "wednesday": 2, "wednesdays": 2,
+    "thu": 3, "thur": 3, "thurs": 3, "thursday": 3, "thursdays": 3,
+    "fri": 4, "friday": 4, "fridays": 4,
+    "sat": 5, "saturday": 5, "saturdays": 5,
+    "sun": 6, "sunday": 6, "sundays": 6,
+    "today": "today", "tonight": "today", "tomorrow": "tomorrow", "tmrw": "tomorrow",
+    "tmr": "tomorrow", "now": "now", "currently": "now", "rn": "now",
+    "weekend": "weekend", "weekends": "weekend",
+}  # fmt: skip
+PART_OF_DAY = {"morning": (0, 12), "afternoon": (12, 17), "evening": (17, 24), "night": (17, 24)}
+# Shorthand people type on phones, read as the word they mean.
+SHORTHAND = {
+    "u": "you", "ur": "your", "r": "are", "pls": "please", "plz": "please", "w": "with",
+    "wat": "what", "wht": "what", "wen": "when", "whr": "where", "ya": "you", "yall": "you",
+    "tx": "thanks", "addy": "address", "hrz": "hours", "ins": "insurance",
+}  # fmt: skip
+
+# Common words never "corrected" into a keyword or a name by fuzzy matching.
+COMMON = frozenset(
+    [
+        "a",
+        "about",
+        "after",
+        "again",
+        "all",
+        "also",
+        "am",
+        "an",
+        "and",
+        "any",
+        "anyone",
+        "are",
+        "around",
+        "as",
+        "ask",
+        "at",
+        "back",
+        "be",
+        "been",
+        "before",
+        "being",
+        "best",
+        "better",
+        "both",
+        "but",
+        "by",
+        "can",
+        "cant",
+        "could",
+        "day",
+        "days",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "done",
+        "dont",
+        "down",
+        "each",
+        "even",
+        "every",
+        "feel",
+        "feeling",
+        "for",
+        "from",
+        "get",
+        "gets",
+        "getting",
+        "give",
+        "go",
+        "going",
+        "good",
+        "got",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "help",
+        "her",
+        "here",
+        "hers",
+        "him",
+        "his",
+        "how",
+        "i",
+        "if",
+        "im",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "ive",
+        "just",
+        "keep",
+        "know",
+        "last",
+        "later",
+        "left",
+        "let",
+        "lets",
+        "like",
+        "little",
+        "long",
+        "look",
+        "looking",
+        "lot",
+        "make",
+        "many",
+        "may",
+        "me",
+        "might",
+        "more",
+        "most",
+        "much",
+        "my",
+        "need",
+        "needs",
+        "new",
+        "next",
+        "no",
+        "not",
+        "now",
+        "of",
+        "off",
+        "ok",
+        "okay",
+        "on",
+        "once",
+        "one",
+        "only",
+        "or",
+        "other",
+        "our",
+        "out",
+        "over",
+        "own",
+        "please",
+        "really",
+        "right",
+        "said",
+        "same",
+        "see",
+        "should",
+        "side",
+        "since",
+        "so",
+        "some",
+        "still",
+        "such",
+        "sure",
+        "take",
+        "tell",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "thing",
+        "things",
+        "think",
+        "this",
+        "those",
+        "though",
+        "time",
+        "times",
+        "to",
+        "too",
+        "try",
+        "two",
+        "up",
+        "us",
+        "use",
+        "very",
+        "want",
+        "was",
+        "way",
+        "we",
+        "week",
+        "well",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "why",
+        "will",
+        "with",
+        "work",
+        "would",
+        "yes",
+        "yet",
+        "you",
+        "your",
+        "yours",
+        "thats",
+        "whats",
+        "hows",
+        "theres",
+        "sorry",
+        "hurt",
+        "times",
+        "other",
+        "house",
+        "hour",
+    ]
+)
+
+FUZZY_KEYWORDS = sorted(w for w in KEYWORDS if len(w) >= 5)
+FUZZY_DAYS = [d.lower() for d in DAY_NAMES] + ["tomorrow"]
+
+# --- safety -------------------------------------------------------------------------------
+
+EMERGENCY_PATTERNS = [
+    (re.compile(p), what)
+    for p, what in [
+        (r"\b(bladder|bowel|bowels|pee|urine|urinate|poop|incontinen\w*|wet myself|wet my"
+         r"self|pooped myself|peed myself|control my (bladder|bowels?))\b",
+         "Loss of bladder or bowel control"),
+        (r"\b(groin|saddle|genital\w*|private parts?|inner thighs? (is|are|went|feels?) numb)\b",
+         "Numbness in the groin or saddle area"),
+        (r"\bchest (pain|hurts?|pressure|tight\w*)\b|\bheart attack\b|\bcant breathe?\b|"
+         r"\b(short(ness)? of breath|trouble breathing)\b", "Chest pain or trouble breathing"),
+        (r"\b(cant|cannot|can not|unable to|couldnt) (feel|move|lift|stand on|walk|stand)\b|"
+         r"\b(sudden\w*|new) (weakness|weak)\b|\blegs? (gave|giving|give) (out|way)\b|"
+         r"\blegs? (is|are|went|going|feels?|feel) (weak|numb|dead)\b|\bparaly[sz]\w*\b|"
+         r"\b(numb|weak) (legs?|feet|foot)\b", "Sudden weakness or numbness in the legs"),
+        (r"\b(i|he|she|just|we|mom|dad) (fell|slipped|tripped|collapsed)\b|\bfell (down|off|on)"
+         r"\b|\b(had|took) a (bad )?fall\b|\b(i|just|got|was|am|been) (injured|badly hurt)\b|"
+         r"\binjured my\b|\bhurt myself\b|\bcar (accident|crash) (today|just now|now)\b|"
+         r"\b(i|we) (just )?(crashed|got hit)\b", "A fall or injury"),
+        (r"\b(fever|chills)\b.*\bback\b|\bback\b.*\b(fever|chills)\b",
+         "Back pain with a fever"),
+        (r"\b(worst pain|unbearable|excruciating|cant move)\b", "Severe pain"),
+        (r"\b(suicid\w*|kill myself|end my life)\b", "Thoughts of harming yourself"),
+    ]
+]  # fmt: skip
+EXERCISE_PAIN = re.compile(
+    r"\b(pain|painful|hurts?|hurting|hurted|ache|aches|aching|sore|sharp|pinch\w*|"
+    r"tingl\w*|numb\w*|burn\w*|pop\w*|worse)\b"
+)
+DURING = re.compile(
+    r"\b(when i|while i|after i|during|doing|after doing|since i|i did|i do|i tried|trying|"
+    r"after the|after that|with the|from the|from doing|when doing)\b"
+)
+PAIN_WITH_ACTIVITY = re.compile(r"\b(exercise|exercises|stretch|stretches|stretching|routine)\b")
+
+OPT_WORDS = frozenset({"stop", "unsubscribe", "cancel", "end", "quit", "optout"})
+DONE_WORDS = frozenset({"done", "finished", "did it", "all done", "complete", "completed"})
+YES_NO_SMALLTALK = frozenset({"ok", "okay", "k", "kk", "cool", "great", "awesome", "got it",
+                              "nice", "perfect", "sounds good", "will do", "alright", "bye",
+                              "good", "great thanks"})  # fmt: skip
+
+
+# --- matching names (exercises, plans, areas) ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hit:
+    key: object
+    start: int
+    size: int
+    score: float
+
+
+class PhraseIndex:
+    """Finds known names (with their aliases) in a tokenised text, tolerating typos.
+
+    A name of five letters or more matches with a typo or a missing space ("piriformis
+    strech", "catcamel"); a shorter one ("ql", "uhc", "cat") only exactly.
+    """
+
+    def __init__(
+        self,
+        named: list[tuple[str, object]],
+        cutoff: float = 85.0,
+        cautious: type | None = None,
+    ):
+        # With ``cautious`` set, a fuzzy match that comes close to a key of that type is
+        # read as that key: "medicade" is as close to "medicaid" (not accepted) as to
+        # "medicare" (accepted), so it must not be answered "yes".
+        self.cautious = cautious
+        self.exact: dict[str, object] = {}
+        self.fuzzy: dict[str, object] = {}
+        self.cutoff = cutoff
+        for alias, key in named:
+            squashed = alias.replace(" ", "")
+            self.exact.setdefault(squashed, key)
+            if len(squashed) >= 5:
+                self.fuzzy.setdefault(squashed, key)
+        self.fuzzy_choices = list(self.fuzzy)
+        self.max_words = min(MAX_WINDOW_WORDS, max(len(a.split()) for a, _ in named) + 1)
+
+    def scan(self, tokens: list[str]) -> list[Hit]:
+        hits = []
+        for size in range(1, self.max_words + 1):
+            for start in range(len(tokens) - size + 1):
+                window = tokens[start : start + size]
+                squashed = "".join(window)
+                key = self.exact.get(squashed)
+                if key is not None:
+                    hits.append(Hit(key, start, size, 100.0))
+                    continue
+                if len(squashed) < 5 or (size == 1 and squashed in COMMON):
+                    continue
+                cutoff = self.cutoff if len(squashed) >= 7 else max(self.cutoff, 80.0)
+                found = process.extract(
+                    squashed, self.fuzzy_choices, scorer=fuzz.ratio, score_cutoff=cutoff, limit=4
+                )
+                if found:
+                    best = found[0]
+                    if self.cautious is not None:
+                        near = [f for f in found if f[1] >= best[1] - CAUTION_MARGIN]
+                        best = next(
+                            (f for f in near if isinstance(self.fuzzy[f[0]], self.cautious)), best
+                        )
+                    hits.append(Hit(self.fuzzy[best[0]], start, size, best[1]))
+        return hits
+
+    def find(self, tokens: list[str]) -> list[Hit]:
+        """Best non-overlapping hits, in the order they appear in the text."""
+        chosen: list[Hit] = []
+        taken: set[int] = set()
+        for hit in sorted(self.scan(tokens), key=lambda h: (-h.score, -h.size, h.start)):
+            span = set(range(hit.start, hit.start + hit.size))
+            if span & taken:
+                continue
+            chosen.append(hit)
+            taken |= span
+        return sorted(chosen, key=lambda h: h.start)
+
+
+# --- the replier ---------------------------------------------------------------------------
+
+
+@dataclass
+class Reading:
+    """What a text asks for, as found in it."""
+
+    tokens: list[str]
+    intents: dict[str, int] = field(default_factory=dict)  # intent -> first position
+    days: list[int | str] = field(default_factory=list)
+    parts_of_day: list[str] = field(default_factory=list)
+    exercises: list[Exercise] = field(default_factory=list)
+    plans: list[Plan] = field(default_factory=list)
+    other_plans: list[str] = field(default_factory=list)
+    areas: list[tuple[Area, int]] = field(default_factory=list)  # area, words matched
+    exercise_words: int = 0  # most words one exercise name matched
+
+    def add(self, intent: str, position: int) -> None:
+        self.intents.setdefault(intent, position)
+
+
+class Replier:
+    """The clinic's answers, built once from the content and reused for every text."""
+
+    def __init__(self, content: Content, timezone: ZoneInfo):
+        self.content = content
+        self.timezone = timezone
+        self.phone = content.clinic.phone
+        self.exercise_index = PhraseIndex(
+            [(alias, e) for e in content.exercises for alias in e.aliases], cutoff=85.0
+        )
+        plans: list[tuple[str, object]] = [(a, p) for p in content.insurance for a in p.aliases]
+        plans += [(alias, alias) for alias in content.other_plans]
+        # Plans need a closer match than exercises: a wrong "yes" costs the patient money.
+        self.plan_index = PhraseIndex(plans, cutoff=87.0, cautious=str)
+        self.area_index = PhraseIndex(
+            [(alias, a) for a in content.areas for alias in a.aliases], cutoff=88.0
+        )
+        self.numbered = {str(i): e for i, e in enumerate(content.exercises, start=1)}
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def read(self, text: str) -> Reading:
+        tokens = [SHORTHAND.get(t, t) for t in normalize(text[:MAX_READ_CHARS]).split()]
+        reading = Reading(tokens)
+        for position, token in enumerate(tokens):
+            intent = KEYWORDS.get(token)
+            day = DAY_WORDS.get(token)
+            if intent is None and day is None and len(token) >= 4 and token not in COMMON:
+                found = process.extractOne(
+                    token, FUZZY_KEYWORDS, scorer=fuzz.ratio, score_cutoff=80.0
+                )
+                if found:
+                    intent = KEYWORDS[found[0]]
+                else:
+                    found = process.extractOne(
+                        token, FUZZY_DAYS, scorer=fuzz.ratio, score_cutoff=80.0
+                    )
+                    day = DAY_WORDS[found[0]] if found else None
+            if intent:
+                reading.add(intent, position)
+            if day is not None and day not in reading.days:
+                reading.days.append(day)
+                reading.add("day", position)
+            if token in PART_OF_DAY:
+                reading.parts_of_day.append(token)
+        for hit in self.exercise_index.find(tokens):
+            if hit.key not in reading.exercises:
+                reading.exercises.append(hit.key)  # type: ignore[arg-type]
+                reading.add("exercise", hit.start)
+            reading.exercise_words = max(reading.exercise_words, hit.size)
+        for hit in self.plan_index.find(tokens):
+            if isinstance(hit.key, str):
+                name = " ".join(tokens[hit.start : hit.start + hit.size])
+                reading.other_plans.append(name)
+            elif hit.key not in reading.plans:
+                reading.plans.append(hit.key)  # type: ignore[arg-type]
+            reading.add("insurance", hit.start)
+        for hit in self.area_index.find(tokens):
+            if all(area is not hit.key for area, _ in reading.areas):
+                reading.areas.append((hit.key, hit.size))  # type: ignore[arg-type]
+                reading.add("area", hit.start)
+        return reading
+
+    # -- answering -------------------------------------------------------------------------
+
+    def reply(self, text: str, now: dt.datetime) -> Reply:
+        """The answer to one text; ``now`` is an aware datetime (for "open now?")."""
+        normalized = normalize(text[:MAX_READ_CHARS])
+        emergency = self.emergency(normalized)
+        if emergency:
+            return emergency
+        if not normalized:
+            return Reply("menu", self.menu())
+        if normalized in self.numbered:
+            return Reply("exercise", self.exercise_text(self.numbered[normalized]))
+        if normalized in DONE_WORDS:
+            return Reply("done", self.done())
+        reading = self.read(text)
+        pain = self.exercise_pain(normalized, reading)
+        if pain:
+            return pain
+        return self.answer(reading, now, normalized)
+
+    def emergency(self, normalized: str) -> Reply | None:
+        for pattern, what in EMERGENCY_PATTERNS:
+            if pattern.search(normalized):
+                return Reply(
+                    "emergency",
+                    f"Please call 911 or go to the nearest emergency room now. {what} needs "
+                    f"care right away. Do not do the exercises. When you can, call us at "
+                    f"{self.phone}.",
+                )
+        return None
+
+    def exercise_pain(self, normalized: str, reading: Reading) -> Reply | None:
+        """Pain during or after an exercise: stop it and call the clinic."""
+        if not EXERCISE_PAIN.search(normalized):
+            return None
+        about_exercise = bool(reading.exercises) or bool(PAIN_WITH_ACTIVITY.search(normalized))
+        if not (about_exercise and (DURING.search(normalized) or reading.exercises)):
+            return None
+        which = f"the {reading.exercises[0].name}" if reading.exercises else "that exercise"
+        return Reply(
+            "pain",
+            f"Please stop {which} now. Pain during or after an exercise is a reason to call "
+            f"us before you do it again: {self.phone}. If the pain is severe, or you have "
+            "numbness or weakness, call 911.",
+        )
+
+    def answer(self, reading: Reading, now: dt.datetime, normalized: str) -> Reply:
+        intents = dict(reading.intents)
+        strong = {"hours", "location", "phone", "insurance", "exercise", "appointment"}
+        # An area named with an exercise's own name ("hamstring") asks for that exercise,
+        # unless the text asks what helps ("tight hamstrings", "stretches for my hips").
+        if "area" in intents and reading.exercises:
+            longest_area = max(size for _, size in reading.areas)
+            helping = {"list", "pain"} & set(intents) or _asks_what_helps(reading.tokens)
+            if helping or longest_area > reading.exercise_words:
+                intents.pop("exercise")
+                reading.exercises.clear()
+            else:
+                intents.pop("area")
+        if "area" in intents:
+            intents.pop("list", None)
+            intents.pop("pain", None)
+        if "area" in intents and strong & set(intents):
+            intents.pop("area")  # "back" in "call me back" is not a body area
+        # Days and parts of the day are about hours only when nothing else is asked.
+        if "day" in intents:
+            if "hours" not in intents and not strong & set(intents):
+                intents["hours"] = intents["day"]
+            intents.pop("day")
+        if "spanish" in intents and len(intents) > 1 and "greeting" in intents:
+            intents.pop("greeting")
+        if "list" in intents and "exercise" in intents:
+            intents.pop("list")
+        if "pain" in intents:
+            intents.pop("pain")
+            if not intents:
+                intents["pain_general"] = 0
+        if len(intents) > 1:
+            for small in ("greeting", "thanks"):
+                intents.pop(small, None)
+        if (
+            "phone" in intents
+            and len(intents) > 1
+            and {"hours", "location", "insurance"} & set(intents)
+        ):
+            intents.pop("phone")  # every one of those answers already gives the phone
+        if not intents:
+            if normalized in YES_NO_SMALLTALK:
+                return Reply("thanks", self.thanks())
+            unknown_plan = self.unknown_plan(reading.tokens)
+            if unknown_plan:
+                intents["insurance"] = 0
+            else:
+                return Reply("unknown", self.unknown())
+
+        parts = []
+        for intent in sorted(intents, key=intents.__getitem__):
+            parts.append(self.section(intent, reading, now))
+        kinds = "+".join(sorted(intents, key=intents.__getitem__))
+        return Reply(kinds, "\n\n".join(parts))
+
+    def section(self, intent: str, reading: Reading, now: dt.datetime) -> str:
+        if intent == "exercise":
+            return "\n\n".join(self.exercise_text(e) for e in reading.exercises[:2])
+        if intent == "area":
+            return self.area_text([area for area, _ in reading.areas])
+        if intent == "hours":
+            return self.hours_text(reading, now)
+        if intent == "location":
+            return self.location()
+        if intent == "phone":
+            return self.phone_text()
+        if intent == "insurance":
+            return self.insurance_text(reading)
+        if intent == "list":
+            return self.exercise_list()
+        if intent == "appointment":
+            return f"To book, change or cancel an appointment, please call us at {self.phone}."
+        if intent == "spanish":
+            return (
+                f"{self.content.clinic.spanish} Llame al {self.phone} para hablar con "
+                "nosotros en espanol."
+            )
+        if intent == "thanks":
+            return self.thanks()
+        if intent == "pain_general":
+            return self.pain_general()
+        return self.menu()
+
+    # -- texts -----------------------------------------------------------------------------
+
+    def menu(self) -> str:
+        c = self.content.clinic
+        return (
+            f"Hi! This is the {c.name} text line. Text an exercise name (like CAT CAMEL) for "
+            f"its steps, or EXERCISES, HOURS, ADDRESS or INSURANCE. To talk to us, call "
+            f"{self.phone}. {c.spanish}"
+        )
+
+    def unknown(self) -> str:
+        return (
+            "Sorry, I did not understand that. Text EXERCISES, HOURS, ADDRESS or INSURANCE, "
+            f"or an exercise name like CAT CAMEL. To talk to someone, call {self.phone}."
+        )
+
+    def thanks(self) -> str:
+        return "You're welcome! Text MENU anytime for exercises, hours or our address."
+
+    def done(self) -> str:
+        return "Great work today! Keep it up. Text MENU anytime for exercises, hours or help."
+
+    def pain_general(self) -> str:
+        return (
+            f"Sorry you are hurting. Text LOWER BACK, SCIATICA or HIPS for the clinic's "
+            f"exercises, and stop any exercise that hurts. To talk to us, call {self.phone}. "
+            "If pain is severe or you have numbness or weakness, call 911."
+        )
+
+    def phone_text(self) -> str:
+        return (
+            f"This is the clinic's automated text line. To talk to a person, call us at "
+            f"{self.phone} during office hours (text HOURS to see them)."
+        )
+
+    def location(self) -> str:
+        c = self.content.clinic
+        return f"{c.name}: {c.address}. {c.directions} Call {self.phone}."
+
+    def exercise_text(self, exercise: Exercise) -> str:
+        lines = [f"{exercise.name} - {_lower_first(exercise.purpose)}"]
+        lines += [f"{i}. {step}" for i, step in enumerate(exercise.steps, start=1)]
+        if exercise.tips:
+            lines.append("Tips: " + " ".join(exercise.tips))
+        lines.append(f"Stop if it hurts: call {self.phone}.")
+        return "\n".join(lines)
+
+    def exercise_list(self) -> str:
+        names = "\n".join(f"{i} {e.name}" for i, e in enumerate(self.content.exercises, 1))
+        return f"Our home exercises:\n{names}\nText a name or number for the steps."
+
+    def area_text(self, areas: list[Area]) -> str:
+        chosen: list[Exercise] = []
+        for area in areas:
+            chosen += [e for e in area.exercises if e not in chosen]
+        label = " and ".join(a.name for a in areas)
+        names = ", ".join(e.name for e in chosen)
+        return (
+            f"For {label}, try: {names}. Text a name for the steps. Stop any exercise that "
+            f"hurts and call {self.phone}."
+        )
+
+    def insurance_text(self, reading: Reading) -> str:
+        parts = []
+        if reading.plans:
+            names = " and ".join(p.name for p in reading.plans)
+            parts.append(f"Yes, we accept {names}.")
+        unknown = [_title(name) for name in reading.other_plans]
+        if not reading.plans and not unknown:
+            guess = self.unknown_plan(reading.tokens)
+            if guess:
+                unknown.append(guess)
+        if unknown:
+            names = " and ".join(dict.fromkeys(unknown))
+            verb = "are" if len(unknown) > 1 else "is"
+            parts.append(
+                f"{names} {verb} not on our list of accepted plans. Please call {self.phone} "
+                "to ask before your visit."
+            )
+        if reading.plans and not unknown:
+            parts.append(f"Questions about your coverage? Call {self.phone}.")
+        if not parts:
+            plans = ", ".join(p.name for p in self.content.insurance)
+            parts.append(f"We accept: {plans}. Questions? Call {self.phone}.")
+        elif unknown:
+            plans = ", ".join(p.name for p in self.content.insurance)
+            parts.append(f"We accept: {plans}.")
+        return " ".join(parts)
+
+    def unknown_plan(self, tokens: list[str]) -> str | None:
+        """The plan a patient named that is on neither list ("do you take Zorba Health")."""
+        text = " ".join(tokens)
+        match = re.search(
+            r"\b(?:take|accept|accepting|cover|covered by|in network with|work with|"
+            r"bill|do you do|have|with)\s+(.+)$",
+            text,
+        )
+        if not match:
+            match = re.search(r"^(?:is|does)\s+(.+?)\s+(?:accepted|covered|ok|in network)\b", text)
+        if not match:
+            return None
+        words = [
+            w
+            for w in match.group(1).split()
+            if w not in PLAN_FILLER and w not in KEYWORDS and w not in COMMON
+        ][:3]
+        name = " ".join(words)
+        if not name or name in NOT_PLANS or any(w in NOT_PLANS for w in words):
+            return None
+        if not ({"insurance", "plan", "plans", "coverage", "covered", "network"} & set(tokens)):
+            # Without an insurance word, "do you take X" names a plan only when X is one
+            # or two words and nothing else in the text was understood.
+            if len(words) > 2:
+                return None
+        return _title(name)
+
+    def hours_text(self, reading: Reading, now: dt.datetime) -> str:
+        local = now.astimezone(self.timezone)
+        today = local.weekday()
+        days = reading.days
+        if "now" in days or (not days and _asks_now(reading.tokens)):
+            return self.open_now(local)
+        lines = []
+        for day in days:
+            if day == "weekend":
+                lines += [self.day_line(5, reading.parts_of_day),
+                          self.day_line(6, reading.parts_of_day)]  # fmt: skip
+            elif day == "today":
+                lines.append(self.day_line(today, reading.parts_of_day, "Today"))
+            elif day == "tomorrow":
+                lines.append(self.day_line((today + 1) % 7, reading.parts_of_day, "Tomorrow"))
+            elif isinstance(day, int):
+                lines.append(self.day_line(day, reading.parts_of_day))
+        if not lines:
+            return self.week_hours()
+        if any("closed" in line for line in lines):
+            lines.append(self.week_hours())
+        else:
+            lines.append(f"Call {self.phone}.")
+        return "\n".join(lines)
+
+    def week_hours(self) -> str:
+        rows: list[str] = []
+        closed = [DAY_SHORT[d] for d in range(7) if not self.content.hours[d]]
+        for day in range(7):
+            spans = self.content.hours[day]
+            if spans:
+                rows.append(f"{DAY_SHORT[day]} {_spans(spans)}")
+        if closed:
+            rows.append(" & ".join(closed) + " closed")
+        return "Office hours:\n" + "\n".join(rows) + f"\nCall {self.phone}."
+
+    def day_line(self, day: int, parts: list[str], label: str | None = None) -> str:
+        label = label or DAY_NAMES[day]
+        spans = self.content.hours[day]
+        on = "" if label in ("Today", "Tomorrow") else "on "
+        if not spans:
+            return f"We are closed {on}{DAY_NAMES[day] if on else label.lower()}."
+        line = f"{label}: open {_spans(spans)}."
+        for part in parts:
+            lo, hi = PART_OF_DAY[part]
+            inside = [s for s in spans if s.start.hour < hi and _hours(s.end) > lo]
+            if inside:
+                line += f" Yes, open in the {part}: {_spans(tuple(inside))}."
+            else:
+                line += f" Not open in the {part}."
+        return line
+
+    def open_now(self, local: dt.datetime) -> str:
+        moment = local.time()
+        for span in self.content.hours[local.weekday()]:
+            if span.start <= moment < span.end:
+                return f"Yes, we are open now until {_clock(span.end)}. Call {self.phone}."
+        for ahead in range(8):
+            day = (local.weekday() + ahead) % 7
+            for span in self.content.hours[day]:
+                if ahead == 0 and span.start <= moment:
+                    continue
+                when = "today" if ahead == 0 else (
+                    "tomorrow" if ahead == 1 else DAY_NAMES[day]
+                )  # fmt: skip
+                return (
+                    f"We are closed right now. We open again {when} at {_clock(span.start)}. "
+                    f"Call {self.phone}."
+                )
+        return f"We are closed right now. Call {self.phone}."
+
+    # -- compliance texts (the keywords are read in bot.compliance) ------------------------
+
+    def help_text(self) -> str:
+        c = self.content.clinic
+        return (
+            f"{c.name}: answers about exercises, hours, our address and insurance, and daily "
+            f"exercise reminders if you signed up (1 msg/day). Msg & data rates may apply. "
+            f"Call {self.phone}. Reply STOP to opt out."
+        )
+
+    def opt_out_text(self) -> str:
+        return (
+            f"{self.content.clinic.name}: you are unsubscribed and will get no more texts from "
+            "us. Reply START to subscribe again."
+        )
+
+    def opt_in_text(self) -> str:
+        return (
+            f"{self.content.clinic.name}: you are subscribed to our texts. Msg & data "
+            "rates may apply. Reply HELP for help, STOP to opt out."
+        )
+
+
+PLAN_FILLER = frozenset(
+    [
+        "insurance",
+        "insurances",
+        "plan",
+        "plans",
+        "my",
+        "the",
+        "a",
+        "an",
+        "from",
+        "through",
+        "thru",
+        "health",
+        "healthcare",
+        "medical",
+        "coverage",
+        "network",
+        "in",
+        "do",
+        "you",
+        "guys",
+        "yall",
+        "accept",
+        "take",
+        "does",
+        "is",
+        "it",
+        "ok",
+    ]
+)
+NOT_PLANS = frozenset(
+    [
+        "walk",
+        "walkins",
+        "walk-ins",
+        "ins",
+        "new",
+        "patients",
+        "patient",
+        "credit",
+        "card",
+        "cards",
+        "cash",
+        "check",
+        "checks",
+        "appointments",
+        "appointment",
+        "kids",
+        "children",
+        "child",
+        "same",
+        "day",
+        "medicine",
+        "questions",
+        "pain",
+    ]
+)
+
+
+def _asks_what_helps(tokens: list[str]) -> bool:
+    words = set(tokens)
+    return bool(
+        words & {"help", "helps", "good", "best", "for", "tight", "stiff", "strengthen", "which"}
+    )
+
+
+def _asks_now(tokens: list[str]) -> bool:
+    return "now" in tokens or "still" in tokens
+
+
+def _hours(t: dt.time) -> float:
+    return t.hour + t.minute / 60
+
+
+def _clock(t: dt.time) -> str:
+    hour = t.hour % 12 or 12
+    suffix = "am" if t.hour < 12 else "pm"
+    return f"{hour}{':%02d' % t.minute if t.minute else ''}{suffix}"
+
+
+def _spans(spans: tuple[Span, ...]) -> str:
+    return " & ".join(f"{_clock(s.start)}-{_clock(s.end)}" for s in spans)
+
+
+def _title(name: str) -> str:
+    return " ".join(w.upper() if len(w) <= 3 else w.capitalize() for w in name.split())
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text

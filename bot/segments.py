@@ -1,0 +1,73 @@
+"""How many SMS segments a text costs, and keeping replies in plain GSM-7.
+
+A text in the GSM 03.38 alphabet fits 160 characters in one segment, or 153 per segment
+when it is split (the rest carries the header that joins the parts). One character outside
+it (a curly quote, a long dash, an emoji) switches the whole text to UCS-2: 70 characters
+in one segment, 67 per segment when split. Characters of the extension table (such as
+``{ } [ ] ~ | ^ \\`` and the euro sign) cost two GSM-7 characters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+GSM7_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
+
+# Typographic characters people paste from word processors, and their plain forms.
+PLAIN_FORMS = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u2033": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2012": "-",
+        "\u2212": "-",
+        "\u2010": "-",
+        "\u2011": "-",
+        "\u2026": "...",
+        "\u00a0": " ",
+        "\u2022": "-",
+        "\t": " ",
+    }
+)
+
+
+@dataclass(frozen=True)
+class SegmentCount:
+    encoding: str  # "GSM-7" or "UCS-2"
+    units: int  # septets for GSM-7, UTF-16 code units for UCS-2
+    segments: int
+
+
+def is_gsm7(text: str) -> bool:
+    return all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in text)
+
+
+def to_plain(text: str) -> str:
+    """Replace typographic quotes, dashes and the like with their GSM-7 forms."""
+    return text.translate(PLAIN_FORMS)
+
+
+def count_segments(text: str) -> SegmentCount:
+    if is_gsm7(text):
+        units = sum(2 if ch in GSM7_EXTENSION else 1 for ch in text)
+        single, multi, encoding = 160, 153, "GSM-7"
+    else:
+        units = len(text.encode("utf-16-le")) // 2
+        single, multi, encoding = 70, 67, "UCS-2"
+    if units <= single:
+        segments = 1 if units else 0
+    else:
+        segments = -(-units // multi)
+    return SegmentCount(encoding, units, segments)

@@ -1,0 +1,93 @@
+"""The Twilio webhook: verify the signature, hand the text over, answer TwiML."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import uuid
+
+from flask import Blueprint, Response, abort, current_app, request
+from twilio.twiml.messaging_response import MessagingResponse
+
+from bot.inbound import Inbound, Outcome, handle_inbound
+from bot.models import db, utcnow
+from bot.phones import mask
+
+bp = Blueprint("webhook", __name__)
+log = logging.getLogger(__name__)
+
+
+def signed_url() -> str:
+    """The URL Twilio signed: the configured public one, or the one this request came to."""
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if not base:
+        return request.url  # scheme and host honour X-Forwarded-* through ProxyFix
+    query = request.query_string.decode("latin-1")
+    return base + request.path + (f"?{query}" if query else "")
+
+
+def twilio_signed(view):
+    """Refuse (403) any request not signed with the account's auth token."""
+
+    @functools.wraps(view)
+    def checked(*args, **kwargs):
+        validator = current_app.extensions["twilio_validator"]
+        signature = request.headers.get("X-Twilio-Signature", "")
+        if validator is None:
+            log.warning("refused %s: TWILIO_AUTH_TOKEN is not set", request.path)
+            abort(403)
+        if not signature or not validator.validate(signed_url(), request.form, signature):
+            log.warning("refused %s: bad or missing X-Twilio-Signature", request.path)
+            abort(403)
+        return view(*args, **kwargs)
+
+    return checked
+
+
+def reply_to(message: Inbound) -> Outcome:
+    """Handle one inbound text in its own transaction, committed before it is answered."""
+    config = current_app.config
+    with db.engine.begin() as conn:
+        outcome = handle_inbound(
+            conn,
+            current_app.extensions["replier"],
+            message,
+            utcnow(),
+            config["RATE_LIMIT_PER_HOUR"],
+        )
+    log.info(
+        "sms in from=%s sid=%s kind=%s replied=%s",
+        mask(message.phone),
+        message.message_sid,
+        outcome.kind,
+        outcome.reply is not None,
+    )
+    return outcome
+
+
+def local_sid(prefix: str) -> str:
+    """A MessageSid for texts that did not come through Twilio (chat, simulator)."""
+    return prefix + uuid.uuid4().hex
+
+
+def twiml(reply: str | None) -> Response:
+    response = MessagingResponse()
+    if reply:
+        response.message(reply)
+    return Response(str(response), mimetype="text/xml")
+
+
+@bp.post("/sms")
+@twilio_signed
+def inbound_sms():
+    form = request.form
+    phone, sid = form.get("From", "").strip(), form.get("MessageSid", "").strip()
+    if not phone or not sid:
+        return Response("From and MessageSid are required\n", status=400, mimetype="text/plain")
+    message = Inbound(
+        phone=phone[:32],
+        body=form.get("Body", ""),
+        message_sid=sid[:64],
+        opt_out_type=form.get("OptOutType"),
+    )
+    return twiml(reply_to(message).reply)
