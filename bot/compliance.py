@@ -26,29 +26,8 @@ OPT_IN_WORDS = frozenset({"start", "unstop", "yes", "subscribe", "resubscribe"})
 HELP_WORDS = frozenset({"help", "info"})
 # Words that may stand around an opt-out keyword without changing what it asks.
 POLITE = frozenset(
-    [
-        "please",
-        "pls",
-        "plz",
-        "me",
-        "now",
-        "all",
-        "texts",
-        "text",
-        "texting",
-        "messages",
-        "message",
-        "msgs",
-        "it",
-        "thanks",
-        "thank",
-        "you",
-        "sending",
-        "send",
-        "these",
-        "them",
-        "the",
-    ]
+    "please pls plz me now all texts text texting messages message msgs it thanks thank you "
+    "sending send these them the".split()
 )
 OPT_OUT_TYPES = {"STOP": Keyword.OPT_OUT, "START": Keyword.OPT_IN, "HELP": Keyword.HELP}
 

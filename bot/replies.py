@@ -87,200 +87,17 @@ SHORTHAND = {
 
 # Common words never "corrected" into a keyword or a name by fuzzy matching.
 COMMON = frozenset(
-    [
-        "a",
-        "about",
-        "after",
-        "again",
-        "all",
-        "also",
-        "am",
-        "an",
-        "and",
-        "any",
-        "anyone",
-        "are",
-        "around",
-        "as",
-        "ask",
-        "at",
-        "back",
-        "be",
-        "been",
-        "before",
-        "being",
-        "best",
-        "better",
-        "both",
-        "but",
-        "by",
-        "can",
-        "cant",
-        "could",
-        "day",
-        "days",
-        "did",
-        "do",
-        "does",
-        "doing",
-        "done",
-        "dont",
-        "down",
-        "each",
-        "even",
-        "every",
-        "feel",
-        "feeling",
-        "for",
-        "from",
-        "get",
-        "gets",
-        "getting",
-        "give",
-        "go",
-        "going",
-        "good",
-        "got",
-        "had",
-        "has",
-        "have",
-        "having",
-        "he",
-        "help",
-        "her",
-        "here",
-        "hers",
-        "him",
-        "his",
-        "how",
-        "i",
-        "if",
-        "im",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "ive",
-        "just",
-        "keep",
-        "know",
-        "last",
-        "later",
-        "left",
-        "let",
-        "lets",
-        "like",
-        "little",
-        "long",
-        "look",
-        "looking",
-        "lot",
-        "make",
-        "many",
-        "may",
-        "me",
-        "might",
-        "more",
-        "most",
-        "much",
-        "my",
-        "need",
-        "needs",
-        "new",
-        "next",
-        "no",
-        "not",
-        "now",
-        "of",
-        "off",
-        "ok",
-        "okay",
-        "on",
-        "once",
-        "one",
-        "only",
-        "or",
-        "other",
-        "our",
-        "out",
-        "over",
-        "own",
-        "please",
-        "really",
-        "right",
-        "said",
-        "same",
-        "see",
-        "should",
-        "side",
-        "since",
-        "so",
-        "some",
-        "still",
-        "such",
-        "sure",
-        "take",
-        "tell",
-        "than",
-        "that",
-        "the",
-        "their",
-        "them",
-        "then",
-        "there",
-        "these",
-        "they",
-        "thing",
-        "things",
-        "think",
-        "this",
-        "those",
-        "though",
-        "time",
-        "times",
-        "to",
-        "too",
-        "try",
-        "two",
-        "up",
-        "us",
-        "use",
-        "very",
-        "want",
-        "was",
-        "way",
-        "we",
-        "week",
-        "well",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "while",
-        "who",
-        "why",
-        "will",
-        "with",
-        "work",
-        "would",
-        "yes",
-        "yet",
-        "you",
-        "your",
-        "yours",
-        "thats",
-        "whats",
-        "hows",
-        "theres",
-        "sorry",
-        "hurt",
-        "times",
-        "other",
-        "house",
-        "hour",
-    ]
+    "a about after again all also am an and any anyone are around as ask at back be been before "
+    "being best better both but by can cant could day days did do does doing done dont down "
+    "each even every feel feeling for from get gets getting give go going good got had has have "
+    "having he help her here hers him his how i if im in into is it its ive just keep know last "
+    "later left let lets like little long look looking lot make many may me might more most "
+    "much my need needs new next no not now of off ok okay on once one only or other our out "
+    "over own please really right said same see should side since so some still such sure take "
+    "tell than that the their them then there these they thing things think this those though "
+    "time times to too try two up us use very want was way we week well were what when where "
+    "which while who why will with work would yes yet you your yours thats whats hows theres "
+    "sorry hurt times other house hour".split()
 )
 
 FUZZY_KEYWORDS = sorted(w for w in KEYWORDS if len(w) >= 5)
@@ -729,11 +546,10 @@ class Replier:
         name = " ".join(words)
         if not name or name in NOT_PLANS or any(w in NOT_PLANS for w in words):
             return None
-        if not ({"insurance", "plan", "plans", "coverage", "covered", "network"} & set(tokens)):
-            # Without an insurance word, "do you take X" names a plan only when X is one
-            # or two words and nothing else in the text was understood.
-            if len(words) > 2:
-                return None
+        # Without an insurance word, "do you take X" names a plan only when X is short.
+        insurance_words = {"insurance", "plan", "plans", "coverage", "covered", "network"}
+        if not insurance_words & set(tokens) and len(words) > 2:
+            return None
         return _title(name)
 
     def hours_text(self, reading: Reading, now: dt.datetime) -> str:
@@ -831,62 +647,12 @@ class Replier:
 
 
 PLAN_FILLER = frozenset(
-    [
-        "insurance",
-        "insurances",
-        "plan",
-        "plans",
-        "my",
-        "the",
-        "a",
-        "an",
-        "from",
-        "through",
-        "thru",
-        "health",
-        "healthcare",
-        "medical",
-        "coverage",
-        "network",
-        "in",
-        "do",
-        "you",
-        "guys",
-        "yall",
-        "accept",
-        "take",
-        "does",
-        "is",
-        "it",
-        "ok",
-    ]
+    "insurance insurances plan plans my the a an from through thru health healthcare medical "
+    "coverage network in do you guys yall accept take does is it ok".split()
 )
 NOT_PLANS = frozenset(
-    [
-        "walk",
-        "walkins",
-        "walk-ins",
-        "ins",
-        "new",
-        "patients",
-        "patient",
-        "credit",
-        "card",
-        "cards",
-        "cash",
-        "check",
-        "checks",
-        "appointments",
-        "appointment",
-        "kids",
-        "children",
-        "child",
-        "same",
-        "day",
-        "medicine",
-        "questions",
-        "pain",
-    ]
+    "walk walkins walk-ins ins new patients patient credit card cards cash check checks "
+    "appointments appointment kids children child same day medicine questions pain".split()
 )
 
 
@@ -908,7 +674,8 @@ def _hours(t: dt.time) -> float:
 def _clock(t: dt.time) -> str:
     hour = t.hour % 12 or 12
     suffix = "am" if t.hour < 12 else "pm"
-    return f"{hour}{':%02d' % t.minute if t.minute else ''}{suffix}"
+    minutes = f":{t.minute:02d}" if t.minute else ""
+    return f"{hour}{minutes}{suffix}"
 
 
 def _spans(spans: tuple[Span, ...]) -> str:

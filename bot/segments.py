@@ -66,8 +66,5 @@ def count_segments(text: str) -> SegmentCount:
     else:
         units = len(text.encode("utf-16-le")) // 2
         single, multi, encoding = 70, 67, "UCS-2"
-    if units <= single:
-        segments = 1 if units else 0
-    else:
-        segments = -(-units // multi)
+    segments = (1 if units else 0) if units <= single else -(-units // multi)
     return SegmentCount(encoding, units, segments)
