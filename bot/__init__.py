@@ -52,7 +52,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
     db.init_app(app)
     if app.config["DATABASE_URL"].startswith("sqlite"):
-        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         with app.app_context():
             _tune_sqlite(db.engine)
     Migrate(app, db, directory=str(MIGRATIONS), render_as_batch=True)
@@ -73,10 +72,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _tune_sqlite(engine) -> None:
-    """SQLite: wait for locks instead of failing, WAL, and write transactions from the start.
+    """SQLite: wait for locks instead of failing, and WAL so readers never block writers.
 
-    ``BEGIN IMMEDIATE`` takes the write lock when a transaction begins, so two requests for
-    the same text never both read "not seen" and then race to write.
+    A connection with the execution option ``sqlite_immediate`` begins with
+    ``BEGIN IMMEDIATE``, taking the write lock at once: the webhook's transaction reads
+    then writes, and two of them must not both read "not seen" and then race to write.
     """
 
     @event.listens_for(engine, "connect")
@@ -90,4 +90,5 @@ def _tune_sqlite(engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        immediate = conn.get_execution_options().get("sqlite_immediate")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -58,7 +58,10 @@ def check(config: dict[str, Any], instance_path: str, debug: bool, testing: bool
     elif len(str(config["SECRET_KEY"])) < 16 and not (debug or testing):
         raise ConfigError("SECRET_KEY is too short: use at least 32 random characters")
 
-    url = config.get("DATABASE_URL") or "sqlite:///" + str(Path(instance_path) / "bot.sqlite3")
+    url = config.get("DATABASE_URL")
+    if not url:
+        Path(instance_path).mkdir(parents=True, exist_ok=True)
+        url = "sqlite:///" + str(Path(instance_path) / "bot.sqlite3")
     config["DATABASE_URL"] = url = database_url(url)
     config["SQLALCHEMY_DATABASE_URI"] = url
 

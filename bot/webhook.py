@@ -47,7 +47,7 @@ def twilio_signed(view):
 def reply_to(message: Inbound) -> Outcome:
     """Handle one inbound text in its own transaction, committed before it is answered."""
     config = current_app.config
-    with db.engine.begin() as conn:
+    with db.engine.execution_options(sqlite_immediate=True).begin() as conn:
         outcome = handle_inbound(
             conn,
             current_app.extensions["replier"],

@@ -1,0 +1,174 @@
+"""Fixtures: a fresh database per test (SQLite, or PostgreSQL with TEST_DATABASE_URL), the
+app, its test client and CLI runner, a session, and a helper that posts signed Twilio texts.
+
+The schema is made the one way it is made in production, ``flask db upgrade``: once per
+run into a template database, then every test gets a copy (SQLite) or emptied tables
+(PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+from twilio.request_validator import RequestValidator
+
+from bot import create_app
+from bot.config import SETTINGS
+from bot.models import db
+
+AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+ACCOUNT_SID = "AC" + "0" * 32
+CLINIC_NUMBER = "+12025550199"
+PATIENT = "+12025550123"
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+_sids = itertools.count(1)
+
+
+def new_sid() -> str:
+    return f"SM{next(_sids):032x}"
+
+
+def base_config(database_url: str, **overrides) -> dict:
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "DATABASE_URL": database_url,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "LOG_LEVEL": "WARNING",
+    }
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch):
+    """A developer's own settings never leak into a test."""
+    for name in SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def template_database(tmp_path_factory):
+    """Migrate once; return how to give each test a fresh database."""
+    if TEST_DATABASE_URL:
+        engine = create_engine(_psycopg(TEST_DATABASE_URL))
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+        _migrate(TEST_DATABASE_URL, tmp_path_factory.mktemp("instance"))
+        yield ("postgresql", TEST_DATABASE_URL)
+    else:
+        path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+        _migrate(f"sqlite:///{path}", path.parent)
+        yield ("sqlite", path)
+
+
+def _psycopg(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def _migrate(url: str, instance: Path) -> None:
+    app = create_app(base_config(url))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def database_url(template_database, tmp_path):
+    kind, where = template_database
+    if kind == "sqlite":
+        target = tmp_path / "test.sqlite3"
+        shutil.copyfile(where, target)
+        return f"sqlite:///{target}"
+    engine = create_engine(_psycopg(where))
+    with engine.begin() as conn:
+        tables = conn.execute(
+            text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename <> 'alembic_version'"
+            )
+        ).scalars()
+        names = ", ".join(f'"{t}"' for t in tables)
+        if names:
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return where
+
+
+@pytest.fixture
+def make_app(database_url):
+    """Build an app on this test's database with extra settings."""
+    apps = []
+
+    def make(**overrides):
+        app = create_app(base_config(database_url, **overrides))
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def session(app):
+    with app.app_context():
+        yield db.session
+
+
+def sign(url: str, params: dict, token: str = AUTH_TOKEN) -> str:
+    return RequestValidator(token).compute_signature(url, params)
+
+
+def twilio_params(body: str, phone: str = PATIENT, sid: str | None = None, **extra) -> dict:
+    params = {
+        "MessageSid": sid or new_sid(),
+        "SmsMessageSid": sid or "",
+        "AccountSid": ACCOUNT_SID,
+        "From": phone,
+        "To": CLINIC_NUMBER,
+        "Body": body,
+        "NumMedia": "0",
+        "NumSegments": "1",
+        "ApiVersion": "2010-04-01",
+    }
+    params.update(extra)
+    return params
+
+
+@pytest.fixture
+def text_bot(client):
+    """Post a correctly signed Twilio text to /sms; returns the response."""
+
+    def post(body: str, phone: str = PATIENT, sid: str | None = None, **extra):
+        params = twilio_params(body, phone, sid, **extra)
+        signature = sign("http://localhost/sms", params)
+        return client.post("/sms", data=params, headers={"X-Twilio-Signature": signature})
+
+    return post
