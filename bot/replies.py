@@ -361,8 +361,8 @@ class Replier:
         # unless the text asks what helps ("tight hamstrings", "stretches for my hips").
         if "area" in intents and reading.exercises:
             longest_area = max(size for _, size in reading.areas)
-            helping = {"list", "pain"} & set(intents) or _asks_what_helps(reading.tokens)
-            if helping or longest_area > reading.exercise_words:
+            asks_what_helps = "pain" in intents or _asks_what_helps(reading.tokens)
+            if asks_what_helps or longest_area > reading.exercise_words:
                 intents.pop("exercise")
                 reading.exercises.clear()
             else:
@@ -597,7 +597,11 @@ class Replier:
         line = f"{label}: open {_spans(spans)}."
         for part in parts:
             lo, hi = PART_OF_DAY[part]
-            inside = [s for s in spans if s.start.hour < hi and _hours(s.end) > lo]
+            inside = [
+                Span(max(s.start, dt.time(lo)), min(s.end, dt.time(hi)) if hi < 24 else s.end)
+                for s in spans
+                if s.start.hour < hi and _hours(s.end) > lo
+            ]
             if inside:
                 line += f" Yes, open in the {part}: {_spans(tuple(inside))}."
             else:

@@ -1,0 +1,45 @@
+import pytest
+
+from bot.compliance import Keyword, classify
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["STOP", "stop", " Stop. ", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE",
+     "OPTOUT", "opt out", "Opt-Out", "stop please", "please stop texting me", "STOP!!!",
+     "unsubscribe me"],
+)  # fmt: skip
+def test_opt_out(body):
+    assert classify(body)[0] == Keyword.OPT_OUT
+
+
+@pytest.mark.parametrize("body", ["START", "unstop", "Yes", "YES!"])
+def test_opt_in(body):
+    assert classify(body)[0] == Keyword.OPT_IN
+
+
+@pytest.mark.parametrize("body", ["HELP", "help", "Info", "help?"])
+def test_help(body):
+    assert classify(body)[0] == Keyword.HELP
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["how do I stop the pain", "cancel my appointment", "help me with my back",
+     "when does the stretch end", "yes I did the cat camel", "info about hours", "", "stopper",
+     "quit smoking tips"],
+)  # fmt: skip
+def test_not_keywords(body):
+    assert classify(body) is None
+
+
+def test_opt_out_type_field_wins():
+    assert classify("anything", "STOP")[0] == Keyword.OPT_OUT
+    assert classify("anything", "START")[0] == Keyword.OPT_IN
+    assert classify("anything", "HELP")[0] == Keyword.HELP
+    assert classify("hours", "") is None
+
+
+def test_keyword_recorded_is_what_was_texted():
+    assert classify("Please STOP")[1] == "stop"
+    assert classify("UNSUBSCRIBE")[1] == "unsubscribe"

@@ -1,0 +1,282 @@
+"""Table-driven: how patients phrase things, and what the answer must (and must not) say.
+
+Driven through the pure reply logic, without HTTP. ``now`` is a Friday at 10:00 in the
+clinic's time zone (open 8am-1pm that day).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.content import load_content
+from bot.replies import Replier
+from bot.segments import count_segments, is_gsm7
+
+NY = ZoneInfo("America/New_York")
+FRIDAY_10AM = dt.datetime(2026, 11, 27, 10, 0, tzinfo=NY)
+YES = "Yes, we accept"
+
+CAT = "Cat and Camel"
+PRAYER = "Prayer Stretch"
+KNEE = "Knee-to-Chest Raise"
+PELVIC = "Pelvic Tilt"
+HAM = "Hamstring Stretch"
+PIRI = "Piriformis Stretch"
+QL = "Quadratus Lumborum"
+ABS = "Isometric Abdominal"
+BIRD = "Bird Dog"
+TRUNK = "Trunk Side and Leg Stretch"
+STEPS = "1. "
+MENU = "EXERCISES, HOURS, ADDRESS or INSURANCE"
+PHONE = "703-723-6800"
+E911 = "call 911"
+
+# (text, must contain (all), must not contain (any))
+CASES: list[tuple[str, list[str], list[str]]] = [
+    # --- exercises by name, with typos, case, punctuation, "&" and missing spaces ---
+    ("cat camel", [CAT, STEPS, "hands and knees"], []),
+    ("Cat & Camel", [CAT, STEPS], []),
+    ("CAT AND CAMEL", [CAT, STEPS], []),
+    ("catcamel", [CAT, STEPS], []),
+    ("cat-camel?", [CAT, STEPS], []),
+    ("cat cow", [CAT, STEPS], []),
+    ("how do i do the cat cow stretch", [CAT, STEPS], []),
+    ("cat camal", [CAT, STEPS], []),
+    ("camel", [CAT], []),
+    ("prayer stretch", [PRAYER, STEPS, "heels"], []),
+    ("Prayer strech", [PRAYER, STEPS], []),
+    ("childs pose", [PRAYER, STEPS], []),
+    ("child's pose", [PRAYER, STEPS], []),
+    ("knee to chest", [KNEE, STEPS, "Repeat steps 1-3"], []),
+    ("Knee-To-Chest Raise", [KNEE, STEPS], []),
+    ("kneetochest", [KNEE, STEPS], []),
+    ("knee hug", [KNEE, STEPS], []),
+    ("knees to chest stretch", [KNEE, STEPS], []),
+    ("pelvic tilt", [PELVIC, STEPS], []),
+    ("pelvic tilts", [PELVIC, STEPS], []),
+    ("pelvick tilt", [PELVIC, STEPS], []),
+    ("how do I do a pelvic tilt?", [PELVIC, STEPS], []),
+    ("hamstring stretch", [HAM, STEPS], []),
+    ("hamstring", [HAM, STEPS], []),
+    ("hamstrng stretch", [HAM, STEPS], []),
+    ("lying hamstring stretch", [HAM, STEPS], []),
+    ("piriformis", [PIRI, STEPS], []),
+    ("piriformis strech", [PIRI, STEPS], []),
+    ("pirformis stretch", [PIRI, STEPS], []),
+    ("periformis", [PIRI, STEPS], []),
+    ("Piriformis Stretch!!", [PIRI, STEPS], []),
+    ("ql stretch", [QL, STEPS], []),
+    ("QL", [QL, STEPS], []),
+    ("quadratus lumborum", [QL, STEPS], []),
+    ("kneeling quadratus lumborum stretch", [QL, STEPS], []),
+    ("quadratis lumborum", [QL, STEPS], []),
+    ("isometric abdominal", [ABS, STEPS], []),
+    ("isometric abs", [ABS, STEPS], []),
+    ("isometirc abdominal", [ABS, STEPS], []),
+    ("bird dog", [BIRD, STEPS], []),
+    ("birddog", [BIRD, STEPS], []),
+    ("bird-dog exercise", [BIRD, STEPS], []),
+    ("hip outside leg stretch", [BIRD, STEPS], []),
+    ("trunk side and leg stretch", [TRUNK, STEPS], []),
+    ("trunk side stretch", [TRUNK, STEPS], []),
+    ("side stretch", [TRUNK, STEPS], []),
+    ("steps for the cat camel please", [CAT, STEPS], []),
+    ("what's the cat camel again", [CAT, STEPS], []),
+    ("3", [KNEE, STEPS], []),
+    ("10", [TRUNK, STEPS], []),
+    ("cat camel and pelvic tilt", [CAT, PELVIC], []),
+    # --- the list ---
+    ("list exercises", ["1 Cat and Camel", "10 Trunk Side", "Text a name or number"], []),
+    ("exercises", [CAT, PRAYER, TRUNK], []),
+    ("what exercises do you have", [CAT, TRUNK], []),
+    ("stretches?", [CAT, TRUNK], []),
+    ("send me the list of stretches", [CAT, TRUNK], []),
+    ("exercize list", [CAT, TRUNK], []),
+    ("my routine", [CAT, TRUNK], []),
+    # --- body areas and complaints ---
+    ("what stretches help my lower back", ["lower back", CAT, PRAYER], [STEPS]),
+    ("lower back", ["lower back", CAT], [STEPS]),
+    ("exercises for low back pain", ["lower back", CAT], [STEPS]),
+    ("my back hurts", ["lower back", CAT, "Stop any exercise that hurts"], [STEPS]),
+    ("sciatica", ["sciatica", PIRI], [STEPS]),
+    ("what helps sciatica", [PIRI], [STEPS]),
+    ("sciatic pain", [PIRI], [STEPS]),
+    ("tight hamstrings", [HAM], [STEPS]),
+    ("stretches for tight hamstrings", [HAM], [STEPS]),
+    ("something for my hips", [QL], [STEPS]),
+    ("my butt is sore", [PIRI], []),
+    ("exercises to strengthen my core", [ABS], [STEPS]),
+    ("stronger back", [BIRD], [STEPS]),
+    ("good stretches for stiffness in the morning", [PRAYER], [STEPS]),
+    ("lumbar", ["lower back", CAT], [STEPS]),
+    # --- hours ---
+    (
+        "Hours?",
+        ["Office hours", "Mon 10am-12:30pm & 2pm-5pm", "Fri 8am-1pm", "Sat & Sun closed"],
+        [],
+    ),
+    ("hours", ["Office hours"], []),
+    ("what are your hours", ["Office hours"], []),
+    ("hrs", ["Office hours"], []),
+    ("whats ur hrs", ["Office hours"], []),
+    ("when are you open", ["Office hours"], []),
+    ("are you open thursday morning", ["Thursday", "2pm-7pm", "Not open in the morning"], []),
+    ("open thursday?", ["Thursday", "2pm-7pm"], []),
+    ("open Saturday?", ["closed on Saturday"], ["Yes"]),
+    ("are you open on sunday", ["closed on Sunday"], []),
+    ("are you open this weekend", ["closed on Saturday", "closed on Sunday"], []),
+    ("open now?", ["open now", "until 1pm"], []),
+    ("are you open right now", ["open now"], []),
+    ("are you open today", ["Today", "8am-1pm"], []),
+    ("hours tomorrow", ["closed tomorrow"], []),
+    ("monday hours", ["Monday", "10am-12:30pm & 2pm-5pm"], []),
+    ("are you open wendsday", ["Wednesday", "10am-12:30pm"], []),
+    ("open tuesday evening?", ["Tuesday", "2pm-7pm", "Yes, open in the evening"], []),
+    ("what time do you close on friday", ["Friday", "8am-1pm"], []),
+    ("what time do you open monday", ["Monday", "10am"], []),
+    ("is there a lunch break", ["Office hours", "12:30pm"], []),
+    ("hours saturday", ["closed on Saturday"], []),
+    # --- location ---
+    ("where is the office", ["44110 Ashburn Shopping Plaza #158", "Giant", "VA ABC"], []),
+    ("address", ["44110 Ashburn Shopping Plaza", "20147"], []),
+    ("adress?", ["44110 Ashburn Shopping Plaza"], []),
+    ("where are you located", ["44110"], []),
+    ("directions please", ["between Giant and VA ABC"], []),
+    ("how do i find you", ["Ashburn Village Shopping Plaza"], []),
+    ("i cant find the office", ["different from the plaza name"], [E911]),
+    ("whats the address", ["44110"], []),
+    ("where do i park", ["44110"], []),
+    # --- phone / a person ---
+    ("can I text someone", [PHONE, "call"], []),
+    ("phone number", [PHONE], []),
+    ("whats your number", [PHONE], []),
+    ("i want to talk to a real person", [PHONE], []),
+    ("can someone call me back", [PHONE], [CAT]),
+    ("how do i contact you", [PHONE], []),
+    # --- insurance: accepted plans ---
+    ("do you take Aetna", [YES, "Aetna"], ["not on our list"]),
+    ("aetna?", [YES, "Aetna"], []),
+    ("bcbs", [YES, "BlueCross BlueShield"], []),
+    ("do you accept blue cross", [YES, "BlueCross BlueShield"], []),
+    ("blue cross blue shield", [YES, "BlueCross"], []),
+    ("cigna", [YES, "Cigna"], []),
+    # A misspelling too far from any plan is not guessed at: the list is sent instead.
+    ("do you take cigan", ["not on our list", "Cigna"], [YES]),
+    ("UHC", [YES, "UnitedHealthcare"], []),
+    ("united healthcare ok?", [YES, "UnitedHealthcare"], []),
+    ("carefirst", [YES, "CareFirst"], []),
+    ("Care First?", [YES, "CareFirst"], []),
+    ("medicare", [YES, "Medicare"], []),
+    ("do you take medicare", [YES, "Medicare"], []),
+    ("phcs", [YES, "PHCS"], []),
+    ("optimum choice", [YES, "Optimum Choice"], []),
+    ("mail handlers", [YES, "Mail Handlers"], []),
+    ("i was in a car accident do you take auto insurance", [YES, "Auto injury"], [E911]),
+    ("workers comp", [YES, "Workers' Comp"], []),
+    ("do you take ppo plans", [YES, "PPO/POS"], []),
+    ("aetna and cigna", [YES, "Aetna", "Cigna"], []),
+    # --- insurance: never "yes" to a plan that is not on the list ---
+    ("do you take Kaiser", ["Kaiser is not on our list", PHONE], [YES]),
+    ("kaiser permanente", ["not on our list", PHONE], [YES]),
+    ("medicaid", ["Medicaid is not on our list", PHONE], [YES]),
+    ("do you take medicaid", ["Medicaid is not on our list"], [YES]),
+    ("Do you accept Medicaid?", ["not on our list"], [YES]),
+    ("medicade", ["not on our list"], [YES]),
+    ("tricare", ["not on our list"], [YES]),
+    ("humana?", ["not on our list"], [YES]),
+    ("do you take anthem", ["not on our list"], [YES]),
+    ("do you take zorblax health insurance", ["Zorblax is not on our list", PHONE], [YES]),
+    ("is ambetter accepted", ["not on our list"], [YES]),
+    ("do you accept medicaid and aetna", ["Medicaid is not on our list", "Aetna"], []),
+    # --- insurance in general ---
+    ("insurance", ["We accept", "Aetna", "Medicare", PHONE], []),
+    ("what insurance do you take", ["We accept", "Cigna"], []),
+    ("insurence?", ["We accept"], []),
+    ("which plans do you accept", ["We accept"], []),
+    ("do u take ins", ["We accept"], []),
+    # --- greetings, menu, thanks ---
+    ("hi", [MENU, PHONE, "Back & Spine Clinic"], []),
+    ("Hello!", [MENU], []),
+    ("hey there", [MENU], []),
+    ("good morning", [MENU], []),
+    ("menu", [MENU], []),
+    ("", [MENU], []),
+    ("thank you!", ["welcome"], []),
+    ("thanks", ["welcome"], []),
+    ("thx", ["welcome"], []),
+    ("ok", ["welcome"], []),
+    ("done", ["Great work"], []),
+    ("hi what are your hours", ["Office hours"], [MENU]),
+    # --- safety first ---
+    ("i cant feel my legs", [E911, "emergency room"], [STEPS]),
+    ("I lost control of my bladder", [E911], [STEPS]),
+    ("i peed myself and my back hurts", [E911], []),
+    ("bowel control problems since this morning", [E911], []),
+    ("numbness in my groin", [E911], []),
+    ("saddle numbness", [E911], []),
+    ("chest pain", [E911], []),
+    ("my chest hurts when i do the cat camel", [E911], [STEPS]),
+    ("sudden weakness in my legs", [E911], []),
+    ("my legs gave out", [E911], []),
+    ("I fell down the stairs and my back hurts", [E911], []),
+    ("i fell", [E911], []),
+    ("just got injured at the gym", [E911], []),
+    ("my leg went numb", [E911], []),
+    ("can't walk", [E911], []),
+    # --- pain during or after an exercise ---
+    ("it hurts when I do the pelvic tilt", ["stop the Pelvic Tilt", PHONE], [STEPS, YES]),
+    ("sharp pain during cat camel", ["stop the Cat and Camel", PHONE], [STEPS]),
+    ("my back hurts after the stretches", ["stop that exercise", PHONE], []),
+    ("the piriformis stretch hurts", ["stop the Piriformis Stretch", PHONE], [STEPS]),
+    ("pain after doing the exercises yesterday", ["stop", PHONE], []),
+    # --- two questions in one text ---
+    ("address and hours pls", ["44110", "Office hours"], []),
+    ("where are you and when are you open", ["44110", "Office hours"], []),
+    ("hours and do you take aetna", ["Office hours", YES], []),
+    ("do you take cigna? and whats the address", [YES, "44110"], []),
+    ("cat camel and your hours", [CAT, "Office hours"], []),
+    ("open saturday and where are you", ["closed on Saturday", "44110"], []),
+    # --- appointments and Spanish ---
+    ("i need to reschedule my appointment", ["appointment", PHONE], []),
+    ("can i book an appt", ["appointment", PHONE], []),
+    ("hola", ["espanol", PHONE], []),
+    ("do you speak spanish", ["Se habla Espanol", PHONE], []),
+    # --- unknown: a way forward, never a random exercise ---
+    ("asdfgh", [MENU, PHONE], [STEPS]),
+    ("what is the meaning of life", [MENU, PHONE], [STEPS]),
+    ("\U0001f600", [MENU], [STEPS]),
+    ("blorp zzz", [MENU], [STEPS]),
+    ("purple elephant", [MENU], [STEPS]),
+    ("do you sell gift cards", [PHONE], [STEPS, YES]),
+]
+
+
+@pytest.fixture(scope="module")
+def replier():
+    return Replier(load_content(), NY)
+
+
+def test_there_are_enough_phrasings():
+    assert len(CASES) >= 150
+    assert len({text for text, _, _ in CASES}) == len(CASES), "a phrasing is listed twice"
+
+
+@pytest.mark.parametrize(("text", "must", "must_not"), CASES, ids=[c[0][:40] for c in CASES])
+def test_phrasing(replier, text, must, must_not):
+    body = replier.reply(text, FRIDAY_10AM).body
+    for expected in must:
+        assert expected.lower() in body.lower(), f"{text!r} -> {body!r} lacks {expected!r}"
+    for unexpected in must_not:
+        assert unexpected.lower() not in body.lower(), f"{text!r} -> {body!r} has {unexpected!r}"
+    assert is_gsm7(body), f"{text!r} -> a reply that is not plain GSM-7"
+
+
+@pytest.mark.parametrize(("text", "must", "must_not"), CASES, ids=[c[0][:40] for c in CASES])
+def test_emergency_always_comes_first(replier, text, must, must_not):
+    body = replier.reply(text, FRIDAY_10AM).body
+    if E911 in must:
+        assert body.lower().startswith("please call 911")
+    assert count_segments(body).segments <= 10

@@ -1,0 +1,104 @@
+"""Reply logic beyond the phrasing table: time of day, segment budgets, safety order."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.content import load_content
+from bot.replies import Replier
+from bot.segments import count_segments
+
+NY = ZoneInfo("America/New_York")
+
+
+@pytest.fixture(scope="module")
+def replier():
+    return Replier(load_content(), NY)
+
+
+def at(day: int, hour: int, minute: int = 0) -> dt.datetime:
+    """A moment in the week of Monday 2026-11-23, clinic time."""
+    return dt.datetime(2026, 11, 23 + day, hour, minute, tzinfo=NY)
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        (at(0, 10, 30), "Yes, we are open now until 12:30pm"),
+        (at(0, 13, 0), "We are closed right now. We open again today at 2pm"),  # lunch
+        (at(0, 17, 0), "We open again tomorrow at 2pm"),  # Monday after closing
+        (at(1, 9, 0), "We open again today at 2pm"),
+        (at(4, 7, 59), "We open again today at 8am"),
+        (at(4, 13, 0), "We open again Monday at 10am"),  # Friday after closing
+        (at(5, 12, 0), "We open again Monday at 10am"),  # Saturday
+        (at(6, 23, 0), "We open again tomorrow at 10am"),  # Sunday night
+    ],
+)
+def test_open_now(replier, now, expected):
+    assert expected in replier.reply("are you open now?", now).body
+
+
+def test_open_now_uses_clinic_time_not_utc(replier):
+    # 15:30 UTC on a Monday is 10:30 in New York: open.
+    now = dt.datetime(2026, 11, 23, 15, 30, tzinfo=dt.UTC)
+    assert "open now" in replier.reply("open now", now).body
+
+
+def test_today_and_tomorrow_follow_the_date(replier):
+    assert "Today: open 2pm-7pm" in replier.reply("open today?", at(1, 9)).body
+    assert "closed tomorrow" in replier.reply("open tomorrow?", at(4, 9)).body
+    assert "Tomorrow: open 10am" in replier.reply("open tomorrow?", at(6, 9)).body
+
+
+def test_part_of_day(replier):
+    body = replier.reply("are you open monday afternoon", at(2, 9)).body
+    assert "Yes, open in the afternoon: 12pm-12:30pm & 2pm-5pm" in body
+    body = replier.reply("open friday evening", at(2, 9)).body
+    assert "Not open in the evening" in body
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["hi", "hours", "where are you", "insurance", "HELP-TEXT", "do you take kaiser",
+     "list exercises", "phone", "lower back", "open saturday?"],
+)  # fmt: skip
+def test_short_answers_fit_two_segments(replier, text):
+    body = replier.help_text() if text == "HELP-TEXT" else replier.reply(text, at(0, 9)).body
+    count = count_segments(body)
+    assert count.encoding == "GSM-7"
+    assert count.segments <= 2, (text, count, body)
+
+
+def test_every_exercise_is_complete_and_compact(replier):
+    content = load_content()
+    for exercise in content.exercises:
+        body = replier.exercise_text(exercise)
+        for number, step in enumerate(exercise.steps, start=1):
+            assert f"{number}. {step}" in body
+        for tip in exercise.tips:
+            assert tip in body
+        count = count_segments(body)
+        assert count.encoding == "GSM-7"
+        assert "  " not in body and "\n\n" not in body  # no characters paid for nothing
+        assert count.segments <= 6, (exercise.name, count)
+
+
+def test_compliance_texts(replier):
+    for body in (replier.opt_out_text(), replier.opt_in_text(), replier.help_text()):
+        assert "Back & Spine Clinic" in body
+        assert count_segments(body).segments <= 2
+    assert "START" in replier.opt_out_text()
+
+
+def test_emergency_before_anything_else(replier):
+    body = replier.reply("do you take aetna? also I lost bladder control", at(0, 10)).body
+    assert body.startswith("Please call 911")
+    assert "Yes, we accept" not in body
+
+
+def test_reads_only_the_start_of_a_very_long_text_quickly(replier):
+    body = replier.reply("hours " + "blah " * 400, at(0, 10)).body
+    assert "Office hours" in body
