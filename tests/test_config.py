@@ -1,0 +1,74 @@
+"""Settings are checked at start-up, with a message naming the setting."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import create_app
+from bot.config import ConfigError, instance_secret
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("TWILIO_ACCOUNT_SID", "nope", "TWILIO_ACCOUNT_SID must be 'AC'"),
+        ("TWILIO_FROM_NUMBER", "12345", "TWILIO_FROM_NUMBER '12345' is not a valid"),
+        ("TWILIO_API_BASE_URL", "ftp://x", "TWILIO_API_BASE_URL must be an http"),
+        ("PUBLIC_BASE_URL", "clinic.example.org", "PUBLIC_BASE_URL must be an http"),
+        ("CLINIC_TIMEZONE", "Mars/Olympus", "CLINIC_TIMEZONE 'Mars/Olympus'"),
+        ("RATE_LIMIT_PER_HOUR", "lots", "RATE_LIMIT_PER_HOUR must be a whole number"),
+        ("RATE_LIMIT_PER_HOUR", "0", "RATE_LIMIT_PER_HOUR must be at least 1"),
+        ("PROXY_HOPS", "-1", "PROXY_HOPS must be at least 0"),
+        ("SIMULATOR", "maybe", "SIMULATOR must be on or off"),
+        ("DATABASE_URL", "not a url", "DATABASE_URL 'not a url'"),
+        ("CONTENT_FILE", "/nonexistent/clinic.yaml", "content file not found"),
+    ],
+)
+def test_bad_setting_stops_start_up(monkeypatch, tmp_path, setting, value, message):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/x.sqlite3")
+    monkeypatch.setenv(setting, value)
+    with pytest.raises(ConfigError, match=message):
+        create_app()
+
+
+def test_account_sid_needs_token_and_number(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/x.sqlite3")
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", "AC" + "a" * 32)
+    with pytest.raises(ConfigError, match="TWILIO_AUTH_TOKEN is not"):
+        create_app()
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "token")
+    with pytest.raises(ConfigError, match="TWILIO_FROM_NUMBER is not"):
+        create_app()
+    monkeypatch.setenv("TWILIO_FROM_NUMBER", "(202) 555-0199")
+    app = create_app()
+    assert app.config["TWILIO_FROM_NUMBER"] == "+12025550199"
+
+
+def test_settings_come_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", "postgres://u@db.example.org/clinic")
+    monkeypatch.setenv("RATE_LIMIT_PER_HOUR", "7")
+    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    app = create_app()
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db.example.org/clinic"
+    assert app.config["RATE_LIMIT_PER_HOUR"] == 7
+    assert app.config["SECRET_KEY"] == "s" * 40
+
+
+def test_no_secret_key_makes_one_per_instance_and_keeps_it(tmp_path):
+    key = instance_secret(tmp_path / "instance")
+    assert len(key) >= 32
+    assert instance_secret(tmp_path / "instance") == key
+    assert (tmp_path / "instance" / "secret_key").stat().st_mode & 0o077 == 0
+    assert instance_secret(tmp_path / "other") != key
+
+
+def test_short_secret_key_is_refused(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/x.sqlite3")
+    monkeypatch.setenv("SECRET_KEY", "abc")
+    with pytest.raises(ConfigError, match="SECRET_KEY is too short"):
+        create_app()
+
+
+def test_simulator_only_when_asked(make_app):
+    assert make_app().test_client().get("/simulator/").status_code == 404
+    assert make_app(SIMULATOR="1").test_client().get("/simulator/").status_code == 200

@@ -1,0 +1,109 @@
+"""The content file: what it holds, and clear errors for broken edits."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import yaml
+
+from bot.content import DEFAULT_CONTENT_FILE, ContentError, load_content
+from bot.segments import is_gsm7
+
+
+@pytest.fixture
+def raw():
+    return yaml.safe_load(DEFAULT_CONTENT_FILE.read_text(encoding="utf-8"))
+
+
+def write(tmp_path, data) -> str:
+    path = tmp_path / "clinic.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return str(path)
+
+
+def test_clinic_page_facts():
+    content = load_content()
+    assert content.clinic.phone == "703-723-6800"
+    assert content.clinic.address == "44110 Ashburn Shopping Plaza #158, Ashburn, VA 20147"
+    assert "between Giant and VA ABC" in content.clinic.directions
+    assert "different from the plaza name" in content.clinic.directions
+    assert len(content.exercises) == 10
+    assert [p.name for p in content.insurance][:3] == ["PPO/POS plans", "Aetna", "Cigna"]
+    assert len(content.insurance) == 11
+    assert content.hours[0][0].start == dt.time(10, 0)
+    assert content.hours[0][0].end == dt.time(12, 30)
+    assert content.hours[4][0].end == dt.time(13, 0)
+    assert content.hours[5] == () and content.hours[6] == ()
+    assert "medicaid" in content.other_plans
+
+
+def test_page_typos_are_fixed():
+    content = load_content()
+    text = " ".join(
+        step for e in content.exercises for step in (*e.steps, *e.tips, e.purpose, e.name)
+    )
+    assert "as you bed sideways" not in text
+    assert "Repeat steps 1-4" not in text  # a step that repeated itself
+    assert "hands and overhead" not in text
+    assert is_gsm7(text)
+
+
+def test_every_alias_points_to_one_exercise():
+    content = load_content()
+    seen: dict[str, str] = {}
+    for exercise in content.exercises:
+        for alias in exercise.aliases:
+            assert seen.setdefault(alias, exercise.id) == exercise.id, alias
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ContentError, match="content file not found"):
+        load_content(tmp_path / "nope.yaml")
+
+
+def test_not_yaml(tmp_path):
+    path = tmp_path / "clinic.yaml"
+    path.write_text("clinic: [unclosed\n")
+    with pytest.raises(ContentError, match="not valid YAML"):
+        load_content(path)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d["clinic"].pop("phone"), r"clinic\.phone: expected text"),
+        (lambda d: d["clinic"].update(phone="call us"), r"clinic\.phone: .* not a phone"),
+        (lambda d: d.pop("hours"), r"hours: expected a mapping"),
+        (lambda d: d["hours"].update(mon=["10-12"]), r"hours\.mon\[0\]: expected HH:MM-HH:MM"),
+        (lambda d: d["hours"].update(tue=["19:00-14:00"]), r"hours\.tue\[0\]: .* must end after"),
+        (lambda d: d["hours"].update(fri=["25:00-26:00"]), r"hours\.fri\[0\]: .* not a time"),
+        (lambda d: d["hours"].update(funday=[]), r"hours: unknown day 'funday'"),
+        (lambda d: d["exercises"][2].pop("steps"), r"exercises\[2\]\.steps: expected a non-empty"),
+        (lambda d: d["exercises"][0].update(id="Cat Camel"), r"exercises\[0\]\.id"),
+        (lambda d: d["exercises"][1].update(id="cat-camel"), r"exercises\[1\]\.id: .* twice"),
+        (lambda d: d["exercises"][3].update(name="Tilt \U0001f600"), r"\[3\]\.name: .*GSM-7"),
+        (lambda d: d["insurance"][1].pop("name"), r"insurance\[1\]\.name: expected text"),
+        (lambda d: d["areas"][0].update(exercises=["nope"]), r"areas\[0\]\.exercises: .*'nope'"),
+        (lambda d: d["other_plans"].append("aetna"), r"other_plans: 'aetna' is also"),
+        (lambda d: d.update(exercises="cat camel"), r"exercises: expected a non-empty list"),
+    ],
+)  # fmt: skip
+def test_broken_field_is_named(tmp_path, raw, change, message):
+    change(raw)
+    with pytest.raises(ContentError, match=message):
+        load_content(write(tmp_path, raw))
+
+
+def test_curly_quotes_pasted_by_staff_are_made_plain(tmp_path, raw):
+    raw["exercises"][0]["tips"] = ["Don\u2019t rush \u2013 move slowly."]
+    content = load_content(write(tmp_path, raw))
+    assert content.exercises[0].tips == ("Don't rush - move slowly.",)
+
+
+def test_broken_content_stops_the_app(make_app, tmp_path, raw):
+    from bot.config import ConfigError
+
+    raw["hours"]["mon"] = ["nine to five"]
+    with pytest.raises(ConfigError, match=r"hours\.mon\[0\]"):
+        make_app(CONTENT_FILE=write(tmp_path, raw))
