@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import event
+from sqlalchemy import create_engine, event
 from twilio.request_validator import RequestValidator
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -51,9 +51,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
     db.init_app(app)
-    if app.config["DATABASE_URL"].startswith("sqlite"):
-        with app.app_context():
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
             _tune_sqlite(db.engine)
+            app.extensions["webhook_engine"] = db.engine
+        else:
+            # The webhook's own pool, in autocommit: its write is one atomic statement,
+            # and a BEGIN would cost a round trip on every text (bot/inbound.py).
+            app.extensions["webhook_engine"] = create_engine(
+                db.engine.url, isolation_level="AUTOCOMMIT", pool_pre_ping=False
+            )
     Migrate(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     CSRFProtect(app)
 

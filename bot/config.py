@@ -125,8 +125,11 @@ def database_url(url: str) -> str:
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
-    if not re.match(r"^[a-z0-9+]+://", url):
-        raise ConfigError(f"DATABASE_URL {url!r} is not a database URL")
+    if not re.match(r"^(sqlite|postgresql\+psycopg)://", url):
+        raise ConfigError(
+            f"DATABASE_URL {url!r} is not a PostgreSQL (postgresql://...) or SQLite "
+            "(sqlite:///...) database URL"
+        )
     return url
 
 

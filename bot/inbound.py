@@ -1,25 +1,34 @@
 """One inbound text, end to end: idempotency, opt-out, rate limit, reply, log.
 
-This is the webhook's hot path, shared with the chat command and the simulator page. It
-runs SQLAlchemy Core statements on the models' tables over a connection whose transaction
-the caller owns (and commits before anything is answered to Twilio), in three round trips:
+This is the webhook's hot path, shared with the chat command and the simulator page.
+Everything is in the database before anything is answered to Twilio. It is measured
+(benchmarks/webhook.py) and built for it:
 
-1. one SELECT: the number's last consent event, its texts in the past hour, and whether
-   this MessageSid was answered before (a Twilio retry) and with what;
-2. INSERT the inbound row, ``ON CONFLICT (message_sid) DO NOTHING``: when a retry of the
-   same text is being handled at the same moment, the database settles it, and the loser
-   answers with what the winner stored;
-3. INSERT the reply (and a consent event for STOP/START).
+1. The answer is worked out first, from the text alone (``candidate``): the reply logic is
+   pure, so this needs no database.
+2. Then the gate, the one rule that can hold an answer back: STOP and START are always
+   answered and recorded; anything else gets no reply when the number has opted out, or
+   has texted more than ``RATE_LIMIT_PER_HOUR`` times in the past hour.
+3. Then one write: the inbound row ``ON CONFLICT (message_sid) DO NOTHING`` (a Twilio
+   retry, even one arriving at the same moment, is settled by the unique MessageSid and
+   answered with what was stored the first time), the reply and any consent event.
+
+On PostgreSQL, steps 2 and 3 are a single statement run in autocommit (data-modifying
+CTEs; the gate is its CASE): one round trip per text. Elsewhere (SQLite), the state is
+read with a SELECT, the gate is ``gate()`` in Python, and three INSERTs follow, in the
+caller's ``BEGIN IMMEDIATE`` transaction. The test suite runs on both.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, DateTime, String, bindparam, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, DateTime, Engine, String, bindparam, func, insert, select
+from sqlalchemy.dialects import sqlite
 
 from bot.compliance import Keyword, classify
 from bot.models import ConsentEvent, Message
@@ -29,6 +38,7 @@ messages = Message.__table__
 consents = ConsentEvent.__table__
 
 MAX_BODY_CHARS = 1600  # Twilio's limit for one message
+HOUR = dt.timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -46,80 +56,168 @@ class Outcome:
     duplicate: bool = False
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """The answer a text would get, before the gate."""
+
+    reply: str
+    kind: str
+    always: bool = False  # STOP and START: answered whatever the gate says
+    consent: Keyword | None = None  # an opt-out or opt-in to record
+    keyword: str = ""
+
+
 def clean_body(body: str) -> str:
     """What can be stored: no NUL characters (PostgreSQL refuses them), at most 1600."""
     return body.replace("\x00", "\ufffd")[:MAX_BODY_CHARS]
 
 
+def candidate(replier: Replier, body: str, opt_out_type: str | None, now) -> Candidate:
+    keyword = classify(body, opt_out_type)
+    kind = keyword[0] if keyword else None
+    if kind == Keyword.OPT_OUT:
+        return Candidate(replier.opt_out_text(), "opt_out", True, Keyword.OPT_OUT, keyword[1])
+    if kind == Keyword.OPT_IN:
+        return Candidate(replier.opt_in_text(), "opt_in", True, Keyword.OPT_IN, keyword[1])
+    if kind == Keyword.HELP:
+        return Candidate(replier.help_text(), "help")
+    answer = replier.reply(body, now)
+    return Candidate(answer.body, answer.kind)
+
+
+def gate(answer: Candidate, opted_out: bool, recent: int, rate_limit: int) -> tuple[str, bool]:
+    """The kind to log and whether to reply. PostgreSQL runs the same rule in _PG_RECORD."""
+    if answer.always:
+        return answer.kind, True
+    if opted_out:
+        return "opted_out", False  # never text a number that said STOP
+    if recent >= rate_limit:
+        return "rate_limited", False
+    return answer.kind, True
+
+
+@contextlib.contextmanager
+def webhook_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection for ``handle_inbound`` whose work is committed when the block ends.
+
+    PostgreSQL: the engine runs in autocommit and the write is one atomic statement.
+    SQLite: one ``BEGIN IMMEDIATE`` transaction, so that two requests for the same text
+    never both read "not seen".
+    """
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            yield conn
+    else:
+        with engine.execution_options(sqlite_immediate=True).begin() as conn:
+            yield conn
+
+
 def handle_inbound(
     conn: Connection, replier: Replier, message: Inbound, now: dt.datetime, rate_limit: int
 ) -> Outcome:
-    phone, sid = message.phone, message.message_sid
     body = clean_body(message.body)
-    state = conn.execute(_state_query(), {"phone": phone, "sid": sid, "since": now - HOUR}).one()
-    if state.seen is not None:
-        return Outcome(state.reply, "duplicate", duplicate=True)
-
-    keyword = classify(body, message.opt_out_type)
-    opted_out = state.consent == Keyword.OPT_OUT
-    if keyword and keyword[0] == Keyword.OPT_OUT:
-        reply, kind = replier.opt_out_text(), "opt_out"
-    elif keyword and keyword[0] == Keyword.OPT_IN:
-        reply, kind = replier.opt_in_text(), "opt_in"
-    elif opted_out:
-        reply, kind = None, "opted_out"  # never text a number that said STOP
-    elif state.recent >= rate_limit:
-        reply, kind = None, "rate_limited"
-    elif keyword and keyword[0] == Keyword.HELP:
-        reply, kind = replier.help_text(), "help"
-    else:
-        answer = replier.reply(body, now)
-        reply, kind = answer.body, answer.kind
-
-    row = {"phone": phone, "direction": "in", "body": body, "message_sid": sid, "kind": kind}
-    inserted = conn.execute(_insert_inbound(conn.dialect.name), {**row, "created_at": now}).first()
-    if inserted is None:  # a retry of this text was stored a moment ago: answer as it was
+    answer = candidate(replier, body, message.opt_out_type, now)
+    values = {
+        "phone": message.phone,
+        "sid": message.message_sid,
+        "body": body,
+        "now": now,
+        "since": now - HOUR,
+        "rate_limit": rate_limit,
+        "always": answer.always,
+        "candidate_kind": answer.kind,
+        "reply": answer.reply,
+        "action": answer.consent.value if answer.consent else None,
+        "keyword": answer.keyword[:40],
+    }
+    record = _record_postgresql if conn.dialect.name == "postgresql" else _record_sqlite
+    result = record(conn, answer, values)
+    if result is None:
+        # This MessageSid was stored before (a Twilio retry): answer as it was answered.
         stored = conn.execute(
-            select(messages.c.body).where(messages.c.reply_to_sid == sid)
+            select(messages.c.body).where(messages.c.reply_to_sid == message.message_sid)
         ).scalar()
         return Outcome(stored, "duplicate", duplicate=True)
-    if keyword and keyword[0] in (Keyword.OPT_OUT, Keyword.OPT_IN):
+    kind, send = result
+    return Outcome(answer.reply if send else None, kind)
+
+
+def _record_postgresql(conn: Connection, answer: Candidate, values: dict):
+    inserted, kind, send = conn.exec_driver_sql(_PG_RECORD, values).one()
+    return (kind, send) if inserted else None
+
+
+def _record_sqlite(conn: Connection, answer: Candidate, values: dict):
+    state = conn.execute(_state_query(), values).one()
+    if state.seen is not None:
+        return None
+    kind, send = gate(answer, state.consent == Keyword.OPT_OUT, state.recent, values["rate_limit"])
+    phone, sid, now = values["phone"], values["sid"], values["now"]
+    inserted = conn.execute(
+        _insert_inbound(),
+        {"phone": phone, "direction": "in", "body": values["body"], "message_sid": sid,
+         "kind": kind, "created_at": now},
+    ).first()  # fmt: skip
+    if inserted is None:
+        return None
+    if answer.consent:
         conn.execute(
             insert(consents),
-            {
-                "phone": phone,
-                "action": keyword[0].value,
-                "keyword": keyword[1][:40],
-                "source": "sms",
-                "message_sid": sid,
-                "created_at": now,
-            },
-        )
-    if reply is not None:
+            {"phone": phone, "action": values["action"], "keyword": values["keyword"],
+             "source": "sms", "message_sid": sid, "created_at": now},
+        )  # fmt: skip
+    if send:
         conn.execute(
             insert(messages),
-            {
-                "phone": phone,
-                "direction": "out",
-                "body": reply,
-                "message_sid": None,
-                "reply_to_sid": sid,
-                "kind": kind,
-                "created_at": now,
-            },
-        )
-    return Outcome(reply, kind)
+            {"phone": phone, "direction": "out", "body": answer.reply, "message_sid": None,
+             "reply_to_sid": sid, "kind": kind, "created_at": now},
+        )  # fmt: skip
+    return kind, send
 
 
-HOUR = dt.timedelta(hours=1)
+# One statement, one round trip, atomic. "state" reads the number's last consent event and
+# its texts in the past hour; "decision" is gate(); the reply and the consent event are
+# written only when the inbound row is (the CTE "inbound" is empty for a MessageSid seen
+# before). Parameters are psycopg's, passed straight to the driver.
+_PG_RECORD = """
+WITH state AS (
+    SELECT
+        coalesce((SELECT action FROM consent_events WHERE phone = %(phone)s
+                  ORDER BY id DESC LIMIT 1), '') = 'opt_out' AS opted_out,
+        (SELECT count(*) FROM messages WHERE phone = %(phone)s AND direction = 'in'
+            AND created_at >= %(since)s) AS recent
+), decision AS (
+    SELECT
+        CASE WHEN %(always)s THEN %(candidate_kind)s
+             WHEN opted_out THEN 'opted_out'
+             WHEN recent >= %(rate_limit)s THEN 'rate_limited'
+             ELSE %(candidate_kind)s END AS kind,
+        (%(always)s OR NOT (opted_out OR recent >= %(rate_limit)s)) AS send
+    FROM state
+), inbound AS (
+    INSERT INTO messages (phone, direction, body, message_sid, kind, created_at)
+    SELECT %(phone)s, 'in', %(body)s, %(sid)s, kind, %(now)s FROM decision
+    ON CONFLICT (message_sid) DO NOTHING
+    RETURNING id
+), reply AS (
+    INSERT INTO messages (phone, direction, body, reply_to_sid, kind, created_at)
+    SELECT %(phone)s, 'out', %(reply)s, %(sid)s, decision.kind, %(now)s
+    FROM inbound, decision WHERE decision.send
+    RETURNING id
+), consent AS (
+    INSERT INTO consent_events (phone, action, keyword, source, message_sid, created_at)
+    SELECT %(phone)s, %(action)s, %(keyword)s, 'sms', %(sid)s, %(now)s
+    FROM inbound WHERE %(action)s::varchar IS NOT NULL
+    RETURNING id
+)
+SELECT (SELECT count(*) FROM inbound), decision.kind, decision.send FROM decision
+"""
 
 
 @functools.cache
 def _state_query():
-    """The number's consent, its texts this hour, and a stored answer to this MessageSid."""
+    """The number's consent, its texts this hour, and whether this MessageSid was seen."""
     phone = bindparam("phone", type_=String)
-    sid = bindparam("sid", type_=String)
-    since = bindparam("since", type_=DateTime(timezone=True))
     last_consent = (
         select(consents.c.action)
         .where(consents.c.phone == phone)
@@ -130,25 +228,22 @@ def _state_query():
     recent = (
         select(func.count())
         .select_from(messages)
-        .where(messages.c.phone == phone, messages.c.created_at >= since)
-        .where(messages.c.direction == "in")
+        .where(messages.c.phone == phone, messages.c.direction == "in")
+        .where(messages.c.created_at >= bindparam("since", type_=DateTime(timezone=True)))
         .scalar_subquery()
     )
-    seen = select(messages.c.id).where(messages.c.message_sid == sid).scalar_subquery()
-    reply = select(messages.c.body).where(messages.c.reply_to_sid == sid).limit(1).scalar_subquery()
-    return select(
-        last_consent.label("consent"),
-        recent.label("recent"),
-        seen.label("seen"),
-        reply.label("reply"),
+    seen = (
+        select(messages.c.id)
+        .where(messages.c.message_sid == bindparam("sid", type_=String))
+        .scalar_subquery()
     )
+    return select(last_consent.label("consent"), recent.label("recent"), seen.label("seen"))
 
 
 @functools.cache
-def _insert_inbound(dialect_name: str):
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
+def _insert_inbound():
     return (
-        dialect.insert(messages)
+        sqlite.insert(messages)
         .on_conflict_do_nothing(index_elements=[messages.c.message_sid])
         .returning(messages.c.id)
     )

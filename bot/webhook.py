@@ -9,8 +9,8 @@ import uuid
 from flask import Blueprint, Response, abort, current_app, request
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.inbound import Inbound, Outcome, handle_inbound
-from bot.models import db, utcnow
+from bot.inbound import Inbound, Outcome, handle_inbound, webhook_connection
+from bot.models import utcnow
 from bot.phones import mask
 
 bp = Blueprint("webhook", __name__)
@@ -47,7 +47,7 @@ def twilio_signed(view):
 def reply_to(message: Inbound) -> Outcome:
     """Handle one inbound text in its own transaction, committed before it is answered."""
     config = current_app.config
-    with db.engine.execution_options(sqlite_immediate=True).begin() as conn:
+    with webhook_connection(current_app.extensions["webhook_engine"]) as conn:
         outcome = handle_inbound(
             conn,
             current_app.extensions["replier"],

@@ -118,6 +118,7 @@ def make_app(database_url):
     for app in apps:
         with app.app_context():
             db.session.remove()
+            app.extensions["webhook_engine"].dispose()
             db.engine.dispose()
 
 
