@@ -2,10 +2,12 @@
 
 Serves, each with gunicorn (2 sync workers) on loopback:
   * the bot: POST /sms with every check on the path (signature, opt-out, rate limit,
-    idempotency) and both messages committed to the database before the answer;
-  * a bare Flask app that answers a fixed TwiML reply (benchmarks/bare_app.py).
+    idempotency) and both messages committed to the database before the answer, logging
+    at its production level (INFO);
+  * a bare Flask app that answers a fixed TwiML reply (benchmarks/bare_app.py): the limit;
+  * for calibration, the minimal handler the webhook issue quotes (reference_app.py).
 Then drives each with wrk (16 connections) replaying distinct, correctly signed Twilio
-requests, and prints requests per second and p50/p99 latency for both.
+requests, and prints requests per second and p50/p99 latency side by side.
 
     .venv/bin/python benchmarks/webhook.py [--seconds 20] [--connections 16]
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/bot_bench]
@@ -100,11 +102,11 @@ def signed_requests(path: Path, port: int, count: int) -> None:
             out.write(f"{validator.compute_signature(url, params)}\t{urlencode(params)}\n")
 
 
-def serve(app: str, port: int, env: dict, workers: int) -> subprocess.Popen:
+def serve(app: str, port: int, env: dict, workers: int, log) -> subprocess.Popen:
     return subprocess.Popen(
         [BIN / "gunicorn", app, "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
          "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+        cwd=ROOT, env=env, stdout=log, stderr=log,
     )  # fmt: skip
 
 
@@ -128,6 +130,19 @@ def run_wrk(port: int, script_args: list[str], seconds: int, connections: int) -
     }
 
 
+def count_rows(url: str) -> tuple[int, int]:
+    engine = create_engine(url)
+    with engine.connect() as conn:  # one snapshot for both counts
+        inbound, replies = conn.execute(
+            text(
+                "SELECT count(*) FILTER (WHERE direction = 'in'), "
+                "count(*) FILTER (WHERE direction = 'out') FROM messages"
+            )
+        ).one()
+    engine.dispose()
+    return inbound, replies
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=int, default=20)
@@ -144,53 +159,55 @@ def main() -> None:
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
 
     prepare_database(args.database_url)
-    bot_port, bare_port = free_port(), free_port()
+    apps = {
+        "bare": "bare_app:create_app()",
+        "reference": "reference_app:create_app()",
+        "bot": "bot:create_app()",
+    }
+    ports = {name: free_port() for name in apps}
     env = {
         **os.environ,
         "DATABASE_URL": args.database_url,
         "SECRET_KEY": "b" * 40,
         "TWILIO_AUTH_TOKEN": TOKEN,
         "RATE_LIMIT_PER_HOUR": "20",
-        "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT / "benchmarks"),
     }
-    with tempfile.TemporaryDirectory() as tmp:
-        requests_file = Path(tmp) / "requests.txt"
-        # More distinct requests than a run sends, so no MessageSid is sent twice.
-        signed_requests(requests_file, bot_port, 200_000)
-        servers = [
-            serve("bot:create_app()", bot_port, env, args.workers),
-            serve("bare_app:create_app()", bare_port, env, args.workers),
-        ]
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp, open(Path(tmp) / "server.log", "w") as log:
+        servers = {
+            name: serve(app, ports[name], env, args.workers, log) for name, app in apps.items()
+        }
         try:
-            for port, server in zip((bot_port, bare_port), servers, strict=True):
-                wait_for(port, server)
-            script_args = [str(requests_file), "2"]
-            # Warm both up (imports, connection pools, prepared statements), then measure.
-            run_wrk(bare_port, script_args, 2, args.connections)
-            prepare_database(args.database_url)
-            run_wrk(bot_port, script_args, 2, args.connections)
-            prepare_database(args.database_url)
-            bare = run_wrk(bare_port, script_args, args.seconds, args.connections)
-            bot = run_wrk(bot_port, script_args, args.seconds, args.connections)
+            for name, server in servers.items():
+                wait_for(ports[name], server)
+            for name in apps:
+                # More distinct requests than a run sends, so no MessageSid is sent twice;
+                # signed for this server's URL.
+                requests_file = Path(tmp) / f"{name}.txt"
+                signed_requests(requests_file, ports[name], 200_000)
+                script_args = [str(requests_file), "2"]
+                # Warm up (imports, pools, prepared statements), empty the tables, measure.
+                run_wrk(ports[name], script_args, 2, args.connections)
+                prepare_database(args.database_url)
+                results[name] = run_wrk(ports[name], script_args, args.seconds, args.connections)
+                if name == "bot":
+                    counts = count_rows(args.database_url)
         finally:
-            for server in servers:
+            for server in servers.values():
                 server.terminate()
                 server.wait(10)
+    bare, bot = results["bare"], results["bot"]
+    inbound, replies = counts
 
-    engine = create_engine(args.database_url)
-    with engine.connect() as conn:
-        inbound = conn.scalar(text("SELECT count(*) FROM messages WHERE direction = 'in'"))
-        replies = conn.scalar(text("SELECT count(*) FROM messages WHERE direction = 'out'"))
-    engine.dispose()
-
+    backend = make_url(args.database_url).get_backend_name()
     print(f"machine: {os.cpu_count()} CPUs; gunicorn {args.workers} sync workers each; "
-          f"wrk -t2 -c{args.connections} -d{args.seconds}s; database {make_url(args.database_url).get_backend_name()}")  # fmt: skip
-    print(f"{'app':<10}{'req/s':>10}{'p50':>10}{'p99':>10}{'requests':>10}{'non-2xx':>9}")
-    for name, r in (("bare", bare), ("bot", bot)):
-        print(f"{name:<10}{r['rps']:>10.0f}{r['p50']:>10}{r['p99']:>10}{r['total']:>10}"
-              f"{r['non2xx']:>9}")  # fmt: skip
-    print(f"bot / bare throughput: {bot['rps'] / bare['rps']:.0%}")
+          f"wrk -t2 -c{args.connections} -d{args.seconds}s; database {backend}")  # fmt: skip
+    print(f"{'app':<11}{'req/s':>9}{'of bare':>9}{'p50':>10}{'p99':>10}{'requests':>10}"
+          f"{'non-2xx':>9}")  # fmt: skip
+    for name, r in results.items():
+        print(f"{name:<11}{r['rps']:>9.0f}{r['rps'] / bare['rps']:>9.0%}{r['p50']:>10}"
+              f"{r['p99']:>10}{r['total']:>10}{r['non2xx']:>9}")  # fmt: skip
     print(f"inbound rows: {inbound} (requests answered: {bot['total']}); replies: {replies}")
     # wrk counts requests it sent; a request cut off when the run ends is not answered, so
     # the rows may exceed answered requests by up to one per connection, never fall short.

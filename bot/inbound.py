@@ -143,7 +143,10 @@ def handle_inbound(
 
 
 def _record_postgresql(conn: Connection, answer: Candidate, values: dict):
-    inserted, kind, send = conn.exec_driver_sql(_PG_RECORD, values).one()
+    # Straight to psycopg: SQLAlchemy's result machinery cost a third of this statement's
+    # time, for one row of three plain values.
+    cursor = conn.connection.driver_connection.execute(_PG_RECORD, values)
+    inserted, kind, send = cursor.fetchone()
     return (kind, send) if inserted else None
 
 

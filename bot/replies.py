@@ -187,27 +187,33 @@ class PhraseIndex:
 
     def scan(self, tokens: list[str]) -> list[Hit]:
         hits = []
+        # Words known as they are (common words, keywords) are never a misspelt name.
+        known = [t in COMMON or t in KEYWORDS for t in tokens]
         for size in range(1, self.max_words + 1):
             for start in range(len(tokens) - size + 1):
-                window = tokens[start : start + size]
-                squashed = "".join(window)
+                squashed = "".join(tokens[start : start + size])
                 key = self.exact.get(squashed)
                 if key is not None:
                     hits.append(Hit(key, start, size, 100.0))
                     continue
-                if len(squashed) < 5 or (size == 1 and squashed in COMMON):
+                if len(squashed) < 5 or all(known[start : start + size]):
                     continue
                 cutoff = self.cutoff if len(squashed) >= 7 else max(self.cutoff, 80.0)
+                if self.cautious is None:
+                    found = process.extractOne(
+                        squashed, self.fuzzy_choices, scorer=fuzz.ratio, score_cutoff=cutoff
+                    )
+                    if found:
+                        hits.append(Hit(self.fuzzy[found[0]], start, size, found[1]))
+                    continue
                 found = process.extract(
                     squashed, self.fuzzy_choices, scorer=fuzz.ratio, score_cutoff=cutoff, limit=4
                 )
                 if found:
-                    best = found[0]
-                    if self.cautious is not None:
-                        near = [f for f in found if f[1] >= best[1] - CAUTION_MARGIN]
-                        best = next(
-                            (f for f in near if isinstance(self.fuzzy[f[0]], self.cautious)), best
-                        )
+                    near = [f for f in found if f[1] >= found[0][1] - CAUTION_MARGIN]
+                    best = next(
+                        (f for f in near if isinstance(self.fuzzy[f[0]], self.cautious)), found[0]
+                    )
                     hits.append(Hit(self.fuzzy[best[0]], start, size, best[1]))
         return hits
 
@@ -266,8 +272,8 @@ class Replier:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def read(self, text: str) -> Reading:
-        tokens = [SHORTHAND.get(t, t) for t in normalize(text[:MAX_READ_CHARS]).split()]
+    def read(self, normalized: str) -> Reading:
+        tokens = [SHORTHAND.get(t, t) for t in normalized.split()]
         reading = Reading(tokens)
         for position, token in enumerate(tokens):
             intent = KEYWORDS.get(token)
@@ -322,7 +328,7 @@ class Replier:
             return Reply("exercise", self.exercise_text(self.numbered[normalized]))
         if normalized in DONE_WORDS:
             return Reply("done", self.done())
-        reading = self.read(text)
+        reading = self.read(normalized)
         pain = self.exercise_pain(normalized, reading)
         if pain:
             return pain

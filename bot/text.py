@@ -20,7 +20,8 @@ def normalize(text: str) -> str:
     'childs pose'
     """
     text = to_plain(text).lower().replace("&", " and ").replace("+", " and ")
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = _APOSTROPHE.sub("", text)
     return _NOT_WORD.sub(" ", text).strip()

@@ -55,7 +55,7 @@ def reply_to(message: Inbound) -> Outcome:
             utcnow(),
             config["RATE_LIMIT_PER_HOUR"],
         )
-    log.info(
+    log.debug(  # every text is in the database; this line is for following one live
         "sms in from=%s sid=%s kind=%s replied=%s",
         mask(message.phone),
         message.message_sid,
@@ -71,10 +71,16 @@ def local_sid(prefix: str) -> str:
 
 
 def twiml(reply: str | None) -> Response:
+    return Response(_twiml(reply), mimetype="text/xml")
+
+
+@functools.lru_cache(maxsize=512)
+def _twiml(reply: str | None) -> str:
+    """TwiML for a reply; the same few answers (hours, the menu) go out all day."""
     response = MessagingResponse()
     if reply:
         response.message(reply)
-    return Response(str(response), mimetype="text/xml")
+    return str(response)
 
 
 @bp.post("/sms")

@@ -134,10 +134,10 @@ def test_inbound_and_reply_are_logged(text_bot, session):
 
 
 def test_phone_numbers_are_masked_in_logs(make_app, caplog):
-    app = make_app(LOG_LEVEL="INFO")
+    app = make_app(LOG_LEVEL="DEBUG")
     params = twilio_params("hi")
     signature = sign("http://localhost/sms", params)
-    with caplog.at_level("INFO", logger="bot"):
+    with caplog.at_level("DEBUG", logger="bot"):
         app.test_client().post("/sms", data=params, headers={"X-Twilio-Signature": signature})
     assert "sms in" in caplog.text
     assert PATIENT not in caplog.text
