@@ -49,17 +49,20 @@ for _intent, _words in {
     "hours": "hours hour hrs hr open opened opening opens close closed closing closes schedule "
     "timings lunch",
     "location": "address adress addr where located location locate directions direction "
-    "directions map parking park plaza find office",
+    "directions map parking park plaza find",
     "phone": "phone call number talk speak someone person human receptionist staff "
     "representative contact somebody reach telephone",
     "insurance": "insurance insurances insured coverage covered cover network plans plan "
     "copay deductible billing accept accepted accepting",
     "list": "exercises exercise stretches stretch list routine routines workouts workout "
     "options all",
-    "greeting": "hi hello hey hiya hola yo howdy greetings morning menu afternoon evening start",
+    "greeting": "hi hello hey hiya yo howdy greetings morning menu afternoon evening start",
     "thanks": "thanks thank thx ty tysm appreciate appreciated",
-    "appointment": "appointment appointments appt appts book booking reschedule visit",
-    "spanish": "espanol spanish habla hablan ayuda horario direccion seguro ejercicios gracias",
+    "appointment": "appointment appointments appt appts book booking reschedule visit walkin "
+    "newpatient",
+    "spanish": "espanol spanish habla hablan ayuda horario direccion seguro ejercicios gracias "
+    "hola cita necesito quiero tienen donde cuando abierto aceptan",
+    "holiday": "holiday holidays thanksgiving christmas xmas easter newyear memorial labor",
     "pain": "pain painful hurts hurt hurting ache aches aching sore sharp",
 }.items():
     for _word in _words.split():
@@ -85,6 +88,13 @@ SHORTHAND = {
     "tx": "thanks", "addy": "address", "hrz": "hours", "ins": "insurance",
 }  # fmt: skip
 
+# Phrases read as one word, so that "walk ins" is not "walk insurance".
+PHRASES = {
+    "get there": "directions", "find you": "directions", "walk ins": "walkin",
+    "walk in": "walkin", "new patients": "newpatient", "new patient": "newpatient",
+    "new year": "newyear", "new years": "newyear",
+}  # fmt: skip
+
 # Common words never "corrected" into a keyword or a name by fuzzy matching.
 COMMON = frozenset(
     "a about after again all also am an and any anyone are around as ask at back be been before "
@@ -100,8 +110,18 @@ COMMON = frozenset(
     "sorry hurt times other house hour".split()
 )
 
-FUZZY_KEYWORDS = sorted(w for w in KEYWORDS if len(w) >= 5)
-FUZZY_DAYS = [d.lower() for d in DAY_NAMES] + ["tomorrow"]
+
+def by_first_letter(words) -> dict[str, list[str]]:
+    """Fuzzy matches are looked for among words of the same first letter: people misspell
+    the middle of a word, seldom its start ("killing" is not "billing")."""
+    groups: dict[str, list[str]] = {}
+    for word in words:
+        groups.setdefault(word[0], []).append(word)
+    return groups
+
+
+FUZZY_KEYWORDS = by_first_letter(sorted(w for w in KEYWORDS if len(w) >= 5))
+FUZZY_DAYS = by_first_letter([d.lower() for d in DAY_NAMES] + ["tomorrow"])
 
 # --- safety -------------------------------------------------------------------------------
 
@@ -182,7 +202,7 @@ class PhraseIndex:
             self.exact.setdefault(squashed, key)
             if len(squashed) >= 5:
                 self.fuzzy.setdefault(squashed, key)
-        self.fuzzy_choices = list(self.fuzzy)
+        self.fuzzy_choices = by_first_letter(self.fuzzy)
         self.max_words = min(MAX_WINDOW_WORDS, max(len(a.split()) for a, _ in named) + 1)
 
     def scan(self, tokens: list[str]) -> list[Hit]:
@@ -200,14 +220,16 @@ class PhraseIndex:
                     continue
                 cutoff = self.cutoff if len(squashed) >= 7 else max(self.cutoff, 80.0)
                 if self.cautious is None:
+                    choices = self.fuzzy_choices.get(squashed[0], ())
                     found = process.extractOne(
-                        squashed, self.fuzzy_choices, scorer=fuzz.ratio, score_cutoff=cutoff
+                        squashed, choices, scorer=fuzz.ratio, score_cutoff=cutoff
                     )
                     if found:
                         hits.append(Hit(self.fuzzy[found[0]], start, size, found[1]))
                     continue
+                choices = self.fuzzy_choices.get(squashed[0], ())
                 found = process.extract(
-                    squashed, self.fuzzy_choices, scorer=fuzz.ratio, score_cutoff=cutoff, limit=4
+                    squashed, choices, scorer=fuzz.ratio, score_cutoff=cutoff, limit=4
                 )
                 if found:
                     near = [f for f in found if f[1] >= found[0][1] - CAUTION_MARGIN]
@@ -273,6 +295,11 @@ class Replier:
     # -- reading ---------------------------------------------------------------------------
 
     def read(self, normalized: str) -> Reading:
+        if any(phrase in normalized for phrase in PHRASES):
+            padded = f" {normalized} "
+            for phrase, word in PHRASES.items():
+                padded = padded.replace(f" {phrase} ", f" {word} ")
+            normalized = padded.strip()
         tokens = [SHORTHAND.get(t, t) for t in normalized.split()]
         reading = Reading(tokens)
         for position, token in enumerate(tokens):
@@ -280,13 +307,13 @@ class Replier:
             day = DAY_WORDS.get(token)
             if intent is None and day is None and len(token) >= 4 and token not in COMMON:
                 found = process.extractOne(
-                    token, FUZZY_KEYWORDS, scorer=fuzz.ratio, score_cutoff=80.0
+                    token, FUZZY_KEYWORDS.get(token[0], ()), scorer=fuzz.ratio, score_cutoff=80.0
                 )
                 if found:
                     intent = KEYWORDS[found[0]]
                 else:
                     found = process.extractOne(
-                        token, FUZZY_DAYS, scorer=fuzz.ratio, score_cutoff=80.0
+                        token, FUZZY_DAYS.get(token[0], ()), scorer=fuzz.ratio, score_cutoff=80.0
                     )
                     day = DAY_WORDS[found[0]] if found else None
             if intent:
@@ -432,6 +459,8 @@ class Replier:
             return self.exercise_list()
         if intent == "appointment":
             return f"To book, change or cancel an appointment, please call us at {self.phone}."
+        if intent == "holiday":
+            return f"Our hours may differ on holidays: please call {self.phone} to check."
         if intent == "spanish":
             return (
                 f"{self.content.clinic.spanish} Llame al {self.phone} para hablar con "

@@ -251,6 +251,16 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("blorp zzz", [MENU], [STEPS]),
     ("purple elephant", [MENU], [STEPS]),
     ("do you sell gift cards", [PHONE], [STEPS, YES]),
+    ("how do i get there", ["44110"], []),
+    ("my lower back is killing me", ["lower back", CAT], ["We accept"]),
+    ("walk ins?", [PHONE], ["We accept"]),
+    ("do you take walk ins", [PHONE], ["We accept", "not on our list"]),
+    ("new patient", ["appointment", PHONE], []),
+    ("is the office open on thanksgiving", ["holidays", PHONE], ["44110"]),
+    ("Hola necesito una cita", ["espanol", PHONE], []),
+    ("I have kaiser is that ok", ["Kaiser is not on our list"], [YES]),
+    ("Do you accept United Health Care?", [YES, "UnitedHealthcare"], []),
+    ("where r u located", ["44110"], []),
 ]
 
 
