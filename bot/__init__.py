@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask
+from flask import Flask, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import create_engine, event
@@ -15,9 +16,11 @@ from twilio.request_validator import RequestValidator
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot import config as settings
+from bot.auth import login_manager
 from bot.content import ContentError, load_content
 from bot.models import db
 from bot.replies import Replier
+from bot.sender import make_sender
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = ROOT / "db"
@@ -39,6 +42,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     except ContentError as exc:
         raise settings.ConfigError(str(exc)) from None
     app.extensions["content"] = content
+    app.context_processor(lambda: {"clinic_name": content.clinic.name})
     app.extensions["replier"] = Replier(content, ZoneInfo(app.config["CLINIC_TIMEZONE"]))
 
     token = app.config.get("TWILIO_AUTH_TOKEN")
@@ -63,19 +67,35 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             )
     Migrate(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     CSRFProtect(app)
+    login_manager.init_app(app)
+    app.session_interface = SecureWhenHttps()
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+    app.extensions["sender"] = make_sender(app.config)
 
     hops = app.config["PROXY_HOPS"]
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
-    from bot import cli, simulator, webhook
+    from bot import auth, cli, simulator, staff, webhook
 
     app.extensions["csrf"].exempt(webhook.bp)  # Twilio signs its requests instead
     app.register_blueprint(webhook.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(staff.bp)
     app.register_blueprint(cli.bp)
+    app.cli.add_command(cli.staff_cli)
+    app.cli.add_command(cli.patients_cli)
     if app.config["SIMULATOR"]:
         app.register_blueprint(simulator.bp)
     return app
+
+
+class SecureWhenHttps(SecureCookieSessionInterface):
+    """The session cookie is marked Secure whenever the request came over HTTPS (directly,
+    or through a proxy's X-Forwarded-Proto), so it is never sent back in clear text."""
+
+    def get_cookie_secure(self, app) -> bool:
+        return request.is_secure or super().get_cookie_secure(app)
 
 
 def _tune_sqlite(engine) -> None:

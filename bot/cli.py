@@ -5,10 +5,14 @@ from __future__ import annotations
 import logging
 
 import click
-from flask import Blueprint
+from flask import Blueprint, current_app
+from flask.cli import AppGroup
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from bot.auth import StaffError, create_staff
+from bot.importer import ImportFileError, import_csv
 from bot.inbound import Inbound
+from bot.models import db
 from bot.webhook import local_sid, reply_to
 
 bp = Blueprint("cli", __name__, cli_group=None)
@@ -35,3 +39,60 @@ def chat(phone: str) -> None:
             ) from None
         click.echo(f"bot> {outcome.reply}" if outcome.reply else f"bot> (no reply: {outcome.kind})")
         click.echo()
+
+
+staff_cli = AppGroup("staff", help="Staff accounts.")
+patients_cli = AppGroup("patients", help="Patients.")
+
+
+@staff_cli.command("create")
+@click.argument("email")
+@click.option("--admin", is_flag=True, help="Admin: manages staff accounts.")
+@click.option(
+    "--password",
+    envvar="STAFF_PASSWORD",
+    help="For scripts: the password (or set STAFF_PASSWORD). Asked twice when not given.",
+)
+def create_staff_user(email: str, admin: bool, password: str | None) -> None:
+    """Create a staff account that can sign in to the staff pages."""
+    if not password:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = create_staff(db.session, email, password, "admin" if admin else "staff")
+        db.session.commit()
+    except StaffError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Created {user.role} account {user.email}.")
+
+
+@patients_cli.command("import")
+@click.argument("csv_file", type=click.File("r", encoding="utf-8-sig"))
+def import_patients(csv_file) -> None:
+    """Enroll patients from a CSV file (name,phone,language,routine,reminder_time,timezone)
+    and send each one the invitation."""
+    bars: dict[str, object] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = click.progressbar(length=total, label=stage.capitalize())
+            bar.__enter__()
+        bar.update(done - bar.pos)
+        if done >= total:
+            bar.__exit__(None, None, None)
+
+    try:
+        report = import_csv(current_app._get_current_object(), csv_file, "import", progress)
+    except ImportFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    for line, reason in report.errors:
+        click.echo(f"line {line}: {reason}", err=True)
+    for line, reason in report.invite_failures:
+        click.echo(f"line {line}: enrolled, but no invitation sent: {reason}", err=True)
+    click.echo(
+        f"{report.rows} rows: {report.enrolled} enrolled, {report.duplicates} already enrolled, "
+        f"{len(report.errors)} with errors; {report.invited} invitations sent."
+    )
+    if report.errors:
+        raise SystemExit(1)

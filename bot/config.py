@@ -33,6 +33,7 @@ SETTINGS: dict[str, Any] = {
     "CLINIC_TIMEZONE": "America/New_York",
     "CONTENT_FILE": None,  # default: bot/content/clinic.yaml
     "RATE_LIMIT_PER_HOUR": 20,
+    "SEND_CONCURRENCY": 10,  # texts sent to Twilio at once (bulk invitations, reminders)
     "SIMULATOR": None,  # default: on with --debug, off otherwise
     "LOG_LEVEL": "INFO",
 }
@@ -93,6 +94,7 @@ def check(config: dict[str, Any], instance_path: str, debug: bool, testing: bool
         ) from None
     config["RATE_LIMIT_PER_HOUR"] = integer(config, "RATE_LIMIT_PER_HOUR", minimum=1)
     config["PROXY_HOPS"] = integer(config, "PROXY_HOPS", minimum=0)
+    config["SEND_CONCURRENCY"] = integer(config, "SEND_CONCURRENCY", minimum=1)
     simulator = config.get("SIMULATOR")
     config["SIMULATOR"] = debug if simulator is None else flag(config, "SIMULATOR")
 

@@ -4,8 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask_login import UserMixin
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import BigInteger, DateTime, Index, Integer, MetaData, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    Time,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Integer keys that still autoincrement on SQLite (BIGINT keys do not there).
@@ -59,10 +71,58 @@ class ConsentEvent(db.Model):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     phone: Mapped[str] = mapped_column(String(32))
-    action: Mapped[str] = mapped_column(String(16))  # "opt_out" or "opt_in"
-    keyword: Mapped[str] = mapped_column(String(40))  # what the patient texted, or "staff"
-    source: Mapped[str] = mapped_column(String(16))  # "sms" or "staff"
+    # "opt_out" or "opt_in" (by text), or "in_person" (staff recorded the patient's agreement)
+    action: Mapped[str] = mapped_column(String(16))
+    keyword: Mapped[str] = mapped_column(String(40))  # what the patient texted, or the staff
+    source: Mapped[str] = mapped_column(String(16))  # "sms", "staff" or "import"
+    recorded_by: Mapped[str | None] = mapped_column(String(254))  # the staff member, if any
     message_sid: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     __table_args__ = (Index("ix_consent_events_phone_id", "phone", "id"),)
+
+
+class StaffUser(UserMixin, db.Model):
+    """A person at the clinic who signs in to the staff pages."""
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="staff")  # "staff" or "admin"
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: a deactivated user cannot sign in
+        return self.active
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+class Patient(db.Model):
+    """A patient enrolled by staff for daily exercise reminders.
+
+    Whether the patient is invited, subscribed or opted out is read from the consent events
+    of the patient's number (``bot.patients.status``), never stored twice.
+    """
+
+    __tablename__ = "patients"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    phone: Mapped[str] = mapped_column(String(32), unique=True)  # E.164
+    language: Mapped[str] = mapped_column(String(2), default="en")  # "en" or "es"
+    routine: Mapped[list[str]] = mapped_column(JSON, default=list)  # exercise ids, in order
+    reminder_time: Mapped[dt.time] = mapped_column(Time)  # local time of day
+    timezone: Mapped[str] = mapped_column(String(64))
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    number_invalid: Mapped[bool] = mapped_column(Boolean, default=False)
+    enrolled_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    enrolled_by: Mapped[str] = mapped_column(String(254))  # staff email, or "import"
+    removed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

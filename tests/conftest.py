@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from twilio.request_validator import RequestValidator
 from bot import create_app
 from bot.config import SETTINGS
 from bot.models import db
+from tests.fake_twilio import FakeTwilio
 
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 ACCOUNT_SID = "AC" + "0" * 32
@@ -164,12 +166,69 @@ def twilio_params(body: str, phone: str = PATIENT, sid: str | None = None, **ext
 
 
 @pytest.fixture
-def text_bot(client):
+def fake_twilio():
+    """A local stand-in for Twilio's Messages API (tests/fake_twilio.py)."""
+    fake = FakeTwilio(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN).start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def twilio_app(make_app, fake_twilio):
+    """The app sending real REST requests, to the stand-in."""
+    return make_app(
+        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+        TWILIO_FROM_NUMBER=CLINIC_NUMBER,
+        TWILIO_API_BASE_URL=fake_twilio.base_url,
+    )
+
+
+STAFF_EMAIL = "frontdesk@clinic.example"
+ADMIN_EMAIL = "manager@clinic.example"
+PASSWORD = "correct horse battery"
+
+
+def add_staff(app, email=STAFF_EMAIL, role="staff"):
+    from bot.auth import create_staff
+
+    with app.app_context():
+        create_staff(db.session, email, PASSWORD, role)
+        db.session.commit()
+
+
+def csrf_token(client, url="/signin") -> str:
+    page = client.get(url).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
+        r'name="csrf_token" value="([^"]+)"', page
+    )
+    assert match, f"no CSRF token on {url}"
+    return match.group(1)
+
+
+def sign_in(client, email=STAFF_EMAIL, password=PASSWORD):
+    token = csrf_token(client, "/signin")
+    return client.post("/signin", data={"email": email, "password": password, "csrf_token": token})
+
+
+@pytest.fixture
+def staff_client(twilio_app):
+    """A test client signed in as front-desk staff, on the app that texts the stand-in."""
+    add_staff(twilio_app)
+    client = twilio_app.test_client()
+    assert sign_in(client).status_code == 302
+    return client
+
+
+def post_sms(client, body: str, phone: str = PATIENT, sid: str | None = None, **extra):
     """Post a correctly signed Twilio text to /sms; returns the response."""
+    params = twilio_params(body, phone, sid, **extra)
+    signature = sign("http://localhost/sms", params)
+    return client.post("/sms", data=params, headers={"X-Twilio-Signature": signature})
 
-    def post(body: str, phone: str = PATIENT, sid: str | None = None, **extra):
-        params = twilio_params(body, phone, sid, **extra)
-        signature = sign("http://localhost/sms", params)
-        return client.post("/sms", data=params, headers={"X-Twilio-Signature": signature})
 
-    return post
+@pytest.fixture
+def text_bot(client):
+    """post_sms bound to the test client."""
+    return lambda body, phone=PATIENT, sid=None, **extra: post_sms(
+        client, body, phone, sid, **extra
+    )

@@ -67,6 +67,10 @@ class Clinic:
     spanish: str
 
 
+LANGUAGES = ("en", "es")
+REQUIRED_TEXTS = {"invitation": ("{clinic}", "{time}", "STOP", "HELP")}
+
+
 @dataclass(frozen=True)
 class Content:
     clinic: Clinic
@@ -75,6 +79,12 @@ class Content:
     other_plans: tuple[str, ...]
     exercises: tuple[Exercise, ...]
     areas: tuple[Area, ...]
+    texts: dict[str, dict[str, str]]  # name -> language -> template
+
+    def text(self, name: str, language: str, **values: str) -> str:
+        templates = self.texts[name]
+        template = templates.get(language) or templates["en"]
+        return template.format(clinic=self.clinic.name, **values)
 
     def exercise(self, exercise_id: str) -> Exercise:
         for exercise in self.exercises:
@@ -167,7 +177,20 @@ def parse_content(raw: Any) -> Content:
                 exercises=tuple(by_id[x] for x in ids),
             )
         )
-    return Content(clinic, hours, insurance, other_plans, tuple(exercises), tuple(areas))
+    texts_raw = _mapping(top.get("texts"), "texts")
+    texts: dict[str, dict[str, str]] = {}
+    for name, markers in REQUIRED_TEXTS.items():
+        by_language = _mapping(texts_raw.get(name), f"texts.{name}")
+        texts[name] = {}
+        for language in LANGUAGES:
+            where = f"texts.{name}.{language}"
+            template = _text(by_language.get(language), where, required=language == "en")
+            missing = [m for m in markers if template and m not in template]
+            if missing:
+                raise ContentError(f"{where}: must contain {missing[0]}")
+            if template:
+                texts[name][language] = template
+    return Content(clinic, hours, insurance, other_plans, tuple(exercises), tuple(areas), texts)
 
 
 def _mapping(value: Any, where: str) -> dict[str, Any]:

@@ -1,0 +1,177 @@
+"""Bulk enrollment from a CSV file (the ``patients import`` command and the upload page).
+
+The header row is ``name,phone,language,routine,reminder_time,timezone``; routine is
+exercise names separated by ``;``, matched as forgivingly as patients' texts are;
+reminder_time is ``HH:MM``; language and timezone may be empty. Every bad row is reported
+with its line number and reason and the good rows are enrolled. A number already enrolled
+is skipped, so running the same file twice enrolls nobody twice (and invites, on the
+second run, anyone the first run enrolled but could not invite).
+
+Invitations go out concurrently, ``SEND_CONCURRENCY`` requests in flight; only the
+network waits happen in the worker threads, the database is written from one thread.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from flask import Flask
+from sqlalchemy import select
+
+from bot import patients as pt
+from bot.models import ConsentEvent, Message, Patient, db, utcnow
+
+COLUMNS = ("name", "phone", "language", "routine", "reminder_time", "timezone")
+BATCH = 500
+
+
+class ImportFileError(ValueError):
+    """The file itself cannot be read as an enrollment CSV."""
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    enrolled: int = 0
+    duplicates: int = 0
+    invited: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
+    invite_failures: list[tuple[int, str]] = field(default_factory=list)
+
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+def import_csv(
+    app: Flask, lines: Iterable[str], recorded_by: str, progress: Progress | None = None
+) -> ImportReport:
+    report = ImportReport()
+    content = app.extensions["content"]
+    matcher = pt.RoutineMatcher(content)
+    default_tz = app.config["CLINIC_TIMEZONE"]
+    reader = csv.DictReader(lines)
+    header = [(h or "").strip().lower() for h in (reader.fieldnames or [])]
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        raise ImportFileError(
+            f"line 1: the header must be {','.join(COLUMNS)} (missing: {', '.join(missing)})"
+        )
+    reader.fieldnames = header
+
+    parsed: list[tuple[int, pt.Enrollment]] = []
+    seen: dict[str, int] = {}
+    for row in reader:
+        line = reader.line_num
+        if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
+            continue  # blank line
+        report.rows += 1
+        try:
+            enrollment = pt.Enrollment(
+                name=pt.check_name(row.get("name")),
+                phone=pt.parse_phone(row.get("phone") or ""),
+                language=pt.parse_language(row.get("language") or ""),
+                routine=matcher.match((row.get("routine") or "").split(";")),
+                reminder_time=pt.parse_time(row.get("reminder_time") or ""),
+                timezone=pt.parse_timezone(row.get("timezone") or "", default_tz),
+            )
+        except pt.EnrollmentError as exc:
+            report.errors.append((line, f"{exc.field}: {exc}"))
+            continue
+        if enrollment.phone in seen:
+            report.errors.append((line, f"phone: the same number as line {seen[enrollment.phone]}"))
+            continue
+        seen[enrollment.phone] = line
+        parsed.append((line, enrollment))
+
+    to_invite: list[tuple[int, int]] = []  # (line, patient id)
+    session = db.session
+    for start in range(0, len(parsed), BATCH):
+        batch = parsed[start : start + BATCH]
+        phones = [e.phone for _, e in batch]
+        existing = {
+            p.phone: p for p in session.scalars(select(Patient).where(Patient.phone.in_(phones)))
+        }
+        for line, enrollment in batch:
+            patient = existing.get(enrollment.phone)
+            if patient is not None and patient.removed_at is None:
+                report.duplicates += 1
+                if _never_invited(session, patient):
+                    to_invite.append((line, patient.id))
+                continue
+            patient = pt.enroll(session, enrollment, recorded_by, "import", utcnow())
+            report.enrolled += 1
+            to_invite.append((line, patient.id))
+        session.commit()
+        if progress:
+            progress("enrolling", min(start + BATCH, len(parsed)), len(parsed))
+
+    _invite_all(app, to_invite, report, progress)
+    return report
+
+
+def _never_invited(session, patient: Patient) -> bool:
+    return (
+        session.scalar(
+            select(Message.id)
+            .where(Message.phone == patient.phone, Message.kind == "invitation")
+            .limit(1)
+        )
+        is None
+    )
+
+
+def _invite_all(app: Flask, to_invite, report: ImportReport, progress: Progress | None) -> None:
+    """Send the invitations, many at once, and record each answer."""
+    session = db.session
+    content, sender = app.extensions["content"], app.extensions["sender"]
+    ids = [pid for _, pid in to_invite]
+    line_of = {pid: line for line, pid in to_invite}
+    patients = {p.id: p for p in session.scalars(select(Patient).where(Patient.id.in_(ids)))}
+    opted_out = _opted_out(session, [p.phone for p in patients.values()])
+    jobs = [
+        (patients[pid], patients[pid].phone, pt.invitation_text(content, patients[pid]))
+        for pid in ids
+        if patients[pid].phone not in opted_out and not patients[pid].number_invalid
+    ]
+    for pid in ids:
+        if patients[pid].phone in opted_out:
+            report.invite_failures.append((line_of[pid], "the number has opted out (STOP)"))
+    workers = max(1, int(app.config.get("SEND_CONCURRENCY", 10)))
+    done = 0
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="invite") as pool:
+        results = pool.map(lambda job: sender.send(job[1], job[2]), jobs)
+        for (patient, _phone, text), result in zip(jobs, results, strict=True):
+            pt.record_send(session, patient, text, "invitation", result, utcnow())
+            if result.ok:
+                report.invited += 1
+            else:
+                report.invite_failures.append((line_of[patient.id], result.error or result.status))
+            done += 1
+            if done % BATCH == 0:
+                session.commit()
+            if progress:
+                progress("inviting", done, len(jobs))
+    session.commit()
+
+
+def _opted_out(session, phones: list[str]) -> set[str]:
+    """Numbers whose last opt-in/opt-out by text is an opt-out."""
+    result: set[str] = set()
+    for start in range(0, len(phones), BATCH):
+        chunk = phones[start : start + BATCH]
+        rows = session.execute(
+            select(ConsentEvent.phone, ConsentEvent.action)
+            .where(
+                ConsentEvent.phone.in_(chunk),
+                ConsentEvent.action.in_(("opt_in", "opt_out")),
+            )
+            .order_by(ConsentEvent.id)
+        ).all()
+        last: dict[str, str] = {}
+        for phone, action in rows:
+            last[phone] = action
+        result |= {phone for phone, action in last.items() if action == "opt_out"}
+    return result

@@ -1,0 +1,348 @@
+"""Patients enrolled for reminders: enrolling, inviting, consent and status.
+
+Functions take a session; the caller owns the transaction. A patient's status is read from
+the consent events of the patient's number, so a STOP texted to the webhook and a pause
+made by staff can never disagree with a stored status:
+
+- opted out: the number's last opt-out/opt-in by text is an opt-out;
+- paused: staff paused the reminders;
+- subscribed: the number replied YES (or START) after being invited;
+- invited: enrolled, and no YES yet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.orm import Session
+
+from bot.content import Content
+from bot.models import ConsentEvent, Message, Patient
+from bot.replies import PhraseIndex
+from bot.sender import BAD_NUMBERS, UNSUBSCRIBED, Sender, SendResult
+from bot.text import normalize
+
+STATUSES = ("invited", "subscribed", "paused", "opted_out")
+STATUS_LABELS = {
+    "invited": "Invited",
+    "subscribed": "Subscribed",
+    "paused": "Paused",
+    "opted_out": "Opted out",
+}
+LANGUAGES = {"en": "English", "es": "Spanish"}
+MOBILE_TYPES = {
+    phonenumbers.PhoneNumberType.MOBILE,
+    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+}
+_TIME = re.compile(r"^\s*(\d{1,2})(?::(\d{2}))?\s*([ap]\.?m\.?)?\s*$", re.I)
+
+
+class EnrollmentError(ValueError):
+    """A field of an enrollment is wrong; ``field`` names it, the message says why."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+# --- checking what staff type -----------------------------------------------------------
+
+
+def parse_phone(raw: str, region: str = "US") -> str:
+    """A mobile number in E.164, from any way people write it."""
+    text = (raw or "").strip()
+    if not text:
+        raise EnrollmentError("phone", "Enter the patient's mobile number.")
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        raise EnrollmentError("phone", f"{text!r} is not a phone number.") from None
+    if not phonenumbers.is_valid_number(number):
+        raise EnrollmentError("phone", f"{text!r} is not a valid phone number.")
+    if phonenumbers.number_type(number) not in MOBILE_TYPES:
+        raise EnrollmentError(
+            "phone",
+            f"{text} is not a mobile number (a landline or toll-free number cannot get texts).",
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def parse_time(raw: str) -> dt.time:
+    """ "9:00", "09:00", "9 am", "9:30 PM", "21:30"."""
+    match = _TIME.match(raw or "")
+    if not match:
+        raise EnrollmentError("reminder_time", f"{raw!r} is not a time of day (use HH:MM).")
+    hour, minute = int(match.group(1)), int(match.group(2) or 0)
+    suffix = (match.group(3) or "").lower().replace(".", "")
+    if suffix:
+        if not 1 <= hour <= 12:
+            raise EnrollmentError("reminder_time", f"{raw!r} is not a time of day.")
+        hour = hour % 12 + (12 if suffix == "pm" else 0)
+    if hour > 23 or minute > 59:
+        raise EnrollmentError("reminder_time", f"{raw!r} is not a time of day.")
+    return dt.time(hour, minute)
+
+
+def parse_timezone(raw: str, default: str) -> str:
+    name = (raw or "").strip() or default
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise EnrollmentError(
+            "timezone", f"{name!r} is not a time zone such as America/New_York."
+        ) from None
+    return name
+
+
+def parse_language(raw: str) -> str:
+    text = normalize(raw or "")
+    if text in ("", "en", "english", "ingles"):
+        return "en"
+    if text in ("es", "spanish", "espanol", "sp"):
+        return "es"
+    raise EnrollmentError(
+        "language", f"{raw!r} is not a language the texts are in (English or Spanish)."
+    )
+
+
+class RoutineMatcher:
+    """Exercise names as staff write them (forgiving as patients' texts are) to their ids."""
+
+    def __init__(self, content: Content):
+        self.index = PhraseIndex(
+            [(a, e.id) for e in content.exercises for a in (*e.aliases, normalize(e.name))]
+        )
+        self.ids = {e.id for e in content.exercises}
+
+    def match(self, names: list[str]) -> list[str]:
+        routine: list[str] = []
+        for name in names:
+            text = normalize(name)
+            if not text:
+                continue
+            if name.strip() in self.ids:
+                found = name.strip()
+            else:
+                tokens = text.split()
+                hits = [h for h in self.index.find(tokens) if h.size == len(tokens)]
+                hits = hits or [h for h in self.index.find(tokens)]
+                if len({h.key for h in hits}) != 1:
+                    raise EnrollmentError(
+                        "routine", f"{name.strip()!r} is not one of the clinic's exercises."
+                    )
+                found = hits[0].key
+            if found not in routine:
+                routine.append(found)
+        if not routine:
+            raise EnrollmentError("routine", "Choose at least one exercise for the routine.")
+        return routine
+
+
+@dataclass
+class Enrollment:
+    name: str
+    phone: str
+    language: str
+    routine: list[str]
+    reminder_time: dt.time
+    timezone: str
+
+
+def check_name(raw: str) -> str:
+    name = " ".join((raw or "").split())
+    if not name:
+        raise EnrollmentError("name", "Enter the patient's name.")
+    if len(name) > 120:
+        raise EnrollmentError("name", "The name is longer than 120 characters.")
+    return name
+
+
+# --- enrolling ---------------------------------------------------------------------------
+
+
+def enroll(
+    session: Session, enrollment: Enrollment, recorded_by: str, source: str, now: dt.datetime
+) -> Patient:
+    """Add the patient and record the in-person agreement. Raises EnrollmentError for a
+    number already enrolled. A removed patient's number is enrolled again on the same row,
+    so the history stays with it."""
+    existing = session.scalar(select(Patient).where(Patient.phone == enrollment.phone))
+    if existing is not None and existing.removed_at is None:
+        raise EnrollmentError("phone", f"{enrollment.phone} is already enrolled ({existing.name}).")
+    patient = existing or Patient(phone=enrollment.phone)
+    patient.name = enrollment.name
+    patient.language = enrollment.language
+    patient.routine = list(enrollment.routine)
+    patient.reminder_time = enrollment.reminder_time
+    patient.timezone = enrollment.timezone
+    patient.paused = False
+    patient.number_invalid = False
+    patient.removed_at = None
+    patient.enrolled_at = now
+    patient.enrolled_by = recorded_by
+    session.add(patient)
+    session.add(
+        ConsentEvent(
+            phone=enrollment.phone,
+            action="in_person",
+            keyword="agreed in person",
+            source=source,
+            recorded_by=recorded_by,
+            created_at=now,
+        )
+    )
+    session.flush()
+    return patient
+
+
+def invitation_text(content: Content, patient: Patient) -> str:
+    return content.text("invitation", patient.language, time=clock(patient.reminder_time))
+
+
+def clock(t: dt.time) -> str:
+    hour = t.hour % 12 or 12
+    return f"{hour}:{t.minute:02d} {'AM' if t.hour < 12 else 'PM'}"
+
+
+def is_opted_out(session: Session, phone: str) -> bool:
+    last = session.scalar(
+        select(ConsentEvent.action)
+        .where(ConsentEvent.phone == phone, ConsentEvent.action.in_(("opt_in", "opt_out")))
+        .order_by(ConsentEvent.id.desc())
+        .limit(1)
+    )
+    return last == "opt_out"
+
+
+def send_to_patient(
+    session: Session, sender: Sender, patient: Patient, body: str, kind: str, now: dt.datetime
+) -> SendResult | None:
+    """Send one text and log it; None when the number must not be texted (opted out,
+    invalid, removed). Twilio's answers that say something about the number are recorded."""
+    if patient.removed_at or patient.number_invalid or is_opted_out(session, patient.phone):
+        return None
+    result = sender.send(patient.phone, body)
+    record_send(session, patient, body, kind, result, now)
+    return result
+
+
+def record_send(
+    session: Session, patient: Patient, body: str, kind: str, result: SendResult, now
+) -> None:
+    session.add(
+        Message(
+            phone=patient.phone,
+            direction="out",
+            body=body,
+            message_sid=result.sid,
+            kind=kind,
+            status=result.status,
+            created_at=now,
+        )
+    )
+    if result.error_code == UNSUBSCRIBED:
+        session.add(
+            ConsentEvent(
+                phone=patient.phone,
+                action="opt_out",
+                keyword="carrier (21610)",
+                source="twilio",
+                created_at=now,
+            )
+        )
+    elif result.error_code in BAD_NUMBERS:
+        patient.number_invalid = True
+
+
+# --- status --------------------------------------------------------------------------------
+
+
+def _last_sms_consent(column):
+    return (
+        select(column)
+        .where(ConsentEvent.phone == Patient.phone, ConsentEvent.action.in_(("opt_in", "opt_out")))
+        .order_by(ConsentEvent.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def status_columns():
+    """(last SMS consent action, when) for a query on Patient."""
+    return (
+        _last_sms_consent(ConsentEvent.action).label("last_action"),
+        _last_sms_consent(ConsentEvent.created_at).label("last_at"),
+    )
+
+
+def status_of(patient: Patient, last_action: str | None, last_at: dt.datetime | None) -> str:
+    if last_action == "opt_out":
+        return "opted_out"
+    if patient.paused:
+        return "paused"
+    if (
+        last_action == "opt_in"
+        and last_at is not None
+        and _utc(last_at) >= _utc(patient.enrolled_at)
+    ):
+        return "subscribed"
+    return "invited"
+
+
+def subscribed_filter():
+    """SQL condition for patients who get reminders: subscribed, not paused, number valid."""
+    return and_(
+        Patient.removed_at.is_(None),
+        Patient.paused.is_(False),
+        Patient.number_invalid.is_(False),
+        _last_sms_consent(ConsentEvent.action) == "opt_in",
+        _last_sms_consent(ConsentEvent.created_at) >= Patient.enrolled_at,
+    )
+
+
+def patient_list(session: Session, search: str = "", status: str = "") -> list[tuple[Patient, str]]:
+    query: Select = select(Patient, *status_columns()).where(Patient.removed_at.is_(None))
+    search = search.strip()
+    if search:
+        digits = re.sub(r"\D", "", search)
+        conditions = [Patient.name.ilike(f"%{search}%")]
+        if len(digits) >= 3:
+            conditions.append(Patient.phone.contains(digits))
+        query = query.where(or_(*conditions))
+    rows = session.execute(query.order_by(Patient.name, Patient.id)).all()
+    listed = [(patient, status_of(patient, action, at)) for patient, action, at in rows]
+    if status:
+        listed = [(p, s) for p, s in listed if s == status]
+    return listed
+
+
+def patient_status(session: Session, patient: Patient) -> str:
+    action, at = session.execute(
+        select(*status_columns()).select_from(Patient).where(Patient.id == patient.id)
+    ).one()
+    return status_of(patient, action, at)
+
+
+def consent_history(session: Session, phone: str) -> list[ConsentEvent]:
+    return list(
+        session.scalars(
+            select(ConsentEvent).where(ConsentEvent.phone == phone).order_by(ConsentEvent.id)
+        )
+    )
+
+
+def conversation(session: Session, phone: str, limit: int = 200) -> list[Message]:
+    newest = session.scalars(
+        select(Message).where(Message.phone == phone).order_by(Message.id.desc()).limit(limit)
+    ).all()
+    return list(reversed(newest))
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

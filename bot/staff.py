@@ -1,0 +1,350 @@
+"""Staff pages: patients, enrollment, conversations, bulk import, staff accounts.
+
+Every route of this blueprint requires a signed-in staff user (``require_sign_in`` runs
+before each of them, so a new page cannot forget it); the staff-account pages also
+require the admin role. Forms carry CSRF tokens (Flask-WTF).
+"""
+
+from __future__ import annotations
+
+import io
+from functools import wraps
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import delete, select
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.fields import SelectChoice
+from wtforms.validators import DataRequired, Email, Length
+
+from bot import patients as pt
+from bot.auth import StaffError, create_staff
+from bot.importer import import_csv
+from bot.models import Message, Patient, StaffUser, db, utcnow
+
+bp = Blueprint("staff", __name__)
+
+TIMEZONES = [
+    "America/New_York", "America/Chicago", "America/Denver", "America/Phoenix",
+    "America/Los_Angeles", "America/Anchorage", "Pacific/Honolulu", "America/Puerto_Rico",
+]  # fmt: skip
+
+
+@bp.before_request
+def require_sign_in():
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()
+    return None
+
+
+def admin_only(view):
+    @wraps(view)
+    def checked(*args, **kwargs):
+        if not current_user.is_admin:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return checked
+
+
+class PatientForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    phone = StringField("Mobile number", validators=[DataRequired(), Length(max=40)])
+    language = SelectField(
+        "Language of the texts", choices=[SelectChoice(k, v) for k, v in pt.LANGUAGES.items()]
+    )
+    reminder_time = StringField("Daily reminder time", default="09:00")
+    timezone = SelectField(
+        "Time zone", choices=[SelectChoice(z, z.replace("_", " ")) for z in TIMEZONES]
+    )
+    consent = BooleanField("The patient agreed in person to get these texts")
+
+
+class ActionForm(FlaskForm):
+    """Buttons that change something: only the CSRF token."""
+
+
+class StaffForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(min=10, max=200)])
+    admin = BooleanField("Admin (manages staff accounts)")
+
+
+def _patient(patient_id: int) -> Patient:
+    patient = db.session.get(Patient, patient_id)
+    if patient is None or patient.removed_at is not None:
+        abort(404)
+    return patient
+
+
+def _content():
+    return current_app.extensions["content"]
+
+
+def _routine_from_form() -> list[str]:
+    """Checked exercises, in the order numbers staff gave them, else the clinic's order."""
+    content = _content()
+    chosen = request.form.getlist("routine")
+    order = {e.id: i for i, e in enumerate(content.exercises)}
+    ranks = {}
+    for exercise_id in chosen:
+        if exercise_id not in order:
+            raise pt.EnrollmentError("routine", "Choose exercises from the list.")
+        raw = request.form.get(f"order-{exercise_id}", "").strip()
+        ranks[exercise_id] = (int(raw) if raw.isdigit() else 99, order[exercise_id])
+    routine = sorted(ranks, key=ranks.__getitem__)
+    if not routine:
+        raise pt.EnrollmentError("routine", "Choose at least one exercise for the routine.")
+    return routine
+
+
+def _enrollment_from_form(form: PatientForm) -> pt.Enrollment:
+    return pt.Enrollment(
+        name=pt.check_name(form.name.data),
+        phone=pt.parse_phone(form.phone.data),
+        language=pt.parse_language(form.language.data),
+        routine=_routine_from_form(),
+        reminder_time=pt.parse_time(form.reminder_time.data),
+        timezone=pt.parse_timezone(form.timezone.data, current_app.config["CLINIC_TIMEZONE"]),
+    )
+
+
+@bp.get("/")
+def home():
+    return redirect(url_for("staff.patients"))
+
+
+@bp.get("/patients")
+def patients():
+    search = request.args.get("q", "")
+    status = request.args.get("status", "")
+    if status not in pt.STATUSES:
+        status = ""
+    rows = pt.patient_list(db.session, search, status)
+    return render_template(
+        "patients.html",
+        rows=rows,
+        search=search,
+        status=status,
+        statuses=pt.STATUS_LABELS,
+        exercises={e.id: e.name for e in _content().exercises},
+        clock=pt.clock,
+    )
+
+
+@bp.route("/patients/new", methods=["GET", "POST"])
+def enroll():
+    form = PatientForm()
+    if request.method == "GET":
+        form.timezone.data = current_app.config["CLINIC_TIMEZONE"]
+    errors: dict[str, str] = {}
+    if form.validate_on_submit():
+        try:
+            if not form.consent.data:
+                raise pt.EnrollmentError("consent", "Record that the patient agreed in person.")
+            enrollment = _enrollment_from_form(form)
+            patient = pt.enroll(db.session, enrollment, current_user.email, "staff", utcnow())
+            db.session.commit()
+        except pt.EnrollmentError as exc:
+            db.session.rollback()
+            errors[exc.field] = str(exc)
+        else:
+            _send_invitation(patient)
+            return redirect(url_for("staff.patient", patient_id=patient.id))
+    return render_template(
+        "patient_form.html",
+        form=form,
+        errors=errors,
+        exercises=_content().exercises,
+        chosen=request.form.getlist("routine") if request.method == "POST" else [],
+        order={k[6:]: v for k, v in request.form.items() if k.startswith("order-")},
+        title="Enroll a patient",
+    )
+
+
+def _send_invitation(patient: Patient) -> None:
+    text = pt.invitation_text(_content(), patient)
+    result = pt.send_to_patient(
+        db.session, current_app.extensions["sender"], patient, text, "invitation", utcnow()
+    )
+    db.session.commit()
+    if result is None:
+        flash(
+            f"{patient.name} is enrolled, but this number has opted out of texts: no "
+            "invitation was sent. The patient can text START to opt back in.",
+            "warning",
+        )
+    elif result.ok:
+        flash(f"{patient.name} is enrolled and was sent the invitation.", "success")
+    else:
+        flash(
+            f"{patient.name} is enrolled, but the invitation could not be sent "
+            f"({result.error or result.status}).",
+            "error",
+        )
+
+
+@bp.get("/patients/<int:patient_id>")
+def patient(patient_id: int):
+    record = _patient(patient_id)
+    content = _content()
+    return render_template(
+        "patient.html",
+        patient=record,
+        status=pt.patient_status(db.session, record),
+        statuses=pt.STATUS_LABELS,
+        languages=pt.LANGUAGES,
+        routine=[
+            content.exercise(x) for x in record.routine if x in {e.id for e in content.exercises}
+        ],
+        history=pt.consent_history(db.session, record.phone),
+        messages=pt.conversation(db.session, record.phone),
+        clock=pt.clock,
+        action=ActionForm(),
+    )
+
+
+@bp.route("/patients/<int:patient_id>/edit", methods=["GET", "POST"])
+def edit(patient_id: int):
+    record = _patient(patient_id)
+    form = PatientForm(obj=record)
+    errors: dict[str, str] = {}
+    if request.method == "GET":
+        form.reminder_time.data = record.reminder_time.strftime("%H:%M")
+    if form.validate_on_submit():
+        try:
+            record.name = pt.check_name(form.name.data)
+            record.language = pt.parse_language(form.language.data)
+            record.routine = _routine_from_form()
+            record.reminder_time = pt.parse_time(form.reminder_time.data)
+            record.timezone = pt.parse_timezone(form.timezone.data, record.timezone)
+            db.session.commit()
+        except pt.EnrollmentError as exc:
+            db.session.rollback()
+            errors[exc.field] = str(exc)
+        else:
+            flash(f"Saved the changes for {record.name}.", "success")
+            return redirect(url_for("staff.patient", patient_id=record.id))
+    chosen = request.form.getlist("routine") if request.method == "POST" else record.routine
+    order = (
+        {k[6:]: v for k, v in request.form.items() if k.startswith("order-")}
+        if request.method == "POST"
+        else {x: str(i) for i, x in enumerate(record.routine, start=1)}
+    )
+    return render_template(
+        "patient_form.html",
+        form=form,
+        errors=errors,
+        exercises=_content().exercises,
+        chosen=chosen,
+        order=order,
+        patient=record,
+        title=f"Edit {record.name}",
+    )
+
+
+@bp.post("/patients/<int:patient_id>/pause")
+def pause(patient_id: int):
+    return _set_paused(patient_id, True, "Reminders paused for {}.")
+
+
+@bp.post("/patients/<int:patient_id>/resume")
+def resume(patient_id: int):
+    return _set_paused(patient_id, False, "Reminders resumed for {}.")
+
+
+def _set_paused(patient_id: int, paused: bool, message: str):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    record = _patient(patient_id)
+    record.paused = paused
+    db.session.commit()
+    flash(message.format(record.name), "success")
+    return redirect(url_for("staff.patient", patient_id=record.id))
+
+
+@bp.post("/patients/<int:patient_id>/remove")
+def remove(patient_id: int):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    record = _patient(patient_id)
+    record.removed_at = utcnow()
+    db.session.commit()
+    flash(f"{record.name} is removed: no more reminders. The texts stay on record.", "success")
+    return redirect(url_for("staff.patients"))
+
+
+@bp.post("/patients/<int:patient_id>/delete-messages")
+@admin_only
+def delete_messages(patient_id: int):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    record = _patient(patient_id)
+    db.session.execute(delete(Message).where(Message.phone == record.phone))
+    db.session.commit()
+    flash(f"Deleted the message history of {record.name}.", "success")
+    return redirect(url_for("staff.patient", patient_id=record.id))
+
+
+@bp.route("/patients/import", methods=["GET", "POST"])
+def upload():
+    form = ActionForm()
+    report = None
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        upload_file = request.files.get("file")
+        if upload_file is None or not upload_file.filename:
+            flash("Choose a CSV file to import.", "error")
+        else:
+            text = io.TextIOWrapper(upload_file.stream, encoding="utf-8-sig", errors="replace")
+            report = import_csv(current_app._get_current_object(), text, current_user.email)
+            flash(
+                f"Enrolled {report.enrolled}, already enrolled {report.duplicates}, "
+                f"rows with errors {len(report.errors)}.",
+                "success" if not report.errors else "warning",
+            )
+    return render_template("import.html", form=form, report=report)
+
+
+@bp.route("/staff", methods=["GET", "POST"])
+@admin_only
+def staff_users():
+    form = StaffForm()
+    if form.validate_on_submit():
+        try:
+            role = "admin" if form.admin.data else "staff"
+            user = create_staff(db.session, form.email.data, form.password.data, role)
+            db.session.commit()
+            flash(f"Created the account {user.email}.", "success")
+            return redirect(url_for("staff.staff_users"))
+        except StaffError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+    users = db.session.scalars(select(StaffUser).order_by(StaffUser.email)).all()
+    return render_template("staff_users.html", form=form, users=users, action=ActionForm())
+
+
+@bp.post("/staff/<int:user_id>/active")
+@admin_only
+def toggle_active(user_id: int):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    user = db.session.get(StaffUser, user_id) or abort(404)
+    if user.id == current_user.id:
+        flash("You cannot deactivate your own account.", "error")
+    else:
+        user.active = not user.active
+        db.session.commit()
+        flash(f"{user.email} is {'active' if user.active else 'deactivated'}.", "success")
+    return redirect(url_for("staff.staff_users"))

@@ -1,0 +1,216 @@
+"""A local stand-in for the part of Twilio's Messages API the app uses.
+
+Speaks ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json`` (create) and ``GET`` on the
+same path (list, filtered by ``To`` and ``DateSent>=``/``DateSent<=``), with Basic auth, and
+answers as Twilio does (JSON, 201 on create, errors as ``{"code", "message", "status"}``).
+It records every message and can add latency, refuse requests beyond a number in flight
+with 429 (Twilio's API concurrency limit, error 20429), fail a share of requests with 500,
+and answer chosen numbers with an error code (21610 unsubscribed, 21211 invalid...).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import email.utils
+import itertools
+import json
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+ACCOUNT_SID = "AC" + "1" * 32
+AUTH_TOKEN = "fake-twilio-auth-token"
+
+
+@dataclass
+class Sent:
+    sid: str
+    to: str
+    from_: str
+    body: str
+    date_sent: dt.datetime
+
+
+@dataclass
+class FakeTwilio:
+    latency: float = 0.0  # seconds added to every request
+    max_in_flight: int | None = None  # more at once get 429 / 20429
+    fail_share: float = 0.0  # share of creates answered 500
+    errors: dict[str, int] = field(default_factory=dict)  # To number -> Twilio error code
+    seed: int = 1
+    account_sid: str = ACCOUNT_SID
+    auth_token: str = AUTH_TOKEN
+
+    def __post_init__(self):
+        self.messages: list[Sent] = []
+        self.requests: list[tuple[str, str, dict]] = []  # (method, path, params)
+        self.refused = 0
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self.max_in_flight_seen = 0
+        self._counter = itertools.count(1)
+        self._random = random.Random(self.seed)
+        self._server: ThreadingHTTPServer | None = None
+
+    # -- running ---------------------------------------------------------------------------
+
+    def start(self) -> FakeTwilio:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                fake._handle(self, "POST")
+
+            def do_GET(self):  # noqa: N802
+                fake._handle(self, "GET")
+
+            def log_message(self, *args):
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._server.request_queue_size = 1024
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def sent_to(self, number: str) -> list[Sent]:
+        with self._lock:
+            return [m for m in self.messages if m.to == number]
+
+    # -- the API ---------------------------------------------------------------------------
+
+    def _handle(self, handler: BaseHTTPRequestHandler, method: str) -> None:
+        url = urlparse(handler.path)
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw = handler.rfile.read(length).decode() if length else ""
+        params = {k: v[0] for k, v in parse_qs(raw if method == "POST" else url.query).items()}
+        with self._lock:
+            self.requests.append((method, url.path, params))
+            over = self.max_in_flight is not None and self._in_flight >= self.max_in_flight
+            if over:
+                self.refused += 1
+            else:
+                self._in_flight += 1
+                self.max_in_flight_seen = max(self.max_in_flight_seen, self._in_flight)
+        if over:
+            return self._error(handler, 429, 20429, "Too Many Requests")
+        try:
+            if self.latency:
+                time.sleep(self.latency)  # the stand-in's simulated network and API time
+            if not self._authorised(handler):
+                return self._error(handler, 401, 20003, "Authenticate")
+            path = f"/2010-04-01/Accounts/{self.account_sid}/Messages.json"
+            if url.path != path:
+                return self._error(handler, 404, 20404, "The requested resource was not found")
+            if method == "POST":
+                return self._create(handler, params)
+            return self._list(handler, params)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    def _authorised(self, handler) -> bool:
+        expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
+        return handler.headers.get("Authorization") == f"Basic {expected}"
+
+    def _create(self, handler, params: dict) -> None:
+        to, body, from_ = params.get("To", ""), params.get("Body", ""), params.get("From", "")
+        if not to or not (from_ or params.get("MessagingServiceSid")):
+            return self._error(handler, 400, 21604, "A 'To' and a 'From' are required")
+        if not body:
+            return self._error(handler, 400, 21602, "Message body is required")
+        with self._lock:
+            failing = self.fail_share and self._random.random() < self.fail_share
+        if failing:
+            return self._error(handler, 500, 20500, "Internal Server Error")
+        if to in self.errors:
+            return self._error(handler, 400, self.errors[to], "refused by the stand-in")
+        now = dt.datetime.now(dt.UTC)
+        with self._lock:
+            sent = Sent(f"SM{next(self._counter):032x}", to, from_, body, now)
+            self.messages.append(sent)
+        self._json(handler, 201, self._resource(sent))
+
+    def _list(self, handler, params: dict) -> None:
+        after = params.get("DateSent>")
+        before = params.get("DateSent<")
+        with self._lock:
+            found = [m for m in self.messages if not params.get("To") or m.to == params["To"]]
+        if after:
+            found = [m for m in found if m.date_sent.date() >= dt.date.fromisoformat(after[:10])]
+        if before:
+            found = [m for m in found if m.date_sent.date() <= dt.date.fromisoformat(before[:10])]
+        found.sort(key=lambda m: m.date_sent, reverse=True)
+        path = urlparse(handler.path).path
+        self._json(
+            handler,
+            200,
+            {
+                "messages": [self._resource(m) for m in found],
+                "first_page_uri": path,
+                "next_page_uri": None,
+                "previous_page_uri": None,
+                "page": 0,
+                "page_size": 50,
+                "uri": path,
+                "end": max(len(found) - 1, 0),
+                "start": 0,
+            },
+        )
+
+    def _resource(self, m: Sent) -> dict:
+        stamp = email.utils.format_datetime(m.date_sent, usegmt=True)
+        return {
+            "account_sid": self.account_sid,
+            "api_version": "2010-04-01",
+            "body": m.body,
+            "date_created": stamp,
+            "date_sent": stamp,
+            "date_updated": stamp,
+            "direction": "outbound-api",
+            "error_code": None,
+            "error_message": None,
+            "from": m.from_,
+            "num_media": "0",
+            "num_segments": "1",
+            "price": None,
+            "price_unit": "USD",
+            "sid": m.sid,
+            "status": "queued",
+            "to": m.to,
+            "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{m.sid}.json",
+        }
+
+    def _error(self, handler, status: int, code: int, message: str) -> None:
+        self._json(
+            handler,
+            status,
+            {
+                "code": code,
+                "message": message,
+                "more_info": f"https://www.twilio.com/docs/errors/{code}",
+                "status": status,
+            },
+        )
+
+    def _json(self, handler, status: int, payload: dict) -> None:
+        data = json.dumps(payload).encode()
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)

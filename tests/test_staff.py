@@ -1,0 +1,439 @@
+"""Staff pages: sign-in, enrollment, consent, conversation, changes, admin."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.models import ConsentEvent, Message, Patient, StaffUser, db
+from tests.conftest import (
+    ADMIN_EMAIL,
+    PASSWORD,
+    STAFF_EMAIL,
+    add_staff,
+    csrf_token,
+    post_sms,
+    sign_in,
+)
+
+NEW_PATIENT = "+12025550142"
+PUBLIC_ENDPOINTS = {
+    "static": "the stylesheet",
+    "webhook.inbound_sms": "Twilio's webhook: signed requests only",
+    "auth.signin": "the sign-in page",
+    "auth.signout": "signing out needs no sign-in",
+    "simulator.page": "development only; shows only texts typed on it",
+    "simulator.send": "development only",
+}
+
+
+def enroll_form(client, **changes):
+    data = {
+        "csrf_token": csrf_token(client, "/patients/new"),
+        "name": "Ana Lopez",
+        "phone": "(202) 555-0142",
+        "language": "en",
+        "reminder_time": "09:00",
+        "timezone": "America/New_York",
+        "consent": "y",
+        "routine": ["cat-camel", "pelvic-tilt"],
+        "order-pelvic-tilt": "1",
+        "order-cat-camel": "2",
+    }
+    data.update(changes)
+    return client.post("/patients/new", data=data)
+
+
+def page(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def patient_row(app, phone=NEW_PATIENT) -> Patient | None:
+    with app.app_context():
+        return db.session.scalar(select(Patient).where(Patient.phone == phone))
+
+
+# --- nothing without signing in -----------------------------------------------------------
+
+
+def test_every_url_needs_sign_in(make_app):
+    app = make_app(SIMULATOR="1", WTF_CSRF_ENABLED=False)
+    client = app.test_client()
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in PUBLIC_ENDPOINTS:
+            continue
+        url = rule.rule
+        for argument in rule.arguments:
+            url = url.replace(f"<int:{argument}>", "1").replace(f"<{argument}>", "x")
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(url, method=method)
+            assert response.status_code == 302, (method, url, response.status_code)
+            assert response.location.startswith("/signin"), (method, url, response.location)
+            checked += 1
+    assert checked >= 12
+    assert set(PUBLIC_ENDPOINTS) <= {r.endpoint for r in app.url_map.iter_rules()}
+
+
+def test_sign_in_page_and_redirect_back(twilio_app):
+    add_staff(twilio_app)
+    client = twilio_app.test_client()
+    response = client.get("/patients?status=invited")
+    assert response.status_code == 302
+    assert "/signin?next=" in response.location
+    token = csrf_token(client)
+    response = client.post(
+        "/signin?next=/patients?status%3Dinvited",
+        data={"email": STAFF_EMAIL, "password": PASSWORD, "csrf_token": token},
+    )
+    assert response.status_code == 302
+    assert response.location == "/patients?status=invited"
+    assert client.get("/patients").status_code == 200
+
+
+def test_next_never_leads_off_site(twilio_app):
+    add_staff(twilio_app)
+    client = twilio_app.test_client()
+    token = csrf_token(client)
+    response = client.post(
+        "/signin?next=//evil.example/x",
+        data={"email": STAFF_EMAIL, "password": PASSWORD, "csrf_token": token},
+    )
+    assert response.location == "/patients"
+
+
+def test_wrong_password_then_lockout(twilio_app):
+    add_staff(twilio_app)
+    client = twilio_app.test_client()
+    for _ in range(4):
+        response = sign_in(client, password="wrong password!")
+        assert response.status_code == 200
+        assert "do not match an account" in page(response)
+    response = sign_in(client, password="wrong password!")
+    assert "locked for 15 minutes" in page(response)
+    # Even the right password is refused while locked.
+    response = sign_in(client)
+    assert response.status_code == 200
+    assert "locked" in page(response)
+    assert client.get("/patients").status_code == 302
+
+
+def test_unknown_email_reads_like_a_wrong_password(twilio_app):
+    client = twilio_app.test_client()
+    assert "do not match an account" in page(sign_in(client, email="nobody@clinic.example"))
+
+
+def test_sign_in_form_without_csrf_token_is_refused(twilio_app):
+    add_staff(twilio_app)
+    client = twilio_app.test_client()
+    response = client.post("/signin", data={"email": STAFF_EMAIL, "password": PASSWORD})
+    assert client.get("/patients").status_code == 302
+    assert response.status_code in (200, 400)
+
+
+def test_staff_form_without_csrf_token_is_refused(staff_client, twilio_app):
+    response = staff_client.post(
+        "/patients/new",
+        data={"name": "Ana", "phone": "2025550142", "routine": ["cat-camel"], "consent": "y",
+              "reminder_time": "09:00", "language": "en", "timezone": "America/New_York"},
+    )  # fmt: skip
+    assert response.status_code == 400
+    assert patient_row(twilio_app) is None
+
+
+def test_pause_without_csrf_token_is_refused(staff_client, twilio_app):
+    enroll_form(staff_client)
+    patient = patient_row(twilio_app)
+    assert staff_client.post(f"/patients/{patient.id}/pause").status_code == 400
+    assert patient_row(twilio_app).paused is False
+
+
+def test_sign_out(staff_client):
+    token = csrf_token(staff_client, "/patients")
+    assert staff_client.post("/signout", data={"csrf_token": token}).status_code == 302
+    assert staff_client.get("/patients").status_code == 302
+
+
+def test_session_cookie_flags(twilio_app):
+    add_staff(twilio_app)
+    client = twilio_app.test_client()
+    token = csrf_token(client)
+    response = client.post(
+        "/signin",
+        data={"email": STAFF_EMAIL, "password": PASSWORD, "csrf_token": token},
+        headers={"X-Forwarded-Proto": "https", "Referer": "https://localhost/signin"},
+    )
+    assert response.status_code == 302
+    [cookie] = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("session=")]
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+    assert "Secure" in cookie
+    plain = twilio_app.test_client()
+    response = sign_in(plain)
+    [cookie] = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("session=")]
+    assert "Secure" not in cookie and "HttpOnly" in cookie
+
+
+def test_passwords_are_hashed_slowly_and_salted(twilio_app):
+    add_staff(twilio_app)
+    add_staff(twilio_app, email="second@clinic.example")
+    with twilio_app.app_context():
+        hashes = db.session.scalars(select(StaffUser.password_hash)).all()
+    assert all(h.startswith("scrypt:") and PASSWORD not in h for h in hashes)
+    assert hashes[0] != hashes[1]
+
+
+# --- enrolling -----------------------------------------------------------------------------
+
+
+def test_enroll_sends_invitation_and_shows_it(staff_client, twilio_app, fake_twilio):
+    response = enroll_form(staff_client)
+    assert response.status_code == 302
+    patient = patient_row(twilio_app)
+    assert patient.name == "Ana Lopez"
+    assert patient.routine == ["pelvic-tilt", "cat-camel"]  # the order staff numbered
+    [sent] = fake_twilio.sent_to(NEW_PATIENT)
+    assert sent.body.startswith("Back & Spine Clinic: reply YES to get your daily exercise")
+    assert "9:00 AM (1 msg/day)" in sent.body
+    for required in ("Msg & data rates may apply", "HELP", "STOP"):
+        assert required in sent.body
+    detail = page(staff_client.get(response.location))
+    assert "is enrolled and was sent the invitation" in detail
+    assert "Invited" in detail
+    assert "reply YES to get your daily exercise reminder" in detail  # conversation view
+    assert "queued" in detail  # delivery status
+    assert "Agreed in person" in detail and STAFF_EMAIL in detail
+
+
+@pytest.mark.parametrize(
+    ("phone", "message"),
+    [
+        ("555-1234", "is not a valid phone number"),
+        ("12345", "is not a valid phone number"),
+        ("call me", "is not a phone number"),
+        ("+44 20 7183 8750", "is not a mobile number"),
+        ("1-800-555-0100", "is not a mobile number"),
+    ],
+)
+def test_bad_numbers_get_a_clear_message(staff_client, twilio_app, fake_twilio, phone, message):
+    response = enroll_form(staff_client, phone=phone)
+    assert response.status_code == 200
+    assert message in page(response)
+    assert "Ana Lopez" in page(response)  # what was typed is kept
+    with twilio_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Patient)) == 0
+    assert fake_twilio.messages == []
+
+
+def test_duplicate_number_is_caught(staff_client, twilio_app):
+    enroll_form(staff_client)
+    response = enroll_form(staff_client, name="Someone Else", phone="202.555.0142")
+    assert "+12025550142 is already enrolled (Ana Lopez)" in page(response)
+    with twilio_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Patient)) == 1
+
+
+def test_consent_in_person_is_required(staff_client, twilio_app):
+    data = {"consent": ""}
+    response = enroll_form(staff_client, **data)
+    assert "agreed in person" in page(response)
+    assert patient_row(twilio_app) is None
+
+
+def test_routine_is_required(staff_client, twilio_app):
+    response = enroll_form(staff_client, routine=[])
+    assert "Choose at least one exercise" in page(response)
+    assert patient_row(twilio_app) is None
+
+
+def test_bad_time_is_refused(staff_client, twilio_app):
+    response = enroll_form(staff_client, reminder_time="25:99")
+    assert "is not a time of day" in page(response)
+
+
+def test_spanish_patient_gets_spanish_invitation(staff_client, fake_twilio):
+    enroll_form(staff_client, language="es", reminder_time="18:30")
+    [sent] = fake_twilio.sent_to(NEW_PATIENT)
+    assert "responda YES" in sent.body and "6:30 PM" in sent.body
+
+
+def test_no_invitation_to_a_number_that_said_stop(staff_client, twilio_app, fake_twilio):
+    post_sms(twilio_app.test_client(), "STOP", phone=NEW_PATIENT)
+    response = enroll_form(staff_client)
+    assert "opted out of texts: no invitation was sent" in page(staff_client.get(response.location))
+    assert fake_twilio.messages == []
+
+
+def test_twilio_refusal_is_reported_and_recorded(staff_client, twilio_app, fake_twilio):
+    fake_twilio.errors[NEW_PATIENT] = 21610
+    response = enroll_form(staff_client)
+    detail = page(staff_client.get(response.location))
+    assert "the invitation could not be sent" in detail
+    assert "Opted out" in detail  # the carrier says the number unsubscribed
+
+
+# --- consent by text -----------------------------------------------------------------------
+
+
+def test_consent_history_after_yes_stop_start(staff_client, twilio_app):
+    enroll_form(staff_client)
+    patient = patient_row(twilio_app)
+    texts = twilio_app.test_client()
+    url = f"/patients/{patient.id}"
+    assert "Invited" in page(staff_client.get(url))
+    post_sms(texts, "YES", phone=NEW_PATIENT)
+    assert "Subscribed" in page(staff_client.get(url))
+    post_sms(texts, "STOP", phone=NEW_PATIENT)
+    assert ">Opted out<" in page(staff_client.get(url))
+    post_sms(texts, "START", phone=NEW_PATIENT)
+    detail = page(staff_client.get(url))
+    assert ">Subscribed<" in detail
+    history = re.findall(r"<td>(Agreed in person|Opted in|Opted out)</td>", detail)
+    assert history == ["Agreed in person", "Opted in", "Opted out", "Opted in"]
+    for keyword in ('texted "yes"', 'texted "stop"', 'texted "start"'):
+        assert keyword in detail
+    with twilio_app.app_context():
+        events = db.session.scalars(select(ConsentEvent).order_by(ConsentEvent.id)).all()
+    assert [e.action for e in events] == ["in_person", "opt_in", "opt_out", "opt_in"]
+
+
+def test_yes_before_enrollment_does_not_subscribe(staff_client, twilio_app):
+    post_sms(twilio_app.test_client(), "YES", phone=NEW_PATIENT)
+    enroll_form(staff_client)
+    patient = patient_row(twilio_app)
+    assert "Invited" in page(staff_client.get(f"/patients/{patient.id}"))
+
+
+@pytest.mark.parametrize(
+    "evil",
+    ["<script>alert('x')</script>", '<img src=x onerror="alert(1)">', "</div><b>bold</b>"],
+)
+def test_patient_texts_are_shown_as_text(staff_client, twilio_app, evil):
+    enroll_form(staff_client)
+    patient = patient_row(twilio_app)
+    post_sms(twilio_app.test_client(), evil, phone=NEW_PATIENT)
+    detail = page(staff_client.get(f"/patients/{patient.id}"))
+    assert evil not in detail
+    assert "&lt;" in detail
+    assert "<script>alert" not in detail and "<img src=x" not in detail
+
+
+def test_conversation_newest_last(staff_client, twilio_app):
+    enroll_form(staff_client)
+    patient = patient_row(twilio_app)
+    texts = twilio_app.test_client()
+    post_sms(texts, "first question hours", phone=NEW_PATIENT)
+    post_sms(texts, "second question address", phone=NEW_PATIENT)
+    detail = page(staff_client.get(f"/patients/{patient.id}"))
+    positions = [detail.index(t) for t in ("reply YES", "first question", "Office hours",
+                                           "second question", "44110 Ashburn")]  # fmt: skip
+    assert positions == sorted(positions)
+
+
+# --- list, changes, removal --------------------------------------------------------------
+
+
+def test_list_search_and_status_filter(staff_client, twilio_app):
+    enroll_form(staff_client)
+    enroll_form(staff_client, name="Bob Smith", phone="202-555-0143")
+    post_sms(twilio_app.test_client(), "YES", phone="+12025550143")
+    listing = page(staff_client.get("/patients"))
+    assert "Ana Lopez" in listing and "Bob Smith" in listing
+    assert "Bob" not in page(staff_client.get("/patients?q=ana"))
+    assert "Ana" not in page(staff_client.get("/patients?q=0143"))
+    subscribed = page(staff_client.get("/patients?status=subscribed"))
+    assert "Bob Smith" in subscribed and "Ana Lopez" not in subscribed
+    invited = page(staff_client.get("/patients?status=invited"))
+    assert "Ana Lopez" in invited and "Bob Smith" not in invited
+
+
+def test_edit_routine_time_and_language(staff_client, twilio_app):
+    enroll_form(staff_client)
+    patient = patient_row(twilio_app)
+    url = f"/patients/{patient.id}/edit"
+    response = staff_client.post(
+        url,
+        data={"csrf_token": csrf_token(staff_client, url), "name": "Ana M. Lopez",
+              "phone": NEW_PATIENT, "language": "es", "reminder_time": "07:45",
+              "timezone": "America/Chicago", "routine": ["bird-dog"]},
+    )  # fmt: skip
+    assert response.status_code == 302
+    patient = patient_row(twilio_app)
+    assert (patient.name, patient.language, patient.routine) == ("Ana M. Lopez", "es", ["bird-dog"])
+    assert patient.reminder_time.strftime("%H:%M") == "07:45"
+    assert patient.timezone == "America/Chicago"
+    assert "Saved the changes" in page(staff_client.get(response.location))
+
+
+def test_pause_resume(staff_client, twilio_app):
+    enroll_form(staff_client)
+    patient = patient_row(twilio_app)
+    post_sms(twilio_app.test_client(), "YES", phone=NEW_PATIENT)
+    url = f"/patients/{patient.id}"
+    token = csrf_token(staff_client, url)
+    response = staff_client.post(f"{url}/pause", data={"csrf_token": token})
+    detail = page(staff_client.get(response.location))
+    assert "Reminders paused for Ana Lopez" in detail and ">Paused<" in detail
+    assert patient_row(twilio_app).paused is True
+    staff_client.post(f"{url}/resume", data={"csrf_token": token})
+    assert ">Subscribed<" in page(staff_client.get(url))
+
+
+def test_remove_keeps_history(staff_client, twilio_app):
+    enroll_form(staff_client)
+    patient = patient_row(twilio_app)
+    token = csrf_token(staff_client, f"/patients/{patient.id}")
+    response = staff_client.post(f"/patients/{patient.id}/remove", data={"csrf_token": token})
+    assert "Ana Lopez is removed" in page(staff_client.get(response.location))
+    assert "Ana Lopez" not in page(staff_client.get("/patients"))
+    assert staff_client.get(f"/patients/{patient.id}").status_code == 404
+    with twilio_app.app_context():
+        kept = db.session.scalar(
+            select(func.count()).select_from(Message).where(Message.phone == NEW_PATIENT)
+        )
+    assert kept == 1
+    # The number can be enrolled again later.
+    assert enroll_form(staff_client).status_code == 302
+
+
+def test_only_admin_deletes_history_and_manages_staff(staff_client, twilio_app):
+    enroll_form(staff_client)
+    patient = patient_row(twilio_app)
+    token = csrf_token(staff_client, f"/patients/{patient.id}")
+    url = f"/patients/{patient.id}/delete-messages"
+    assert staff_client.post(url, data={"csrf_token": token}).status_code == 403
+    assert staff_client.get("/staff").status_code == 403
+
+    add_staff(twilio_app, ADMIN_EMAIL, "admin")
+    admin = twilio_app.test_client()
+    sign_in(admin, ADMIN_EMAIL)
+    token = csrf_token(admin, f"/patients/{patient.id}")
+    assert admin.post(url, data={"csrf_token": token}).status_code == 302
+    with twilio_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Message)) == 0
+    response = admin.post(
+        "/staff",
+        data={"csrf_token": csrf_token(admin, "/staff"), "email": "new@clinic.example",
+              "password": "a long enough password"},
+    )  # fmt: skip
+    assert "Created the account new@clinic.example" in page(admin.get(response.location))
+    with twilio_app.app_context():
+        staff = db.session.scalar(select(StaffUser).where(StaffUser.email == STAFF_EMAIL))
+    token = csrf_token(admin, "/staff")
+    admin.post(f"/staff/{staff.id}/active", data={"csrf_token": token})
+    assert staff_client.get("/patients").status_code == 302  # deactivated: signed out
+    assert "do not match" in page(sign_in(twilio_app.test_client()))
+
+
+def test_console_sender_when_no_twilio_account(make_app, caplog):
+    app = make_app()
+    add_staff(app)
+    client = app.test_client()
+    sign_in(client)
+    with caplog.at_level("INFO", logger="bot.sender"):
+        response = enroll_form(client)
+    assert "console sender" in caplog.text and "reply YES" in caplog.text
+    assert NEW_PATIENT not in caplog.text
+    assert "was sent the invitation" in page(client.get(response.location))
