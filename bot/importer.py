@@ -117,6 +117,7 @@ def _never_invited(session, patient: Patient) -> bool:
         session.scalar(
             select(Message.id)
             .where(Message.phone == patient.phone, Message.kind == "invitation")
+            .where(Message.message_sid.is_not(None))  # accepted by Twilio
             .limit(1)
         )
         is None

@@ -1,0 +1,161 @@
+"""Bulk enrollment from CSV (command and upload page), and the staff create command."""
+
+from __future__ import annotations
+
+import io
+
+from sqlalchemy import func, select
+
+from bot.models import Patient, StaffUser, db
+from tests.conftest import PASSWORD, csrf_token
+
+HEADER = "name,phone,language,routine,reminder_time,timezone\n"
+GOOD = (
+    "Ana Lopez,(202) 555-0101,es,cat camel; pelvic tilt,09:00,\n"
+    "Bob Smith,202-555-0102,,Piriformis strech;knee to chest,18:30,America/Chicago\n"
+    "Cy Young,+1 202 555 0103,English,birddog,7:15,\n"
+)
+BAD = (
+    "No Phone,,en,cat camel,09:00,\n"
+    "Landline,+44 20 7183 8750,,cat camel,09:00,\n"
+    "Bad Exercise,202-555-0104,,moonwalk,09:00,\n"
+    "Bad Time,202-555-0105,,cat camel,25:00,\n"
+    "Bad Zone,202-555-0106,,cat camel,09:00,Mars/Base\n"
+    "Bad Language,202-555-0107,klingon,cat camel,09:00,\n"
+    "Ana Again,202.555.0101,,cat camel,09:00,\n"
+)
+
+
+def write(tmp_path, text: str):
+    path = tmp_path / "patients.csv"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def count_patients(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(Patient))
+
+
+def test_import_enrolls_good_rows_reports_bad_ones(twilio_app, fake_twilio, tmp_path):
+    result = twilio_app.test_cli_runner().invoke(
+        args=["patients", "import", write(tmp_path, HEADER + GOOD + BAD)]
+    )
+    assert result.exit_code == 1  # some rows were bad
+    output = result.output
+    assert "10 rows: 3 enrolled, 0 already enrolled, 7 with errors; 3 invitations sent." in output
+    for line, reason in [
+        (5, "phone: Enter the patient's mobile number."),
+        (6, "is not a mobile number"),
+        (7, "'moonwalk' is not one of the clinic's exercises"),
+        (8, "'25:00' is not a time of day"),
+        (9, "'Mars/Base' is not a time zone"),
+        (10, "'klingon' is not a language"),
+        (11, "the same number as line 2"),
+    ]:
+        assert f"line {line}: " in output and reason in output, (line, reason, output)
+    with twilio_app.app_context():
+        patients = {p.phone: p for p in db.session.scalars(select(Patient))}
+    assert patients["+12025550101"].routine == ["cat-camel", "pelvic-tilt"]
+    assert patients["+12025550101"].language == "es"
+    assert patients["+12025550101"].timezone == "America/New_York"
+    assert patients["+12025550102"].routine == ["piriformis-stretch", "knee-to-chest"]
+    assert patients["+12025550102"].timezone == "America/Chicago"
+    assert patients["+12025550103"].routine == ["bird-dog"]
+    assert len(fake_twilio.messages) == 3
+    assert "responda YES" in fake_twilio.sent_to("+12025550101")[0].body
+
+
+def test_import_twice_enrolls_nobody_twice(twilio_app, fake_twilio, tmp_path):
+    path = write(tmp_path, HEADER + GOOD)
+    runner = twilio_app.test_cli_runner()
+    assert runner.invoke(args=["patients", "import", path]).exit_code == 0
+    again = runner.invoke(args=["patients", "import", path])
+    assert again.exit_code == 0
+    assert "0 enrolled, 3 already enrolled" in again.output
+    assert count_patients(twilio_app) == 3
+    assert len(fake_twilio.messages) == 3  # no second invitation
+
+
+def test_rerun_invites_those_a_failed_run_could_not(twilio_app, fake_twilio, tmp_path):
+    path = write(tmp_path, HEADER + GOOD)
+    fake_twilio.fail_share = 1.0  # Twilio is down: enrolled, not invited
+    runner = twilio_app.test_cli_runner()
+    first = runner.invoke(args=["patients", "import", path])
+    assert "3 enrolled" in first.output and "0 invitations sent" in first.output
+    assert "enrolled, but no invitation sent" in first.output
+    fake_twilio.fail_share = 0.0
+    second = runner.invoke(args=["patients", "import", path])
+    assert "3 already enrolled" in second.output and "3 invitations sent" in second.output
+    assert len(fake_twilio.messages) == 3
+
+
+def test_missing_header_is_a_clear_error(twilio_app, tmp_path):
+    result = twilio_app.test_cli_runner().invoke(
+        args=["patients", "import", write(tmp_path, "name,phone\nAna,2025550101\n")]
+    )
+    assert result.exit_code != 0
+    assert "line 1: the header must be name,phone,language,routine,reminder_time,timezone" in (
+        result.output
+    )
+    assert count_patients(twilio_app) == 0
+
+
+def test_invitations_go_out_concurrently(make_app, fake_twilio, tmp_path):
+    from tests.conftest import ACCOUNT_SID, CLINIC_NUMBER
+
+    app = make_app(
+        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+        TWILIO_FROM_NUMBER=CLINIC_NUMBER,
+        TWILIO_API_BASE_URL=fake_twilio.base_url,
+        SEND_CONCURRENCY=8,
+    )
+    fake_twilio.latency = 0.05
+    rows = "".join(f"Patient {i},+1202555{i:04d},,cat camel,09:00,\n" for i in range(100, 140))
+    result = app.test_cli_runner().invoke(
+        args=["patients", "import", write(tmp_path, HEADER + rows)]
+    )
+    assert "40 enrolled" in result.output and "40 invitations sent" in result.output
+    assert fake_twilio.max_in_flight_seen >= 4  # requests overlapped
+    assert fake_twilio.max_in_flight_seen <= 8  # never more than the setting
+
+
+def test_upload_page(staff_client, twilio_app, fake_twilio):
+    token = csrf_token(staff_client, "/patients/import")
+    response = staff_client.post(
+        "/patients/import",
+        data={"csrf_token": token, "file": (io.BytesIO((HEADER + GOOD + BAD).encode()), "p.csv")},
+        content_type="multipart/form-data",
+    )
+    text = response.get_data(as_text=True)
+    assert "3 enrolled" in text and "7 with errors" in text
+    assert "&#39;moonwalk&#39; is not one of the clinic&#39;s exercises" in text
+    assert count_patients(twilio_app) == 3
+
+
+def test_staff_create_command(runner, app):
+    result = runner.invoke(
+        args=["staff", "create", "Desk@Clinic.example"], input=f"{PASSWORD}\n{PASSWORD}\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "Created staff account desk@clinic.example" in result.output
+    result = runner.invoke(
+        args=["staff", "create", "boss@clinic.example", "--admin"],
+        env={"STAFF_PASSWORD": PASSWORD},
+    )
+    assert "Created admin account" in result.output
+    with app.app_context():
+        users = {u.email: u.role for u in db.session.scalars(select(StaffUser))}
+    assert users == {"desk@clinic.example": "staff", "boss@clinic.example": "admin"}
+
+
+def test_staff_create_refuses_duplicates_and_short_passwords(runner):
+    runner.invoke(args=["staff", "create", "a@clinic.example"], env={"STAFF_PASSWORD": PASSWORD})
+    again = runner.invoke(
+        args=["staff", "create", "a@clinic.example"], env={"STAFF_PASSWORD": PASSWORD}
+    )
+    assert again.exit_code != 0 and "already has an account" in again.output
+    short = runner.invoke(
+        args=["staff", "create", "b@clinic.example"], env={"STAFF_PASSWORD": "short"}
+    )
+    assert short.exit_code != 0 and "at least 10 characters" in short.output
