@@ -1,0 +1,99 @@
+"""In a real browser (Playwright driving Debian's Chromium): sign in, enroll a patient, see
+the invitation in the conversation view, pause the patient. Saves a screenshot of the
+patients page to test-output/patients.png."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.conftest import PASSWORD, STAFF_EMAIL, add_staff
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+OUTPUT = Path(__file__).resolve().parent.parent / "test-output"
+ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+playwright_api = pytest.importorskip(
+    "playwright.sync_api", reason="Playwright is not installed (pip install -e '.[test]')"
+)
+if not Path(CHROMIUM).exists():
+    pytest.skip(
+        "no Chromium: the README's test command installs Debian's 'chromium' package; "
+        "it could not here",
+        allow_module_level=True,
+    )
+
+
+@pytest.fixture
+def live_server(twilio_app):
+    add_staff(twilio_app)
+    server = make_server("127.0.0.1", 0, twilio_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+@pytest.fixture
+def browser_page():
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1100, "height": 800})
+        yield page
+        browser.close()
+
+
+def test_enroll_and_pause_in_a_browser(live_server, browser_page, fake_twilio):
+    page = browser_page
+    expect = playwright_api.expect
+    page.goto(f"{live_server}/patients")
+    expect(page).to_have_url(f"{live_server}/signin?next=%2Fpatients")
+    page.get_by_label("Email").fill(STAFF_EMAIL)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Patients")).to_be_visible()
+
+    page.get_by_role("link", name="Enroll a patient").click()
+    page.get_by_label("Name").fill("Ana Lopez")
+    page.get_by_label("Mobile number").fill("(202) 555-0142")
+    page.get_by_label("Daily reminder time").fill("09:30")
+    page.get_by_role("checkbox", name="Cat and Camel").check()
+    page.get_by_role("checkbox", name="Pelvic Tilt").check()
+    page.get_by_label("The patient agreed in person").check()
+    page.get_by_role("button", name="Enroll and send invitation").click()
+
+    expect(page.get_by_text("Ana Lopez is enrolled and was sent the invitation")).to_be_visible()
+    conversation = page.locator(".conversation")
+    expect(conversation).to_contain_text("reply YES to get your daily exercise reminder at 9:30 AM")
+    expect(page.locator("h1 .status")).to_have_text("Invited")
+    assert fake_twilio.sent_to("+12025550142")
+
+    page.get_by_role("button", name="Pause reminders").click()
+    expect(page.get_by_text("Reminders paused for Ana Lopez")).to_be_visible()
+    expect(page.locator("h1 .status")).to_have_text("Paused")
+
+    page.get_by_role("link", name="Patients").first.click()
+    expect(page.get_by_role("link", name="Ana Lopez")).to_be_visible()
+    OUTPUT.mkdir(exist_ok=True)
+    page.screenshot(path=str(OUTPUT / "patients.png"), full_page=True)
+    assert (OUTPUT / "patients.png").stat().st_size > 10_000
+
+
+def test_patients_page_fits_a_phone(live_server, browser_page):
+    page = browser_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server}/signin")
+    page.get_by_label("Email").fill(STAFF_EMAIL)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(f"{live_server}/patients/new")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, "the enrollment form scrolls sideways on a phone"
