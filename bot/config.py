@@ -33,7 +33,7 @@ SETTINGS: dict[str, Any] = {
     "CLINIC_TIMEZONE": "America/New_York",
     "CONTENT_FILE": None,  # default: bot/content/clinic.yaml
     "RATE_LIMIT_PER_HOUR": 20,
-    "SEND_CONCURRENCY": 10,  # texts sent to Twilio at once (bulk invitations, reminders)
+    "SEND_CONCURRENCY": 20,  # texts sent to Twilio at once (bulk invitations, reminders)
     "SIMULATOR": None,  # default: on with --debug, off otherwise
     "LOG_LEVEL": "INFO",
 }

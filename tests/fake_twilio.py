@@ -71,9 +71,11 @@ class FakeTwilio:
             def log_message(self, *args):
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._server.request_queue_size = 1024
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+            request_queue_size = 1024  # the listen backlog: many clients connect at once
+
+        self._server = Server(("127.0.0.1", 0), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
@@ -107,45 +109,48 @@ class FakeTwilio:
                 self._in_flight += 1
                 self.max_in_flight_seen = max(self.max_in_flight_seen, self._in_flight)
         if over:
-            return self._error(handler, 429, 20429, "Too Many Requests")
+            return self._json(handler, *self._error(429, 20429, "Too Many Requests"))
         try:
             if self.latency:
                 time.sleep(self.latency)  # the stand-in's simulated network and API time
-            if not self._authorised(handler):
-                return self._error(handler, 401, 20003, "Authenticate")
-            path = f"/2010-04-01/Accounts/{self.account_sid}/Messages.json"
-            if url.path != path:
-                return self._error(handler, 404, 20404, "The requested resource was not found")
-            if method == "POST":
-                return self._create(handler, params)
-            return self._list(handler, params)
+            status, payload = self._answer(handler, method, url.path, params)
         finally:
-            with self._lock:
+            with self._lock:  # no longer in flight once the answer is ready
                 self._in_flight -= 1
+        self._json(handler, status, payload)
+
+    def _answer(self, handler, method: str, path: str, params: dict) -> tuple[int, dict]:
+        if not self._authorised(handler):
+            return self._error(401, 20003, "Authenticate")
+        if path != f"/2010-04-01/Accounts/{self.account_sid}/Messages.json":
+            return self._error(404, 20404, "The requested resource was not found")
+        if method == "POST":
+            return self._create(params)
+        return self._list(path, params)
 
     def _authorised(self, handler) -> bool:
         expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
         return handler.headers.get("Authorization") == f"Basic {expected}"
 
-    def _create(self, handler, params: dict) -> None:
+    def _create(self, params: dict) -> tuple[int, dict]:
         to, body, from_ = params.get("To", ""), params.get("Body", ""), params.get("From", "")
         if not to or not (from_ or params.get("MessagingServiceSid")):
-            return self._error(handler, 400, 21604, "A 'To' and a 'From' are required")
+            return self._error(400, 21604, "A 'To' and a 'From' are required")
         if not body:
-            return self._error(handler, 400, 21602, "Message body is required")
+            return self._error(400, 21602, "Message body is required")
         with self._lock:
             failing = self.fail_share and self._random.random() < self.fail_share
         if failing:
-            return self._error(handler, 500, 20500, "Internal Server Error")
+            return self._error(500, 20500, "Internal Server Error")
         if to in self.errors:
-            return self._error(handler, 400, self.errors[to], "refused by the stand-in")
+            return self._error(400, self.errors[to], "refused by the stand-in")
         now = dt.datetime.now(dt.UTC)
         with self._lock:
             sent = Sent(f"SM{next(self._counter):032x}", to, from_, body, now)
             self.messages.append(sent)
-        self._json(handler, 201, self._resource(sent))
+        return 201, self._resource(sent)
 
-    def _list(self, handler, params: dict) -> None:
+    def _list(self, path: str, params: dict) -> tuple[int, dict]:
         after = params.get("DateSent>")
         before = params.get("DateSent<")
         with self._lock:
@@ -155,9 +160,7 @@ class FakeTwilio:
         if before:
             found = [m for m in found if m.date_sent.date() <= dt.date.fromisoformat(before[:10])]
         found.sort(key=lambda m: m.date_sent, reverse=True)
-        path = urlparse(handler.path).path
-        self._json(
-            handler,
+        return (
             200,
             {
                 "messages": [self._resource(m) for m in found],
