@@ -198,17 +198,9 @@ class FakeTwilio:
             "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{m.sid}.json",
         }
 
-    def _error(self, handler, status: int, code: int, message: str) -> None:
-        self._json(
-            handler,
-            status,
-            {
-                "code": code,
-                "message": message,
-                "more_info": f"https://www.twilio.com/docs/errors/{code}",
-                "status": status,
-            },
-        )
+    def _error(self, status: int, code: int, message: str) -> tuple[int, dict]:
+        more = f"https://www.twilio.com/docs/errors/{code}"
+        return status, {"code": code, "message": message, "more_info": more, "status": status}
 
     def _json(self, handler, status: int, payload: dict) -> None:
         data = json.dumps(payload).encode()
