@@ -36,6 +36,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     logging.basicConfig(
         level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # The twilio library logs every request's URL and headers at INFO.
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 
     try:
         content = load_content(app.config["CONTENT_FILE"])
@@ -85,6 +87,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(cli.bp)
     app.cli.add_command(cli.staff_cli)
     app.cli.add_command(cli.patients_cli)
+    app.cli.add_command(cli.reminders_cli)
+    app.cli.add_command(cli.scheduler_command)
     if app.config["SIMULATOR"]:
         app.register_blueprint(simulator.bp)
     return app

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import logging
+import sys
 
 import click
 from flask import Blueprint, current_app
@@ -10,9 +13,11 @@ from flask.cli import AppGroup
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from bot.auth import StaffError, create_staff
+from bot.clock import make_scheduler
 from bot.importer import ImportFileError, import_csv
 from bot.inbound import Inbound
-from bot.models import db
+from bot.models import db, utcnow
+from bot.reminders import ReminderSettings, send_due
 from bot.webhook import local_sid, reply_to
 
 bp = Blueprint("cli", __name__, cli_group=None)
@@ -96,3 +101,61 @@ def import_patients(csv_file) -> None:
     )
     if report.errors:
         raise SystemExit(1)
+
+
+reminders_cli = AppGroup("reminders", help="Daily exercise reminders.")
+
+
+@reminders_cli.command("send-due")
+@click.option(
+    "--at",
+    "at_text",
+    metavar="ISO-TIME",
+    help="Act as if it were this moment (e.g. 2026-11-30T14:05:00+00:00); default: now.",
+)
+@click.option("--dry-run", is_flag=True, help="Count what is due; send and record nothing.")
+def send_due_command(at_text: str | None, dry_run: bool) -> None:
+    """Send every reminder due by now (or --at) and not sent yet. Safe to run any time,
+    also while the clock runs: nothing is ever sent twice."""
+    at = utcnow()
+    if at_text:
+        try:
+            at = dt.datetime.fromisoformat(at_text)
+        except ValueError:
+            raise click.BadParameter(f"{at_text!r} is not an ISO time", param_hint="--at") from None
+        if at.tzinfo is None:
+            raise click.BadParameter("give a time zone, e.g. +00:00 or Z", param_hint="--at")
+        at = at.astimezone(dt.UTC)
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if not sys.stdout.isatty():
+            return
+        if bar is None:
+            bar = click.progressbar(length=total, label="Sending")
+            bar.__enter__()
+        bar.update(done - bar.pos)
+
+    report = send_due(
+        db.session,
+        current_app.extensions["sender"],
+        current_app.extensions["content"],
+        ReminderSettings.from_config(current_app.config),
+        at,
+        dry_run=dry_run,
+        progress=progress,
+    )
+    if bar is not None:
+        bar.__exit__(None, None, None)
+    prefix = "dry run: " if dry_run else ""
+    click.echo(f"{prefix}{report.line()}")
+
+
+@click.command("scheduler")
+def scheduler_command() -> None:
+    """Run the clock: the reminder sweep every minute (one such process per deployment)."""
+    scheduler = make_scheduler(current_app._get_current_object())
+    click.echo("Clock started: sweeping for due reminders every minute. Ctrl-C stops it.")
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
+        scheduler.start()

@@ -7,6 +7,7 @@ In development, ``flask`` commands also read a ``.env`` file in the working fold
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import secrets
@@ -34,6 +35,12 @@ SETTINGS: dict[str, Any] = {
     "CONTENT_FILE": None,  # default: bot/content/clinic.yaml
     "RATE_LIMIT_PER_HOUR": 20,
     "SEND_CONCURRENCY": 20,  # texts sent to Twilio at once (bulk invitations, reminders)
+    "SEND_RATE_PER_SECOND": 50,  # texts started per second at most
+    "SEND_RETRIES": 4,  # retries of a text Twilio answered 429 or 5xx
+    "SEND_RETRY_BACKOFF": 0.5,  # seconds before the first retry; doubles, with jitter
+    "REMINDER_WINDOW": "08:00-21:00",  # local hours reminders may be sent in
+    "REMINDER_CLAIM_TIMEOUT": 300,  # seconds before an unfinished claim counts as abandoned
+    "REMINDER_BATCH": 500,  # reminders claimed and sent together
     "SIMULATOR": None,  # default: on with --debug, off otherwise
     "LOG_LEVEL": "INFO",
 }
@@ -72,10 +79,10 @@ def check(config: dict[str, Any], instance_path: str, debug: bool, testing: bool
     token = config.get("TWILIO_AUTH_TOKEN")
     if sid and not token:
         raise ConfigError("TWILIO_ACCOUNT_SID is set but TWILIO_AUTH_TOKEN is not")
-    number = config.get("TWILIO_FROM_NUMBER")
-    if number:
-        config["TWILIO_FROM_NUMBER"] = e164(number, "TWILIO_FROM_NUMBER")
-    if sid and not number:
+    from_number = config.get("TWILIO_FROM_NUMBER")
+    if from_number:
+        config["TWILIO_FROM_NUMBER"] = e164(from_number, "TWILIO_FROM_NUMBER")
+    if sid and not from_number:
         raise ConfigError("TWILIO_ACCOUNT_SID is set but TWILIO_FROM_NUMBER is not")
     for name in ("TWILIO_API_BASE_URL", "PUBLIC_BASE_URL"):
         value = config.get(name)
@@ -95,6 +102,12 @@ def check(config: dict[str, Any], instance_path: str, debug: bool, testing: bool
     config["RATE_LIMIT_PER_HOUR"] = integer(config, "RATE_LIMIT_PER_HOUR", minimum=1)
     config["PROXY_HOPS"] = integer(config, "PROXY_HOPS", minimum=0)
     config["SEND_CONCURRENCY"] = integer(config, "SEND_CONCURRENCY", minimum=1)
+    config["SEND_RATE_PER_SECOND"] = number(config, "SEND_RATE_PER_SECOND", minimum=0.1)
+    config["SEND_RETRIES"] = integer(config, "SEND_RETRIES", minimum=0)
+    config["SEND_RETRY_BACKOFF"] = number(config, "SEND_RETRY_BACKOFF", minimum=0)
+    config["REMINDER_CLAIM_TIMEOUT"] = integer(config, "REMINDER_CLAIM_TIMEOUT", minimum=0)
+    config["REMINDER_BATCH"] = integer(config, "REMINDER_BATCH", minimum=1)
+    config["REMINDER_WINDOW"] = window(config, "REMINDER_WINDOW")
     simulator = config.get("SIMULATOR")
     config["SIMULATOR"] = debug if simulator is None else flag(config, "SIMULATOR")
 
@@ -153,6 +166,31 @@ def integer(config: dict[str, Any], name: str, minimum: int) -> int:
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}")
     return value
+
+
+def number(config: dict[str, Any], name: str, minimum: float) -> float:
+    try:
+        value = float(config[name])
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a number, got {config[name]!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def window(config: dict[str, Any], name: str) -> tuple[dt.time, dt.time]:
+    value = config[name]
+    if isinstance(value, tuple):
+        return value
+    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", str(value))
+    try:
+        start = dt.time(int(match.group(1)), int(match.group(2)))
+        end = dt.time(int(match.group(3)), int(match.group(4)))
+    except (AttributeError, ValueError):
+        raise ConfigError(f"{name} must be HH:MM-HH:MM, got {value!r}") from None
+    if end <= start:
+        raise ConfigError(f"{name} must end after it starts, got {value!r}")
+    return start, end
 
 
 def flag(config: dict[str, Any], name: str) -> bool:

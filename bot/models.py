@@ -10,13 +10,16 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
+    ForeignKey,
     Index,
     Integer,
     MetaData,
     String,
     Text,
     Time,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -126,3 +129,33 @@ class Patient(db.Model):
     enrolled_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     enrolled_by: Mapped[str] = mapped_column(String(254))  # staff email, or "import"
     removed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ReminderDelivery(db.Model):
+    """One patient's reminder for one local date: claimed before it is sent, at most one.
+
+    pending -> claimed -> sent | failed; or skipped (quiet hours, opted out). A claim whose
+    send never finished is reconciled with Twilio before anything is sent again.
+    """
+
+    __tablename__ = "reminder_deliveries"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    local_date: Mapped[dt.date] = mapped_column(Date)
+    phone: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    due_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    message_sid: Mapped[str | None] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(String(200))  # why skipped or failed
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("patient_id", "local_date", name="uq_reminder_deliveries_patient_day"),
+        Index("ix_reminder_deliveries_status_due", "status", "due_at"),
+    )

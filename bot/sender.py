@@ -8,14 +8,23 @@ picks Twilio when credentials are set and puts the sender in ``app.extensions["s
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import logging
+import os
+import random
 import threading
+import urllib.request
 import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
+import aiohttp
 import requests
+from requests.adapters import HTTPAdapter
 from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from bot.phones import mask
@@ -26,23 +35,52 @@ log = logging.getLogger(__name__)
 UNSUBSCRIBED = 21610  # the number replied STOP at the carrier: treat as opted out
 BAD_NUMBERS = frozenset({21211, 21614})  # not a valid number / not a mobile number
 TOO_MANY_REQUESTS = 20429
+CLOCK_SKEW = dt.timedelta(minutes=2)  # between this machine's clock and Twilio's
+
+
+class SendError(RuntimeError):
+    """Twilio cannot be asked; the caller tries again later."""
 
 
 @dataclass(frozen=True)
 class SendResult:
     sid: str | None
-    status: str  # Twilio's status ("queued", "sent"...), or "failed"
+    status: str  # Twilio's status ("queued", "sent"...), "failed", or "unknown"
     error_code: int | None = None
     error: str | None = None
     http_status: int | None = None
+    attempts: int = 1
 
     @property
     def ok(self) -> bool:
         return self.sid is not None
 
+    @property
+    def unknown(self) -> bool:
+        """The request may or may not have reached Twilio (a timeout mid-request)."""
+        return self.status == "unknown"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How hard to press Twilio: its account limits and how to back off."""
+
+    in_flight: int = 20  # requests at once (Twilio's API concurrency limit)
+    per_second: float = 100.0  # messages per second (the account's or number's rate)
+    retries: int = 4  # for 429 and 5xx answers, then recorded as failed
+    backoff: float = 0.5  # seconds before the first retry; doubles, with jitter
+
 
 class Sender(Protocol):
     def send(self, to: str, body: str) -> SendResult: ...
+
+    def send_many(self, texts: list[tuple[str, str]], limits: Limits) -> list[SendResult]:
+        """Send (to, body) pairs concurrently within the limits; results in the same order."""
+        ...
+
+    def find_sent(self, to: str, body: str, since: dt.datetime) -> str | None:
+        """The MessageSid of this text sent to this number since then, if Twilio has it."""
+        ...
 
 
 class ConsoleSender:
@@ -52,27 +90,61 @@ class ConsoleSender:
         log.info("console sender: text to %s:\n%s", mask(to), body)
         return SendResult(sid=f"SMconsole{uuid.uuid4().hex}", status="sent")
 
+    def send_many(self, texts: list[tuple[str, str]], limits: Limits) -> list[SendResult]:
+        return [self.send(to, body) for to, body in texts]
+
+    def find_sent(self, to: str, body: str, since: dt.datetime) -> str | None:
+        return None  # the console keeps no record: an interrupted text is sent again
+
+
+class QuickHttpClient(TwilioHttpClient):
+    """Twilio's HTTP client, reading proxy and CA settings from the environment once.
+
+    ``requests`` otherwise re-reads every environment variable on each request to look for
+    proxies: a third of the CPU time of a send, measured (benchmarks/reminders.py).
+    """
+
+    def __init__(self):
+        super().__init__(proxy=urllib.request.getproxies())
+        self.session.trust_env = False
+        self.session.verify = (
+            os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        )
+        for scheme in ("http://", "https://"):
+            self.session.mount(scheme, HTTPAdapter(pool_connections=4, pool_maxsize=4))
+
 
 class TwilioSender:
     """Sends through Twilio's Messages API; safe to share between threads."""
 
-    def __init__(self, account_sid: str, auth_token: str, from_number: str, base_url: str):
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        from_number: str,
+        base_url: str,
+        status_callback: str | None = None,
+    ):
         self.account_sid, self.auth_token = account_sid, auth_token
         self.from_number, self.base_url = from_number, base_url
+        # Twilio posts delivery status (queued, sent, delivered, failed...) here.
+        self.extra = {"status_callback": status_callback} if status_callback else {}
         self._local = threading.local()
 
     @property
     def client(self) -> Client:
         client = getattr(self._local, "client", None)
         if client is None:  # one client (and HTTP session) per thread
-            client = Client(self.account_sid, self.auth_token)
+            client = Client(self.account_sid, self.auth_token, http_client=QuickHttpClient())
             client.api.base_url = self.base_url
             self._local.client = client
         return client
 
     def send(self, to: str, body: str) -> SendResult:
         try:
-            message = self.client.messages.create(to=to, from_=self.from_number, body=body)
+            message = self.client.messages.create(
+                to=to, from_=self.from_number, body=body, **self.extra
+            )
         except TwilioRestException as exc:
             log.warning("twilio refused text to %s: %s %s", mask(to), exc.code, exc.msg)
             return SendResult(None, "failed", exc.code, str(exc.msg), exc.status)
@@ -81,13 +153,95 @@ class TwilioSender:
             return SendResult(None, "failed", None, str(exc))
         return SendResult(message.sid, message.status or "queued")
 
+    def find_sent(self, to: str, body: str, since: dt.datetime) -> str | None:
+        try:
+            found = self.client.messages.list(to=to, date_sent_after=since, limit=100)
+        except (TwilioException, requests.RequestException) as exc:
+            raise SendError(f"cannot ask Twilio what was sent to {mask(to)}: {exc}") from exc
+        for message in found:
+            sent = message.date_sent or message.date_created
+            if message.body == body and (sent is None or sent >= since - CLOCK_SKEW):
+                return message.sid
+        return None
+
+    def send_many(self, texts: list[tuple[str, str]], limits: Limits) -> list[SendResult]:
+        """Many texts at once, on one event loop: Twilio's async client (aiohttp) costs a
+        third of the CPU of a thread per request, measured (benchmarks/reminders.py)."""
+        return asyncio.run(self._send_many(texts, limits))
+
+    async def _send_many(self, texts, limits: Limits) -> list[SendResult]:
+        http = AsyncTwilioHttpClient(timeout=30)
+        client = Client(self.account_sid, self.auth_token, http_client=http)
+        client.api.base_url = self.base_url
+        gate = asyncio.Semaphore(limits.in_flight)
+        pace = Pace(limits.per_second)
+
+        async def one(to: str, body: str) -> SendResult:
+            result = SendResult(None, "failed", error="not sent")
+            for attempt in range(1, limits.retries + 2):
+                async with gate:
+                    await pace.wait()
+                    result = await self._create(client, to, body, attempt)
+                if not _retryable(result) or attempt > limits.retries:
+                    return result
+                delay = limits.backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
+                await asyncio.sleep(delay)
+            return result
+
+        try:
+            return list(await asyncio.gather(*(one(to, body) for to, body in texts)))
+        finally:
+            await http.close()
+
+    async def _create(self, client: Client, to: str, body: str, attempt: int) -> SendResult:
+        try:
+            message = await client.messages.create_async(
+                to=to, from_=self.from_number, body=body, **self.extra
+            )
+        except TwilioRestException as exc:
+            return SendResult(None, "failed", exc.code, str(exc.msg), exc.status, attempt)
+        except aiohttp.ClientConnectorError as exc:  # never reached Twilio: safe to retry
+            return SendResult(None, "failed", None, str(exc), None, attempt)
+        except (aiohttp.ClientError, TimeoutError, TwilioException) as exc:
+            # Sent, perhaps: the claim is reconciled with Twilio before any second try.
+            log.warning("twilio answer lost for text to %s: %r", mask(to), exc)
+            return SendResult(None, "unknown", None, repr(exc), None, attempt)
+        return SendResult(message.sid, message.status or "queued", attempts=attempt)
+
+
+def _retryable(result: SendResult) -> bool:
+    if result.ok or result.unknown:
+        return False
+    if result.http_status is None:  # could not connect
+        return result.error_code is None
+    return result.http_status == 429 or result.http_status >= 500
+
+
+class Pace:
+    """At most ``per_second`` starts a second, spread evenly."""
+
+    def __init__(self, per_second: float):
+        self.interval = 1.0 / per_second if per_second > 0 else 0.0
+        self.next = 0.0
+
+    async def wait(self) -> None:
+        if not self.interval:
+            return
+        now = asyncio.get_running_loop().time()
+        start = max(now, self.next)
+        self.next = start + self.interval
+        if start > now:
+            await asyncio.sleep(start - now)
+
 
 def make_sender(config) -> Sender:
     if config.get("TWILIO_ACCOUNT_SID"):
+        public = config.get("PUBLIC_BASE_URL")
         return TwilioSender(
             config["TWILIO_ACCOUNT_SID"],
             config["TWILIO_AUTH_TOKEN"],
             config["TWILIO_FROM_NUMBER"],
             config["TWILIO_API_BASE_URL"],
+            status_callback=f"{public}/sms/status" if public else None,
         )
     return ConsoleSender()

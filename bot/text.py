@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from bot.segments import to_plain
+from bot.segments import is_gsm7, to_plain
 
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
 _APOSTROPHE = re.compile(r"(?<=[a-z])'(?=[a-z])")
@@ -25,3 +25,16 @@ def normalize(text: str) -> str:
         text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = _APOSTROPHE.sub("", text)
     return _NOT_WORD.sub(" ", text).strip()
+
+
+def gsm_name(name: str) -> str:
+    """A name written in the SMS alphabet: "Zoë" -> "Zoe", "José" stays (é is GSM-7).
+    One character outside it would make the whole text cost more than twice as much."""
+    out = []
+    for ch in to_plain(name):
+        if is_gsm7(ch):
+            out.append(ch)
+            continue
+        base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+        out.append(base if base and is_gsm7(base) else "")
+    return "".join(out)

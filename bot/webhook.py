@@ -7,10 +7,11 @@ import logging
 import uuid
 
 from flask import Blueprint, Response, abort, current_app, request
+from sqlalchemy import update
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.inbound import Inbound, Outcome, handle_inbound, webhook_connection
-from bot.models import utcnow
+from bot.models import Message, db, utcnow
 from bot.phones import mask
 
 bp = Blueprint("webhook", __name__)
@@ -97,3 +98,29 @@ def inbound_sms():
         opt_out_type=form.get("OptOutType"),
     )
     return twiml(reply_to(message).reply)
+
+
+STATUSES = frozenset(
+    "accepted queued sending sent delivered undelivered failed read canceled scheduled "
+    "receiving received".split()
+)
+
+
+@bp.post("/sms/status")
+@twilio_signed
+def status_callback():
+    """Twilio's delivery status callback for a text the app sent: kept on its message row."""
+    sid = request.form.get("MessageSid", "").strip()
+    status = request.form.get("MessageStatus", "").strip().lower()
+    if not sid or status not in STATUSES:
+        message = "MessageSid and a MessageStatus are required\n"
+        return Response(message, 400, mimetype="text/plain")
+    with db.engine.begin() as conn:
+        conn.execute(
+            update(Message.__table__)
+            .where(Message.__table__.c.message_sid == sid)
+            .values(status=status)
+        )
+    code = request.form.get("ErrorCode")
+    log.debug("status %s for %s%s", status, sid, f" (error {code})" if code else "")
+    return Response(status=204)

@@ -62,6 +62,8 @@ class FakeTwilio:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as Twilio's API allows
+
             def do_POST(self):  # noqa: N802
                 fake._handle(self, "POST")
 

@@ -22,6 +22,7 @@ NEW_PATIENT = "+12025550142"
 PUBLIC_ENDPOINTS = {
     "static": "the stylesheet",
     "webhook.inbound_sms": "Twilio's webhook: signed requests only",
+    "webhook.status_callback": "Twilio's status callback: signed requests only",
     "auth.signin": "the sign-in page",
     "auth.signout": "signing out needs no sign-in",
     "simulator.page": "development only; shows only texts typed on it",

@@ -68,7 +68,10 @@ class Clinic:
 
 
 LANGUAGES = ("en", "es")
-REQUIRED_TEXTS = {"invitation": ("{clinic}", "{time}", "STOP", "HELP")}
+REQUIRED_TEXTS = {
+    "invitation": ("{clinic}", "{time}", "STOP", "HELP"),
+    "reminder": ("{name}", "{routine}", "DONE", "STOP"),
+}
 
 
 @dataclass(frozen=True)
@@ -81,8 +84,8 @@ class Content:
     areas: tuple[Area, ...]
     texts: dict[str, dict[str, str]]  # name -> language -> template
 
-    def text(self, name: str, language: str, **values: str) -> str:
-        templates = self.texts[name]
+    def text(self, which: str, language: str, **values: str) -> str:
+        templates = self.texts[which]
         template = templates.get(language) or templates["en"]
         return template.format(clinic=self.clinic.name, **values)
 

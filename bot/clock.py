@@ -1,0 +1,55 @@
+"""The clock process: ``flask --app bot scheduler`` runs the reminder sweep every minute.
+
+Run exactly one, beside any number of web workers (APScheduler's job stores are not
+shared between processes, and a scheduler inside web workers would run once per worker).
+A second clock by mistake sends nothing twice: the sweep claims each reminder in the
+database before sending it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from flask import Flask
+
+from bot.models import db, utcnow
+from bot.reminders import ReminderSettings, send_due
+
+log = logging.getLogger(__name__)
+
+
+def sweep_once(app: Flask) -> None:
+    with app.app_context():
+        try:
+            report = send_due(
+                db.session,
+                app.extensions["sender"],
+                app.extensions["content"],
+                ReminderSettings.from_config(app.config),
+                utcnow(),
+            )
+        except Exception:
+            db.session.rollback()
+            log.exception("reminder sweep failed; the next minute's sweep tries again")
+            return
+        finally:
+            db.session.remove()
+        if report.due or report.skipped or report.reconciled:
+            log.info("reminder sweep: %s", report.line())
+
+
+def make_scheduler(app: Flask) -> BlockingScheduler:
+    scheduler = BlockingScheduler(timezone="UTC")
+    scheduler.add_job(
+        sweep_once,
+        CronTrigger(second=5, timezone="UTC"),  # every minute, a little after it starts
+        args=[app],
+        id="reminder-sweep",
+        coalesce=True,  # after a pause, one sweep catches up, not one per missed minute
+        misfire_grace_time=50,
+        max_instances=1,  # a long sweep is not overlapped by the next
+        replace_existing=True,
+    )
+    return scheduler

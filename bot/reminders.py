@@ -1,0 +1,404 @@
+"""The daily reminder sweep: every reminder due at or before a moment, sent exactly once.
+
+``send_due(session, sender, content, settings, at)`` is the one entry point; the
+``reminders send-due`` command and the clock call it. It commits as it goes, because what
+protects a patient from a second text is what is already in the database:
+
+1. **Reconcile** claims older than ``REMINDER_CLAIM_TIMEOUT``: the process that made them
+   died between claiming and recording. Twilio is asked for the messages sent to that
+   number since the claim; the reminder found there is recorded, and only when there is
+   none is the delivery claimed again.
+2. **Plan**: for each subscribed patient (not paused, not opted out, number valid), the
+   reminder of the patient's local date is due at its time in the patient's zone, moved
+   into the sending window (default 08:00-21:00); a due one gets a ``pending`` delivery
+   row. The row is unique per patient and local date, so nothing is ever planned twice. A
+   reminder whose window has closed that day is recorded as ``skipped``.
+3. **Claim** pending rows in batches (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so two
+   clocks share the work instead of waiting), commit, send the batch concurrently within
+   Twilio's limits, then record every answer in bulk: a handful of statements per batch,
+   none per patient.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from bot.content import Content
+from bot.models import ConsentEvent, Message, Patient, ReminderDelivery
+from bot.patients import subscribed_filter
+from bot.segments import count_segments, is_gsm7
+from bot.sender import BAD_NUMBERS, UNSUBSCRIBED, Limits, Sender
+from bot.text import gsm_name
+
+log = logging.getLogger(__name__)
+deliveries = ReminderDelivery.__table__
+PLAN_BATCH = 1000
+MAX_SEGMENTS = 2
+
+
+@dataclass(frozen=True)
+class ReminderSettings:
+    window_start: dt.time = dt.time(8, 0)
+    window_end: dt.time = dt.time(21, 0)
+    claim_timeout: dt.timedelta = dt.timedelta(minutes=5)
+    batch: int = 500
+    limits: Limits = Limits()
+
+    @classmethod
+    def from_config(cls, config) -> ReminderSettings:
+        start, end = config["REMINDER_WINDOW"]
+        return cls(
+            window_start=start,
+            window_end=end,
+            claim_timeout=dt.timedelta(seconds=config["REMINDER_CLAIM_TIMEOUT"]),
+            batch=config["REMINDER_BATCH"],
+            limits=Limits(
+                in_flight=config["SEND_CONCURRENCY"],
+                per_second=config["SEND_RATE_PER_SECOND"],
+                retries=config["SEND_RETRIES"],
+                backoff=config["SEND_RETRY_BACKOFF"],
+            ),
+        )
+
+
+@dataclass
+class SweepReport:
+    due: int = 0
+    sent: int = 0
+    skipped: int = 0
+    failed: int = 0
+    reconciled: int = 0
+    unknown: int = 0  # sent perhaps: left claimed, reconciled by a later sweep
+
+    def line(self) -> str:
+        text = f"due {self.due}, sent {self.sent}, skipped {self.skipped}, failed {self.failed}"
+        if self.reconciled:
+            text += f", found already sent {self.reconciled}"
+        if self.unknown:
+            text += f", awaiting Twilio's answer {self.unknown}"
+        return text
+
+
+Progress = Callable[[int, int], None]
+
+
+# --- the text ------------------------------------------------------------------------------
+
+
+def reminder_text(content: Content, name: str, language: str, routine: list[str]) -> str:
+    """The reminder: first name, today's routine, how to get steps, DONE, STOP; GSM-7, at
+    most two segments (a long routine is shortened to what fits)."""
+    names = {e.id: e.name for e in content.exercises}
+    items = [names[x] for x in routine if x in names]
+    first = gsm_name(name.split()[0]) if name.split() else ""
+    for shown in range(len(items), 0, -1):
+        listed = ", ".join(items[:shown])
+        if shown < len(items):
+            listed += f" (+{len(items) - shown} more)"
+        text = content.text("reminder", language, name=first, routine=listed)
+        if is_gsm7(text) and count_segments(text).segments <= MAX_SEGMENTS:
+            return text
+    return content.text("reminder", language, name=first, routine=items[0] if items else "")
+
+
+# --- when ----------------------------------------------------------------------------------
+
+
+def due_moment(
+    local_date: dt.date, at_time: dt.time, zone: ZoneInfo, settings: ReminderSettings
+) -> tuple[dt.datetime, dt.datetime]:
+    """(when the reminder is due, when its window closes), both aware, for a local date.
+
+    A time that does not exist that day (spring forward) is read with the offset before
+    the change, so 2:30 becomes 3:30; a time that exists twice (fall back) is its first
+    occurrence. Either way the day has one reminder, as the delivery row is per date."""
+    wanted = max(at_time, settings.window_start)
+    due = dt.datetime.combine(local_date, wanted, tzinfo=zone)
+    closes = dt.datetime.combine(local_date, settings.window_end, tzinfo=zone)
+    return due, closes
+
+
+# --- the sweep -----------------------------------------------------------------------------
+
+
+def send_due(
+    session: Session,
+    sender: Sender,
+    content: Content,
+    settings: ReminderSettings,
+    at: dt.datetime,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> SweepReport:
+    report = SweepReport()
+    if not dry_run:
+        reconcile(session, sender, settings, at, report)
+    plan(session, content, settings, at, report, dry_run)
+    if dry_run:
+        return report
+    pending = session.scalar(
+        select(func.count()).where(deliveries.c.status == "pending", deliveries.c.due_at <= at)
+    )
+    done = 0
+    while batch := claim(session, settings.batch, at):
+        session.commit()  # claimed before anything is sent
+        report.due += len(batch)
+        send_batch(session, sender, settings, batch, at, report)
+        session.commit()
+        done += len(batch)
+        if progress:
+            progress(done, max(pending or 0, done))
+    return report
+
+
+def plan(
+    session: Session,
+    content: Content,
+    settings: ReminderSettings,
+    at: dt.datetime,
+    report: SweepReport,
+    dry_run: bool,
+) -> None:
+    """Make a pending row for each reminder due by ``at`` and not planned yet."""
+    last_id = 0
+    zones: dict[str, ZoneInfo] = {}
+    while True:
+        patients = session.execute(
+            select(
+                Patient.id,
+                Patient.name,
+                Patient.phone,
+                Patient.language,
+                Patient.routine,
+                Patient.reminder_time,
+                Patient.timezone,
+            )
+            .where(subscribed_filter(), Patient.id > last_id)
+            .order_by(Patient.id)
+            .limit(PLAN_BATCH)
+        ).all()
+        if not patients:
+            return
+        last_id = patients[-1].id
+        dates = {}
+        for p in patients:
+            zone = zones.setdefault(p.timezone, ZoneInfo(p.timezone))
+            dates[p.id] = at.astimezone(zone).date()
+        planned = set(
+            session.execute(
+                select(deliveries.c.patient_id, deliveries.c.local_date).where(
+                    deliveries.c.patient_id.in_(list(dates)),
+                    deliveries.c.local_date.in_(set(dates.values())),
+                )
+            ).tuples()
+        )
+        rows = []
+        for p in patients:
+            local_date = dates[p.id]
+            if (p.id, local_date) in planned:
+                continue
+            due, closes = due_moment(local_date, p.reminder_time, zones[p.timezone], settings)
+            if due > at:
+                continue
+            row = {
+                "patient_id": p.id,
+                "local_date": local_date,
+                "phone": p.phone,
+                "due_at": due,
+                "attempts": 0,
+                "created_at": at,
+            }
+            if at >= closes:
+                window = f"{settings.window_start:%H:%M}-{settings.window_end:%H:%M}"
+                row.update(
+                    status="skipped",
+                    body="",
+                    note=f"outside the sending window {window} by the time it was due",
+                )
+                report.skipped += 1
+            else:
+                row.update(
+                    status="pending",
+                    note=None,
+                    body=reminder_text(content, p.name, p.language, p.routine),
+                )
+                if dry_run:
+                    report.due += 1
+            rows.append(row)
+        if rows and not dry_run:
+            dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+            session.execute(
+                dialect.insert(deliveries).on_conflict_do_nothing(
+                    index_elements=[deliveries.c.patient_id, deliveries.c.local_date]
+                ),
+                rows,
+            )
+            session.commit()
+
+
+def claim(session: Session, size: int, at: dt.datetime) -> list:
+    """Claim up to ``size`` pending deliveries: rows another sweep holds are skipped."""
+    ids = (
+        select(deliveries.c.id)
+        .where(deliveries.c.status == "pending", deliveries.c.due_at <= at)
+        .order_by(deliveries.c.id)
+        .limit(size)
+        .with_for_update(skip_locked=True)
+    )
+    return session.execute(
+        update(deliveries)
+        .where(deliveries.c.id.in_(ids.scalar_subquery()))
+        .values(status="claimed", claimed_at=at, attempts=deliveries.c.attempts + 1)
+        .returning(deliveries.c.id, deliveries.c.patient_id, deliveries.c.phone, deliveries.c.body)
+    ).all()
+
+
+def send_batch(session, sender: Sender, settings, batch, at, report: SweepReport) -> None:
+    # A STOP, a pause or a removal since planning wins: checked once for the whole batch.
+    still = set(
+        session.scalars(
+            select(Patient.id).where(
+                Patient.id.in_([row.patient_id for row in batch]), subscribed_filter()
+            )
+        )
+    )
+    to_send = [row for row in batch if row.patient_id in still]
+    dropped = [row for row in batch if row.patient_id not in still]
+    if dropped:
+        session.execute(
+            update(deliveries)
+            .where(deliveries.c.id.in_([row.id for row in dropped]))
+            .values(status="skipped", note="opted out, paused or removed before sending")
+        )
+        report.skipped += len(dropped)
+    results = sender.send_many([(row.phone, row.body) for row in to_send], settings.limits)
+    record(session, to_send, results, at, report)
+
+
+def record(session: Session, rows, results, at: dt.datetime, report: SweepReport) -> None:
+    """Write every answer of a batch: deliveries, messages, and what errors mean."""
+    updates, messages, opted_out, invalid = [], [], [], []
+    for row, result in zip(rows, results, strict=True):
+        if result.unknown:
+            report.unknown += 1
+            continue  # stays claimed: reconciled with Twilio before any second try
+        status = "sent" if result.ok else "failed"
+        updates.append(
+            {
+                "b_id": row.id,
+                "b_status": status,
+                "b_sid": result.sid,
+                "b_sent": at if result.ok else None,
+                "b_code": result.error_code,
+                "b_note": None if result.ok else (result.error or "")[:200],
+            }
+        )
+        if result.ok:
+            report.sent += 1
+            messages.append(
+                {
+                    "phone": row.phone,
+                    "direction": "out",
+                    "body": row.body,
+                    "message_sid": result.sid,
+                    "reply_to_sid": None,
+                    "kind": "reminder",
+                    "status": result.status,
+                    "created_at": at,
+                }
+            )
+        else:
+            report.failed += 1
+            if result.error_code == UNSUBSCRIBED:
+                opted_out.append(row.phone)
+            elif result.error_code in BAD_NUMBERS:
+                invalid.append(row.patient_id)
+    if updates:
+        session.execute(
+            update(deliveries)
+            .where(deliveries.c.id == bindparam("b_id"))
+            .values(
+                status=bindparam("b_status"),
+                message_sid=bindparam("b_sid"),
+                sent_at=bindparam("b_sent"),
+                error_code=bindparam("b_code"),
+                note=bindparam("b_note"),
+            ),
+            updates,
+        )
+    if messages:
+        session.execute(insert(Message.__table__), messages)
+    if opted_out:
+        session.execute(
+            insert(ConsentEvent.__table__),
+            [
+                {
+                    "phone": phone,
+                    "action": "opt_out",
+                    "keyword": "carrier (21610)",
+                    "source": "twilio",
+                    "recorded_by": None,
+                    "message_sid": None,
+                    "created_at": at,
+                }
+                for phone in opted_out
+            ],
+        )
+    if invalid:
+        session.execute(update(Patient).where(Patient.id.in_(invalid)).values(number_invalid=True))
+
+
+def reconcile(session: Session, sender: Sender, settings, at, report: SweepReport) -> None:
+    """Settle claims whose process died before recording what Twilio answered."""
+    stale = session.execute(
+        select(deliveries.c.id, deliveries.c.phone, deliveries.c.body, deliveries.c.claimed_at)
+        .where(
+            deliveries.c.status == "claimed", deliveries.c.claimed_at <= at - settings.claim_timeout
+        )
+        .order_by(deliveries.c.id)
+    ).all()
+    for row in stale:
+        claimed_at = (
+            row.claimed_at if row.claimed_at.tzinfo else row.claimed_at.replace(tzinfo=dt.UTC)
+        )
+        sid = sender.find_sent(row.phone, row.body, claimed_at)
+        if sid:
+            session.execute(
+                update(deliveries)
+                .where(deliveries.c.id == row.id)
+                .values(
+                    status="sent",
+                    message_sid=sid,
+                    sent_at=claimed_at,
+                    note="found at Twilio after an interrupted sweep",
+                )
+            )
+            session.execute(
+                insert(Message.__table__),
+                {
+                    "phone": row.phone,
+                    "direction": "out",
+                    "body": row.body,
+                    "message_sid": sid,
+                    "reply_to_sid": None,
+                    "kind": "reminder",
+                    "status": "sent",
+                    "created_at": claimed_at,
+                },
+            )
+            report.reconciled += 1
+        else:
+            session.execute(
+                update(deliveries)
+                .where(deliveries.c.id == row.id, deliveries.c.status == "claimed")
+                .values(status="pending")
+            )
+        session.commit()
