@@ -17,7 +17,7 @@ from bot.clock import make_scheduler
 from bot.importer import ImportFileError, import_csv
 from bot.inbound import Inbound
 from bot.models import db, utcnow
-from bot.reminders import ReminderSettings, send_due
+from bot.reminders import ReminderSettings, send_due, sweep_session
 from bot.webhook import local_sid, reply_to
 
 bp = Blueprint("cli", __name__, cli_group=None)
@@ -137,15 +137,16 @@ def send_due_command(at_text: str | None, dry_run: bool) -> None:
             bar.__enter__()
         bar.update(done - bar.pos)
 
-    report = send_due(
-        db.session,
-        current_app.extensions["sender"],
-        current_app.extensions["content"],
-        ReminderSettings.from_config(current_app.config),
-        at,
-        dry_run=dry_run,
-        progress=progress,
-    )
+    with sweep_session(db.engine) as session:
+        report = send_due(
+            session,
+            current_app.extensions["sender"],
+            current_app.extensions["content"],
+            ReminderSettings.from_config(current_app.config),
+            at,
+            dry_run=dry_run,
+            progress=progress,
+        )
     if bar is not None:
         bar.__exit__(None, None, None)
     prefix = "dry run: " if dry_run else ""

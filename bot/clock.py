@@ -15,27 +15,25 @@ from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
 
 from bot.models import db, utcnow
-from bot.reminders import ReminderSettings, send_due
+from bot.reminders import ReminderSettings, send_due, sweep_session
 
 log = logging.getLogger(__name__)
 
 
 def sweep_once(app: Flask) -> None:
-    with app.app_context():
+    with app.app_context(), sweep_session(db.engine) as session:
         try:
             report = send_due(
-                db.session,
+                session,
                 app.extensions["sender"],
                 app.extensions["content"],
                 ReminderSettings.from_config(app.config),
                 utcnow(),
             )
         except Exception:
-            db.session.rollback()
+            session.rollback()
             log.exception("reminder sweep failed; the next minute's sweep tries again")
             return
-        finally:
-            db.session.remove()
         if report.due or report.skipped or report.reconciled:
             log.info("reminder sweep: %s", report.line())
 

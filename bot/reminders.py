@@ -21,13 +21,14 @@ protects a patient from a second text is what is already in the database:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Engine, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -129,6 +130,16 @@ def due_moment(
 # --- the sweep -----------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def sweep_session(engine: Engine) -> Iterator[Session]:
+    """The session a sweep runs in. On SQLite each transaction takes the write lock when it
+    begins, so two sweeps at once wait for each other instead of failing mid-way."""
+    if engine.dialect.name == "sqlite":
+        engine = engine.execution_options(sqlite_immediate=True)
+    with Session(engine) as session:
+        yield session
+
+
 def send_due(
     session: Session,
     sender: Sender,
@@ -192,14 +203,15 @@ def plan(
         for p in patients:
             zone = zones.setdefault(p.timezone, ZoneInfo(p.timezone))
             dates[p.id] = at.astimezone(zone).date()
-        planned = set(
-            session.execute(
+        planned = {
+            (patient_id, local_date)
+            for patient_id, local_date in session.execute(
                 select(deliveries.c.patient_id, deliveries.c.local_date).where(
                     deliveries.c.patient_id.in_(list(dates)),
                     deliveries.c.local_date.in_(set(dates.values())),
                 )
-            ).tuples()
-        )
+            ).all()
+        }
         rows = []
         for p in patients:
             local_date = dates[p.id]
@@ -234,7 +246,7 @@ def plan(
                     report.due += 1
             rows.append(row)
         if rows and not dry_run:
-            dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+            dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
             session.execute(
                 dialect.insert(deliveries).on_conflict_do_nothing(
                     index_elements=[deliveries.c.patient_id, deliveries.c.local_date]
@@ -279,6 +291,7 @@ def send_batch(session, sender: Sender, settings, batch, at, report: SweepReport
             .values(status="skipped", note="opted out, paused or removed before sending")
         )
         report.skipped += len(dropped)
+    session.commit()  # hold no transaction while waiting on Twilio
     results = sender.send_many([(row.phone, row.body) for row in to_send], settings.limits)
     record(session, to_send, results, at, report)
 

@@ -11,6 +11,7 @@ and answer chosen numbers with an error code (21610 unsubscribed, 21211 invalid.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import email.utils
 import itertools
@@ -40,6 +41,7 @@ class FakeTwilio:
     latency: float = 0.0  # seconds added to every request
     max_in_flight: int | None = None  # more at once get 429 / 20429
     fail_share: float = 0.0  # share of creates answered 500
+    fail_first: int = 0  # the first creates for each number answered 500 (deterministic)
     errors: dict[str, int] = field(default_factory=dict)  # To number -> Twilio error code
     seed: int = 1
     account_sid: str = ACCOUNT_SID
@@ -50,8 +52,10 @@ class FakeTwilio:
         self.requests: list[tuple[str, str, dict]] = []  # (method, path, params)
         self.refused = 0
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
         self._in_flight = 0
         self.max_in_flight_seen = 0
+        self._tries: dict[str, int] = {}
         self._counter = itertools.count(1)
         self._random = random.Random(self.seed)
         self._server: ThreadingHTTPServer | None = None
@@ -90,6 +94,15 @@ class FakeTwilio:
     def base_url(self) -> str:
         assert self._server is not None
         return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @contextlib.contextmanager
+    def wait_for_messages(self, count: int, timeout: float):
+        """Block until ``count`` messages have arrived (or fail after ``timeout``)."""
+        with self._arrived:
+            arrived = self._arrived.wait_for(lambda: len(self.messages) >= count, timeout)
+        if not arrived:
+            raise AssertionError(f"only {len(self.messages)} of {count} messages arrived")
+        yield
 
     def sent_to(self, number: str) -> list[Sent]:
         with self._lock:
@@ -141,7 +154,10 @@ class FakeTwilio:
         if not body:
             return self._error(400, 21602, "Message body is required")
         with self._lock:
-            failing = self.fail_share and self._random.random() < self.fail_share
+            self._tries[to] = self._tries.get(to, 0) + 1
+            failing = self._tries[to] <= self.fail_first or (
+                self.fail_share and self._random.random() < self.fail_share
+            )
         if failing:
             return self._error(500, 20500, "Internal Server Error")
         if to in self.errors:
@@ -150,6 +166,7 @@ class FakeTwilio:
         with self._lock:
             sent = Sent(f"SM{next(self._counter):032x}", to, from_, body, now)
             self.messages.append(sent)
+            self._arrived.notify_all()
         return 201, self._resource(sent)
 
     def _list(self, path: str, params: dict) -> tuple[int, dict]:

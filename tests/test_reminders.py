@@ -1,0 +1,565 @@
+"""The daily reminder sweep against the Twilio stand-in: due or not, who gets one, exactly
+once under concurrency and crashes, clock changes, quiet hours, Twilio's errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from bot import patients as pt
+from bot.clock import make_scheduler, sweep_once
+from bot.models import ConsentEvent, Message, Patient, ReminderDelivery, db
+from bot.reminders import ReminderSettings, claim, reminder_text, send_due, sweep_session
+from bot.segments import count_segments, is_gsm7
+from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, CLINIC_NUMBER, TEST_DATABASE_URL, sign
+
+NY = ZoneInfo("America/New_York")
+ENROLLED = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def ny(*args) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=NY)
+
+
+@pytest.fixture
+def reminder_app(make_app, fake_twilio):
+    def make(**settings):
+        config = {
+            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+            "TWILIO_FROM_NUMBER": CLINIC_NUMBER,
+            "TWILIO_API_BASE_URL": fake_twilio.base_url,
+            "SEND_RETRY_BACKOFF": 0.01,
+            "SEND_RATE_PER_SECOND": 1000,
+        }
+        config.update(settings)
+        return make_app(**config)
+
+    return make
+
+
+def subscribe(
+    app,
+    phone,
+    name="Ana Lopez",
+    time="09:00",
+    tz="America/New_York",
+    routine=("cat-camel", "pelvic-tilt"),
+    language="en",
+    confirm=True,
+) -> int:
+    with app.app_context():
+        patient = pt.enroll(
+            db.session,
+            pt.Enrollment(name, phone, language, list(routine), pt.parse_time(time), tz),
+            "test",
+            "staff",
+            ENROLLED,
+        )
+        if confirm:
+            db.session.add(
+                ConsentEvent(
+                    phone=phone,
+                    action="opt_in",
+                    keyword="yes",
+                    source="sms",
+                    created_at=ENROLLED + dt.timedelta(minutes=5),
+                )
+            )
+        db.session.commit()
+        return patient.id
+
+
+def sweep(app, at: dt.datetime, **kwargs):
+    with app.app_context(), sweep_session(db.engine) as session:
+        return send_due(
+            session,
+            app.extensions["sender"],
+            app.extensions["content"],
+            ReminderSettings.from_config(app.config),
+            at.astimezone(dt.UTC),
+            **kwargs,
+        )
+
+
+def deliveries(app) -> list[ReminderDelivery]:
+    with app.app_context():
+        rows = db.session.scalars(select(ReminderDelivery).order_by(ReminderDelivery.id)).all()
+        db.session.expunge_all()
+        return rows
+
+
+# --- who, and when -------------------------------------------------------------------------
+
+
+def test_due_and_not_due(reminder_app, fake_twilio):
+    app = reminder_app()
+    subscribe(app, "+12025550101", time="09:00")
+    assert sweep(app, ny(2026, 11, 30, 8, 59)).due == 0
+    assert fake_twilio.messages == []
+    report = sweep(app, ny(2026, 11, 30, 9, 0))
+    assert (report.due, report.sent) == (1, 1)
+    [sent] = fake_twilio.messages
+    assert sent.to == "+12025550101" and sent.from_ == CLINIC_NUMBER
+    assert sent.body.startswith("Hi Ana! Today's exercises: Cat and Camel, Pelvic Tilt.")
+    # Later the same day: nothing more. The next day: the next one.
+    assert sweep(app, ny(2026, 11, 30, 9, 1)).due == 0
+    assert sweep(app, ny(2026, 11, 30, 20, 0)).due == 0
+    assert len(fake_twilio.messages) == 1
+    assert sweep(app, ny(2026, 12, 1, 9, 5)).sent == 1
+    assert len(fake_twilio.messages) == 2
+
+
+def test_reminder_is_logged_in_the_conversation(reminder_app, fake_twilio):
+    app = reminder_app()
+    subscribe(app, "+12025550101")
+    sweep(app, ny(2026, 11, 30, 9, 0))
+    [delivery] = deliveries(app)
+    assert delivery.status == "sent" and delivery.message_sid == fake_twilio.messages[0].sid
+    with app.app_context():
+        message = db.session.scalar(select(Message).where(Message.kind == "reminder"))
+    assert message.message_sid == delivery.message_sid and message.phone == "+12025550101"
+
+
+def test_only_subscribed_patients(reminder_app, fake_twilio):
+    app = reminder_app()
+    subscribe(app, "+12025550101", name="Sub Scribed")
+    subscribe(app, "+12025550102", name="In Vited", confirm=False)
+    paused = subscribe(app, "+12025550103", name="Pau Sed")
+    subscribe(app, "+12025550104", name="Opted Out")
+    removed = subscribe(app, "+12025550105", name="Re Moved")
+    invalid = subscribe(app, "+12025550106", name="In Valid")
+    with app.app_context():
+        db.session.get(Patient, paused).paused = True
+        db.session.get(Patient, removed).removed_at = ENROLLED
+        db.session.get(Patient, invalid).number_invalid = True
+        db.session.add(
+            ConsentEvent(
+                phone="+12025550104",
+                action="opt_out",
+                keyword="stop",
+                source="sms",
+                created_at=ENROLLED + dt.timedelta(hours=1),
+            )
+        )
+        db.session.commit()
+    report = sweep(app, ny(2026, 11, 30, 10, 0))
+    assert report.sent == 1
+    assert [m.to for m in fake_twilio.messages] == ["+12025550101"]
+
+
+def test_stop_after_planning_wins(reminder_app, fake_twilio):
+    app = reminder_app()
+    subscribe(app, "+12025550101")
+    with app.app_context():
+        from bot.reminders import SweepReport, plan
+
+        plan(
+            db.session,
+            app.extensions["content"],
+            ReminderSettings.from_config(app.config),
+            ny(2026, 11, 30, 9, 0).astimezone(dt.UTC),
+            SweepReport(),
+            False,
+        )
+        db.session.add(
+            ConsentEvent(
+                phone="+12025550101",
+                action="opt_out",
+                keyword="stop",
+                source="sms",
+                created_at=ENROLLED + dt.timedelta(days=20),
+            )
+        )
+        db.session.commit()
+    report = sweep(app, ny(2026, 11, 30, 9, 1))
+    assert report.skipped == 1 and report.sent == 0
+    assert fake_twilio.messages == []
+
+
+def test_patients_own_time_zone(reminder_app, fake_twilio):
+    app = reminder_app()
+    subscribe(app, "+12025550101", time="09:00", tz="America/Los_Angeles")
+    assert sweep(app, ny(2026, 11, 30, 11, 59)).sent == 0  # 8:59 in Los Angeles
+    assert sweep(app, ny(2026, 11, 30, 12, 0)).sent == 1
+
+
+# --- quiet hours and catching up -----------------------------------------------------------
+
+
+def test_early_reminder_waits_for_the_window(reminder_app, fake_twilio):
+    app = reminder_app()
+    subscribe(app, "+12025550101", time="06:30")
+    assert sweep(app, ny(2026, 11, 30, 7, 59)).due == 0
+    assert sweep(app, ny(2026, 11, 30, 8, 0)).sent == 1
+
+
+def test_late_reminder_is_skipped_and_recorded(reminder_app, fake_twilio):
+    app = reminder_app()
+    subscribe(app, "+12025550101", time="22:15")
+    report = sweep(app, ny(2026, 11, 30, 22, 20))
+    assert report.skipped == 1 and report.sent == 0
+    [delivery] = deliveries(app)
+    assert delivery.status == "skipped" and "sending window 08:00-21:00" in delivery.note
+    assert sweep(app, ny(2026, 11, 30, 23, 0)).skipped == 0  # recorded once
+    assert fake_twilio.messages == []
+
+
+def test_clock_down_catches_up_the_same_day_once(reminder_app, fake_twilio):
+    app = reminder_app()
+    subscribe(app, "+12025550101", time="09:00")
+    # The clock was down from 8:00 to 15:00: the 9:00 reminder goes out late, once.
+    assert sweep(app, ny(2026, 11, 30, 15, 0)).sent == 1
+    assert sweep(app, ny(2026, 11, 30, 15, 1)).sent == 0
+    # Down again from 20:00 to the next day 10:00: that day's reminder once, not two.
+    assert sweep(app, ny(2026, 12, 1, 10, 0)).sent == 1
+    assert len(fake_twilio.messages) == 2
+
+
+def test_configurable_window(reminder_app, fake_twilio):
+    app = reminder_app(REMINDER_WINDOW="10:00-18:00")
+    subscribe(app, "+12025550101", time="09:00")
+    assert sweep(app, ny(2026, 11, 30, 9, 30)).due == 0
+    assert sweep(app, ny(2026, 11, 30, 10, 0)).sent == 1
+
+
+@pytest.mark.parametrize(
+    ("day", "time"),
+    [
+        ((2026, 3, 8), "02:30"),  # spring forward: 2:30 AM does not exist
+        ((2026, 11, 1), "01:30"),  # fall back: 1:30 AM happens twice
+        ((2026, 3, 8), "09:00"),
+        ((2026, 11, 1), "09:00"),
+    ],
+)
+def test_clock_change_days_send_once(reminder_app, fake_twilio, day, time):
+    app = reminder_app(REMINDER_WINDOW="00:00-23:59")
+    subscribe(app, "+12025550101", time=time)
+    start = dt.datetime(*day, 0, 0, tzinfo=NY).astimezone(dt.UTC)
+    end = (dt.datetime(*day, tzinfo=NY) + dt.timedelta(days=1)).astimezone(dt.UTC)
+    sent_at = []
+    at = start
+    while at < end:  # every 10 minutes over the whole local day (23, 24 or 25 hours)
+        if sweep(app, at).sent:
+            sent_at.append(at.astimezone(NY))
+        at += dt.timedelta(minutes=10)
+    assert len(sent_at) == 1, sent_at
+    assert len(fake_twilio.messages) == 1
+    local = sent_at[0]
+    assert local.date() == dt.date(*day)
+    expected = {"02:30": (3, 30), "01:30": (1, 30), "09:00": (9, 0)}[time]
+    assert (local.hour, local.minute) == expected
+    if time == "01:30":
+        assert local.fold == 0 and local.utcoffset() == dt.timedelta(hours=-4)  # the first
+
+
+# --- exactly once --------------------------------------------------------------------------
+
+
+def test_two_sweeps_at_once_send_each_reminder_once(reminder_app, fake_twilio):
+    app = reminder_app(REMINDER_BATCH=5, SEND_CONCURRENCY=4)
+    fake_twilio.latency = 0.02
+    phones = [f"+120255501{i:02d}" for i in range(40)]
+    for phone in phones:
+        subscribe(app, phone)
+    at = ny(2026, 11, 30, 9, 0)
+    reports = []
+    barrier = threading.Barrier(2)
+
+    def run():
+        barrier.wait()
+        reports.append(sweep(app, at))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(m.to for m in fake_twilio.messages) == sorted(phones)
+    assert sum(r.sent for r in reports) == 40
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="processes sharing a database: PostgreSQL only")
+def test_two_sweep_processes_share_the_work(reminder_app, fake_twilio, database_url):
+    app = reminder_app(REMINDER_BATCH=10)
+    fake_twilio.latency = 0.02
+    phones = [f"+120255501{i:02d}" for i in range(60)]
+    for phone in phones:
+        subscribe(app, phone)
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "s" * 40,
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_FROM_NUMBER": CLINIC_NUMBER,
+        "TWILIO_API_BASE_URL": fake_twilio.base_url,
+        "REMINDER_BATCH": "10",
+        "LOG_LEVEL": "WARNING",
+    }
+    at = ny(2026, 11, 30, 9, 0).isoformat()
+    command = [sys.executable, "-m", "flask", "--app", "bot", "reminders", "send-due", "--at", at]
+    runs = [
+        subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=120)[0] for run in runs]
+    assert all(run.returncode == 0 for run in runs), outputs
+    assert sorted(m.to for m in fake_twilio.messages) == sorted(phones)
+    sent = [int(out.split("sent ")[1].split(",")[0]) for out in outputs]
+    assert sum(sent) == 60
+    assert all(s > 0 for s in sent), f"one process did all the work: {outputs}"
+
+
+def test_claim_without_send_is_sent_after_the_timeout(reminder_app, fake_twilio):
+    app = reminder_app(REMINDER_CLAIM_TIMEOUT=300)
+    subscribe(app, "+12025550101")
+    at = ny(2026, 11, 30, 9, 0).astimezone(dt.UTC)
+    with app.app_context():  # a sweep that claims, then dies before sending
+        from bot.reminders import SweepReport, plan
+
+        plan(
+            db.session,
+            app.extensions["content"],
+            ReminderSettings.from_config(app.config),
+            at,
+            SweepReport(),
+            False,
+        )
+        assert len(claim(db.session, 10, at)) == 1
+        db.session.commit()
+    # Within the timeout nobody touches the claim: it may still be in flight.
+    assert sweep(app, at + dt.timedelta(minutes=2)).sent == 0
+    report = sweep(app, at + dt.timedelta(minutes=6))
+    assert report.sent == 1 and report.reconciled == 0
+    assert len(fake_twilio.messages) == 1
+    # Twilio was asked what it had sent to that number since the claim.
+    lists = [r for r in fake_twilio.requests if r[0] == "GET"]
+    assert lists and lists[0][2]["To"] == "+12025550101" and "DateSent>" in lists[0][2]
+
+
+def test_sent_but_not_recorded_is_found_at_twilio_not_sent_again(reminder_app, fake_twilio):
+    # Real time here: Twilio's list is filtered by when the text was really sent.
+    app = reminder_app(REMINDER_CLAIM_TIMEOUT=60, REMINDER_WINDOW="00:00-23:59")
+    subscribe(app, "+12025550101", time="00:00")
+    at = dt.datetime.now(dt.UTC)
+    with app.app_context():  # claims, sends, dies before recording Twilio's answer
+        from bot.reminders import SweepReport, plan
+
+        plan(
+            db.session,
+            app.extensions["content"],
+            ReminderSettings.from_config(app.config),
+            at,
+            SweepReport(),
+            False,
+        )
+        [row] = claim(db.session, 10, at)
+        db.session.commit()
+        assert app.extensions["sender"].send(row.phone, row.body).ok
+    report = sweep(app, at + dt.timedelta(minutes=5))
+    assert report.reconciled == 1 and report.sent == 0
+    assert len(fake_twilio.messages) == 1
+    [delivery] = deliveries(app)
+    assert delivery.status == "sent" and delivery.message_sid == fake_twilio.messages[0].sid
+
+
+def test_killed_sweep_then_rerun_sends_each_once(reminder_app, fake_twilio, database_url):
+    """A real crash: the send-due process is killed with SIGKILL mid-run, then run again."""
+    app = reminder_app(REMINDER_WINDOW="00:00-23:59")
+    fake_twilio.latency = 0.05
+    count = 120
+    with app.app_context():
+        for i in range(count):
+            phone = f"+1202555{i + 1000:04d}"
+            db.session.add(
+                Patient(
+                    name=f"P {i}",
+                    phone=phone,
+                    language="en",
+                    routine=["cat-camel"],
+                    reminder_time=dt.time(0),
+                    paused=False,
+                    number_invalid=False,
+                    timezone="America/New_York",
+                    enrolled_at=ENROLLED,
+                    enrolled_by="test",
+                )
+            )
+            db.session.add(
+                ConsentEvent(
+                    phone=phone, action="opt_in", keyword="yes", source="sms", created_at=ENROLLED
+                )
+            )
+        db.session.commit()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "s" * 40,
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_FROM_NUMBER": CLINIC_NUMBER,
+        "TWILIO_API_BASE_URL": fake_twilio.base_url,
+        "REMINDER_BATCH": "20",
+        "SEND_CONCURRENCY": "5",
+        "REMINDER_CLAIM_TIMEOUT": "0",
+        "REMINDER_WINDOW": "00:00-23:59",
+        "LOG_LEVEL": "WARNING",
+    }
+    # Real time: the rerun asks Twilio what was really sent since the claims.
+    command = [sys.executable, "-m", "flask", "--app", "bot", "reminders", "send-due"]
+    first = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+    # Kill it once some, not all, reminders have reached the stand-in.
+    with fake_twilio.wait_for_messages(count // 3, timeout=60):
+        first.kill()
+    first.wait(30)
+    before = len(fake_twilio.messages)
+    assert 0 < before < count
+    rerun = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    recipients = [m.to for m in fake_twilio.messages]
+    assert len(recipients) == count == len(set(recipients))
+    with app.app_context():
+        statuses = db.session.execute(
+            select(ReminderDelivery.status, func.count()).group_by(ReminderDelivery.status)
+        ).all()
+    assert dict(statuses) == {"sent": count}
+
+
+# --- Twilio's errors -----------------------------------------------------------------------
+
+
+def test_429_from_the_concurrency_cap_is_retried(reminder_app, fake_twilio):
+    app = reminder_app(SEND_CONCURRENCY=8)
+    fake_twilio.max_in_flight = 2
+    fake_twilio.latency = 0.02
+    for i in range(12):
+        subscribe(app, f"+120255501{i:02d}")
+    report = sweep(app, ny(2026, 11, 30, 9, 0))
+    assert fake_twilio.refused > 0  # Twilio said 429 at least once
+    assert report.sent == 12 and report.failed == 0
+    assert len({m.to for m in fake_twilio.messages}) == len(fake_twilio.messages) == 12
+
+
+def test_5xx_is_retried_then_recorded_as_failed(reminder_app, fake_twilio):
+    app = reminder_app(SEND_RETRIES=3)
+    fake_twilio.fail_first = 2  # each number's first two tries get a 500
+    for i in range(10):
+        subscribe(app, f"+120255501{i:02d}")
+    report = sweep(app, ny(2026, 11, 30, 9, 0))
+    assert report.sent == 10  # every one got through on its third try
+    assert len(fake_twilio.messages) == 10
+    failing = reminder_app(SEND_RETRIES=2)
+    fake_twilio.fail_first, fake_twilio.fail_share = 0, 1.0
+    subscribe(failing, "+12025550150")
+    report = sweep(failing, ny(2026, 12, 1, 9, 0))
+    assert report.failed == 11 and report.sent == 0
+    creates = [r for r in fake_twilio.requests if r[0] == "POST" and r[2]["To"] == "+12025550150"]
+    assert len(creates) == 3  # the first try and two retries
+    failed = [d for d in deliveries(failing) if d.status == "failed"]
+    assert len(failed) == 11 and all("Internal Server Error" in d.note for d in failed)
+
+
+def test_21610_marks_the_patient_opted_out(reminder_app, fake_twilio):
+    app = reminder_app()
+    patient_id = subscribe(app, "+12025550101")
+    fake_twilio.errors["+12025550101"] = 21610
+    report = sweep(app, ny(2026, 11, 30, 9, 0))
+    assert report.failed == 1
+    with app.app_context():
+        patient = db.session.get(Patient, patient_id)
+        assert pt.patient_status(db.session, patient) == "opted_out"
+    assert sweep(app, ny(2026, 12, 1, 9, 0)).due == 0  # never texted again
+
+
+@pytest.mark.parametrize("code", [21211, 21614])
+def test_bad_number_stops_sending(reminder_app, fake_twilio, code):
+    app = reminder_app()
+    patient_id = subscribe(app, "+12025550101")
+    fake_twilio.errors["+12025550101"] = code
+    sweep(app, ny(2026, 11, 30, 9, 0))
+    with app.app_context():
+        assert db.session.get(Patient, patient_id).number_invalid is True
+    del fake_twilio.errors["+12025550101"]
+    assert sweep(app, ny(2026, 12, 1, 9, 0)).due == 0
+    assert fake_twilio.messages == []
+
+
+# --- status callbacks, the command, the clock ---------------------------------------------
+
+
+def test_status_callback_updates_the_message(reminder_app, fake_twilio):
+    app = reminder_app()
+    subscribe(app, "+12025550101")
+    sweep(app, ny(2026, 11, 30, 9, 0))
+    sid = fake_twilio.messages[0].sid
+    client = app.test_client()
+    for status in ("sent", "delivered"):
+        params = {"MessageSid": sid, "MessageStatus": status, "AccountSid": ACCOUNT_SID}
+        headers = {"X-Twilio-Signature": sign("http://localhost/sms/status", params)}
+        assert client.post("/sms/status", data=params, headers=headers).status_code == 204
+    with app.app_context():
+        assert db.session.scalar(select(Message.status).where(Message.message_sid == sid)) == (
+            "delivered"
+        )
+    params = {"MessageSid": sid, "MessageStatus": "failed"}
+    assert client.post("/sms/status", data=params).status_code == 403  # unsigned
+    bad = {"MessageSid": sid, "MessageStatus": "exploded"}
+    headers = {"X-Twilio-Signature": sign("http://localhost/sms/status", bad)}
+    assert client.post("/sms/status", data=bad, headers=headers).status_code == 400
+
+
+def test_send_due_command(reminder_app, fake_twilio):
+    app = reminder_app()
+    subscribe(app, "+12025550101")
+    subscribe(app, "+12025550102", time="22:30")
+    runner = app.test_cli_runner()
+    dry = runner.invoke(args=["reminders", "send-due", "--at", "2026-11-30T14:00:00Z", "--dry-run"])
+    assert dry.exit_code == 0 and "dry run: due 1, sent 0" in dry.output
+    assert fake_twilio.messages == [] and deliveries(app) == []
+    result = runner.invoke(args=["reminders", "send-due", "--at", "2026-11-30T14:00:00Z"])
+    assert result.exit_code == 0, result.output
+    assert "due 1, sent 1, skipped 0, failed 0" in result.output
+    late = runner.invoke(args=["reminders", "send-due", "--at", "2026-12-01T03:40:00+00:00"])
+    assert "due 0, sent 0, skipped 1, failed 0" in late.output
+    bad = runner.invoke(args=["reminders", "send-due", "--at", "tomorrow"])
+    assert bad.exit_code != 0 and "is not an ISO time" in bad.output
+    naive = runner.invoke(args=["reminders", "send-due", "--at", "2026-11-30T14:00:00"])
+    assert naive.exit_code != 0 and "give a time zone" in naive.output
+
+
+def test_clock_job_settings_and_one_tick(reminder_app, fake_twilio):
+    app = reminder_app(REMINDER_WINDOW="00:00-23:59")
+    subscribe(app, "+12025550101", time="00:00")
+    scheduler = make_scheduler(app)
+    [job] = scheduler.get_jobs()
+    assert job.coalesce is True and job.max_instances == 1 and job.misfire_grace_time == 50
+    assert str(scheduler.timezone) == "UTC"
+    sweep_once(app)  # what the clock runs each minute, at the real time
+    assert [m.to for m in fake_twilio.messages] == ["+12025550101"]
+    sweep_once(app)
+    assert len(fake_twilio.messages) == 1
+
+
+# --- the text ------------------------------------------------------------------------------
+
+
+def test_reminder_text(app):
+    content = app.extensions["content"]
+    every = [e.id for e in content.exercises]
+    for language in ("en", "es"):
+        for routine in (["cat-camel"], every):
+            text = reminder_text(content, "Zoë Ana Pérez", language, routine)
+            assert text.startswith("Hi Zoe!" if language == "en" else "Hola Zoe!")
+            assert is_gsm7(text) and count_segments(text).segments <= 2
+            assert "DONE" in text and "STOP" in text
+    assert "Envie el nombre de un ejercicio" in reminder_text(content, "Ana", "es", ["cat-camel"])
+    assert "(+" in reminder_text(content, "Ana", "en", every)  # shortened to fit
