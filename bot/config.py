@@ -40,7 +40,7 @@ SETTINGS: dict[str, Any] = {
     "SEND_RETRY_BACKOFF": 0.5,  # seconds before the first retry; doubles, with jitter
     "REMINDER_WINDOW": "08:00-21:00",  # local hours reminders may be sent in
     "REMINDER_CLAIM_TIMEOUT": 300,  # seconds before an unfinished claim counts as abandoned
-    "REMINDER_BATCH": 500,  # reminders claimed and sent together
+    "REMINDER_BATCH": 1000,  # reminders claimed and sent together
     "SIMULATOR": None,  # default: on with --debug, off otherwise
     "LOG_LEVEL": "INFO",
 }

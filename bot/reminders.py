@@ -25,6 +25,7 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -50,7 +51,7 @@ class ReminderSettings:
     window_start: dt.time = dt.time(8, 0)
     window_end: dt.time = dt.time(21, 0)
     claim_timeout: dt.timedelta = dt.timedelta(minutes=5)
-    batch: int = 500
+    batch: int = 1000
     limits: Limits = Limits()
 
     @classmethod
@@ -159,15 +160,26 @@ def send_due(
         select(func.count()).where(deliveries.c.status == "pending", deliveries.c.due_at <= at)
     )
     done = 0
-    while batch := claim(session, settings.batch, at):
-        session.commit()  # claimed before anything is sent
-        report.due += len(batch)
-        send_batch(session, sender, settings, batch, at, report)
-        session.commit()
-        done += len(batch)
-        if progress:
-            progress(done, max(pending or 0, done))
+    # A pipeline: while one batch is with Twilio (in a worker thread), the next is claimed
+    # and the previous one recorded, so the database never keeps Twilio waiting.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="send") as worker:
+        current = claim_batch(session, settings, at, report)
+        sending = worker.submit(_send, sender, current, settings) if current else None
+        while sending is not None:
+            following = claim_batch(session, settings, at, report)
+            results = sending.result()
+            sending = worker.submit(_send, sender, following, settings) if following else None
+            record(session, current, results, at, report)
+            session.commit()
+            done += len(current)
+            if progress:
+                progress(done, max(pending or 0, done))
+            current = following
     return report
+
+
+def _send(sender: Sender, batch, settings: ReminderSettings):
+    return sender.send_many([(row.phone, row.body) for row in batch], settings.limits)
 
 
 def plan(
@@ -273,49 +285,44 @@ def claim(session: Session, size: int, at: dt.datetime) -> list:
     ).all()
 
 
-def send_batch(session, sender: Sender, settings, batch, at, report: SweepReport) -> None:
-    # A STOP, a pause or a removal since planning wins: checked once for the whole batch.
-    still = set(
-        session.scalars(
-            select(Patient.id).where(
-                Patient.id.in_([row.patient_id for row in batch]), subscribed_filter()
+def claim_batch(session: Session, settings: ReminderSettings, at, report: SweepReport) -> list:
+    """Claim the next batch and commit; drop (as skipped) any patient who stopped, paused
+    or was removed since planning: checked once for the whole batch. Empty: all done."""
+    while batch := claim(session, settings.batch, at):
+        report.due += len(batch)
+        still = set(
+            session.scalars(
+                select(Patient.id).where(
+                    Patient.id.in_([row.patient_id for row in batch]), subscribed_filter()
+                )
             )
         )
-    )
-    to_send = [row for row in batch if row.patient_id in still]
-    dropped = [row for row in batch if row.patient_id not in still]
-    if dropped:
-        session.execute(
-            update(deliveries)
-            .where(deliveries.c.id.in_([row.id for row in dropped]))
-            .values(status="skipped", note="opted out, paused or removed before sending")
-        )
-        report.skipped += len(dropped)
-    session.commit()  # hold no transaction while waiting on Twilio
-    results = sender.send_many([(row.phone, row.body) for row in to_send], settings.limits)
-    record(session, to_send, results, at, report)
+        dropped = [row.id for row in batch if row.patient_id not in still]
+        if dropped:
+            session.execute(
+                update(deliveries)
+                .where(deliveries.c.id.in_(dropped))
+                .values(status="skipped", note="opted out, paused or removed before sending")
+            )
+            report.skipped += len(dropped)
+        session.commit()  # claimed before anything is sent
+        kept = [row for row in batch if row.patient_id in still]
+        if kept:
+            return kept
+    session.commit()
+    return []
 
 
 def record(session: Session, rows, results, at: dt.datetime, report: SweepReport) -> None:
     """Write every answer of a batch: deliveries, messages, and what errors mean."""
-    updates, messages, opted_out, invalid = [], [], [], []
+    sent, failures, messages, opted_out, invalid = [], [], [], [], []
     for row, result in zip(rows, results, strict=True):
         if result.unknown:
             report.unknown += 1
             continue  # stays claimed: reconciled with Twilio before any second try
-        status = "sent" if result.ok else "failed"
-        updates.append(
-            {
-                "b_id": row.id,
-                "b_status": status,
-                "b_sid": result.sid,
-                "b_sent": at if result.ok else None,
-                "b_code": result.error_code,
-                "b_note": None if result.ok else (result.error or "")[:200],
-            }
-        )
         if result.ok:
             report.sent += 1
+            sent.append((row.id, result.sid))
             messages.append(
                 {
                     "phone": row.phone,
@@ -328,24 +335,28 @@ def record(session: Session, rows, results, at: dt.datetime, report: SweepReport
                     "created_at": at,
                 }
             )
-        else:
-            report.failed += 1
-            if result.error_code == UNSUBSCRIBED:
-                opted_out.append(row.phone)
-            elif result.error_code in BAD_NUMBERS:
-                invalid.append(row.patient_id)
-    if updates:
+            continue
+        report.failed += 1
+        failures.append(
+            {"b_id": row.id, "b_code": result.error_code, "b_note": (result.error or "")[:200]}
+        )
+        if result.error_code == UNSUBSCRIBED:
+            opted_out.append(row.phone)
+        elif result.error_code in BAD_NUMBERS:
+            invalid.append(row.patient_id)
+    if sent:
         session.execute(
             update(deliveries)
             .where(deliveries.c.id == bindparam("b_id"))
-            .values(
-                status=bindparam("b_status"),
-                message_sid=bindparam("b_sid"),
-                sent_at=bindparam("b_sent"),
-                error_code=bindparam("b_code"),
-                note=bindparam("b_note"),
-            ),
-            updates,
+            .values(status="sent", message_sid=bindparam("b_sid"), sent_at=at),
+            [{"b_id": delivery_id, "b_sid": sid} for delivery_id, sid in sent],
+        )
+    if failures:
+        session.execute(
+            update(deliveries)
+            .where(deliveries.c.id == bindparam("b_id"))
+            .values(status="failed", error_code=bindparam("b_code"), note=bindparam("b_note")),
+            failures,
         )
     if messages:
         session.execute(insert(Message.__table__), messages)

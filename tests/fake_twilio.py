@@ -10,18 +10,17 @@ and answer chosen numbers with an error code (21610 unsubscribed, 21211 invalid.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import datetime as dt
 import email.utils
 import itertools
-import json
 import random
 import threading
-import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlparse
+
+from aiohttp import web
 
 ACCOUNT_SID = "AC" + "1" * 32
 AUTH_TOKEN = "fake-twilio-auth-token"
@@ -58,42 +57,45 @@ class FakeTwilio:
         self._tries: dict[str, int] = {}
         self._counter = itertools.count(1)
         self._random = random.Random(self.seed)
-        self._server: ThreadingHTTPServer | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._port = 0
 
     # -- running ---------------------------------------------------------------------------
 
     def start(self) -> FakeTwilio:
-        fake = self
+        """Serve on a free loopback port, from an event loop in a background thread."""
+        loop = asyncio.new_event_loop()
+        app = web.Application()
+        app.router.add_route("*", "/{path:.*}", self._handle)
+        runner = web.AppRunner(app, access_log=None)
+        ready = threading.Event()
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive, as Twilio's API allows
+        def serve() -> None:
+            asyncio.set_event_loop(loop)
+            loop.run_until_complete(runner.setup())
+            site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
+            loop.run_until_complete(site.start())
+            self._port = site._server.sockets[0].getsockname()[1]
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(runner.cleanup())
+            loop.close()
 
-            def do_POST(self):  # noqa: N802
-                fake._handle(self, "POST")
-
-            def do_GET(self):  # noqa: N802
-                fake._handle(self, "GET")
-
-            def log_message(self, *args):
-                pass
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-            request_queue_size = 1024  # the listen backlog: many clients connect at once
-
-        self._server = Server(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._thread = threading.Thread(target=serve, daemon=True, name="fake-twilio")
+        self._thread.start()
+        ready.wait(10)
+        self._loop = loop
         return self
 
     def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+            self._loop = None
 
     @property
     def base_url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"http://127.0.0.1:{self._port}"
 
     @contextlib.contextmanager
     def wait_for_messages(self, count: int, timeout: float):
@@ -110,13 +112,12 @@ class FakeTwilio:
 
     # -- the API ---------------------------------------------------------------------------
 
-    def _handle(self, handler: BaseHTTPRequestHandler, method: str) -> None:
-        url = urlparse(handler.path)
-        length = int(handler.headers.get("Content-Length") or 0)
-        raw = handler.rfile.read(length).decode() if length else ""
-        params = {k: v[0] for k, v in parse_qs(raw if method == "POST" else url.query).items()}
+    async def _handle(self, request: web.Request) -> web.Response:
+        method, path = request.method, request.path
+        source = await request.post() if method == "POST" else request.query
+        params = {key: source[key] for key in source}
         with self._lock:
-            self.requests.append((method, url.path, params))
+            self.requests.append((method, path, params))
             over = self.max_in_flight is not None and self._in_flight >= self.max_in_flight
             if over:
                 self.refused += 1
@@ -124,18 +125,33 @@ class FakeTwilio:
                 self._in_flight += 1
                 self.max_in_flight_seen = max(self.max_in_flight_seen, self._in_flight)
         if over:
-            return self._json(handler, *self._error(429, 20429, "Too Many Requests"))
+            status, payload = self._error(429, 20429, "Too Many Requests")
+            return web.json_response(payload, status=status)
         try:
             if self.latency:
-                time.sleep(self.latency)  # the stand-in's simulated network and API time
-            status, payload = self._answer(handler, method, url.path, params)
+                await asyncio.sleep(self.latency)  # the stand-in's network and API time
+            status, payload = self._answer(
+                request.headers.get("Authorization"), method, path, params
+            )
         finally:
             with self._lock:  # no longer in flight once the answer is ready
                 self._in_flight -= 1
-        self._json(handler, status, payload)
+        return web.json_response(payload, status=status)
 
-    def _answer(self, handler, method: str, path: str, params: dict) -> tuple[int, dict]:
-        if not self._authorised(handler):
+    def stats(self) -> dict:
+        with self._lock:
+            return {
+                "messages": len(self.messages),
+                "recipients": len({m.to for m in self.messages}),
+                "refused": self.refused,
+                "max_in_flight_seen": self.max_in_flight_seen,
+                "requests": len(self.requests),
+            }
+
+    def _answer(self, authorization, method: str, path: str, params: dict) -> tuple[int, dict]:
+        if path == "/_stats":
+            return 200, self.stats()
+        if not self._authorised(authorization):
             return self._error(401, 20003, "Authenticate")
         if path != f"/2010-04-01/Accounts/{self.account_sid}/Messages.json":
             return self._error(404, 20404, "The requested resource was not found")
@@ -143,9 +159,9 @@ class FakeTwilio:
             return self._create(params)
         return self._list(path, params)
 
-    def _authorised(self, handler) -> bool:
+    def _authorised(self, authorization: str | None) -> bool:
         expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
-        return handler.headers.get("Authorization") == f"Basic {expected}"
+        return authorization == f"Basic {expected}"
 
     def _create(self, params: dict) -> tuple[int, dict]:
         to, body, from_ = params.get("To", ""), params.get("Body", ""), params.get("From", "")
@@ -221,10 +237,27 @@ class FakeTwilio:
         more = f"https://www.twilio.com/docs/errors/{code}"
         return status, {"code": code, "message": message, "more_info": more, "status": status}
 
-    def _json(self, handler, status: int, payload: dict) -> None:
-        data = json.dumps(payload).encode()
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        handler.wfile.write(data)
+
+def main() -> None:
+    """Run the stand-in as its own process (benchmarks): prints its base URL, then serves.
+    GET /_stats answers what it has seen, as JSON."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="A local stand-in for Twilio's Messages API")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds per request")
+    parser.add_argument("--max-in-flight", type=int, default=None, help="429 beyond this")
+    parser.add_argument("--account-sid", default=ACCOUNT_SID)
+    parser.add_argument("--auth-token", default=AUTH_TOKEN)
+    args = parser.parse_args()
+    fake = FakeTwilio(
+        latency=args.latency,
+        max_in_flight=args.max_in_flight,
+        account_sid=args.account_sid,
+        auth_token=args.auth_token,
+    ).start()
+    print(fake.base_url, flush=True)
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()
