@@ -91,13 +91,9 @@ def prepare(database_url: str, patients: int) -> None:
     postgres = engine.dialect.name == "postgresql"
     with engine.begin() as conn:
         for table in ("reminder_deliveries", "consent_events", "messages", "patients"):
-            conn.execute(
-                text(
-                    f"{'TRUNCATE' if postgres else 'DELETE FROM'} {table} CASCADE"
-                    if postgres
-                    else f"DELETE FROM {table}"
-                )
-            )
+            # TRUNCATE on PostgreSQL: deleted rows would linger for the sweep to step over.
+            empty = "TRUNCATE {} CASCADE" if postgres else "DELETE FROM {}"
+            conn.execute(text(empty.format(table)))
         rows = [
             {"name": f"Patient {i}", "phone": f"+1202{5550000 + i:07d}", "language": "en",
              "routine": ["cat-camel", "pelvic-tilt", "bird-dog"], "reminder_time": dt.time(0),
@@ -192,13 +188,16 @@ def main() -> None:
         stand_in.terminate()
         stand_in.wait(10)
     floor = patients * LATENCY / CAP
-    print(f"machine: {os.cpu_count()} CPUs; database {make_url(args.database_url).get_backend_name()}; "
+    backend = make_url(args.database_url).get_backend_name()
+    print(f"machine: {os.cpu_count()} CPUs; database {backend}; "
           f"stand-in {LATENCY * 1000:.0f} ms per request, {CAP} in flight at most")  # fmt: skip
     print(f"floor: {patients} x {LATENCY} s / {CAP} = {floor:.1f} s")
     print(f"sweep: {elapsed:.1f} s ({floor / elapsed:.0%} of the floor's rate); {report.line()}")
     print(f"stand-in: {stats['messages']} messages to {stats['recipients']} numbers, "
-          f"{stats['refused']} refused with 429, at most {stats['max_in_flight_seen']} in flight")  # fmt: skip
-    print(f"database statements in the sweep: {statements} ({statements / patients:.3f} per patient); "
+          f"{stats['refused']} refused with 429, "
+          f"at most {stats['max_in_flight_seen']} in flight")  # fmt: skip
+    print(f"database statements in the sweep: {statements} "
+          f"({statements / patients:.3f} per patient); "
           f"peak memory of the sweep process: {peak_kib / 1024:.0f} MiB")  # fmt: skip
     if stats["messages"] != patients or stats["recipients"] != patients:
         raise SystemExit("FAIL: not exactly one reminder per patient")

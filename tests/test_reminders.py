@@ -438,7 +438,7 @@ def test_killed_sweep_then_rerun_sends_each_once(reminder_app, fake_twilio, data
 
 
 def test_429_from_the_concurrency_cap_is_retried(reminder_app, fake_twilio):
-    app = reminder_app(SEND_CONCURRENCY=8)
+    app = reminder_app(SEND_CONCURRENCY=8, SEND_RETRIES=30)
     fake_twilio.max_in_flight = 2
     fake_twilio.latency = 0.02
     for i in range(12):
