@@ -159,20 +159,15 @@ def e164(number: str, name: str) -> str:
 
 
 def integer(config: dict[str, Any], name: str, minimum: int) -> int:
-    try:
-        value = int(config[name])
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a whole number, got {config[name]!r}") from None
-    if value < minimum:
-        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
-    return value
+    return number(config, name, minimum, int)
 
 
-def number(config: dict[str, Any], name: str, minimum: float) -> float:
+def number(config: dict[str, Any], name: str, minimum: float, kind: type = float):
     try:
-        value = float(config[name])
+        value = kind(config[name])
     except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a number, got {config[name]!r}") from None
+        what = "a whole number" if kind is int else "a number"
+        raise ConfigError(f"{name} must be {what}, got {config[name]!r}") from None
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}")
     return value

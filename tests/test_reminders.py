@@ -90,6 +90,21 @@ def sweep(app, at: dt.datetime, **kwargs):
         )
 
 
+def say_stop(phone: str, when: dt.datetime) -> None:
+    """Within an app context: the number opted out by text at that moment."""
+    db.session.add(
+        ConsentEvent(phone=phone, action="opt_out", keyword="stop", source="sms", created_at=when)
+    )
+
+
+def plan_only(app, at: dt.datetime) -> None:
+    """Within an app context: plan the due reminders, as a sweep does first."""
+    from bot.reminders import SweepReport, plan
+
+    settings = ReminderSettings.from_config(app.config)
+    plan(db.session, app.extensions["content"], settings, at, SweepReport(), False)
+
+
 def deliveries(app) -> list[ReminderDelivery]:
     with app.app_context():
         rows = db.session.scalars(select(ReminderDelivery).order_by(ReminderDelivery.id)).all()
@@ -141,15 +156,7 @@ def test_only_subscribed_patients(reminder_app, fake_twilio):
         db.session.get(Patient, paused).paused = True
         db.session.get(Patient, removed).removed_at = ENROLLED
         db.session.get(Patient, invalid).number_invalid = True
-        db.session.add(
-            ConsentEvent(
-                phone="+12025550104",
-                action="opt_out",
-                keyword="stop",
-                source="sms",
-                created_at=ENROLLED + dt.timedelta(hours=1),
-            )
-        )
+        say_stop("+12025550104", ENROLLED + dt.timedelta(hours=1))
         db.session.commit()
     report = sweep(app, ny(2026, 11, 30, 10, 0))
     assert report.sent == 1
@@ -160,25 +167,8 @@ def test_stop_after_planning_wins(reminder_app, fake_twilio):
     app = reminder_app()
     subscribe(app, "+12025550101")
     with app.app_context():
-        from bot.reminders import SweepReport, plan
-
-        plan(
-            db.session,
-            app.extensions["content"],
-            ReminderSettings.from_config(app.config),
-            ny(2026, 11, 30, 9, 0).astimezone(dt.UTC),
-            SweepReport(),
-            False,
-        )
-        db.session.add(
-            ConsentEvent(
-                phone="+12025550101",
-                action="opt_out",
-                keyword="stop",
-                source="sms",
-                created_at=ENROLLED + dt.timedelta(days=20),
-            )
-        )
+        plan_only(app, ny(2026, 11, 30, 9, 0).astimezone(dt.UTC))
+        say_stop("+12025550101", ENROLLED + dt.timedelta(days=20))
         db.session.commit()
     report = sweep(app, ny(2026, 11, 30, 9, 1))
     assert report.skipped == 1 and report.sent == 0
@@ -324,16 +314,7 @@ def test_claim_without_send_is_sent_after_the_timeout(reminder_app, fake_twilio)
     subscribe(app, "+12025550101")
     at = ny(2026, 11, 30, 9, 0).astimezone(dt.UTC)
     with app.app_context():  # a sweep that claims, then dies before sending
-        from bot.reminders import SweepReport, plan
-
-        plan(
-            db.session,
-            app.extensions["content"],
-            ReminderSettings.from_config(app.config),
-            at,
-            SweepReport(),
-            False,
-        )
+        plan_only(app, at)
         assert len(claim(db.session, 10, at)) == 1
         db.session.commit()
     # Within the timeout nobody touches the claim: it may still be in flight.
@@ -352,16 +333,7 @@ def test_sent_but_not_recorded_is_found_at_twilio_not_sent_again(reminder_app, f
     subscribe(app, "+12025550101", time="00:00")
     at = dt.datetime.now(dt.UTC)
     with app.app_context():  # claims, sends, dies before recording Twilio's answer
-        from bot.reminders import SweepReport, plan
-
-        plan(
-            db.session,
-            app.extensions["content"],
-            ReminderSettings.from_config(app.config),
-            at,
-            SweepReport(),
-            False,
-        )
+        plan_only(app, at)
         [row] = claim(db.session, 10, at)
         db.session.commit()
         assert app.extensions["sender"].send(row.phone, row.body).ok
