@@ -105,6 +105,21 @@ def plan_only(app, at: dt.datetime) -> None:
     plan(db.session, app.extensions["content"], settings, at, SweepReport(), False)
 
 
+def process_env(database_url: str, fake_twilio, **settings: str) -> dict:
+    """The environment of a ``flask reminders send-due`` process on this test's database."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "s" * 40,
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_FROM_NUMBER": CLINIC_NUMBER,
+        "TWILIO_API_BASE_URL": fake_twilio.base_url,
+        "LOG_LEVEL": "WARNING",
+        **settings,
+    }
+
+
 def deliveries(app) -> list[ReminderDelivery]:
     with app.app_context():
         rows = db.session.scalars(select(ReminderDelivery).order_by(ReminderDelivery.id)).all()
@@ -284,17 +299,7 @@ def test_two_sweep_processes_share_the_work(reminder_app, fake_twilio, database_
     phones = [f"+120255501{i:02d}" for i in range(60)]
     for phone in phones:
         subscribe(app, phone)
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "s" * 40,
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "TWILIO_FROM_NUMBER": CLINIC_NUMBER,
-        "TWILIO_API_BASE_URL": fake_twilio.base_url,
-        "REMINDER_BATCH": "10",
-        "LOG_LEVEL": "WARNING",
-    }
+    env = process_env(database_url, fake_twilio, REMINDER_BATCH="10")
     at = ny(2026, 11, 30, 9, 0).isoformat()
     command = [sys.executable, "-m", "flask", "--app", "bot", "reminders", "send-due", "--at", at]
     runs = [
@@ -372,20 +377,14 @@ def test_killed_sweep_then_rerun_sends_each_once(reminder_app, fake_twilio, data
                 )
             )
         db.session.commit()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "s" * 40,
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "TWILIO_FROM_NUMBER": CLINIC_NUMBER,
-        "TWILIO_API_BASE_URL": fake_twilio.base_url,
-        "REMINDER_BATCH": "20",
-        "SEND_CONCURRENCY": "5",
-        "REMINDER_CLAIM_TIMEOUT": "0",
-        "REMINDER_WINDOW": "00:00-23:59",
-        "LOG_LEVEL": "WARNING",
-    }
+    env = process_env(
+        database_url,
+        fake_twilio,
+        REMINDER_BATCH="20",
+        SEND_CONCURRENCY="5",
+        REMINDER_CLAIM_TIMEOUT="0",
+        REMINDER_WINDOW="00:00-23:59",
+    )
     # Real time: the rerun asks Twilio what was really sent since the claims.
     command = [sys.executable, "-m", "flask", "--app", "bot", "reminders", "send-due"]
     first = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
