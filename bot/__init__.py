@@ -37,7 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     # The twilio library logs every request's URL and headers at INFO.
-    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
+    logging.getLogger("twilio").setLevel(logging.WARNING)
 
     try:
         content = load_content(app.config["CONTENT_FILE"])
