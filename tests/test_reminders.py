@@ -295,7 +295,9 @@ def test_two_sweeps_at_once_send_each_reminder_once(reminder_app, fake_twilio):
 @pytest.mark.skipif(not TEST_DATABASE_URL, reason="processes sharing a database: PostgreSQL only")
 def test_two_sweep_processes_share_the_work(reminder_app, fake_twilio, database_url):
     app = reminder_app(REMINDER_BATCH=10)
-    fake_twilio.latency = 0.02
+    # Six batches of at least 0.25 s each: longer than a process takes to start, so both
+    # processes are at work at the same time.
+    fake_twilio.latency = 0.25
     phones = [f"+120255501{i:02d}" for i in range(60)]
     for phone in phones:
         subscribe(app, phone)
