@@ -4,6 +4,7 @@ once under concurrency and crashes, clock changes, quiet hours, Twilio's errors.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
@@ -536,3 +537,36 @@ def test_reminder_text(app):
             assert "DONE" in text and "STOP" in text
     assert "Envie el nombre de un ejercicio" in reminder_text(content, "Ana", "es", ["cat-camel"])
     assert "(+" in reminder_text(content, "Ana", "en", every)  # shortened to fit
+
+
+def test_requests_are_ones_twilio_accepts(reminder_app, fake_twilio):
+    """Every request the app made, checked against Twilio's own OpenAPI description of the
+    Messages resource (tests/twilio_messages_api.json, trimmed from twilio_api_v2010.json)."""
+    api = json.loads((Path(__file__).parent / "twilio_messages_api.json").read_text())
+    app = reminder_app(
+        REMINDER_CLAIM_TIMEOUT=0,
+        REMINDER_WINDOW="00:00-23:59",
+        PUBLIC_BASE_URL="https://texts.clinic.example",
+    )
+    subscribe(app, "+12025550101", time="00:00")
+    now = dt.datetime.now(dt.UTC)
+    with app.app_context():  # a claim left behind, so the sweep also lists messages
+        plan_only(app, now)
+        claim(db.session, 10, now)
+        db.session.commit()
+    sweep(app, now + dt.timedelta(minutes=1))
+    with app.app_context():
+        sender = app.extensions["sender"]
+        sender.send("+12025550102", "one text")  # the single-send path (invitations)
+    path = api["path"].replace("{AccountSid}", ACCOUNT_SID)
+    creates = [r for r in fake_twilio.requests if r[0] == "POST"]
+    lists = [r for r in fake_twilio.requests if r[0] == "GET"]
+    assert creates and lists
+    for _, request_path, params in creates:
+        assert request_path == path
+        assert set(api["post"]["required"]) <= set(params)
+        assert set(params) <= set(api["post"]["properties"]), set(params)
+        assert params["StatusCallback"] == "https://texts.clinic.example/sms/status"
+    for _, request_path, params in lists:
+        assert request_path == path
+        assert set(params) <= set(api["get"]["query"]), set(params)
