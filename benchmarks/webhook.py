@@ -102,10 +102,10 @@ def signed_requests(path: Path, port: int, count: int) -> None:
             out.write(f"{validator.compute_signature(url, params)}\t{urlencode(params)}\n")
 
 
-def serve(app: str, port: int, env: dict, workers: int, log) -> subprocess.Popen:
+def serve(app: str, port: int, env: dict, workers: int, log, threads: int = 1) -> subprocess.Popen:
     return subprocess.Popen(
         [BIN / "gunicorn", app, "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-         "--log-level", "warning"],
+         "--log-level", "warning", "--threads", str(threads)],
         cwd=ROOT, env=env, stdout=log, stderr=log,
     )  # fmt: skip
 
@@ -149,6 +149,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
+        "--threads", type=int, default=1, help="gunicorn threads per worker (gthread), all apps"
+    )
+    parser.add_argument(
         "--database-url",
         default=os.environ.get(
             "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bot_bench"
@@ -176,7 +179,8 @@ def main() -> None:
     results = {}
     with tempfile.TemporaryDirectory() as tmp, open(Path(tmp) / "server.log", "w") as log:
         servers = {
-            name: serve(app, ports[name], env, args.workers, log) for name, app in apps.items()
+            name: serve(app, ports[name], env, args.workers, log, args.threads)
+            for name, app in apps.items()
         }
         try:
             for name, server in servers.items():
@@ -201,7 +205,8 @@ def main() -> None:
     inbound, replies = counts
 
     backend = make_url(args.database_url).get_backend_name()
-    print(f"machine: {os.cpu_count()} CPUs; gunicorn {args.workers} sync workers each; "
+    kind = "sync" if args.threads == 1 else f"gthread ({args.threads} threads)"
+    print(f"machine: {os.cpu_count()} CPUs; gunicorn {args.workers} {kind} workers each; "
           f"wrk -t2 -c{args.connections} -d{args.seconds}s; database {backend}")  # fmt: skip
     print(f"{'app':<11}{'req/s':>9}{'of bare':>9}{'p50':>10}{'p99':>10}{'requests':>10}"
           f"{'non-2xx':>9}")  # fmt: skip
