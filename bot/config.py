@@ -35,7 +35,7 @@ SETTINGS: dict[str, Any] = {
     "CONTENT_FILE": None,  # default: bot/content/clinic.yaml
     "RATE_LIMIT_PER_HOUR": 20,
     "SEND_CONCURRENCY": 20,  # texts sent to Twilio at once (bulk invitations, reminders)
-    "SEND_RATE_PER_SECOND": 50,  # texts started per second at most
+    "SEND_RATE_PER_SECOND": 200,  # texts started per second at most
     "SEND_RETRIES": 4,  # retries of a text Twilio answered 429 or 5xx
     "SEND_RETRY_BACKOFF": 0.5,  # seconds before the first retry; doubles, with jitter
     "REMINDER_WINDOW": "08:00-21:00",  # local hours reminders may be sent in

@@ -7,15 +7,15 @@ with its line number and reason and the good rows are enrolled. A number already
 is skipped, so running the same file twice enrolls nobody twice (and invites, on the
 second run, anyone the first run enrolled but could not invite).
 
-Invitations go out concurrently, ``SEND_CONCURRENCY`` requests in flight; only the
-network waits happen in the worker threads, the database is written from one thread.
+Invitations go out concurrently through the sender's ``send_many`` (``SEND_CONCURRENCY``
+requests in flight, with the retries of 429 and 5xx answers the reminders get), a batch at
+a time, each batch recorded as soon as Twilio has answered it.
 """
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from flask import Flask
@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from bot import patients as pt
 from bot.models import ConsentEvent, Message, Patient, db, utcnow
+from bot.sender import limits_from_config
 
 COLUMNS = ("name", "phone", "language", "routine", "reminder_time", "timezone")
 BATCH = 500
@@ -140,22 +141,19 @@ def _invite_all(app: Flask, to_invite, report: ImportReport, progress: Progress 
     for pid in ids:
         if patients[pid].phone in opted_out:
             report.invite_failures.append((line_of[pid], "the number has opted out (STOP)"))
-    workers = max(1, int(app.config.get("SEND_CONCURRENCY", 10)))
-    done = 0
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="invite") as pool:
-        results = pool.map(lambda job: sender.send(job[1], job[2]), jobs)
-        for (patient, _phone, text), result in zip(jobs, results, strict=True):
+    limits = limits_from_config(app.config)
+    for start in range(0, len(jobs), BATCH):
+        batch = jobs[start : start + BATCH]
+        results = sender.send_many([(phone, text) for _, phone, text in batch], limits)
+        for (patient, _phone, text), result in zip(batch, results, strict=True):
             pt.record_send(session, patient, text, "invitation", result, utcnow())
             if result.ok:
                 report.invited += 1
             else:
                 report.invite_failures.append((line_of[patient.id], result.error or result.status))
-            done += 1
-            if done % BATCH == 0:
-                session.commit()
-            if progress:
-                progress("inviting", done, len(jobs))
-    session.commit()
+        session.commit()
+        if progress:
+            progress("inviting", start + len(batch), len(jobs))
 
 
 def _opted_out(session, phones: list[str]) -> set[str]:

@@ -37,7 +37,7 @@ from bot.content import Content
 from bot.models import ConsentEvent, Message, Patient, ReminderDelivery
 from bot.patients import subscribed_filter
 from bot.segments import count_segments, is_gsm7
-from bot.sender import BAD_NUMBERS, UNSUBSCRIBED, Limits, Sender
+from bot.sender import BAD_NUMBERS, UNSUBSCRIBED, Limits, Sender, limits_from_config
 from bot.text import gsm_name
 
 log = logging.getLogger(__name__)
@@ -62,12 +62,7 @@ class ReminderSettings:
             window_end=end,
             claim_timeout=dt.timedelta(seconds=config["REMINDER_CLAIM_TIMEOUT"]),
             batch=config["REMINDER_BATCH"],
-            limits=Limits(
-                in_flight=config["SEND_CONCURRENCY"],
-                per_second=config["SEND_RATE_PER_SECOND"],
-                retries=config["SEND_RETRIES"],
-                backoff=config["SEND_RETRY_BACKOFF"],
-            ),
+            limits=limits_from_config(config),
         )
 
 

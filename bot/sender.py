@@ -71,6 +71,15 @@ class Limits:
     backoff: float = 0.5  # seconds before the first retry; doubles, with jitter
 
 
+def limits_from_config(config) -> Limits:
+    return Limits(
+        in_flight=config["SEND_CONCURRENCY"],
+        per_second=config["SEND_RATE_PER_SECOND"],
+        retries=config["SEND_RETRIES"],
+        backoff=config["SEND_RETRY_BACKOFF"],
+    )
+
+
 class Sender(Protocol):
     def send(self, to: str, body: str) -> SendResult: ...
 

@@ -180,6 +180,8 @@ def twilio_app(make_app, fake_twilio):
         TWILIO_ACCOUNT_SID=ACCOUNT_SID,
         TWILIO_FROM_NUMBER=CLINIC_NUMBER,
         TWILIO_API_BASE_URL=fake_twilio.base_url,
+        SEND_RETRY_BACKOFF=0.01,
+        SEND_RATE_PER_SECOND=1000,
     )
 
 

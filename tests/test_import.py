@@ -109,6 +109,7 @@ def test_invitations_go_out_concurrently(make_app, fake_twilio, tmp_path):
         TWILIO_FROM_NUMBER=CLINIC_NUMBER,
         TWILIO_API_BASE_URL=fake_twilio.base_url,
         SEND_CONCURRENCY=8,
+        SEND_RATE_PER_SECOND=1000,
     )
     fake_twilio.latency = 0.05
     rows = "".join(f"Patient {i},+1202555{i:04d},,cat camel,09:00,\n" for i in range(100, 140))
