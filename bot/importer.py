@@ -22,7 +22,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from bot import patients as pt
-from bot.models import ConsentEvent, Message, Patient, db, utcnow
+from bot.models import SMS_CONSENT_ACTIONS, ConsentEvent, Message, Patient, db, utcnow
 from bot.sender import limits_from_config
 
 COLUMNS = ("name", "phone", "language", "routine", "reminder_time", "timezone")
@@ -165,7 +165,7 @@ def _opted_out(session, phones: list[str]) -> set[str]:
             select(ConsentEvent.phone, ConsentEvent.action)
             .where(
                 ConsentEvent.phone.in_(chunk),
-                ConsentEvent.action.in_(("opt_in", "opt_out")),
+                ConsentEvent.action.in_(SMS_CONSENT_ACTIONS),
             )
             .order_by(ConsentEvent.id)
         ).all()

@@ -31,7 +31,7 @@ from sqlalchemy import Connection, DateTime, Engine, String, bindparam, func, in
 from sqlalchemy.dialects import sqlite
 
 from bot.compliance import Keyword, classify
-from bot.models import ConsentEvent, Message
+from bot.models import SMS_CONSENT_ACTIONS, ConsentEvent, Message
 from bot.replies import Replier
 
 messages = Message.__table__
@@ -186,6 +186,7 @@ _PG_RECORD = """
 WITH state AS (
     SELECT
         coalesce((SELECT action FROM consent_events WHERE phone = %(phone)s
+                  AND action IN ('opt_in', 'opt_out')
                   ORDER BY id DESC LIMIT 1), '') = 'opt_out' AS opted_out,
         (SELECT count(*) FROM messages WHERE phone = %(phone)s AND direction = 'in'
             AND created_at >= %(since)s) AS recent
@@ -223,7 +224,7 @@ def _state_query():
     phone = bindparam("phone", type_=String)
     last_consent = (
         select(consents.c.action)
-        .where(consents.c.phone == phone)
+        .where(consents.c.phone == phone, consents.c.action.in_(SMS_CONSENT_ACTIONS))
         .order_by(consents.c.id.desc())
         .limit(1)
         .scalar_subquery()

@@ -67,6 +67,11 @@ class Message(db.Model):
     __table_args__ = (Index("ix_messages_phone_created_at", "phone", "created_at"),)
 
 
+# The actions that decide whether a number may be texted: the last of these wins. An
+# "in_person" agreement recorded by staff never undoes a STOP.
+SMS_CONSENT_ACTIONS = ("opt_in", "opt_out")
+
+
 class ConsentEvent(db.Model):
     """Opt-outs and opt-ins, kept as history: rows are added, never changed."""
 

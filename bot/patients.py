@@ -22,7 +22,7 @@ from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from bot.content import Content
-from bot.models import ConsentEvent, Message, Patient
+from bot.models import SMS_CONSENT_ACTIONS, ConsentEvent, Message, Patient
 from bot.replies import PhraseIndex
 from bot.sender import BAD_NUMBERS, UNSUBSCRIBED, Sender, SendResult
 from bot.text import normalize
@@ -212,7 +212,7 @@ def clock(t: dt.time) -> str:
 def is_opted_out(session: Session, phone: str) -> bool:
     last = session.scalar(
         select(ConsentEvent.action)
-        .where(ConsentEvent.phone == phone, ConsentEvent.action.in_(("opt_in", "opt_out")))
+        .where(ConsentEvent.phone == phone, ConsentEvent.action.in_(SMS_CONSENT_ACTIONS))
         .order_by(ConsentEvent.id.desc())
         .limit(1)
     )
@@ -265,7 +265,7 @@ def record_send(
 def _last_sms_consent(column):
     return (
         select(column)
-        .where(ConsentEvent.phone == Patient.phone, ConsentEvent.action.in_(("opt_in", "opt_out")))
+        .where(ConsentEvent.phone == Patient.phone, ConsentEvent.action.in_(SMS_CONSENT_ACTIONS))
         .order_by(ConsentEvent.id.desc())
         .limit(1)
         .scalar_subquery()

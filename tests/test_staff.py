@@ -438,3 +438,12 @@ def test_console_sender_when_no_twilio_account(make_app, caplog):
     assert "console sender" in caplog.text and "reply YES" in caplog.text
     assert NEW_PATIENT not in caplog.text
     assert "was sent the invitation" in page(client.get(response.location))
+
+
+def test_enrolling_a_number_that_said_stop_does_not_undo_the_stop(staff_client, twilio_app):
+    texts = twilio_app.test_client()
+    post_sms(texts, "STOP", phone=NEW_PATIENT)
+    enroll_form(staff_client)  # records "agreed in person" after the STOP
+    reply = post_sms(texts, "what are your hours", phone=NEW_PATIENT)
+    assert b"<Message>" not in reply.data  # still opted out until START
+    assert b"<Message>" in post_sms(texts, "START", phone=NEW_PATIENT).data
