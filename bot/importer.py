@@ -22,7 +22,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from bot import patients as pt
-from bot.models import SMS_CONSENT_ACTIONS, ConsentEvent, Message, Patient, db, utcnow
+from bot.models import Message, Patient, db, utcnow
 from bot.sender import limits_from_config
 
 COLUMNS = ("name", "phone", "language", "routine", "reminder_time", "timezone")
@@ -132,7 +132,7 @@ def _invite_all(app: Flask, to_invite, report: ImportReport, progress: Progress 
     ids = [pid for _, pid in to_invite]
     line_of = {pid: line for line, pid in to_invite}
     patients = {p.id: p for p in session.scalars(select(Patient).where(Patient.id.in_(ids)))}
-    opted_out = _opted_out(session, [p.phone for p in patients.values()])
+    opted_out = pt.opted_out_numbers(session, [p.phone for p in patients.values()])
     jobs = [
         (patients[pid], patients[pid].phone, pt.invitation_text(content, patients[pid]))
         for pid in ids
@@ -154,23 +154,3 @@ def _invite_all(app: Flask, to_invite, report: ImportReport, progress: Progress 
         session.commit()
         if progress:
             progress("inviting", start + len(batch), len(jobs))
-
-
-def _opted_out(session, phones: list[str]) -> set[str]:
-    """Numbers whose last opt-in/opt-out by text is an opt-out."""
-    result: set[str] = set()
-    for start in range(0, len(phones), BATCH):
-        chunk = phones[start : start + BATCH]
-        rows = session.execute(
-            select(ConsentEvent.phone, ConsentEvent.action)
-            .where(
-                ConsentEvent.phone.in_(chunk),
-                ConsentEvent.action.in_(SMS_CONSENT_ACTIONS),
-            )
-            .order_by(ConsentEvent.id)
-        ).all()
-        last: dict[str, str] = {}
-        for phone, action in rows:
-            last[phone] = action
-        result |= {phone for phone, action in last.items() if action == "opt_out"}
-    return result

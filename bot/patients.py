@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.content import Content
@@ -209,14 +209,21 @@ def clock(t: dt.time) -> str:
     return f"{hour}:{t.minute:02d} {'AM' if t.hour < 12 else 'PM'}"
 
 
-def is_opted_out(session: Session, phone: str) -> bool:
-    last = session.scalar(
-        select(ConsentEvent.action)
-        .where(ConsentEvent.phone == phone, ConsentEvent.action.in_(SMS_CONSENT_ACTIONS))
-        .order_by(ConsentEvent.id.desc())
-        .limit(1)
-    )
-    return last == "opt_out"
+def opted_out_numbers(session: Session, phones: list[str], chunk: int = 500) -> set[str]:
+    """Of these numbers, those whose last opt-in/opt-out by text is an opt-out."""
+    result: set[str] = set()
+    for start in range(0, len(phones), chunk):
+        rows = session.execute(
+            select(ConsentEvent.phone, ConsentEvent.action)
+            .where(
+                ConsentEvent.phone.in_(phones[start : start + chunk]),
+                ConsentEvent.action.in_(SMS_CONSENT_ACTIONS),
+            )
+            .order_by(ConsentEvent.id)
+        ).all()
+        last = dict(rows)  # in id order: the last action of each number wins
+        result |= {phone for phone, action in last.items() if action == "opt_out"}
+    return result
 
 
 def send_to_patient(
@@ -224,7 +231,9 @@ def send_to_patient(
 ) -> SendResult | None:
     """Send one text and log it; None when the number must not be texted (opted out,
     invalid, removed). Twilio's answers that say something about the number are recorded."""
-    if patient.removed_at or patient.number_invalid or is_opted_out(session, patient.phone):
+    if patient.removed_at or patient.number_invalid:
+        return None
+    if opted_out_numbers(session, [patient.phone]):
         return None
     result = sender.send(patient.phone, body)
     record_send(session, patient, body, kind, result, now)
@@ -245,18 +254,26 @@ def record_send(
             created_at=now,
         )
     )
-    if result.error_code == UNSUBSCRIBED:
+    record_refusals(session, [(patient.id, patient.phone, result.error_code)], now)
+
+
+def record_refusals(session: Session, refusals: list[tuple[int, str, int | None]], now) -> None:
+    """What Twilio's error codes say about numbers, for (patient id, phone, code) triples:
+    21610 (unsubscribed at the carrier) is an opt-out; 21211/21614 an invalid number."""
+    opted_out = [phone for _, phone, code in refusals if code == UNSUBSCRIBED]
+    invalid = [patient_id for patient_id, _, code in refusals if code in BAD_NUMBERS]
+    for phone in opted_out:
         session.add(
             ConsentEvent(
-                phone=patient.phone,
+                phone=phone,
                 action="opt_out",
                 keyword="carrier (21610)",
                 source="twilio",
                 created_at=now,
             )
         )
-    elif result.error_code in BAD_NUMBERS:
-        patient.number_invalid = True
+    if invalid:
+        session.execute(update(Patient).where(Patient.id.in_(invalid)).values(number_invalid=True))
 
 
 # --- status --------------------------------------------------------------------------------

@@ -34,10 +34,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.content import Content
-from bot.models import ConsentEvent, Message, Patient, ReminderDelivery
-from bot.patients import subscribed_filter
+from bot.models import Message, Patient, ReminderDelivery
+from bot.patients import record_refusals, subscribed_filter
 from bot.segments import count_segments, is_gsm7
-from bot.sender import BAD_NUMBERS, UNSUBSCRIBED, Limits, Sender, limits_from_config
+from bot.sender import Limits, Sender, limits_from_config
 from bot.text import gsm_name
 
 log = logging.getLogger(__name__)
@@ -310,7 +310,7 @@ def claim_batch(session: Session, settings: ReminderSettings, at, report: SweepR
 
 def record(session: Session, rows, results, at: dt.datetime, report: SweepReport) -> None:
     """Write every answer of a batch: deliveries, messages, and what errors mean."""
-    sent, failures, messages, opted_out, invalid = [], [], [], [], []
+    sent, failures, messages, refusals = [], [], [], []
     for row, result in zip(rows, results, strict=True):
         if result.unknown:
             report.unknown += 1
@@ -335,10 +335,7 @@ def record(session: Session, rows, results, at: dt.datetime, report: SweepReport
         failures.append(
             {"b_id": row.id, "b_code": result.error_code, "b_note": (result.error or "")[:200]}
         )
-        if result.error_code == UNSUBSCRIBED:
-            opted_out.append(row.phone)
-        elif result.error_code in BAD_NUMBERS:
-            invalid.append(row.patient_id)
+        refusals.append((row.patient_id, row.phone, result.error_code))
     if sent:
         session.execute(
             update(deliveries)
@@ -355,24 +352,7 @@ def record(session: Session, rows, results, at: dt.datetime, report: SweepReport
         )
     if messages:
         session.execute(insert(Message.__table__), messages)
-    if opted_out:
-        session.execute(
-            insert(ConsentEvent.__table__),
-            [
-                {
-                    "phone": phone,
-                    "action": "opt_out",
-                    "keyword": "carrier (21610)",
-                    "source": "twilio",
-                    "recorded_by": None,
-                    "message_sid": None,
-                    "created_at": at,
-                }
-                for phone in opted_out
-            ],
-        )
-    if invalid:
-        session.execute(update(Patient).where(Patient.id.in_(invalid)).values(number_invalid=True))
+    record_refusals(session, refusals, at)
 
 
 def reconcile(session: Session, sender: Sender, settings, at, report: SweepReport) -> None:
