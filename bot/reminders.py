@@ -318,18 +318,7 @@ def record(session: Session, rows, results, at: dt.datetime, report: SweepReport
         if result.ok:
             report.sent += 1
             sent.append((row.id, result.sid))
-            messages.append(
-                {
-                    "phone": row.phone,
-                    "direction": "out",
-                    "body": row.body,
-                    "message_sid": result.sid,
-                    "reply_to_sid": None,
-                    "kind": "reminder",
-                    "status": result.status,
-                    "created_at": at,
-                }
-            )
+            messages.append(_logged(row, result.sid, result.status, at))
             continue
         report.failed += 1
         failures.append(
@@ -353,6 +342,12 @@ def record(session: Session, rows, results, at: dt.datetime, report: SweepReport
     if messages:
         session.execute(insert(Message.__table__), messages)
     record_refusals(session, refusals, at)
+
+
+def _logged(row, sid: str, status: str, at: dt.datetime) -> dict:
+    """The conversation's row for a reminder Twilio accepted."""
+    return {"phone": row.phone, "direction": "out", "body": row.body, "message_sid": sid,
+            "reply_to_sid": None, "kind": "reminder", "status": status, "created_at": at}  # fmt: skip
 
 
 def reconcile(session: Session, sender: Sender, settings, at, report: SweepReport) -> None:
@@ -380,19 +375,7 @@ def reconcile(session: Session, sender: Sender, settings, at, report: SweepRepor
                     note="found at Twilio after an interrupted sweep",
                 )
             )
-            session.execute(
-                insert(Message.__table__),
-                {
-                    "phone": row.phone,
-                    "direction": "out",
-                    "body": row.body,
-                    "message_sid": sid,
-                    "reply_to_sid": None,
-                    "kind": "reminder",
-                    "status": "sent",
-                    "created_at": claimed_at,
-                },
-            )
+            session.execute(insert(Message.__table__), _logged(row, sid, "sent", claimed_at))
             report.reconciled += 1
         else:
             session.execute(
