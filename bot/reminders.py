@@ -346,8 +346,16 @@ def record(session: Session, rows, results, at: dt.datetime, report: SweepReport
 
 def _logged(row, sid: str, status: str, at: dt.datetime) -> dict:
     """The conversation's row for a reminder Twilio accepted."""
-    return {"phone": row.phone, "direction": "out", "body": row.body, "message_sid": sid,
-            "reply_to_sid": None, "kind": "reminder", "status": status, "created_at": at}  # fmt: skip
+    return {
+        "phone": row.phone,
+        "direction": "out",
+        "body": row.body,
+        "message_sid": sid,
+        "reply_to_sid": None,
+        "kind": "reminder",
+        "status": status,
+        "created_at": at,
+    }
 
 
 def reconcile(session: Session, sender: Sender, settings, at, report: SweepReport) -> None:
