@@ -24,8 +24,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -43,6 +43,7 @@ from bot.text import gsm_name
 log = logging.getLogger(__name__)
 deliveries = ReminderDelivery.__table__
 PLAN_BATCH = 1000
+BATCHES_AHEAD = 2  # claimed and handed to the sender, not yet recorded
 MAX_SEGMENTS = 2
 
 
@@ -154,27 +155,27 @@ def send_due(
     pending = session.scalar(
         select(func.count()).where(deliveries.c.status == "pending", deliveries.c.due_at <= at)
     )
-    done = 0
-    # A pipeline: while one batch is with Twilio (in a worker thread), the next is claimed
-    # and the previous one recorded, so the database never keeps Twilio waiting.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="send") as worker:
-        current = claim_batch(session, settings, at, report)
-        sending = worker.submit(_send, sender, current, settings) if current else None
-        while sending is not None:
-            following = claim_batch(session, settings, at, report)
-            results = sending.result()
-            sending = worker.submit(_send, sender, following, settings) if following else None
-            record(session, current, results, at, report)
+    done, more = 0, True
+    # A pipeline: while batches are with Twilio, the next is claimed and the oldest one
+    # recorded, so the database never keeps Twilio waiting; the sender starts a batch's
+    # texts as the last ones of the batch before it finish.
+    with sender.pipeline(settings.limits) as submit:
+        outstanding: deque = deque()
+        while True:
+            while more and len(outstanding) < BATCHES_AHEAD:
+                batch = claim_batch(session, settings, at, report)
+                if not batch:
+                    more = False
+                    break
+                outstanding.append((batch, submit([(row.phone, row.body) for row in batch])))
+            if not outstanding:
+                return report
+            batch, answers = outstanding.popleft()
+            record(session, batch, answers.result(), at, report)
             session.commit()
-            done += len(current)
+            done += len(batch)
             if progress:
                 progress(done, max(pending or 0, done))
-            current = following
-    return report
-
-
-def _send(sender: Sender, batch, settings: ReminderSettings):
-    return sender.send_many([(row.phone, row.body) for row in batch], settings.limits)
 
 
 def plan(

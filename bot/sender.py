@@ -9,6 +9,7 @@ picks Twilio when credentials are set and puts the sender in ``app.extensions["s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -16,6 +17,8 @@ import random
 import threading
 import urllib.request
 import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -80,11 +83,19 @@ def limits_from_config(config) -> Limits:
     )
 
 
+# Hands a batch of (to, body) texts to a pipeline; the future gives the results in order.
+Submit = Callable[[list[tuple[str, str]]], "Future[list[SendResult]]"]
+
+
 class Sender(Protocol):
     def send(self, to: str, body: str) -> SendResult: ...
 
     def send_many(self, texts: list[tuple[str, str]], limits: Limits) -> list[SendResult]:
         """Send (to, body) pairs concurrently within the limits; results in the same order."""
+        ...
+
+    def pipeline(self, limits: Limits) -> contextlib.AbstractContextManager[Submit]:
+        """Send batch after batch within the limits, the next starting before the last ends."""
         ...
 
     def find_sent(self, to: str, body: str, since: dt.datetime) -> str | None:
@@ -101,6 +112,15 @@ class ConsoleSender:
 
     def send_many(self, texts: list[tuple[str, str]], limits: Limits) -> list[SendResult]:
         return [self.send(to, body) for to, body in texts]
+
+    @contextlib.contextmanager
+    def pipeline(self, limits: Limits) -> Iterator[Submit]:
+        def submit(texts: list[tuple[str, str]]) -> Future[list[SendResult]]:
+            done: Future[list[SendResult]] = Future()
+            done.set_result(self.send_many(texts, limits))
+            return done
+
+        yield submit
 
     def find_sent(self, to: str, body: str, since: dt.datetime) -> str | None:
         return None  # the console keeps no record: an interrupted text is sent again
@@ -174,33 +194,39 @@ class TwilioSender:
         return None
 
     def send_many(self, texts: list[tuple[str, str]], limits: Limits) -> list[SendResult]:
-        """Many texts at once, on one event loop: Twilio's async client (aiohttp) costs a
-        third of the CPU of a thread per request, measured (benchmarks/reminders.py)."""
-        return asyncio.run(self._send_many(texts, limits))
+        with self.pipeline(limits) as submit:
+            return submit(texts).result()
 
-    async def _send_many(self, texts, limits: Limits) -> list[SendResult]:
-        http = AsyncTwilioHttpClient(timeout=30)
-        client = Client(self.account_sid, self.auth_token, http_client=http)
-        client.api.base_url = self.base_url
-        gate = asyncio.Semaphore(limits.in_flight)
-        pace = Pace(limits.per_second)
+    @contextlib.contextmanager
+    def pipeline(self, limits: Limits) -> Iterator[Submit]:
+        """Batches of texts sent on one event loop in a worker thread, through one pool of
+        connections and within one set of limits: the next batch's requests start as soon
+        as the last ones of the batch before free their places, instead of after them.
+        Twilio's async client (aiohttp) costs a third of the CPU of a thread per request,
+        measured (benchmarks/reminders.py)."""
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=loop.run_forever, name="twilio-send", daemon=True)
+        thread.start()
 
-        async def one(to: str, body: str) -> SendResult:
-            result = SendResult(None, "failed", error="not sent")
-            for attempt in range(1, limits.retries + 2):
-                async with gate:
-                    await pace.wait()
-                    result = await self._create(client, to, body, attempt)
-                if not _retryable(result) or attempt > limits.retries:
-                    return result
-                delay = limits.backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
-                await asyncio.sleep(delay)
-            return result
+        def call(coroutine) -> Future:
+            return asyncio.run_coroutine_threadsafe(coroutine, loop)
 
         try:
-            return list(await asyncio.gather(*(one(to, body) for to, body in texts)))
+            batches = call(self._open(limits)).result()
+            try:
+                yield lambda texts: call(batches.send(texts))
+            finally:
+                call(batches.close()).result()
         finally:
-            await http.close()
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join()
+            loop.close()
+
+    async def _open(self, limits: Limits) -> _Batches:
+        http = AsyncTwilioHttpClient(timeout=30)  # its aiohttp session needs the loop
+        client = Client(self.account_sid, self.auth_token, http_client=http)
+        client.api.base_url = self.base_url
+        return _Batches(self, client, http, limits)
 
     async def _create(self, client: Client, to: str, body: str, attempt: int) -> SendResult:
         try:
@@ -216,6 +242,34 @@ class TwilioSender:
             log.warning("twilio answer lost for text to %s: %r", mask(to), exc)
             return SendResult(None, "unknown", None, repr(exc), None, attempt)
         return SendResult(message.sid, message.status or "queued", attempts=attempt)
+
+
+class _Batches:
+    """The sending state shared by every batch of a pipeline (lives on its event loop)."""
+
+    def __init__(self, sender: TwilioSender, client: Client, http, limits: Limits):
+        self.sender, self.client, self.http, self.limits = sender, client, http, limits
+        self.gate = asyncio.Semaphore(limits.in_flight)
+        self.pace = Pace(limits.per_second)
+
+    async def send(self, texts: list[tuple[str, str]]) -> list[SendResult]:
+        return list(await asyncio.gather(*(self.one(to, body) for to, body in texts)))
+
+    async def one(self, to: str, body: str) -> SendResult:
+        limits = self.limits
+        result = SendResult(None, "failed", error="not sent")
+        for attempt in range(1, limits.retries + 2):
+            async with self.gate:
+                await self.pace.wait()
+                result = await self.sender._create(self.client, to, body, attempt)
+            if not _retryable(result) or attempt > limits.retries:
+                return result
+            delay = limits.backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
+            await asyncio.sleep(delay)
+        return result
+
+    async def close(self) -> None:
+        await self.http.close()
 
 
 def _retryable(result: SendResult) -> bool:

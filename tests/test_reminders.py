@@ -408,6 +408,22 @@ def test_killed_sweep_then_rerun_sends_each_once(reminder_app, fake_twilio, data
     assert dict(statuses) == {"sent": count}
 
 
+def test_next_batch_fills_the_places_the_last_one_frees(reminder_app, fake_twilio):
+    """Batches overlap at the sender: the limit of requests in flight stays full across
+    batch boundaries instead of draining at the end of each batch."""
+    app = reminder_app(REMINDER_BATCH=5, SEND_CONCURRENCY=8)
+    fake_twilio.latency = 0.2
+    phones = [f"+120255501{i:02d}" for i in range(20)]
+    for phone in phones:
+        subscribe(app, phone)
+    report = sweep(app, ny(2026, 11, 30, 9, 0))
+    assert report.sent == 20
+    assert fake_twilio.max_in_flight_seen == 8  # more than one batch of 5, never above 8
+    assert sorted(m.to for m in fake_twilio.messages) == sorted(phones)
+    with app.app_context():
+        assert {d.status for d in deliveries(app)} == {"sent"}
+
+
 # --- Twilio's errors -----------------------------------------------------------------------
 
 
