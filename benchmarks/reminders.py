@@ -94,20 +94,21 @@ def prepare(database_url: str, patients: int) -> None:
             # TRUNCATE on PostgreSQL: deleted rows would linger for the sweep to step over.
             empty = "TRUNCATE {} CASCADE" if postgres else "DELETE FROM {}"
             conn.execute(text(empty.format(table)))
-        rows = [
-            {"name": f"Patient {i}", "phone": f"+1202{5550000 + i:07d}", "language": "en",
-             "routine": ["cat-camel", "pelvic-tilt", "bird-dog"], "reminder_time": dt.time(0),
-             "timezone": "America/New_York", "paused": False, "number_invalid": False,
-             "enrolled_at": enrolled, "enrolled_by": "benchmark", "removed_at": None}
-            for i in range(patients)
-        ]  # fmt: skip
-        conn.execute(insert(Patient.__table__), rows)
-        conn.execute(
-            insert(ConsentEvent.__table__),
-            [{"phone": r["phone"], "action": "opt_in", "keyword": "yes", "source": "sms",
-              "recorded_by": None, "message_sid": None,
-              "created_at": enrolled + dt.timedelta(minutes=1)} for r in rows],
-        )  # fmt: skip
+        for start in range(0, patients, 1000):  # in chunks: the peak memory is the sweep's
+            rows = [
+                {"name": f"Patient {i}", "phone": f"+1202{5550000 + i:07d}", "language": "en",
+                 "routine": ["cat-camel", "pelvic-tilt", "bird-dog"], "reminder_time": dt.time(0),
+                 "timezone": "America/New_York", "paused": False, "number_invalid": False,
+                 "enrolled_at": enrolled, "enrolled_by": "benchmark", "removed_at": None}
+                for i in range(start, min(start + 1000, patients))
+            ]  # fmt: skip
+            conn.execute(insert(Patient.__table__), rows)
+            conn.execute(
+                insert(ConsentEvent.__table__),
+                [{"phone": r["phone"], "action": "opt_in", "keyword": "yes", "source": "sms",
+                  "recorded_by": None, "message_sid": None,
+                  "created_at": enrolled + dt.timedelta(minutes=1)} for r in rows],
+            )  # fmt: skip
     if postgres:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("ANALYZE"))  # as autovacuum would after a load this size
