@@ -27,7 +27,17 @@ import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, DateTime, Engine, String, bindparam, func, insert, select
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Engine,
+    Integer,
+    String,
+    bindparam,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.dialects import sqlite
 
 from bot.compliance import Keyword, classify
@@ -188,8 +198,9 @@ WITH state AS (
         coalesce((SELECT action FROM consent_events WHERE phone = %(phone)s
                   AND action IN ('opt_in', 'opt_out')
                   ORDER BY id DESC LIMIT 1), '') = 'opt_out' AS opted_out,
-        (SELECT count(*) FROM messages WHERE phone = %(phone)s AND direction = 'in'
-            AND created_at >= %(since)s) AS recent
+        (SELECT count(*) FROM (SELECT 1 FROM messages WHERE phone = %(phone)s
+            AND direction = 'in' AND created_at >= %(since)s
+            LIMIT %(rate_limit)s) AS counted) AS recent
 ), decision AS (
     SELECT
         CASE WHEN %(always)s THEN %(candidate_kind)s
@@ -229,13 +240,14 @@ def _state_query():
         .limit(1)
         .scalar_subquery()
     )
-    recent = (
-        select(func.count())
-        .select_from(messages)
+    counted = (  # up to the limit: a number flooding the clinic costs no more per text
+        select(messages.c.id)
         .where(messages.c.phone == phone, messages.c.direction == "in")
         .where(messages.c.created_at >= bindparam("since", type_=DateTime(timezone=True)))
-        .scalar_subquery()
+        .limit(bindparam("rate_limit", type_=Integer))
+        .subquery()
     )
+    recent = select(func.count()).select_from(counted).scalar_subquery()
     seen = (
         select(messages.c.id)
         .where(messages.c.message_sid == bindparam("sid", type_=String))
