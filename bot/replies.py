@@ -63,7 +63,8 @@ for _intent, _words in {
     "spanish": "espanol spanish habla hablan ayuda horario direccion seguro ejercicios gracias "
     "hola cita necesito quiero tienen donde cuando abierto aceptan",
     "holiday": "holiday holidays thanksgiving christmas xmas easter newyear memorial labor",
-    "pain": "pain painful hurts hurt hurting ache aches aching sore sharp",
+    "pain": "pain painful hurts hurt hurting ache aches aching sore sharp numb numbness "
+    "tingling tingly",
 }.items():
     for _word in _words.split():
         KEYWORDS.setdefault(_word, _intent)
@@ -131,8 +132,10 @@ EMERGENCY_PATTERNS = [
         (r"\b(bladder|bowel|bowels|pee|urine|urinate|poop|incontinen\w*|wet myself|wet my"
          r"self|pooped myself|peed myself|control my (bladder|bowels?))\b",
          "Loss of bladder or bowel control"),
-        (r"\b(groin|saddle|genital\w*|private parts?|inner thighs? (is|are|went|feels?) numb)\b",
-         "Numbness in the groin or saddle area"),
+        (r"\b(groin|saddle|genital\w*|private parts?|inner thighs? (is|are|went|feels?) numb)\b|"
+         r"\bnumb\w*\b.{0,30}\b(down there|between (my|the) legs|crotch|privates|private area|"
+         r"perineum|vagina\w*|penis|anus)\b|\b(down there|between (my|the) legs|crotch|privates|"
+         r"private area)\b.{0,30}\bnumb\w*", "Numbness in the groin or saddle area"),
         (r"\bchest (pain|hurts?|pressure|tight\w*)\b|\bheart attack\b|\bcant breathe?\b|"
          r"\b(short(ness)? of breath|trouble breathing)\b", "Chest pain or trouble breathing"),
         (r"\b(cant|cannot|can not|unable to|couldnt) (feel|move|lift|stand on|walk|stand)\b|"
@@ -155,7 +158,8 @@ EXERCISE_PAIN = re.compile(
 )
 DURING = re.compile(
     r"\b(when i|while i|after i|during|doing|after doing|since i|i did|i do|i tried|trying|"
-    r"after the|after that|with the|from the|from doing|when doing)\b"
+    r"after the|after that|with the|from the|from doing|when doing|"
+    r"(hurts?|hurting|painful|sore) to (do|try|hold))\b"
 )
 PAIN_WITH_ACTIVITY = re.compile(r"\b(exercise|exercises|stretch|stretches|stretching|routine)\b")
 
@@ -564,11 +568,14 @@ class Replier:
     def unknown_plan(self, tokens: list[str]) -> str | None:
         """The plan a patient named that is on neither list ("do you take Zorba Health")."""
         text = " ".join(tokens)
-        match = re.search(
-            r"\b(?:take|accept|accepting|cover|covered by|in network with|work with|"
-            r"bill|do you do|have|with)\s+(.+)$",
-            text,
-        )
+        insurance_words = {"insurance", "plan", "plans", "coverage", "covered", "network"}
+        asks_about_insurance = bool(insurance_words & set(tokens))
+        # "do you do massage", "i have a question": loose verbs name a plan only beside
+        # an insurance word ("do you do my insurance, Zorba Health").
+        verbs = r"take|accept|accepting|covered by|in network with"
+        if asks_about_insurance:
+            verbs += r"|cover|work with|bill|do you do|have|with"
+        match = re.search(rf"\b(?:{verbs})\s+(.+)$", text)
         if not match:
             match = re.search(r"^(?:is|does)\s+(.+?)\s+(?:accepted|covered|ok|in network)\b", text)
         if not match:
@@ -582,8 +589,7 @@ class Replier:
         if not name or name in NOT_PLANS or any(w in NOT_PLANS for w in words):
             return None
         # Without an insurance word, "do you take X" names a plan only when X is short.
-        insurance_words = {"insurance", "plan", "plans", "coverage", "covered", "network"}
-        if not insurance_words & set(tokens) and len(words) > 2:
+        if not asks_about_insurance and len(words) > 2:
             return None
         return _title(name)
 
@@ -691,7 +697,9 @@ PLAN_FILLER = frozenset(
 )
 NOT_PLANS = frozenset(
     "walk walkins walk-ins ins new patients patient credit card cards cash check checks "
-    "appointments appointment kids children child same day medicine questions pain".split()
+    "appointments appointment kids children child same day medicine questions pain "
+    "x xray xrays ray rays mri massage massages acupuncture therapy debit visa mastercard "
+    "amex pay payment payments".split()
 )
 
 

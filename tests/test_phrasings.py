@@ -261,6 +261,20 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("I have kaiser is that ok", ["Kaiser is not on our list"], [YES]),
     ("Do you accept United Health Care?", [YES, "UnitedHealthcare"], []),
     ("where r u located", ["44110"], []),
+    # --- saddle numbness in everyday words; "numb" is never the word "number" ---
+    ("numb down there", [E911, "groin or saddle"], [STEPS]),
+    ("my crotch feels numb", [E911, "groin or saddle"], []),
+    ("numbness between my legs", [E911, "groin or saddle"], []),
+    ("my foot is tingling", ["numbness or weakness", PHONE], ["automated text line"]),
+    # --- pain while doing an exercise that is not named ---
+    ("it hurts to do the stretch", ["stop that exercise", PHONE], [STEPS]),
+    ("its painful to do the knee to chest", ["stop the Knee-to-Chest", PHONE], [STEPS]),
+    # --- services and payment are not insurance plans ---
+    ("do you do massage", [MENU, PHONE], ["not on our list", YES]),
+    ("do you take x rays", [MENU, PHONE], ["not on our list", YES]),
+    ("do you take visa", [PHONE], ["not on our list", YES]),
+    ("do you take zorba health", ["Zorba is not on our list", PHONE], [YES]),
+    ("i have zorba insurance", ["Zorba is not on our list", PHONE], [YES]),
 ]
 
 
