@@ -27,7 +27,7 @@ HELP_WORDS = frozenset({"help", "info"})
 # Words that may stand around an opt-out keyword without changing what it asks.
 POLITE = frozenset(
     "please pls plz me now all texts text texting messages message msgs it thanks thank you "
-    "sending send these them the".split()
+    "sending send these them the my reminder reminders daily".split()
 )
 OPT_OUT_TYPES = {"STOP": Keyword.OPT_OUT, "START": Keyword.OPT_IN, "HELP": Keyword.HELP}
 

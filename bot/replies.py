@@ -49,14 +49,15 @@ for _intent, _words in {
     "hours": "hours hour hrs hr open opened opening opens close closed closing closes schedule "
     "timings lunch",
     "location": "address adress addr where located location locate directions direction "
-    "directions map parking park plaza find",
+    "directions map parking park plaza find zip zipcode",
     "phone": "phone call number talk speak someone person human receptionist staff "
     "representative contact somebody reach telephone",
     "insurance": "insurance insurances insured coverage covered cover network plans plan "
     "copay deductible billing accept accepted accepting",
     "list": "exercises exercise stretches stretch list routine routines workouts workout "
     "options all",
-    "greeting": "hi hello hey hiya yo howdy greetings morning menu afternoon evening start",
+    "greeting": "hi hello hey hiya yo howdy greetings morning menu afternoon evening start "
+    "bot robot automated",
     "thanks": "thanks thank thx ty tysm appreciate appreciated",
     "appointment": "appointment appointments appt appts book booking reschedule visit walkin "
     "newpatient",
@@ -64,7 +65,9 @@ for _intent, _words in {
     "hola cita necesito quiero tienen donde cuando abierto aceptan",
     "holiday": "holiday holidays thanksgiving christmas xmas easter newyear memorial labor",
     "pain": "pain painful hurts hurt hurting ache aches aching sore sharp numb numbness "
-    "tingling tingly",
+    "tingling tingly spasm spasms cramp cramps pinched nerve herniated bulging disc discs "
+    "sprain sprained strain strained headache headaches",
+    "reminders": "reminder reminders remind reminding",
 }.items():
     for _word in _words.split():
         KEYWORDS.setdefault(_word, _intent)
@@ -86,14 +89,15 @@ PART_OF_DAY = {"morning": (0, 12), "afternoon": (12, 17), "evening": (17, 24), "
 SHORTHAND = {
     "u": "you", "ur": "your", "r": "are", "pls": "please", "plz": "please", "w": "with",
     "wat": "what", "wht": "what", "wen": "when", "whr": "where", "ya": "you", "yall": "you",
-    "tx": "thanks", "addy": "address", "hrz": "hours", "ins": "insurance",
+    "tx": "thanks", "addy": "address", "hrz": "hours", "ins": "insurance", "opn": "open",
 }  # fmt: skip
 
 # Phrases read as one word, so that "walk ins" is not "walk insurance".
 PHRASES = {
     "get there": "directions", "find you": "directions", "walk ins": "walkin",
     "walk in": "walkin", "new patients": "newpatient", "new patient": "newpatient",
-    "new year": "newyear", "new years": "newyear",
+    "new year": "newyear", "new years": "newyear", "were are you": "where are you",
+    "were is": "where is", "who is this": "menu", "who am i texting": "menu",
 }  # fmt: skip
 
 # Common words never "corrected" into a keyword or a name by fuzzy matching.
@@ -163,6 +167,9 @@ DURING = re.compile(
 )
 PAIN_WITH_ACTIVITY = re.compile(r"\b(exercise|exercises|stretch|stretches|stretching|routine)\b")
 
+# "4", "#4", "exercise 4", "number 4": the exercise of that number in the list.
+NUMBERED = re.compile(r"(?:(?:exercise|ex|stretch|number|no) ?)?(\d{1,2})")
+
 OPT_WORDS = frozenset({"stop", "unsubscribe", "cancel", "end", "quit", "optout"})
 DONE_WORDS = frozenset({"done", "finished", "did it", "all done", "complete", "completed"})
 YES_NO_SMALLTALK = frozenset({"ok", "okay", "k", "kk", "cool", "great", "awesome", "got it",
@@ -201,6 +208,7 @@ class PhraseIndex:
         self.exact: dict[str, object] = {}
         self.fuzzy: dict[str, object] = {}
         self.cutoff = cutoff
+        self.aliases = [alias for alias, _ in named]
         for alias, key in named:
             squashed = alias.replace(" ", "")
             self.exact.setdefault(squashed, key)
@@ -295,6 +303,14 @@ class Replier:
             [(alias, a) for a in content.areas for alias in a.aliases], cutoff=88.0
         )
         self.numbered = {str(i): e for i, e in enumerate(content.exercises, start=1)}
+        # Words of the content's own names are never "corrected" into a keyword: "stiff"
+        # (an area) is not "staff".
+        self.name_words = frozenset(
+            word
+            for index in (self.exercise_index, self.plan_index, self.area_index)
+            for alias in index.aliases
+            for word in alias.split()
+        )
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -309,7 +325,13 @@ class Replier:
         for position, token in enumerate(tokens):
             intent = KEYWORDS.get(token)
             day = DAY_WORDS.get(token)
-            if intent is None and day is None and len(token) >= 4 and token not in COMMON:
+            if (
+                intent is None
+                and day is None
+                and len(token) >= 4
+                and token not in COMMON
+                and token not in self.name_words
+            ):
                 found = process.extractOne(
                     token, FUZZY_KEYWORDS.get(token[0], ()), scorer=fuzz.ratio, score_cutoff=80.0
                 )
@@ -355,8 +377,9 @@ class Replier:
             return emergency
         if not normalized:
             return Reply("menu", self.menu())
-        if normalized in self.numbered:
-            return Reply("exercise", self.exercise_text(self.numbered[normalized]))
+        number = NUMBERED.fullmatch(normalized)
+        if number and number.group(1) in self.numbered:
+            return Reply("exercise", self.exercise_text(self.numbered[number.group(1)]))
         if normalized in DONE_WORDS:
             return Reply("done", self.done())
         reading = self.read(normalized)
@@ -463,6 +486,11 @@ class Replier:
             return self.exercise_list()
         if intent == "appointment":
             return f"To book, change or cancel an appointment, please call us at {self.phone}."
+        if intent == "reminders":
+            return (
+                "Your daily exercise reminder comes at the time you chose with us. To change "
+                f"its time or pause it, call us at {self.phone}. Reply STOP to stop all texts."
+            )
         if intent == "holiday":
             return f"Our hours may differ on holidays: please call {self.phone} to check."
         if intent == "spanish":

@@ -275,6 +275,25 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("do you take visa", [PHONE], ["not on our list", YES]),
     ("do you take zorba health", ["Zorba is not on our list", PHONE], [YES]),
     ("i have zorba insurance", ["Zorba is not on our list", PHONE], [YES]),
+    ("obamacare", ["Obamacare is not on our list", PHONE], [YES]),
+    # --- shorthand and near-misses of everyday words ---
+    ("wen r u opn", ["Mon", "Sat"], [MENU]),
+    ("were are you", ["44110"], []),
+    ("whats the zip code", ["20147"], []),
+    ("my lower back is stiff", [CAT, PRAYER], ["automated text line"]),
+    # --- exercises by their number in the list ---
+    ("exercise 3", [KNEE, STEPS], []),
+    ("number 2", [PRAYER, STEPS], []),
+    ("ex 10", [TRUNK, STEPS], []),
+    ("11", [MENU], [STEPS]),
+    # --- conditions the exercises are not named for: sympathy and the phone ---
+    ("pinched nerve", ["Sorry you are hurting", PHONE], [STEPS]),
+    ("herniated disc", ["Sorry you are hurting", PHONE], [STEPS]),
+    # --- who is this, and the daily reminder ---
+    ("is this a bot", ["text line", PHONE], []),
+    ("who am i texting", ["text line", PHONE], []),
+    ("change my reminder time", ["reminder", "call us", PHONE, "STOP"], []),
+    ("when is my next reminder", ["time you chose", PHONE], []),
 ]
 
 
