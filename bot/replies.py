@@ -49,7 +49,8 @@ for _intent, _words in {
     "hours": "hours hour hrs hr open opened opening opens close closed closing closes schedule "
     "timings lunch",
     "location": "address adress addr where located location locate directions direction "
-    "directions map parking park plaza find zip zipcode",
+    "directions map parking park plaza find zip zipcode near nearby store building suite "
+    "floor landmark landmarks entrance",
     "phone": "phone call number talk speak someone person human receptionist staff "
     "representative contact somebody reach telephone",
     "insurance": "insurance insurances insured coverage covered cover network plans plan "
@@ -68,6 +69,8 @@ for _intent, _words in {
     "tingling tingly spasm spasms cramp cramps pinched nerve herniated bulging disc discs "
     "sprain sprained strain strained headache headaches",
     "reminders": "reminder reminders remind reminding",
+    "dosage": "reps rep repetitions howoften howlong",
+    "ask_clinic": "pregnant pregnancy surgery osteoporosis medication medications meds",
 }.items():
     for _word in _words.split():
         KEYWORDS.setdefault(_word, _intent)
@@ -98,6 +101,7 @@ PHRASES = {
     "walk in": "walkin", "new patients": "newpatient", "new patient": "newpatient",
     "new year": "newyear", "new years": "newyear", "were are you": "where are you",
     "were is": "where is", "who is this": "menu", "who am i texting": "menu",
+    "how often": "howoften", "how many times": "howoften", "how long": "howlong",
 }  # fmt: skip
 
 # Common words never "corrected" into a keyword or a name by fuzzy matching.
@@ -112,7 +116,7 @@ COMMON = frozenset(
     "tell than that the their them then there these they thing things think this those though "
     "time times to too try two up us use very want was way we week well were what when where "
     "which while who why will with work would yes yet you your yours thats whats hows theres "
-    "sorry hurt times other house hour".split()
+    "sorry hurt times other house hour late early".split()
 )
 
 
@@ -163,8 +167,10 @@ EXERCISE_PAIN = re.compile(
 DURING = re.compile(
     r"\b(when i|while i|after i|during|doing|after doing|since i|i did|i do|i tried|trying|"
     r"after the|after that|with the|from the|from doing|when doing|"
-    r"(hurts?|hurting|painful|sore) to (do|try|hold))\b"
+    r"(hurts?|hurting|painful|sore) to (do|try|hold)|after (my |the |these |those )?"
+    r"(exercises?|stretch\w*|workouts?|routine))\b"
 )
+ASKS_WHAT_HELPS = frozenset({"help", "helps", "best", "which", "recommend"})
 PAIN_WITH_ACTIVITY = re.compile(r"\b(exercise|exercises|stretch|stretches|stretching|routine)\b")
 
 # "4", "#4", "exercise 4", "number 4": the exercise of that number in the list.
@@ -403,6 +409,8 @@ class Replier:
         """Pain during or after an exercise: stop it and call the clinic."""
         if not EXERCISE_PAIN.search(normalized):
             return None
+        if not reading.exercises and ASKS_WHAT_HELPS & set(reading.tokens):
+            return None  # "what exercises help when I have pain": a question, not a report
         about_exercise = bool(reading.exercises) or bool(PAIN_WITH_ACTIVITY.search(normalized))
         if not (about_exercise and (DURING.search(normalized) or reading.exercises)):
             return None
@@ -441,6 +449,10 @@ class Replier:
             intents.pop("greeting")
         if "list" in intents and "exercise" in intents:
             intents.pop("list")
+        if "dosage" in intents and ({"exercise", "appointment"} & set(intents)):
+            intents.pop("dosage")  # an exercise's steps say how long and how often
+        if "dosage" in intents:
+            intents.pop("list", None)
         if "pain" in intents:
             intents.pop("pain")
             if not intents:
@@ -486,6 +498,18 @@ class Replier:
             return self.exercise_list()
         if intent == "appointment":
             return f"To book, change or cancel an appointment, please call us at {self.phone}."
+        if intent == "dosage":
+            return (
+                "Each exercise's steps say how long to hold it and how many times to do it: "
+                "text its name (like CAT CAMEL), or EXERCISES for the list. Follow what your "
+                f"provider told you first. Questions? Call {self.phone}."
+            )
+        if intent == "ask_clinic":
+            return (
+                "Please ask your provider before doing the exercises: call us at "
+                f"{self.phone}. This text line gives the clinic's exercise instructions, not "
+                "medical advice."
+            )
         if intent == "reminders":
             return (
                 "Your daily exercise reminder comes at the time you chose with us. To change "

@@ -294,6 +294,27 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("who am i texting", ["text line", PHONE], []),
     ("change my reminder time", ["reminder", "call us", PHONE, "STOP"], []),
     ("when is my next reminder", ["time you chose", PHONE], []),
+    # --- Medicaid and Medicare Advantage plans under an accepted brand are never "yes" ---
+    ("aetna better health", ["Aetna Better Health is not on our list", PHONE], [YES]),
+    ("i have aetna medicare", ["not on our list", PHONE], [YES]),
+    ("medicare advantage", ["Medicare Advantage is not on our list", PHONE], [YES]),
+    ("do you take united healthcare community plan", ["not on our list", PHONE], [YES]),
+    ("do you take uhc", [YES, "UnitedHealthcare"], ["not on our list"]),
+    ("i got rear ended", ["Auto injury"], []),
+    # --- soreness after the exercises; questions about them ---
+    ("im sore after exercises is that normal", ["stop that exercise", PHONE], [STEPS]),
+    ("my back hurts after stretching", ["stop that exercise", PHONE], [STEPS]),
+    ("what exercises help when i have pain", [CAT], ["stop that exercise"]),
+    ("how many reps", ["how many times", "text its name"], [STEPS]),
+    ("how long do i hold the stretch", ["how long to hold"], [STEPS]),
+    ("how often should i do these", ["how many times", PHONE], [MENU]),
+    ("how long do i hold the cat camel", [CAT, STEPS], []),
+    ("how long is the appointment", ["appointment", PHONE], ["how long to hold"]),
+    ("can i do these if im pregnant", ["ask your provider", PHONE], [STEPS]),
+    # --- where exactly ---
+    ("what store are you next to", ["Giant"], []),
+    ("are you near giant", ["Giant"], []),
+    ("open late?", ["Tue 2pm-7pm"], ["44110"]),
 ]
 
 
