@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from rapidfuzz.distance import DamerauLevenshtein
+
 from bot.text import normalize
 
 
@@ -29,6 +31,8 @@ POLITE = frozenset(
     "please pls plz me now all texts text texting messages message msgs it thanks thank you "
     "sending send these them the my reminder reminders daily".split()
 )
+# STOP with two neighbouring letters swapped or one doubled; not "spot", "post" or "tops".
+STOP_SLIPS = frozenset({"tsop", "sotp", "stpo", "sstop", "sttop", "stopp", "stopstop"})
 OPT_OUT_TYPES = {"STOP": Keyword.OPT_OUT, "START": Keyword.OPT_IN, "HELP": Keyword.HELP}
 
 
@@ -47,6 +51,8 @@ def classify(body: str, opt_out_type: str | None = None) -> tuple[Keyword, str] 
         return Keyword.OPT_IN, text
     if text in HELP_WORDS:
         return Keyword.HELP, text
+    if _misspelt_opt_out(squashed):
+        return Keyword.OPT_OUT, squashed[:40]
     words = text.replace("opt out", "optout").split()
     keywords = [w for w in words if w in OPT_OUT_WORDS]
     if (
@@ -56,3 +62,11 @@ def classify(body: str, opt_out_type: str | None = None) -> tuple[Keyword, str] 
     ):
         return Keyword.OPT_OUT, keywords[0]
     return None
+
+
+def _misspelt_opt_out(word: str) -> bool:
+    """A text that is only a misspelt STOP ("stpo", "sotp") or UNSUBSCRIBE ("unsubcribe"):
+    a patient trying to opt out is opted out; sending on would be the costly mistake."""
+    if word in STOP_SLIPS:
+        return True
+    return len(word) >= 9 and DamerauLevenshtein.distance(word, "unsubscribe") <= 2

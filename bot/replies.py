@@ -57,8 +57,8 @@ for _intent, _words in {
     "copay deductible billing accept accepted accepting",
     "list": "exercises exercise stretches stretch list routine routines workouts workout "
     "options all",
-    "greeting": "hi hello hey hiya yo howdy greetings morning menu afternoon evening start "
-    "bot robot automated",
+    "greeting": "hi hii hiii hello hey heyy hiya yo howdy greetings morning menu afternoon "
+    "evening start bot robot automated",
     "thanks": "thanks thank thx ty tysm appreciate appreciated",
     "appointment": "appointment appointments appt appts book booking reschedule visit walkin "
     "newpatient",

@@ -8,7 +8,7 @@ from bot.compliance import Keyword, classify
     ["STOP", "stop", " Stop. ", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE",
      "OPTOUT", "opt out", "Opt-Out", "stop please", "please stop texting me", "STOP!!!",
      "unsubscribe me", "stop my reminders", "cancel my reminders", "stop sending me reminders",
-     "stop the daily reminders please"],
+     "stop the daily reminders please", "stpo", "sotp", "unsubcribe", "unsuscribe"],
 )  # fmt: skip
 def test_opt_out(body):
     assert classify(body)[0] == Keyword.OPT_OUT
@@ -28,7 +28,8 @@ def test_help(body):
     "body",
     ["how do I stop the pain", "cancel my appointment", "help me with my back",
      "when does the stretch end", "yes I did the cat camel", "info about hours", "", "stopper",
-     "quit smoking tips", "change my reminder time", "should i stop my reminders"],
+     "quit smoking tips", "change my reminder time", "should i stop my reminders", "post",
+     "spot", "tops", "stoop"],
 )  # fmt: skip
 def test_not_keywords(body):
     assert classify(body) is None
