@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from bot import patients as pt
 from bot.models import Message, Patient, db, utcnow
-from bot.sender import limits_from_config
+from bot.sender import limits_from_config, pipelined
 
 COLUMNS = ("name", "phone", "language", "routine", "reminder_time", "timezone")
 BATCH = 500
@@ -141,16 +141,22 @@ def _invite_all(app: Flask, to_invite, report: ImportReport, progress: Progress 
     for pid in ids:
         if patients[pid].phone in opted_out:
             report.invite_failures.append((line_of[pid], "the number has opted out (STOP)"))
-    limits = limits_from_config(app.config)
-    for start in range(0, len(jobs), BATCH):
-        batch = jobs[start : start + BATCH]
-        results = sender.send_many([(phone, text) for _, phone, text in batch], limits)
-        for (patient, _phone, text), result in zip(batch, results, strict=True):
-            pt.record_send(session, patient, text, "invitation", result, utcnow())
-            if result.ok:
-                report.invited += 1
-            else:
-                report.invite_failures.append((line_of[patient.id], result.error or result.status))
-        session.commit()
-        if progress:
-            progress("inviting", start + len(batch), len(jobs))
+    batches = [jobs[start : start + BATCH] for start in range(0, len(jobs), BATCH)]
+    done = 0
+    with sender.pipeline(limits_from_config(app.config)) as submit:
+        for batch, results in pipelined(submit, batches, _texts):
+            for (patient, _phone, text), result in zip(batch, results, strict=True):
+                pt.record_send(session, patient, text, "invitation", result, utcnow())
+                if result.ok:
+                    report.invited += 1
+                else:
+                    failure = result.error or result.status
+                    report.invite_failures.append((line_of[patient.id], failure))
+            session.commit()
+            done += len(batch)
+            if progress:
+                progress("inviting", done, len(jobs))
+
+
+def _texts(batch) -> list[tuple[str, str]]:
+    return [(phone, text) for _, phone, text in batch]

@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -37,7 +36,7 @@ from bot.content import Content
 from bot.models import Message, Patient, ReminderDelivery
 from bot.patients import record_refusals, subscribed_filter
 from bot.segments import count_segments, is_gsm7
-from bot.sender import Limits, Sender, limits_from_config
+from bot.sender import Limits, Sender, limits_from_config, pipelined
 from bot.text import gsm_name
 
 log = logging.getLogger(__name__)
@@ -155,27 +154,23 @@ def send_due(
     pending = session.scalar(
         select(func.count()).where(deliveries.c.status == "pending", deliveries.c.due_at <= at)
     )
-    done, more = 0, True
+    done = 0
     # A pipeline: while batches are with Twilio, the next is claimed and the oldest one
     # recorded, so the database never keeps Twilio waiting; the sender starts a batch's
     # texts as the last ones of the batch before it finish.
+    claims = iter(lambda: claim_batch(session, settings, at, report), [])
     with sender.pipeline(settings.limits) as submit:
-        outstanding: deque = deque()
-        while True:
-            while more and len(outstanding) < BATCHES_AHEAD:
-                batch = claim_batch(session, settings, at, report)
-                if not batch:
-                    more = False
-                    break
-                outstanding.append((batch, submit([(row.phone, row.body) for row in batch])))
-            if not outstanding:
-                return report
-            batch, answers = outstanding.popleft()
-            record(session, batch, answers.result(), at, report)
+        for batch, results in pipelined(submit, claims, _texts, BATCHES_AHEAD):
+            record(session, batch, results, at, report)
             session.commit()
             done += len(batch)
             if progress:
                 progress(done, max(pending or 0, done))
+    return report
+
+
+def _texts(batch) -> list[tuple[str, str]]:
+    return [(row.phone, row.body) for row in batch]
 
 
 def plan(

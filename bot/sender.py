@@ -17,10 +17,11 @@ import random
 import threading
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import aiohttp
 import requests
@@ -83,6 +84,7 @@ def limits_from_config(config) -> Limits:
     )
 
 
+T = TypeVar("T")
 # Hands a batch of (to, body) texts to a pipeline; the future gives the results in order.
 Submit = Callable[[list[tuple[str, str]]], "Future[list[SendResult]]"]
 
@@ -295,6 +297,26 @@ class Pace:
         self.next = start + self.interval
         if start > now:
             await asyncio.sleep(start - now)
+
+
+def pipelined(
+    submit: Submit,
+    batches: Iterable[list[T]],
+    texts: Callable[[list[T]], list[tuple[str, str]]],
+    ahead: int = 2,
+) -> Iterator[tuple[list[T], list[SendResult]]]:
+    """Hands the batches to a pipeline, at most ``ahead`` of them not yet given back, and
+    yields each with its answers, in order. The next batch is taken (claimed, say) while
+    the ones before it are with Twilio; few are ever sent and not yet recorded."""
+    source = iter(batches)
+    pending: deque[tuple[list[T], Future[list[SendResult]]]] = deque()
+    while True:
+        while len(pending) < ahead and (batch := next(source, None)):
+            pending.append((batch, submit(texts(batch))))
+        if not pending:
+            return
+        batch, answers = pending.popleft()
+        yield batch, answers.result()
 
 
 def make_sender(config) -> Sender:
