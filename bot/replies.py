@@ -129,6 +129,8 @@ def by_first_letter(words) -> dict[str, list[str]]:
     return groups
 
 
+# English words that are not Spanish ones, for telling the two apart.
+ENGLISH_WORDS = frozenset(COMMON | {w for w, intent in KEYWORDS.items() if intent != "spanish"})
 FUZZY_KEYWORDS = by_first_letter(sorted(w for w in KEYWORDS if len(w) >= 5))
 FUZZY_DAYS = by_first_letter([d.lower() for d in DAY_NAMES] + ["tomorrow"])
 
@@ -309,6 +311,9 @@ class Replier:
             [(alias, a) for a in content.areas for alias in a.aliases], cutoff=88.0
         )
         self.numbered = {str(i): e for i, e in enumerate(content.exercises, start=1)}
+        from bot.spanish import SpanishReplies  # it builds on this module's helpers
+
+        self.spanish = SpanishReplies(self)
         # Words of the content's own names are never "corrected" into a keyword: "stiff"
         # (an area) is not "staff".
         self.name_words = frozenset(
@@ -378,7 +383,7 @@ class Replier:
     def reply(self, text: str, now: dt.datetime) -> Reply:
         """The answer to one text; ``now`` is an aware datetime (for "open now?")."""
         normalized = normalize(text[:MAX_READ_CHARS])
-        emergency = self.emergency(normalized)
+        emergency = self.emergency(normalized) or self.spanish.emergency(normalized)
         if emergency:
             return emergency
         if not normalized:
@@ -389,6 +394,8 @@ class Replier:
         if normalized in DONE_WORDS:
             return Reply("done", self.done())
         reading = self.read(normalized)
+        if self.spanish.is_spanish(reading.tokens, ENGLISH_WORDS):
+            return self.spanish.reply(reading.tokens, now)
         pain = self.exercise_pain(normalized, reading)
         if pain:
             return pain

@@ -87,6 +87,8 @@ def test_not_yaml(tmp_path):
         (lambda d: d["areas"][0].update(exercises=["nope"]), r"areas\[0\]\.exercises: .*'nope'"),
         (lambda d: d["other_plans"].append("aetna"), r"other_plans: 'aetna' is also"),
         (lambda d: d.update(exercises="cat camel"), r"exercises: expected a non-empty list"),
+        (lambda d: d["clinic"].update(directions_es="Aquí"), r"clinic\.directions_es: .*GSM-7"),
+        (lambda d: d["clinic"].update(directions_es=["a"]), r"clinic\.directions_es: expected"),
     ],
 )  # fmt: skip
 def test_broken_field_is_named(tmp_path, raw, change, message):
@@ -107,3 +109,19 @@ def test_broken_content_stops_the_app(make_app, tmp_path, raw):
     raw["hours"]["mon"] = ["nine to five"]
     with pytest.raises(ConfigError, match=r"hours\.mon\[0\]"):
         make_app(CONTENT_FILE=write(tmp_path, raw))
+
+
+def test_spanish_directions_are_optional(tmp_path, raw):
+    from zoneinfo import ZoneInfo
+
+    from bot.replies import Replier
+
+    del raw["clinic"]["directions_es"]
+    content = load_content(write(tmp_path, raw))
+    assert content.clinic.directions_es == ""
+    body = (
+        Replier(content, ZoneInfo("America/New_York"))
+        .reply("donde estan", dt.datetime.now(dt.UTC))
+        .body
+    )
+    assert "44110" in body and "between Giant and VA ABC" in body  # the English directions

@@ -315,6 +315,20 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("what store are you next to", ["Giant"], []),
     ("are you near giant", ["Giant"], []),
     ("open late?", ["Tue 2pm-7pm"], ["44110"]),
+    # --- in Spanish: red flags first, then hours, address and insurance in Spanish ---
+    ("no puedo sentir las piernas", ["Llame al 911", "emergencias"], [STEPS]),
+    ("tengo dolor de pecho", ["Llame al 911"], []),
+    ("perdi el control de la vejiga", ["Llame al 911"], []),
+    ("Me caí en la casa", ["Llame al 911"], []),
+    ("cuales son sus horarios", ["Horario", "Lun 10am-12:30pm y 2pm-5pm", PHONE], ["Office"]),
+    ("estan abiertos el sabado?", ["El sabado estamos cerrados", "Vie 8am-1pm"], []),
+    ("¿Dónde están ubicados?", ["44110", "entre Giant y VA ABC"], []),
+    ("aceptan medicaid", ["Medicaid no esta en nuestra lista", PHONE], ["Si, aceptamos", YES]),
+    ("aceptan aetna?", ["Si, aceptamos Aetna"], ["no esta"]),
+    ("tienen seguro", ["Aceptamos", "Aetna"], []),
+    ("gracias", ["De nada"], []),
+    ("ejercicios para la espalda", [CAT, PHONE], []),
+    ("hola, do you take aetna?", [YES, "Aetna"], []),
 ]
 
 
@@ -343,4 +357,6 @@ def test_emergency_always_comes_first(replier, text, must, must_not):
     body = replier.reply(text, FRIDAY_10AM).body
     if E911 in must:
         assert body.lower().startswith("please call 911")
+    if "Llame al 911" in must:
+        assert body.startswith("Llame al 911")
     assert count_segments(body).segments <= 10

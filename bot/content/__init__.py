@@ -65,6 +65,7 @@ class Clinic:
     address: str
     directions: str
     spanish: str
+    directions_es: str = ""  # the directions in Spanish; the English ones when empty
 
 
 LANGUAGES = ("en", "es")
@@ -121,6 +122,9 @@ def parse_content(raw: Any) -> Content:
         address=_text(clinic_raw.get("address"), "clinic.address"),
         directions=_text(clinic_raw.get("directions"), "clinic.directions"),
         spanish=_text(clinic_raw.get("spanish", ""), "clinic.spanish", required=False),
+        directions_es=_text(
+            clinic_raw.get("directions_es", ""), "clinic.directions_es", required=False
+        ),
     )
     if sum(ch.isdigit() for ch in clinic.phone) < 10:
         raise ContentError(f"clinic.phone: {clinic.phone!r} is not a phone number")

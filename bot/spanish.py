@@ -1,0 +1,171 @@
+"""Answers for patients who text in Spanish ("Se habla Espanol" is on the clinic's page).
+
+Red-flag symptoms get "llame al 911" first, as in English. Hours, the address and
+insurance are answered in Spanish from the same content; what the content has only in
+English (the exercises' steps) is offered with the phone number of staff who speak
+Spanish. Replies use plain letters (no accents): accented a, i, o, u are not in the SMS
+alphabet and would double the price of every text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import TYPE_CHECKING
+
+from bot.replies import Reply, _spans
+
+if TYPE_CHECKING:
+    from bot.replies import Replier
+
+DIAS = ("lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domingo")
+DIAS_CORTOS = ("Lun", "Mar", "Mie", "Jue", "Vie", "Sab", "Dom")
+
+# Words that say a text is in Spanish; a few more are below with their intent.
+MARKERS = frozenset(
+    "espanol habla hablan hola buenos buenas necesito quiero tienen donde cuando estan "
+    "ustedes su sus que por favor ayuda usted puedo".split()
+)
+INTENTS: dict[str, str] = {}
+for _intent, _words in {
+    "hours": "horario horarios hora horas abierto abiertos abren abre cierran cierra hoy manana",
+    "location": "direccion ubicacion ubicados ubicado llegar donde estacionamiento",
+    "insurance": "seguro seguros aseguranza aceptan acepta aceptas planes cobertura",
+    "exercises": "ejercicio ejercicios estiramiento estiramientos",
+    "appointment": "cita citas",
+    "thanks": "gracias",
+    "greeting": "hola buenos buenas",
+}.items():
+    for _word in _words.split():
+        INTENTS.setdefault(_word, _intent)
+DAY_WORDS = {name: i for i, name in enumerate(DIAS)} | {"sabados": 5, "domingos": 6}
+
+EMERGENCY = [
+    (re.compile(p), what)
+    for p, what in [
+        (r"\b(vejiga|intestino|orinar|orine|orino|me hice pipi|control de (la )?orina|"
+         r"incontinencia)\b", "La perdida de control de la vejiga o del intestino"),
+        (r"\b(ingle|entre las piernas|zona intima|genitales)\b",
+         "El adormecimiento en la ingle o entre las piernas"),
+        (r"\bdolor (de|en el) pecho\b|\bno puedo respirar\b|\bfalta de aire\b",
+         "El dolor de pecho o la falta de aire"),
+        (r"\bno (puedo|siento) (sentir|mover|caminar|pararme|las piernas|los pies)\b|"
+         r"\b(piernas|pies) (debiles|dormidas|entumidas|entumecidas)\b|\bdebilidad\b",
+         "La debilidad o el adormecimiento de las piernas"),
+        (r"\bme (cai|caigo)\b|\buna caida\b|\bchoque\b|\baccidente\b",
+         "Una caida o un accidente"),
+        (r"\bfiebre\b", "El dolor de espalda con fiebre"),
+    ]
+]  # fmt: skip
+
+
+class SpanishReplies:
+    def __init__(self, replier: Replier):
+        self.replier = replier
+        self.content = replier.content
+        self.phone = replier.phone
+
+    def is_spanish(self, tokens: list[str], english: frozenset[str]) -> bool:
+        """More Spanish words than English ones: "hola, do you take aetna?" is English."""
+        spanish = sum(t in MARKERS or t in INTENTS or t in DAY_WORDS for t in tokens)
+        return spanish > 0 and spanish > sum(t in english for t in tokens)
+
+    def emergency(self, normalized: str) -> Reply | None:
+        for pattern, what in EMERGENCY:
+            if pattern.search(normalized):
+                return Reply(
+                    "emergency",
+                    "Llame al 911 o vaya a la sala de emergencias ahora (call 911). "
+                    f"{what} necesita atencion de inmediato. No haga los ejercicios. "
+                    f"Cuando pueda, llamenos al {self.phone}.",
+                )
+        return None
+
+    def reply(self, tokens: list[str], now: dt.datetime) -> Reply:
+        intents = list(dict.fromkeys(INTENTS[t] for t in tokens if t in INTENTS))
+        plans = self.replier.plan_index.find(tokens)
+        if plans and "insurance" not in intents:
+            intents.append("insurance")
+        if len(intents) > 1:
+            intents = [i for i in intents if i not in ("greeting", "thanks")] or intents
+        if not intents:
+            return Reply("spanish", self.menu())
+        parts = [self.section(intent, tokens, plans, now) for intent in intents[:3]]
+        return Reply("spanish+" + "+".join(intents[:3]), "\n\n".join(parts))
+
+    def section(self, intent: str, tokens, plans, now: dt.datetime) -> str:
+        if intent == "hours":
+            return self.hours(tokens, now)
+        if intent == "location":
+            clinic = self.content.clinic
+            return f"{clinic.address}. {clinic.directions_es or clinic.directions}"
+        if intent == "insurance":
+            return self.insurance(plans)
+        if intent == "exercises":
+            names = ", ".join(e.name for e in self.content.exercises[:5])
+            return (
+                f"Nuestros ejercicios (en ingles): {names}... Escriba el nombre de uno para "
+                f"ver los pasos. Para ayuda en espanol, llame al {self.phone}."
+            )
+        if intent == "appointment":
+            return (
+                f"Para hacer, cambiar o cancelar una cita, llame al {self.phone}. "
+                f"{self.content.clinic.spanish}"
+            )
+        if intent == "thanks":
+            return "De nada! Escriba HORARIO, DIRECCION o SEGURO cuando quiera."
+        return self.menu()
+
+    def menu(self) -> str:
+        return (
+            f"Hola! {self.content.clinic.spanish} Escriba HORARIO, DIRECCION o SEGURO. Para "
+            f"hablar con nosotros en espanol, llame al {self.phone}."
+        )
+
+    def hours(self, tokens: list[str], now: dt.datetime) -> str:
+        hours = self.content.hours
+        local = now.astimezone(self.replier.timezone)
+        days = [DAY_WORDS[t] for t in tokens if t in DAY_WORDS]
+        if "hoy" in tokens:
+            days.append(local.weekday())
+        if "manana" in tokens and "por" not in tokens:  # "por la manana" is the morning
+            days.append((local.weekday() + 1) % 7)
+        lines = []
+        for day in dict.fromkeys(days):
+            spans = hours[day]
+            lines.append(
+                f"El {DIAS[day]}: abierto {_es(_spans(spans))}."
+                if spans
+                else f"El {DIAS[day]} estamos cerrados."
+            )
+        if not lines or any("cerrados" in line for line in lines):
+            rows = [f"{DIAS_CORTOS[d]} {_es(_spans(hours[d]))}" for d in range(7) if hours[d]]
+            closed = [DIAS_CORTOS[d] for d in range(7) if not hours[d]]
+            if closed:
+                rows.append(" y ".join(closed) + " cerrado")
+            lines.append("Horario:\n" + "\n".join(rows))
+        lines.append(f"Llame al {self.phone}.")
+        return "\n".join(lines)
+
+    def insurance(self, hits) -> str:
+        accepted = [h.key for h in hits if not isinstance(h.key, str)]
+        others = [h.key for h in hits if isinstance(h.key, str)]
+        listed = ", ".join(p.name for p in self.content.insurance)
+        parts = []
+        if accepted:
+            parts.append(f"Si, aceptamos {' y '.join(dict.fromkeys(p.name for p in accepted))}.")
+        if others:
+            names = " y ".join(dict.fromkeys(o.title() for o in others))
+            parts.append(
+                f"{names} no esta en nuestra lista de planes aceptados. Llame al "
+                f"{self.phone} antes de su visita."
+            )
+        if not accepted:
+            parts.append(f"Aceptamos: {listed}.")
+        if accepted and not others:
+            parts.append(f"Preguntas sobre su cobertura? Llame al {self.phone}.")
+        return " ".join(parts)
+
+
+def _es(spans: str) -> str:
+    return spans.replace(" & ", " y ")
