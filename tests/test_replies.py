@@ -63,7 +63,9 @@ def test_part_of_day(replier):
 @pytest.mark.parametrize(
     "text",
     ["hi", "hours", "where are you", "insurance", "HELP-TEXT", "do you take kaiser",
-     "list exercises", "phone", "lower back", "open saturday?"],
+     "list exercises", "phone", "lower back", "open saturday?", "hola", "cuales son sus horarios",
+     "donde estan", "aceptan seguro", "aceptan medicaid", "estan abiertos el sabado",
+     "how many reps", "change my reminder time", "no puedo sentir las piernas"],
 )  # fmt: skip
 def test_short_answers_fit_two_segments(replier, text):
     body = replier.help_text() if text == "HELP-TEXT" else replier.reply(text, at(0, 9)).body
