@@ -116,7 +116,7 @@ COMMON = frozenset(
     "tell than that the their them then there these they thing things think this those though "
     "time times to too try two up us use very want was way we week well were what when where "
     "which while who why will with work would yes yet you your yours thats whats hows theres "
-    "sorry hurt times other house hour late early".split()
+    "sorry hurt times other house hour late early walk walking".split()
 )
 
 
@@ -136,30 +136,41 @@ FUZZY_DAYS = by_first_letter([d.lower() for d in DAY_NAMES] + ["tomorrow"])
 
 # --- safety -------------------------------------------------------------------------------
 
+# Each red flag: what matches it, what it is called, and what cancels it ("my bladder is
+# fine", "I fell asleep", "I can't walk far"); "during an exercise" marks an injury that
+# is read as pain during an exercise ("I hurt myself doing the cat camel") instead.
+DURING_EXERCISE = "during an exercise"
 EMERGENCY_PATTERNS = [
-    (re.compile(p), what)
-    for p, what in [
+    (re.compile(p), what, re.compile(unless) if unless and unless != DURING_EXERCISE else unless)
+    for p, what, unless in [
         (r"\b(bladder|bowel|bowels|pee|urine|urinate|poop|incontinen\w*|wet myself|wet my"
          r"self|pooped myself|peed myself|control my (bladder|bowels?))\b",
-         "Loss of bladder or bowel control"),
+         "Loss of bladder or bowel control",
+         r"\b(is|are|feels?|seems?) (fine|ok|okay|normal)\b|\bno (bladder|bowel) "
+         r"(problems?|issues?)\b"),
         (r"\b(groin|saddle|genital\w*|private parts?|inner thighs? (is|are|went|feels?) numb)\b|"
          r"\bnumb\w*\b.{0,30}\b(down there|between (my|the) legs|crotch|privates|private area|"
          r"perineum|vagina\w*|penis|anus)\b|\b(down there|between (my|the) legs|crotch|privates|"
-         r"private area)\b.{0,30}\bnumb\w*", "Numbness in the groin or saddle area"),
+         r"private area)\b.{0,30}\bnumb\w*", "Numbness in the groin or saddle area", None),
         (r"\bchest (pain|hurts?|pressure|tight\w*)\b|\bheart attack\b|\bcant breathe?\b|"
-         r"\b(short(ness)? of breath|trouble breathing)\b", "Chest pain or trouble breathing"),
-        (r"\b(cant|cannot|can not|unable to|couldnt) (feel|move|lift|stand on|walk|stand)\b|"
+         r"\b(short(ness)? of breath|trouble breathing)\b", "Chest pain or trouble breathing",
+         None),
+        (r"\b(cant|cannot|can not|unable to|couldnt) (feel|move|lift|stand on|walk|stand)\b"
+         r"(?!(?: \w+){0,4} (far|long|enough|very|much|well|without|too|anymore)\b)|"
          r"\b(sudden\w*|new) (weakness|weak)\b|\blegs? (gave|giving|give) (out|way)\b|"
          r"\blegs? (is|are|went|going|feels?|feel) (weak|numb|dead)\b|\bparaly[sz]\w*\b|"
-         r"\b(numb|weak) (legs?|feet|foot)\b", "Sudden weakness or numbness in the legs"),
-        (r"\b(i|he|she|just|we|mom|dad) (fell|slipped|tripped|collapsed)\b|\bfell (down|off|on)"
-         r"\b|\b(had|took) a (bad )?fall\b|\b(i|just|got|was|am|been) (injured|badly hurt)\b|"
-         r"\binjured my\b|\bhurt myself\b|\bcar (accident|crash) (today|just now|now)\b|"
-         r"\b(i|we) (just )?(crashed|got hit)\b", "A fall or injury"),
+         r"\b(numb|weak) (legs?|feet|foot)\b", "Sudden weakness or numbness in the legs", None),
+        (r"\b(i|he|she|just|we|mom|dad) (fell|slipped|tripped|collapsed)\b(?! asleep)|"
+         r"\bfell (down|off|on)\b|\b(had|took) a (bad )?fall\b|"
+         r"\bcar (accident|crash) (today|just now|now)\b|\b(i|we) (just )?(crashed|got hit)\b",
+         "A fall or injury",
+         r"\b(years?|months?|weeks?) ago\b|\blast (year|month|week)\b|\bin (19|20)\d\d\b"),
+        (r"\b(i|just|got|was|am|been) (injured|badly hurt)\b|\binjured my\b|\bhurt myself\b",
+         "A fall or injury", DURING_EXERCISE),
         (r"\b(fever|chills)\b.*\bback\b|\bback\b.*\b(fever|chills)\b",
-         "Back pain with a fever"),
-        (r"\b(worst pain|unbearable|excruciating|cant move)\b", "Severe pain"),
-        (r"\b(suicid\w*|kill myself|end my life)\b", "Thoughts of harming yourself"),
+         "Back pain with a fever", None),
+        (r"\b(worst pain|unbearable|excruciating|cant move)\b", "Severe pain", None),
+        (r"\b(suicid\w*|kill myself|end my life)\b", "Thoughts of harming yourself", None),
     ]
 ]  # fmt: skip
 EXERCISE_PAIN = re.compile(
@@ -314,6 +325,10 @@ class Replier:
         from bot.spanish import SpanishReplies  # it builds on this module's helpers
 
         self.spanish = SpanishReplies(self)
+        names = sorted(
+            {a for e in content.exercises for a in e.aliases if " " in a}, key=len, reverse=True
+        )
+        self.exercise_names = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b")
         # Words of the content's own names are never "corrected" into a keyword: "stiff"
         # (an area) is not "staff".
         self.name_words = frozenset(
@@ -402,15 +417,29 @@ class Replier:
         return self.answer(reading, now, normalized)
 
     def emergency(self, normalized: str) -> Reply | None:
-        for pattern, what in EMERGENCY_PATTERNS:
-            if pattern.search(normalized):
-                return Reply(
-                    "emergency",
-                    f"Please call 911 or go to the nearest emergency room now. {what} needs "
-                    f"care right away. Do not do the exercises. When you can, call us at "
-                    f"{self.phone}.",
-                )
+        # Exercise names are read as one word here: "knee to chest hurts" is not chest pain.
+        text = self.exercise_names.sub(lambda m: m.group(0).replace(" ", ""), normalized)
+        for pattern, what, unless in EMERGENCY_PATTERNS:
+            if not pattern.search(text):
+                continue
+            if unless == DURING_EXERCISE:
+                if self.about_exercise(text):
+                    continue
+            elif unless is not None and unless.search(text):
+                continue
+            return Reply(
+                "emergency",
+                f"Please call 911 or go to the nearest emergency room now. {what} needs "
+                f"care right away. Do not do the exercises. When you can, call us at "
+                f"{self.phone}.",
+            )
         return None
+
+    def about_exercise(self, text: str) -> bool:
+        """The text speaks of doing an exercise (one by name, or exercising at all)."""
+        if PAIN_WITH_ACTIVITY.search(text) or re.search(r"\bdoing\b", text):
+            return True
+        return bool(self.exercise_index.find(text.split()))
 
     def exercise_pain(self, normalized: str, reading: Reading) -> Reply | None:
         """Pain during or after an exercise: stop it and call the clinic."""

@@ -329,6 +329,18 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("gracias", ["De nada"], []),
     ("ejercicios para la espalda", [CAT, PHONE], []),
     ("hola, do you take aetna?", [YES, "Aetna"], []),
+    # --- red flags, not words that look like them ---
+    ("knee to chest hurts", ["stop the Knee-to-Chest", PHONE], ["emergency room"]),
+    ("the knee to chest makes my chest hurt", [E911, "Chest pain"], []),
+    ("i cant walk far without pain", ["Sorry you are hurting", PHONE], ["emergency room"]),
+    ("i cant lift my leg high enough for the hamstring stretch", [HAM], ["emergency room"]),
+    ("i fell asleep doing the stretches", [], ["emergency room"]),
+    ("i slipped on ice last year", [MENU], ["emergency room"]),
+    ("i slipped on ice", [E911, "fall or injury"], []),
+    ("i hurt myself doing the cat camel", ["stop the Cat and Camel", PHONE], ["emergency room"]),
+    ("i hurt myself", [E911], []),
+    ("my bladder is fine", [], ["emergency room"]),
+    ("no control of my bladder", [E911, "bladder"], []),
 ]
 
 
