@@ -69,6 +69,7 @@ for _intent, _words in {
     "tingling tingly spasm spasms cramp cramps pinched nerve herniated bulging disc discs "
     "sprain sprained strain strained headache headaches",
     "reminders": "reminder reminders remind reminding",
+    "cost": "cost costs price prices pricing fee fees selfpay uninsured cash",
     "dosage": "reps rep repetitions howoften howlong",
     "ask_clinic": "pregnant pregnancy surgery osteoporosis medication medications meds",
 }.items():
@@ -102,6 +103,8 @@ PHRASES = {
     "new year": "newyear", "new years": "newyear", "were are you": "where are you",
     "were is": "where is", "who is this": "menu", "who am i texting": "menu",
     "how often": "howoften", "how many times": "howoften", "how long": "howlong",
+    "self pay": "selfpay", "no insurance": "uninsured", "without insurance": "uninsured",
+    "out of pocket": "selfpay", "how much": "price",
 }  # fmt: skip
 
 # Common words never "corrected" into a keyword or a name by fuzzy matching.
@@ -485,6 +488,10 @@ class Replier:
             intents.pop("greeting")
         if "list" in intents and "exercise" in intents:
             intents.pop("list")
+        if "cost" in intents:
+            intents.pop("appointment", None)  # "how much is a visit": the price answers it
+            if not reading.plans and not reading.other_plans:
+                intents.pop("insurance", None)
         if "dosage" in intents and ({"exercise", "appointment"} & set(intents)):
             intents.pop("dosage")  # an exercise's steps say how long and how often
         if "dosage" in intents:
@@ -534,6 +541,10 @@ class Replier:
             return self.exercise_list()
         if intent == "appointment":
             return f"To book, change or cancel an appointment, please call us at {self.phone}."
+        if intent == "cost":
+            return (
+                f"For prices, copays and paying without insurance, please call us at {self.phone}."
+            )
         if intent == "dosage":
             return (
                 "Each exercise's steps say how long to hold it and how many times to do it: "

@@ -341,6 +341,12 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("i hurt myself", [E911], []),
     ("my bladder is fine", [], ["emergency room"]),
     ("no control of my bladder", [E911, "bladder"], []),
+    # --- paying: prices are for the front desk ---
+    ("i have no insurance", ["paying without insurance", PHONE], ["We accept"]),
+    ("self pay?", ["prices", PHONE], []),
+    ("how much does a visit cost", ["prices", PHONE], []),
+    ("do you take cash", ["prices", PHONE], ["not on our list"]),
+    ("cigna healthspring", ["not on our list", PHONE], [YES]),
 ]
 
 
