@@ -38,7 +38,7 @@ SETTINGS: dict[str, Any] = {
     "SEND_RATE_PER_SECOND": 200,  # texts started per second at most
     "SEND_RETRIES": 4,  # retries of a text Twilio answered 429 or 5xx
     "SEND_RETRY_BACKOFF": 0.5,  # seconds before the first retry; doubles, with jitter
-    "REMINDER_WINDOW": "08:00-21:00",  # local hours reminders may be sent in
+    "REMINDER_WINDOW": "08:00-21:00",  # local hours reminders and invitations go out in
     "REMINDER_CLAIM_TIMEOUT": 300,  # seconds before an unfinished claim counts as abandoned
     "REMINDER_BATCH": 1000,  # reminders claimed and sent together
     "SIMULATOR": None,  # default: on with --debug, off otherwise
@@ -180,7 +180,10 @@ def window(config: dict[str, Any], name: str) -> tuple[dt.time, dt.time]:
     match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", str(value))
     try:
         start = dt.time(int(match.group(1)), int(match.group(2)))
-        end = dt.time(int(match.group(3)), int(match.group(4)))
+        if (match.group(3), match.group(4)) == ("24", "00"):
+            end = dt.time.max  # to the end of the day: "00:00-24:00" is any hour
+        else:
+            end = dt.time(int(match.group(3)), int(match.group(4)))
     except (AttributeError, ValueError):
         raise ConfigError(f"{name} must be HH:MM-HH:MM, got {value!r}") from None
     if end <= start:

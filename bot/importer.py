@@ -22,7 +22,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from bot import patients as pt
-from bot.models import Message, Patient, db, utcnow
+from bot.models import Patient, db, utcnow
 from bot.sender import limits_from_config, pipelined
 
 COLUMNS = ("name", "phone", "language", "routine", "reminder_time", "timezone")
@@ -99,7 +99,7 @@ def import_csv(
             patient = existing.get(enrollment.phone)
             if patient is not None and patient.removed_at is None:
                 report.duplicates += 1
-                if _never_invited(session, patient):
+                if pt.never_invited(session, patient):
                     to_invite.append((line, patient.id))
                 continue
             patient = pt.enroll(session, enrollment, recorded_by, "import", utcnow())
@@ -111,18 +111,6 @@ def import_csv(
 
     _invite_all(app, to_invite, report, progress)
     return report
-
-
-def _never_invited(session, patient: Patient) -> bool:
-    return (
-        session.scalar(
-            select(Message.id)
-            .where(Message.phone == patient.phone, Message.kind == "invitation")
-            .where(Message.message_sid.is_not(None))  # accepted by Twilio
-            .limit(1)
-        )
-        is None
-    )
 
 
 def _invite_all(app: Flask, to_invite, report: ImportReport, progress: Progress | None) -> None:
@@ -141,6 +129,12 @@ def _invite_all(app: Flask, to_invite, report: ImportReport, progress: Progress 
     for pid in ids:
         if patients[pid].phone in opted_out:
             report.invite_failures.append((line_of[pid], "the number has opted out (STOP)"))
+    # Never at night where the patient is: those invitations wait for a staff member.
+    window, now = app.config["REMINDER_WINDOW"], utcnow()
+    held = {p.id for p, _, _ in jobs if not pt.within_sending_hours(now, p.timezone, window)}
+    for patient_id in sorted(held, key=line_of.__getitem__):
+        report.invite_failures.append((line_of[patient_id], pt.held_for_the_night(window)))
+    jobs = [job for job in jobs if job[0].id not in held]
     batches = [jobs[start : start + BATCH] for start in range(0, len(jobs), BATCH)]
     done = 0
     with sender.pipeline(limits_from_config(app.config)) as submit:

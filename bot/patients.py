@@ -226,6 +226,36 @@ def opted_out_numbers(session: Session, phones: list[str], chunk: int = 500) -> 
     return result
 
 
+def within_sending_hours(now: dt.datetime, timezone: str, window: tuple[dt.time, dt.time]) -> bool:
+    """Whether it is within the sending window (REMINDER_WINDOW) where the patient is: no
+    text the app starts itself, reminder or invitation, goes out at night."""
+    start, end = window
+    local = now.astimezone(ZoneInfo(timezone)).time()
+    return start <= local and (local < end or end == dt.time.max)
+
+
+def held_for_the_night(window: tuple[dt.time, dt.time]) -> str:
+    start, end = window
+    closes = "24:00" if end == dt.time.max else f"{end:%H:%M}"
+    return (
+        f"held: outside sending hours ({start:%H:%M}-{closes} where the patient is); send "
+        "it from the patient's page during the day"
+    )
+
+
+def never_invited(session: Session, patient: Patient) -> bool:
+    """No invitation to this number was ever accepted by Twilio."""
+    return (
+        session.scalar(
+            select(Message.id)
+            .where(Message.phone == patient.phone, Message.kind == "invitation")
+            .where(Message.message_sid.is_not(None))
+            .limit(1)
+        )
+        is None
+    )
+
+
 def send_to_patient(
     session: Session, sender: Sender, patient: Patient, body: str, kind: str, now: dt.datetime
 ) -> SendResult | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from functools import wraps
+from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -173,6 +174,15 @@ def enroll():
 
 
 def _send_invitation(patient: Patient) -> None:
+    window, now = current_app.config["REMINDER_WINDOW"], utcnow()
+    if not pt.within_sending_hours(now, patient.timezone, window):
+        local = now.astimezone(ZoneInfo(patient.timezone))
+        flash(
+            f"{patient.name} is enrolled. It is {pt.clock(local.time())} where the patient "
+            f"is: the invitation is {pt.held_for_the_night(window)}.",
+            "warning",
+        )
+        return
     text = pt.invitation_text(_content(), patient)
     result = pt.send_to_patient(
         db.session, current_app.extensions["sender"], patient, text, "invitation", utcnow()
@@ -194,6 +204,19 @@ def _send_invitation(patient: Patient) -> None:
         )
 
 
+@bp.post("/patients/<int:patient_id>/invite")
+def invite(patient_id: int):
+    """Send (again) the invitation to reply YES: held at night, or never answered."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    record = _patient(patient_id)
+    if pt.patient_status(db.session, record) != "invited":
+        flash(f"{record.name} has answered the invitation already.", "warning")
+    else:
+        _send_invitation(record)
+    return redirect(url_for("staff.patient", patient_id=record.id))
+
+
 @bp.get("/patients/<int:patient_id>")
 def patient(patient_id: int):
     record = _patient(patient_id)
@@ -208,6 +231,7 @@ def patient(patient_id: int):
             content.exercise(x) for x in record.routine if x in {e.id for e in content.exercises}
         ],
         history=pt.consent_history(db.session, record.phone),
+        never_invited=pt.never_invited(db.session, record),
         messages=pt.conversation(db.session, record.phone),
         clock=pt.clock,
         action=ActionForm(),

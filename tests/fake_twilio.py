@@ -180,7 +180,8 @@ class FakeTwilio:
             return self._error(400, self.errors[to], "refused by the stand-in")
         now = dt.datetime.now(dt.UTC)
         with self._lock:
-            sent = Sent(f"SM{next(self._counter):032x}", to, from_, body, now)
+            # "fa": never the SID of an inbound text a test makes up (tests.conftest.new_sid).
+            sent = Sent(f"SMfa{next(self._counter):030x}", to, from_, body, now)
             self.messages.append(sent)
             self._arrived.notify_all()
         return 201, self._resource(sent)

@@ -22,6 +22,9 @@ from bot.config import ConfigError, instance_secret
         ("SIMULATOR", "maybe", "SIMULATOR must be on or off"),
         ("DATABASE_URL", "not a url", "DATABASE_URL 'not a url'"),
         ("CONTENT_FILE", "/nonexistent/clinic.yaml", "content file not found"),
+        ("REMINDER_WINDOW", "8am-9pm", "REMINDER_WINDOW must be HH:MM-HH:MM"),
+        ("REMINDER_WINDOW", "21:00-08:00", "REMINDER_WINDOW must end after it starts"),
+        ("REMINDER_WINDOW", "08:00-25:00", "REMINDER_WINDOW must be HH:MM-HH:MM"),
     ],
 )
 def test_bad_setting_stops_start_up(monkeypatch, tmp_path, setting, value, message):
@@ -52,6 +55,14 @@ def test_settings_come_from_the_environment(monkeypatch, tmp_path):
     assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db.example.org/clinic"
     assert app.config["RATE_LIMIT_PER_HOUR"] == 7
     assert app.config["SECRET_KEY"] == "s" * 40
+
+
+def test_sending_window_may_last_the_whole_day(monkeypatch, tmp_path):
+    import datetime as dt
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/x.sqlite3")
+    monkeypatch.setenv("REMINDER_WINDOW", "00:00-24:00")
+    assert create_app().config["REMINDER_WINDOW"] == (dt.time(0), dt.time.max)
 
 
 def test_no_secret_key_makes_one_per_instance_and_keeps_it(tmp_path):

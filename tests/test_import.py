@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 from sqlalchemy import func, select
 
 from bot.models import Patient, StaffUser, db
-from tests.conftest import PASSWORD, csrf_token
+from tests.conftest import PASSWORD, csrf_token, hours_excluding_now
 
 HEADER = "name,phone,language,routine,reminder_time,timezone\n"
 GOOD = (
@@ -160,3 +161,24 @@ def test_staff_create_refuses_duplicates_and_short_passwords(runner):
         args=["staff", "create", "b@clinic.example"], env={"STAFF_PASSWORD": "short"}
     )
     assert short.exit_code != 0 and "at least 10 characters" in short.output
+
+
+def test_invitations_are_held_at_night_and_sent_by_importing_again(
+    twilio_app, fake_twilio, tmp_path
+):
+    twilio_app.config["REMINDER_WINDOW"] = hours_excluding_now()
+    rows = "Ana Lopez,(202) 555-0101,,cat camel,09:00,\nBob Smith,202-555-0102,,birddog,18:30,\n"
+    path = write(tmp_path, HEADER + rows)
+    runner = twilio_app.test_cli_runner()
+    result = runner.invoke(args=["patients", "import", path])
+    assert "2 enrolled" in result.output and "0 invitations sent" in result.output
+    assert result.output.count("held: outside sending hours") == 2
+    assert "line 2:" in result.output and "line 3:" in result.output
+    assert fake_twilio.messages == [] and count_patients(twilio_app) == 2
+    # In the morning, the same file again: nobody enrolled twice, each invited once.
+    twilio_app.config["REMINDER_WINDOW"] = (dt.time(0), dt.time.max)
+    result = runner.invoke(args=["patients", "import", path])
+    assert "2 already enrolled" in result.output and "2 invitations sent" in result.output
+    assert sorted(m.to for m in fake_twilio.messages) == ["+12025550101", "+12025550102"]
+    result = runner.invoke(args=["patients", "import", path])
+    assert "0 invitations sent" in result.output and len(fake_twilio.messages) == 2

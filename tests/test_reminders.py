@@ -40,6 +40,7 @@ def reminder_app(make_app, fake_twilio):
             "TWILIO_API_BASE_URL": fake_twilio.base_url,
             "SEND_RETRY_BACKOFF": 0.01,
             "SEND_RATE_PER_SECOND": 1000,
+            "REMINDER_WINDOW": "08:00-21:00",  # the default quiet hours
         }
         config.update(settings)
         return make_app(**config)

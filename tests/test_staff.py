@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -14,6 +15,7 @@ from tests.conftest import (
     STAFF_EMAIL,
     add_staff,
     csrf_token,
+    hours_excluding_now,
     post_sms,
     sign_in,
 )
@@ -447,3 +449,44 @@ def test_enrolling_a_number_that_said_stop_does_not_undo_the_stop(staff_client, 
     reply = post_sms(texts, "what are your hours", phone=NEW_PATIENT)
     assert b"<Message>" not in reply.data  # still opted out until START
     assert b"<Message>" in post_sms(texts, "START", phone=NEW_PATIENT).data
+
+
+# --- never at night: invitations wait for sending hours --------------------------------
+
+
+def test_invitation_is_held_at_night_and_sent_from_the_patient_page(
+    staff_client, twilio_app, fake_twilio
+):
+    twilio_app.config["REMINDER_WINDOW"] = hours_excluding_now()
+    response = enroll_form(staff_client)
+    shown = page(staff_client.get(response.location))
+    assert "is enrolled" in shown and "held: outside sending hours" in shown
+    assert fake_twilio.messages == []
+    assert "Send the invitation</button>" in shown
+    invite_url = f"/patients/{patient_row(twilio_app).id}/invite"
+    token = csrf_token(staff_client, response.location)
+    # Still night: pressing the button sends nothing.
+    staff_client.post(invite_url, data={"csrf_token": token})
+    assert fake_twilio.messages == []
+    # Morning.
+    twilio_app.config["REMINDER_WINDOW"] = (dt.time(0), dt.time.max)
+    shown = page(staff_client.post(invite_url, data={"csrf_token": token}, follow_redirects=True))
+    assert "was sent the invitation" in shown
+    [sent] = fake_twilio.messages
+    assert sent.to == NEW_PATIENT and "reply YES" in sent.body
+    assert "Send the invitation again</button>" in shown
+    # Once the patient answers, there is nothing to send.
+    assert b"subscribed" in post_sms(twilio_app.test_client(), "YES", phone=NEW_PATIENT).data
+    shown = page(staff_client.get(response.location))
+    assert "Send the invitation" not in shown
+    staff_client.post(invite_url, data={"csrf_token": token})
+    assert len(fake_twilio.messages) == 1
+
+
+def test_invite_needs_the_csrf_token(staff_client, twilio_app, fake_twilio):
+    twilio_app.config["REMINDER_WINDOW"] = hours_excluding_now()
+    enroll_form(staff_client)
+    twilio_app.config["REMINDER_WINDOW"] = (dt.time(0), dt.time.max)
+    response = staff_client.post(f"/patients/{patient_row(twilio_app).id}/invite")
+    assert response.status_code == 400
+    assert fake_twilio.messages == []
