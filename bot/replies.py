@@ -61,7 +61,7 @@ for _intent, _words in {
     "evening start bot robot automated",
     "thanks": "thanks thank thx ty tysm appreciate appreciated",
     "appointment": "appointment appointments appt appts book booking reschedule visit walkin "
-    "newpatient",
+    "newpatient cancel",
     "spanish": "espanol spanish habla hablan ayuda horario direccion seguro ejercicios gracias "
     "hola cita necesito quiero tienen donde cuando abierto aceptan",
     "holiday": "holiday holidays thanksgiving christmas xmas easter newyear memorial labor",
@@ -119,7 +119,8 @@ COMMON = frozenset(
     "tell than that the their them then there these they thing things think this those though "
     "time times to too try two up us use very want was way we week well were what when where "
     "which while who why will with work would yes yet you your yours thats whats hows theres "
-    "sorry hurt times other house hour late early walk walking".split()
+    "sorry hurt times other house hour late early walk walking medical records record note "
+    "notes doctor doctors".split()
 )
 
 
@@ -194,6 +195,13 @@ NUMBERED = re.compile(r"(?:(?:exercise|ex|stretch|number|no) ?)?(\d{1,2})")
 
 OPT_WORDS = frozenset({"stop", "unsubscribe", "cancel", "end", "quit", "optout"})
 DONE_WORDS = frozenset({"done", "finished", "did it", "all done", "complete", "completed"})
+# "I am done with my exercises for today!", "did them all": the routine is done.
+DONE_PHRASE = re.compile(
+    r"\b(done|finished|completed?)\b.*\b(exercises?|stretch\w*|routine|them|today|workout)\b|"
+    r"\bdid (them|it|all|my (exercises|stretches|routine))\b|\b(all|im|i am) (done|finished)\b"
+)
+# "where" asks for the address only as a question of place, not "the stretch where you lie".
+WHERE_NOT_PLACE = re.compile(r"\bwhere (you|u|i|we) (?!are\b|r\b|located\b|at\b|guys\b|park\b)")
 YES_NO_SMALLTALK = frozenset({"ok", "okay", "k", "kk", "cool", "great", "awesome", "got it",
                               "nice", "perfect", "sounds good", "will do", "alright", "bye",
                               "good", "great thanks"})  # fmt: skip
@@ -378,6 +386,12 @@ class Replier:
                 reading.add("day", position)
             if token in PART_OF_DAY:
                 reading.parts_of_day.append(token)
+        if (
+            "location" in reading.intents
+            and WHERE_NOT_PLACE.search(" ".join(tokens))
+            and not any(KEYWORDS.get(t) == "location" for t in tokens if t != "where")
+        ):
+            reading.intents.pop("location")
         for hit in self.exercise_index.find(tokens):
             if hit.key not in reading.exercises:
                 reading.exercises.append(hit.key)  # type: ignore[arg-type]
@@ -417,6 +431,13 @@ class Replier:
         pain = self.exercise_pain(normalized, reading)
         if pain:
             return pain
+        asked = {"insurance", "location", "phone", "appointment", "exercise", "area"}
+        if (
+            DONE_PHRASE.search(normalized)
+            and not asked & set(reading.intents)
+            and "you" not in reading.tokens  # "are you done today?" asks about the clinic
+        ):
+            return Reply("done", self.done())
         return self.answer(reading, now, normalized)
 
     def emergency(self, normalized: str) -> Reply | None:

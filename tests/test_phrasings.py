@@ -347,6 +347,14 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("how much does a visit cost", ["prices", PHONE], []),
     ("do you take cash", ["prices", PHONE], ["not on our list"]),
     ("cigna healthspring", ["not on our list", PHONE], [YES]),
+    # --- done, in whole sentences ---
+    ("I am done with my exercises for today!", ["Great work"], [STEPS, "Office hours"]),
+    ("did them all", ["Great work"], [STEPS]),
+    ("are you done today", [], ["Great work"]),
+    # --- "where" that is not a question of place; words that are not plans ---
+    ("what was the stretch where you lie on your back", [], ["44110"]),
+    ("where do I send my medical records", ["44110"], ["not on our list"]),
+    ("I want to cancel", ["appointment", PHONE], []),
 ]
 
 
