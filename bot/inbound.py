@@ -41,11 +41,12 @@ from sqlalchemy import (
 from sqlalchemy.dialects import sqlite
 
 from bot.compliance import Keyword, classify
-from bot.models import SMS_CONSENT_ACTIONS, ConsentEvent, Message
+from bot.models import SMS_CONSENT_ACTIONS, ConsentEvent, Message, Patient
 from bot.replies import Replier
 
 messages = Message.__table__
 consents = ConsentEvent.__table__
+patients = Patient.__table__
 
 MAX_BODY_CHARS = 1600  # Twilio's limit for one message
 HOUR = dt.timedelta(hours=1)
@@ -127,6 +128,8 @@ def handle_inbound(
 ) -> Outcome:
     body = clean_body(message.body)
     answer = candidate(replier, body, message.opt_out_type, now)
+    if answer.kind == "my_routine":  # rare: the one answer that reads the patient's record
+        answer = _own_routine(conn, replier, message.phone) or answer
     values = {
         "phone": message.phone,
         "sid": message.message_sid,
@@ -150,6 +153,16 @@ def handle_inbound(
         return Outcome(stored, "duplicate", duplicate=True)
     kind, send = result
     return Outcome(answer.reply if send else None, kind)
+
+
+def _own_routine(conn: Connection, replier: Replier, phone: str) -> Candidate | None:
+    patient = conn.execute(
+        select(patients.c.routine, patients.c.language)
+        .where(patients.c.phone == phone, patients.c.removed_at.is_(None))
+        .limit(1)
+    ).first()
+    text = patient and replier.routine_text(list(patient.routine or []), patient.language)
+    return Candidate(text, "my_routine") if text else None
 
 
 def _record_postgresql(conn: Connection, answer: Candidate, values: dict):

@@ -185,7 +185,8 @@ DURING = re.compile(
     r"\b(when i|while i|after i|during|doing|after doing|since i|i did|i do|i tried|trying|"
     r"after the|after that|with the|from the|from doing|when doing|"
     r"(hurts?|hurting|painful|sore) to (do|try|hold)|after (my |the |these |those )?"
-    r"(exercises?|stretch\w*|workouts?|routine))\b"
+    r"(exercises?|stretch\w*|workouts?|routine)|(exercises?|stretch\w*|routine) "
+    r"(hurts?|hurting|hurt|(is|are) painful))\b"
 )
 ASKS_WHAT_HELPS = frozenset({"help", "helps", "best", "which", "recommend"})
 PAIN_WITH_ACTIVITY = re.compile(r"\b(exercise|exercises|stretch|stretches|stretching|routine)\b")
@@ -199,6 +200,11 @@ DONE_WORDS = frozenset({"done", "finished", "did it", "all done", "complete", "c
 DONE_PHRASE = re.compile(
     r"\b(done|finished|completed?)\b.*\b(exercises?|stretch\w*|routine|them|today|workout)\b|"
     r"\bdid (them|it|all|my (exercises|stretches|routine))\b|\b(all|im|i am) (done|finished)\b"
+)
+# The patient's own routine: answered from their record when the number is enrolled.
+MY_ROUTINE = re.compile(
+    r"\bmy (routine|exercises|stretches|workout)\b|\bsupposed to do\b|"
+    r"\btodays? (routine|exercises|stretches)\b|\bwhat (exercises|stretches) do i do\b"
 )
 # "where" asks for the address only as a question of place, not "the stretch where you lie".
 WHERE_NOT_PLACE = re.compile(r"\bwhere (you|u|i|we) (?!are\b|r\b|located\b|at\b|guys\b|park\b)")
@@ -438,6 +444,9 @@ class Replier:
             and "you" not in reading.tokens  # "are you done today?" asks about the clinic
         ):
             return Reply("done", self.done())
+        if MY_ROUTINE.search(normalized) and not (asked | {"dosage"}) & set(reading.intents):
+            # Without the patient's record (see bot.inbound), the whole list.
+            return Reply("my_routine", self.exercise_list())
         return self.answer(reading, now, normalized)
 
     def emergency(self, normalized: str) -> Reply | None:
@@ -646,6 +655,16 @@ class Replier:
     def exercise_list(self) -> str:
         names = "\n".join(f"{i} {e.name}" for i, e in enumerate(self.content.exercises, 1))
         return f"Our home exercises:\n{names}\nText a name or number for the steps."
+
+    def routine_text(self, routine: list[str], language: str) -> str | None:
+        """A patient's own routine, from their record; None when it names no exercise."""
+        names = [e.name for x in routine for e in self.content.exercises if e.id == x]
+        if not names:
+            return None
+        listed = ", ".join(names)
+        if language == "es":
+            return f"Su rutina: {listed}. Envie el nombre de un ejercicio para ver los pasos."
+        return f"Your routine: {listed}. Text an exercise name for its steps."
 
     def area_text(self, areas: list[Area]) -> str:
         chosen: list[Exercise] = []

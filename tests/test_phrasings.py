@@ -355,6 +355,9 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("what was the stretch where you lie on your back", [], ["44110"]),
     ("where do I send my medical records", ["44110"], ["not on our list"]),
     ("I want to cancel", ["appointment", PHONE], []),
+    # --- their own routine (the webhook answers from the record; here, the whole list) ---
+    ("which exercises am i supposed to do", [CAT, TRUNK], []),
+    ("my exercises hurt", ["stop that exercise", PHONE], [STEPS]),
 ]
 
 

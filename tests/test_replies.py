@@ -104,3 +104,13 @@ def test_emergency_before_anything_else(replier):
 def test_reads_only_the_start_of_a_very_long_text_quickly(replier):
     body = replier.reply("hours " + "blah " * 400, at(0, 10)).body
     assert "Office hours" in body
+
+
+def test_routine_text(replier):
+    every = [e.id for e in load_content().exercises]
+    assert replier.routine_text(["cat-camel", "gone"], "en") == (
+        "Your routine: Cat and Camel. Text an exercise name for its steps."
+    )
+    assert replier.routine_text(["cat-camel"], "es").startswith("Su rutina: Cat and Camel.")
+    assert replier.routine_text(["gone"], "en") is None
+    assert count_segments(replier.routine_text(every, "es")).segments <= 2

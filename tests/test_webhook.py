@@ -325,3 +325,34 @@ def test_spanish_accents_are_read(text_bot):
 
 def test_auth_token_is_never_in_a_reply(text_bot):
     assert AUTH_TOKEN not in only_message(text_bot("HELP"))
+
+
+# --- the patient's own routine ------------------------------------------------------------
+
+
+def test_enrolled_patient_asking_for_their_routine_gets_it(app, text_bot):
+    import datetime as dt
+
+    from bot import patients as pt
+    from bot.models import db
+
+    with app.app_context():
+        pt.enroll(
+            db.session,
+            pt.Enrollment(
+                "Ana Lopez", PATIENT, "en", ["pelvic-tilt", "bird-dog"], dt.time(9), "UTC"
+            ),
+            "frontdesk@clinic.example",
+            "staff",
+            dt.datetime.now(dt.UTC),
+        )
+        db.session.commit()
+    reply = only_message(text_bot("which exercises am i supposed to do"))
+    assert reply.startswith("Your routine: Pelvic Tilt, Hip Outside Leg Stretch (Bird Dog).")
+    assert "Cat and Camel" not in reply
+    # A number that is not enrolled gets the whole list; other questions read no record.
+    assert "1 Cat and Camel" in only_message(text_bot("my routine?", phone="+12025550177"))
+    assert "Office hours" in only_message(text_bot("hours"))
+    # Opted out: nothing, as for any other text.
+    text_bot("STOP")
+    assert messages_of(text_bot("my routine?")) == []
