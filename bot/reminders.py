@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -158,7 +159,15 @@ def send_due(
     # A pipeline: while batches are with Twilio, the next is claimed and the oldest one
     # recorded, so the database never keeps Twilio waiting; the sender starts a batch's
     # texts as the last ones of the batch before it finish.
-    claims = iter(lambda: claim_batch(session, settings, at, report), [])
+    # A claim records when it was made on the sweep's own clock (``at`` plus the time the
+    # sweep has run): a long sweep's late claims never look abandoned to a second sweep.
+    started = time.monotonic()
+
+    def claim_next() -> list:
+        made = at + dt.timedelta(seconds=time.monotonic() - started)
+        return claim_batch(session, settings, at, report, made)
+
+    claims = iter(claim_next, [])
     with sender.pipeline(settings.limits) as submit:
         for batch, results in pipelined(submit, claims, _texts, BATCHES_AHEAD):
             record(session, batch, results, at, report)
@@ -259,8 +268,11 @@ def plan(
             session.commit()
 
 
-def claim(session: Session, size: int, at: dt.datetime) -> list:
-    """Claim up to ``size`` pending deliveries: rows another sweep holds are skipped."""
+def claim(
+    session: Session, size: int, at: dt.datetime, claimed_at: dt.datetime | None = None
+) -> list:
+    """Claim up to ``size`` pending deliveries due by ``at``: rows another sweep holds are
+    skipped. ``claimed_at`` (default ``at``) is when the claim was made."""
     ids = (
         select(deliveries.c.id)
         .where(deliveries.c.status == "pending", deliveries.c.due_at <= at)
@@ -271,15 +283,17 @@ def claim(session: Session, size: int, at: dt.datetime) -> list:
     return session.execute(
         update(deliveries)
         .where(deliveries.c.id.in_(ids.scalar_subquery()))
-        .values(status="claimed", claimed_at=at, attempts=deliveries.c.attempts + 1)
+        .values(status="claimed", claimed_at=claimed_at or at, attempts=deliveries.c.attempts + 1)
         .returning(deliveries.c.id, deliveries.c.patient_id, deliveries.c.phone, deliveries.c.body)
     ).all()
 
 
-def claim_batch(session: Session, settings: ReminderSettings, at, report: SweepReport) -> list:
+def claim_batch(
+    session: Session, settings: ReminderSettings, at, report: SweepReport, claimed_at=None
+) -> list:
     """Claim the next batch and commit; drop (as skipped) any patient who stopped, paused
     or was removed since planning: checked once for the whole batch. Empty: all done."""
-    while batch := claim(session, settings.batch, at):
+    while batch := claim(session, settings.batch, at, claimed_at):
         report.due += len(batch)
         still = set(
             session.scalars(

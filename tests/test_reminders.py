@@ -336,6 +336,35 @@ def test_claim_without_send_is_sent_after_the_timeout(reminder_app, fake_twilio)
     assert lists and lists[0][2]["To"] == "+12025550101" and "DateSent>" in lists[0][2]
 
 
+def test_a_late_claim_of_a_long_sweep_is_not_taken_for_abandoned(reminder_app, fake_twilio):
+    """A claim made 10 minutes into a sweep that began at 9:00 counts from 9:10, not 9:00,
+    so a second sweep at 9:06 leaves it to its sweep."""
+    app = reminder_app(REMINDER_CLAIM_TIMEOUT=300)
+    subscribe(app, "+12025550101")
+    at = ny(2026, 11, 30, 9, 0).astimezone(dt.UTC)
+    with app.app_context():
+        plan_only(app, at)
+        assert len(claim(db.session, 10, at, claimed_at=at + dt.timedelta(minutes=10))) == 1
+        db.session.commit()
+    assert sweep(app, at + dt.timedelta(minutes=6)).sent == 0
+    assert fake_twilio.requests == []  # not even asked: the claim is young
+    assert sweep(app, at + dt.timedelta(minutes=16)).sent == 1
+
+
+def test_sweep_claims_carry_the_sweeps_own_clock(reminder_app, fake_twilio):
+    app = reminder_app(REMINDER_BATCH=2)
+    fake_twilio.latency = 0.1  # the third batch is claimed after the first one's answers
+    for i in range(5):
+        subscribe(app, f"+120255501{i:02d}")
+    at = ny(2026, 11, 30, 9, 0).astimezone(dt.UTC)
+    assert sweep(app, at).sent == 5
+    with app.app_context():
+        claimed = [d.claimed_at for d in deliveries(app)]
+    claimed = [c if c.tzinfo else c.replace(tzinfo=dt.UTC) for c in claimed]
+    assert all(c >= at for c in claimed) and claimed == sorted(claimed)
+    assert claimed[0] < claimed[-1] < at + dt.timedelta(minutes=1)  # on the sweep's clock
+
+
 def test_sent_but_not_recorded_is_found_at_twilio_not_sent_again(reminder_app, fake_twilio):
     # Real time here: Twilio's list is filtered by when the text was really sent.
     app = reminder_app(REMINDER_CLAIM_TIMEOUT=60, REMINDER_WINDOW="00:00-23:59")
