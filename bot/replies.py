@@ -67,7 +67,7 @@ for _intent, _words in {
     "holiday": "holiday holidays thanksgiving christmas xmas easter newyear memorial labor",
     "pain": "pain painful hurts hurt hurting ache aches aching sore sharp numb numbness "
     "tingling tingly spasm spasms cramp cramps pinched nerve herniated bulging disc discs "
-    "sprain sprained strain strained headache headaches",
+    "sprain sprained strain strained headache headaches arthritis",
     "reminders": "reminder reminders remind reminding",
     "cost": "cost costs price prices pricing fee fees selfpay uninsured cash",
     "dosage": "reps rep repetitions howoften howlong",
@@ -162,7 +162,8 @@ EMERGENCY_PATTERNS = [
         (r"\b(cant|cannot|can not|unable to|couldnt) (feel|move|lift|stand on|walk|stand)\b"
          r"(?!(?: \w+){0,4} (far|long|enough|very|much|well|without|too|anymore)\b)|"
          r"\b(sudden\w*|new) (weakness|weak)\b|\blegs? (gave|giving|give) (out|way)\b|"
-         r"\blegs? (is|are|went|going|feels?|feel) (weak|numb|dead)\b|\bparaly[sz]\w*\b|"
+         r"\b(legs?|feet|foot|toes) (is|are|went|go|goes|going|feels?|feel) (weak|numb|dead)\b|"
+         r"\bparaly[sz]\w*\b|"
          r"\b(numb|weak) (legs?|feet|foot)\b", "Sudden weakness or numbness in the legs", None),
         (r"\b(i|he|she|just|we|mom|dad) (fell|slipped|tripped|collapsed)\b(?! asleep)|"
          r"\bfell (down|off|on)\b|\b(had|took) a (bad )?fall\b|"
@@ -200,6 +201,11 @@ DONE_WORDS = frozenset({"done", "finished", "did it", "all done", "complete", "c
 DONE_PHRASE = re.compile(
     r"\b(done|finished|completed?)\b.*\b(exercises?|stretch\w*|routine|them|today|workout)\b|"
     r"\bdid (them|it|all|my (exercises|stretches|routine))\b|\b(all|im|i am) (done|finished)\b"
+)
+# Body parts the clinic's home exercises are not for.
+OTHER_BODY_PARTS = frozenset(
+    "neck shoulder shoulders arm arms elbow elbows wrist wrists hand hands knee knees ankle "
+    "ankles foot feet toes head jaw".split()
 )
 # The patient's own routine: answered from their record when the number is enrolled.
 MY_ROUTINE = re.compile(
@@ -316,6 +322,7 @@ class Reading:
     other_plans: list[str] = field(default_factory=list)
     areas: list[tuple[Area, int]] = field(default_factory=list)  # area, words matched
     exercise_words: int = 0  # most words one exercise name matched
+    other_body: str = ""  # a body part the exercises are not for ("neck")
 
     def add(self, intent: str, position: int) -> None:
         self.intents.setdefault(intent, position)
@@ -526,6 +533,20 @@ class Replier:
             intents.pop("dosage")  # an exercise's steps say how long and how often
         if "dosage" in intents:
             intents.pop("list", None)
+        if "ask_clinic" in intents:
+            for general in ("area", "list", "pain"):
+                intents.pop(general, None)  # ask the provider first, not a list to try
+        other = [t for t in reading.tokens if t in OTHER_BODY_PARTS]
+        if (
+            other
+            and {"pain", "list"} & set(intents)
+            and not reading.exercises
+            and "area" not in intents
+        ):
+            for general in ("list", "pain"):
+                intents.pop(general, None)
+            intents["other_body"] = reading.tokens.index(other[0])
+            reading.other_body = other[0]
         if "pain" in intents:
             intents.pop("pain")
             if not intents:
@@ -575,6 +596,15 @@ class Replier:
             return (
                 f"For prices, copays and paying without insurance, please call us at {self.phone}."
             )
+        if intent == "other_body":
+            text = (
+                "The clinic's home exercises are for the back, hips and hamstrings. For your "
+                f"{reading.other_body}, please call us at {self.phone}, and stop anything that "
+                "hurts."
+            )
+            if any(t.startswith(("numb", "tingl")) for t in reading.tokens):
+                text += " If numbness or weakness came on suddenly, call 911."
+            return text
         if intent == "dosage":
             return (
                 "Each exercise's steps say how long to hold it and how many times to do it: "

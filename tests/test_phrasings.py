@@ -358,6 +358,14 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     # --- their own routine (the webhook answers from the record; here, the whole list) ---
     ("which exercises am i supposed to do", [CAT, TRUNK], []),
     ("my exercises hurt", ["stop that exercise", PHONE], [STEPS]),
+    # --- body parts the exercises are not for: the phone, not a list to try ---
+    ("stretches for neck", ["For your neck", PHONE], [CAT]),
+    ("my shoulder hurts", ["For your shoulder", PHONE], [CAT]),
+    ("my knee hurts", ["For your knee", PHONE], [KNEE]),
+    ("stretches for my knees and lower back", [CAT], []),
+    ("exercises for pregnancy back pain", ["ask your provider", PHONE], [CAT]),
+    ("i have arthritis", ["Sorry you are hurting", PHONE], []),
+    ("my feet go numb", [E911], []),
 ]
 
 
