@@ -439,7 +439,8 @@ class Replier:
         if normalized in DONE_WORDS:
             return Reply("done", self.done())
         reading = self.read(normalized)
-        if self.spanish.is_spanish(reading.tokens, ENGLISH_WORDS):
+        # In Spanish, unless an exercise is named: its steps exist only in English.
+        if not reading.exercises and self.spanish.is_spanish(reading.tokens, ENGLISH_WORDS):
             return self.spanish.reply(reading.tokens, now)
         pain = self.exercise_pain(normalized, reading)
         if pain:

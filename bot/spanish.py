@@ -24,7 +24,8 @@ DIAS_CORTOS = ("Lun", "Mar", "Mie", "Jue", "Vie", "Sab", "Dom")
 # Words that say a text is in Spanish; a few more are below with their intent.
 MARKERS = frozenset(
     "espanol habla hablan hola buenos buenas necesito quiero tienen donde cuando estan "
-    "ustedes su sus que por favor ayuda usted puedo".split()
+    "ustedes su sus que por favor ayuda usted puedo tengo tuve tiene el la los las del es "
+    "con para pero muy hace mucho".split()
 )
 INTENTS: dict[str, str] = {}
 for _intent, _words in {
@@ -34,6 +35,7 @@ for _intent, _words in {
     "exercises": "ejercicio ejercicios estiramiento estiramientos",
     "appointment": "cita citas",
     "thanks": "gracias",
+    "pain": "dolor dolores duele duelen adolorido adolorida espalda cuello rodilla cadera",
     "greeting": "hola buenos buenas",
 }.items():
     for _word in _words.split():
@@ -52,9 +54,9 @@ EMERGENCY = [
         (r"\bno (puedo|siento) (sentir|mover|caminar|pararme|las piernas|los pies)\b|"
          r"\b(piernas|pies) (debiles|dormidas|entumidas|entumecidas)\b|\bdebilidad\b",
          "La debilidad o el adormecimiento de las piernas"),
-        (r"\bme (cai|caigo)\b|\buna caida\b|\bchoque\b|\baccidente\b",
-         "Una caida o un accidente"),
-        (r"\bfiebre\b", "El dolor de espalda con fiebre"),
+        (r"\bme (cai|caigo)\b|\buna caida\b|\bacabo de (caerme|chocar|tener un accidente)\b|"
+         r"\b(accidente|choque) (hoy|ahorita|ahora)\b", "Una caida o un accidente"),
+        (r"\bfiebre\b.*\bespalda\b|\bespalda\b.*\bfiebre\b", "El dolor de espalda con fiebre"),
     ]
 ]  # fmt: skip
 
@@ -111,6 +113,12 @@ class SpanishReplies:
             return (
                 f"Para hacer, cambiar o cancelar una cita, llame al {self.phone}. "
                 f"{self.content.clinic.spanish}"
+            )
+        if intent == "pain":
+            return (
+                f"Lo sentimos. Para ayuda en espanol con su dolor y sus ejercicios, llame al "
+                f"{self.phone}. Si el dolor es fuerte, o tiene adormecimiento o debilidad, "
+                "llame al 911."
             )
         if intent == "thanks":
             return "De nada! Escriba HORARIO, DIRECCION o SEGURO cuando quiera."

@@ -366,6 +366,12 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("exercises for pregnancy back pain", ["ask your provider", PHONE], [CAT]),
     ("i have arthritis", ["Sorry you are hurting", PHONE], []),
     ("my feet go numb", [E911], []),
+    # --- more Spanish ---
+    ("me duele la espalda", ["Lo sentimos", PHONE, "911"], []),
+    ("tengo fiebre", ["Se habla Espanol", PHONE], ["Llame al 911"]),
+    ("tengo fiebre y dolor de espalda", ["Llame al 911"], []),
+    ("tuve un accidente de carro hace un ano", [PHONE], ["Llame al 911"]),
+    ("como hago el pelvic tilt", [PELVIC, STEPS], []),
 ]
 
 
