@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from bot.auth import StaffError, create_staff
 from bot.clock import make_scheduler
-from bot.importer import ImportFileError, import_csv
+from bot.importer import ImportFileError, import_csv, invite_pending
 from bot.inbound import Inbound
 from bot.models import db, utcnow
 from bot.reminders import ReminderSettings, send_due, sweep_session
@@ -71,11 +71,8 @@ def create_staff_user(email: str, admin: bool, password: str | None) -> None:
     click.echo(f"Created {user.role} account {user.email}.")
 
 
-@patients_cli.command("import")
-@click.argument("csv_file", type=click.File("r", encoding="utf-8-sig"))
-def import_patients(csv_file) -> None:
-    """Enroll patients from a CSV file (name,phone,language,routine,reminder_time,timezone)
-    and send each one the invitation."""
+def _progress_bars():
+    """A progress callback (stage, done, total) drawing one bar per stage."""
     bars: dict[str, object] = {}
 
     def progress(stage: str, done: int, total: int) -> None:
@@ -87,8 +84,17 @@ def import_patients(csv_file) -> None:
         if done >= total:
             bar.__exit__(None, None, None)
 
+    return progress
+
+
+@patients_cli.command("import")
+@click.argument("csv_file", type=click.File("r", encoding="utf-8-sig"))
+def import_patients(csv_file) -> None:
+    """Enroll patients from a CSV file (name,phone,language,routine,reminder_time,timezone)
+    and send each one the invitation."""
+    app = current_app._get_current_object()
     try:
-        report = import_csv(current_app._get_current_object(), csv_file, "import", progress)
+        report = import_csv(app, csv_file, "import", _progress_bars())
     except ImportFileError as exc:
         raise click.ClickException(str(exc)) from None
     for line, reason in report.errors:
@@ -101,6 +107,16 @@ def import_patients(csv_file) -> None:
     )
     if report.errors:
         raise SystemExit(1)
+
+
+@patients_cli.command("invite")
+def invite_patients() -> None:
+    """Send the invitation to every enrolled patient who never got one: held at night (an
+    import after hours), or not sent because Twilio could not be reached."""
+    report = invite_pending(current_app._get_current_object(), _progress_bars())
+    for patient_id, reason in report.invite_failures:
+        click.echo(f"patient {patient_id}: no invitation sent: {reason}", err=True)
+    click.echo(f"{report.rows} waiting for an invitation; {report.invited} invitations sent.")
 
 
 reminders_cli = AppGroup("reminders", help="Daily exercise reminders.")

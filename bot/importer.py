@@ -113,6 +113,23 @@ def import_csv(
     return report
 
 
+def invite_pending(app: Flask, progress: Progress | None = None) -> ImportReport:
+    """Send the invitation to every enrolled patient who never got one (held at night, or
+    Twilio was unreachable) and has not answered since; failures name the patient id."""
+    session = db.session
+    rows = session.execute(
+        select(Patient, *pt.status_columns()).where(
+            Patient.removed_at.is_(None),
+            Patient.number_invalid.is_(False),
+            pt.never_invited_filter(),
+        )
+    ).all()
+    waiting = [(p.id, p.id) for p, action, at in rows if pt.status_of(p, action, at) == "invited"]
+    report = ImportReport(rows=len(waiting))
+    _invite_all(app, waiting, report, progress)
+    return report
+
+
 def _invite_all(app: Flask, to_invite, report: ImportReport, progress: Progress | None) -> None:
     """Send the invitations, many at once, and record each answer."""
     session = db.session

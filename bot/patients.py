@@ -239,21 +239,23 @@ def held_for_the_night(window: tuple[dt.time, dt.time]) -> str:
     closes = "24:00" if end == dt.time.max else f"{end:%H:%M}"
     return (
         f"held: outside sending hours ({start:%H:%M}-{closes} where the patient is); send "
-        "it from the patient's page during the day"
+        "it during the day from the patient's page or with 'flask --app bot patients invite'"
+    )
+
+
+def never_invited_filter():
+    """SQL condition: no invitation to the patient's number was ever accepted by Twilio."""
+    return ~(
+        select(Message.id)
+        .where(Message.phone == Patient.phone, Message.kind == "invitation")
+        .where(Message.message_sid.is_not(None))
+        .exists()
     )
 
 
 def never_invited(session: Session, patient: Patient) -> bool:
     """No invitation to this number was ever accepted by Twilio."""
-    return (
-        session.scalar(
-            select(Message.id)
-            .where(Message.phone == patient.phone, Message.kind == "invitation")
-            .where(Message.message_sid.is_not(None))
-            .limit(1)
-        )
-        is None
-    )
+    return bool(session.scalar(select(never_invited_filter()).where(Patient.id == patient.id)))
 
 
 def send_to_patient(

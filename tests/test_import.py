@@ -8,7 +8,7 @@ import io
 from sqlalchemy import func, select
 
 from bot.models import Patient, StaffUser, db
-from tests.conftest import PASSWORD, csrf_token, hours_excluding_now
+from tests.conftest import PASSWORD, csrf_token, hours_excluding_now, post_sms
 
 HEADER = "name,phone,language,routine,reminder_time,timezone\n"
 GOOD = (
@@ -182,3 +182,28 @@ def test_invitations_are_held_at_night_and_sent_by_importing_again(
     assert sorted(m.to for m in fake_twilio.messages) == ["+12025550101", "+12025550102"]
     result = runner.invoke(args=["patients", "import", path])
     assert "0 invitations sent" in result.output and len(fake_twilio.messages) == 2
+
+
+def test_invite_command_sends_the_held_invitations_once(twilio_app, fake_twilio, tmp_path):
+    twilio_app.config["REMINDER_WINDOW"] = hours_excluding_now()
+    rows = (
+        "Ana Lopez,(202) 555-0101,,cat camel,09:00,\n"
+        "Bob Smith,202-555-0102,,birddog,18:30,\n"
+        "Cy Young,202-555-0103,,birddog,18:30,\n"
+    )
+    runner = twilio_app.test_cli_runner()
+    runner.invoke(args=["patients", "import", write(tmp_path, HEADER + rows)])
+    assert fake_twilio.messages == []
+    # Before morning, Cy texts STOP and Bob texts YES (he heard of it at the desk).
+    texts = twilio_app.test_client()
+    post_sms(texts, "STOP", phone="+12025550103")
+    post_sms(texts, "YES", phone="+12025550102")
+    result = runner.invoke(args=["patients", "invite"])
+    assert "1 waiting for an invitation; 0 invitations sent." in result.output
+    assert "held: outside sending hours" in result.output
+    twilio_app.config["REMINDER_WINDOW"] = (dt.time(0), dt.time.max)
+    result = runner.invoke(args=["patients", "invite"])
+    assert "1 waiting for an invitation; 1 invitations sent." in result.output, result.output
+    assert [m.to for m in fake_twilio.messages if "reply YES" in m.body] == ["+12025550101"]
+    result = runner.invoke(args=["patients", "invite"])
+    assert "0 waiting for an invitation" in result.output
