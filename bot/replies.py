@@ -794,7 +794,7 @@ class Replier:
         for day in range(7):
             spans = self.content.hours[day]
             if spans:
-                rows.append(f"{DAY_SHORT[day]} {_spans(spans)}")
+                rows.append(f"{DAY_SHORT[day]} {spans_text(spans)}")
         if closed:
             rows.append(" & ".join(closed) + " closed")
         return "Office hours:\n" + "\n".join(rows) + f"\nCall {self.phone}."
@@ -805,7 +805,7 @@ class Replier:
         on = "" if label in ("Today", "Tomorrow") else "on "
         if not spans:
             return f"We are closed {on}{DAY_NAMES[day] if on else label.lower()}."
-        line = f"{label}: open {_spans(spans)}."
+        line = f"{label}: open {spans_text(spans)}."
         for part in parts:
             lo, hi = PART_OF_DAY[part]
             inside = [
@@ -814,7 +814,7 @@ class Replier:
                 if s.start.hour < hi and _hours(s.end) > lo
             ]
             if inside:
-                line += f" Yes, open in the {part}: {_spans(tuple(inside))}."
+                line += f" Yes, open in the {part}: {spans_text(tuple(inside))}."
             else:
                 line += f" Not open in the {part}."
         return line
@@ -895,7 +895,7 @@ def _clock(t: dt.time) -> str:
     return f"{hour}{minutes}{suffix}"
 
 
-def _spans(spans: tuple[Span, ...]) -> str:
+def spans_text(spans: tuple[Span, ...]) -> str:
     return " & ".join(f"{_clock(s.start)}-{_clock(s.end)}" for s in spans)
 
 

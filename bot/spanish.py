@@ -13,7 +13,7 @@ import datetime as dt
 import re
 from typing import TYPE_CHECKING
 
-from bot.replies import Reply, _spans
+from bot.replies import Reply, spans_text
 
 if TYPE_CHECKING:
     from bot.replies import Replier
@@ -142,12 +142,12 @@ class SpanishReplies:
         for day in dict.fromkeys(days):
             spans = hours[day]
             lines.append(
-                f"El {DIAS[day]}: abierto {_es(_spans(spans))}."
+                f"El {DIAS[day]}: abierto {_es(spans_text(spans))}."
                 if spans
                 else f"El {DIAS[day]} estamos cerrados."
             )
         if not lines or any("cerrados" in line for line in lines):
-            rows = [f"{DIAS_CORTOS[d]} {_es(_spans(hours[d]))}" for d in range(7) if hours[d]]
+            rows = [f"{DIAS_CORTOS[d]} {_es(spans_text(hours[d]))}" for d in range(7) if hours[d]]
             closed = [DIAS_CORTOS[d] for d in range(7) if not hours[d]]
             if closed:
                 rows.append(" y ".join(closed) + " cerrado")
