@@ -225,7 +225,12 @@ class TwilioSender:
             loop.close()
 
     async def _open(self, limits: Limits) -> _Batches:
-        http = AsyncTwilioHttpClient(timeout=30)  # its aiohttp session needs the loop
+        # Its aiohttp session is made here, on the loop, with room for every request the
+        # limits allow in flight (aiohttp's own default would cap them at 100).
+        http = AsyncTwilioHttpClient(timeout=30, pool_connections=False)
+        http.session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=max(limits.in_flight, 1))
+        )
         client = Client(self.account_sid, self.auth_token, http_client=http)
         client.api.base_url = self.base_url
         return _Batches(self, client, http, limits)

@@ -457,6 +457,17 @@ def test_next_batch_fills_the_places_the_last_one_frees(reminder_app, fake_twili
 # --- Twilio's errors -----------------------------------------------------------------------
 
 
+def test_more_than_a_hundred_requests_in_flight_when_the_account_allows(fake_twilio):
+    from bot.sender import Limits, TwilioSender
+
+    fake_twilio.latency = 0.3
+    sender = TwilioSender(ACCOUNT_SID, AUTH_TOKEN, CLINIC_NUMBER, fake_twilio.base_url)
+    texts = [(f"+1202555{i:04d}", "hello") for i in range(200)]
+    results = sender.send_many(texts, Limits(in_flight=150, per_second=100_000))
+    assert all(r.ok for r in results) and len(fake_twilio.messages) == 200
+    assert fake_twilio.max_in_flight_seen == 150
+
+
 def test_429_from_the_concurrency_cap_is_retried(reminder_app, fake_twilio):
     app = reminder_app(SEND_CONCURRENCY=8, SEND_RETRIES=30)
     fake_twilio.max_in_flight = 2
