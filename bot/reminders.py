@@ -369,7 +369,8 @@ def _logged(row, sid: str, status: str, at: dt.datetime) -> dict:
 
 
 def reconcile(session: Session, sender: Sender, settings, at, report: SweepReport) -> None:
-    """Settle claims whose process died before recording what Twilio answered."""
+    """Settle claims whose process died before recording what Twilio answered: Twilio is
+    asked about all of them at once; a claim Twilio cannot be asked about stays claimed."""
     stale = session.execute(
         select(deliveries.c.id, deliveries.c.phone, deliveries.c.body, deliveries.c.claimed_at)
         .where(
@@ -377,28 +378,43 @@ def reconcile(session: Session, sender: Sender, settings, at, report: SweepRepor
         )
         .order_by(deliveries.c.id)
     ).all()
-    for row in stale:
-        claimed_at = (
-            row.claimed_at if row.claimed_at.tzinfo else row.claimed_at.replace(tzinfo=dt.UTC)
-        )
-        sid = sender.find_sent(row.phone, row.body, claimed_at)
-        if sid:
-            session.execute(
-                update(deliveries)
-                .where(deliveries.c.id == row.id)
-                .values(
-                    status="sent",
-                    message_sid=sid,
-                    sent_at=claimed_at,
-                    note="found at Twilio after an interrupted sweep",
-                )
-            )
-            session.execute(insert(Message.__table__), _logged(row, sid, "sent", claimed_at))
-            report.reconciled += 1
+    if not stale:
+        return
+    claimed = [r.claimed_at if r.claimed_at.tzinfo else r.claimed_at.replace(tzinfo=dt.UTC)
+               for r in stale]  # fmt: skip
+    answers = sender.find_sent_many(
+        [(row.phone, row.body, when) for row, when in zip(stale, claimed, strict=True)],
+        settings.limits,
+    )
+    found, not_sent = [], []
+    for row, when, answer in zip(stale, claimed, answers, strict=True):
+        if answer.sid:
+            found.append((row, when, answer.sid))
+        elif answer.error:
+            report.unknown += 1  # asked again by the next sweep; never sent meanwhile
         else:
-            session.execute(
-                update(deliveries)
-                .where(deliveries.c.id == row.id, deliveries.c.status == "claimed")
-                .values(status="pending")
-            )
-        session.commit()
+            not_sent.append(row.id)
+    if found:
+        session.execute(
+            update(deliveries)
+            .where(deliveries.c.id == bindparam("b_id"))
+            .values(
+                status="sent",
+                message_sid=bindparam("b_sid"),
+                sent_at=bindparam("b_at"),
+                note="found at Twilio after an interrupted sweep",
+            ),
+            [{"b_id": row.id, "b_sid": sid, "b_at": when} for row, when, sid in found],
+        )
+        session.execute(
+            insert(Message.__table__),
+            [_logged(row, sid, "sent", when) for row, when, sid in found],
+        )
+        report.reconciled += len(found)
+    if not_sent:
+        session.execute(
+            update(deliveries)
+            .where(deliveries.c.id.in_(not_sent), deliveries.c.status == "claimed")
+            .values(status="pending")
+        )
+    session.commit()

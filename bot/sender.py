@@ -42,10 +42,6 @@ TOO_MANY_REQUESTS = 20429
 CLOCK_SKEW = dt.timedelta(minutes=2)  # between this machine's clock and Twilio's
 
 
-class SendError(RuntimeError):
-    """Twilio cannot be asked; the caller tries again later."""
-
-
 @dataclass(frozen=True)
 class SendResult:
     sid: str | None
@@ -85,6 +81,17 @@ def limits_from_config(config) -> Limits:
 
 
 T = TypeVar("T")
+Query = tuple[str, str, dt.datetime]  # (to, body, since): was this text sent?
+
+
+@dataclass(frozen=True)
+class Found:
+    """What Twilio says of one text: sent (its ``sid``), not sent, or ``error``: no answer."""
+
+    sid: str | None = None
+    error: str | None = None
+
+
 # Hands a batch of (to, body) texts to a pipeline; the future gives the results in order.
 Submit = Callable[[list[tuple[str, str]]], "Future[list[SendResult]]"]
 
@@ -100,8 +107,9 @@ class Sender(Protocol):
         """Send batch after batch within the limits, the next starting before the last ends."""
         ...
 
-    def find_sent(self, to: str, body: str, since: dt.datetime) -> str | None:
-        """The MessageSid of this text sent to this number since then, if Twilio has it."""
+    def find_sent_many(self, queries: list[Query], limits: Limits) -> list[Found]:
+        """For each (to, body, since): this text's MessageSid if Twilio sent it to that number
+        since then; asked concurrently within the limits; answers in the same order."""
         ...
 
 
@@ -124,8 +132,8 @@ class ConsoleSender:
 
         yield submit
 
-    def find_sent(self, to: str, body: str, since: dt.datetime) -> str | None:
-        return None  # the console keeps no record: an interrupted text is sent again
+    def find_sent_many(self, queries: list[Query], limits: Limits) -> list[Found]:
+        return [Found() for _ in queries]  # no record kept: an interrupted text goes again
 
 
 class QuickHttpClient(TwilioHttpClient):
@@ -184,16 +192,16 @@ class TwilioSender:
             return SendResult(None, "failed", None, str(exc))
         return SendResult(message.sid, message.status or "queued")
 
-    def find_sent(self, to: str, body: str, since: dt.datetime) -> str | None:
+    def find_sent_many(self, queries: list[Query], limits: Limits) -> list[Found]:
+        """Twilio's Messages list, filtered by To and DateSent, for each query at once."""
+        return asyncio.run(self._find_all(queries, limits))
+
+    async def _find_all(self, queries: list[Query], limits: Limits) -> list[Found]:
+        batches = await self._open(limits)
         try:
-            found = self.client.messages.list(to=to, date_sent_after=since, limit=100)
-        except (TwilioException, requests.RequestException) as exc:
-            raise SendError(f"cannot ask Twilio what was sent to {mask(to)}: {exc}") from exc
-        for message in found:
-            sent = message.date_sent or message.date_created
-            if message.body == body and (sent is None or sent >= since - CLOCK_SKEW):
-                return message.sid
-        return None
+            return list(await asyncio.gather(*(batches.find(*q) for q in queries)))
+        finally:
+            await batches.close()
 
     def send_many(self, texts: list[tuple[str, str]], limits: Limits) -> list[SendResult]:
         with self.pipeline(limits) as submit:
@@ -275,8 +283,37 @@ class _Batches:
             await asyncio.sleep(delay)
         return result
 
+    async def find(self, to: str, body: str, since: dt.datetime) -> Found:
+        limits = self.limits
+        for attempt in range(1, limits.retries + 2):
+            async with self.gate:
+                await self.pace.wait()
+                try:
+                    found = await self.client.messages.list_async(
+                        to=to, date_sent_after=since, limit=100
+                    )
+                except TwilioRestException as exc:
+                    status, error = exc.status, f"{exc.status} {exc.code} {exc.msg}"
+                except (aiohttp.ClientError, TimeoutError, TwilioException) as exc:
+                    status, error = None, repr(exc)
+                else:
+                    return Found(sid=_sent_sid(found, body, since))
+            if attempt > limits.retries or (status is not None and status < 500 and status != 429):
+                log.warning("cannot ask Twilio what was sent to %s: %s", mask(to), error)
+                return Found(error=error)
+            await asyncio.sleep(limits.backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))
+        return Found(error="not asked")
+
     async def close(self) -> None:
         await self.http.close()
+
+
+def _sent_sid(messages, body: str, since: dt.datetime) -> str | None:
+    for message in messages:
+        sent = message.date_sent or message.date_created
+        if message.body == body and (sent is None or sent >= since - CLOCK_SKEW):
+            return message.sid
+    return None
 
 
 def _retryable(result: SendResult) -> bool:

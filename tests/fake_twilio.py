@@ -42,6 +42,7 @@ class FakeTwilio:
     fail_share: float = 0.0  # share of creates answered 500
     fail_first: int = 0  # the first creates for each number answered 500 (deterministic)
     errors: dict[str, int] = field(default_factory=dict)  # To number -> Twilio error code
+    list_failing: set[str] = field(default_factory=set)  # To numbers whose list gets 500
     seed: int = 1
     account_sid: str = ACCOUNT_SID
     auth_token: str = AUTH_TOKEN
@@ -187,6 +188,8 @@ class FakeTwilio:
         return 201, self._resource(sent)
 
     def _list(self, path: str, params: dict) -> tuple[int, dict]:
+        if params.get("To") in self.list_failing:
+            return self._error(500, 20500, "Internal Server Error")
         after = params.get("DateSent>")
         before = params.get("DateSent<")
         with self._lock:

@@ -336,6 +336,46 @@ def test_claim_without_send_is_sent_after_the_timeout(reminder_app, fake_twilio)
     assert lists and lists[0][2]["To"] == "+12025550101" and "DateSent>" in lists[0][2]
 
 
+def test_interrupted_claims_are_checked_with_twilio_all_at_once(reminder_app, fake_twilio):
+    # Real time here: Twilio's list is filtered by when the text was really sent.
+    app = reminder_app(REMINDER_CLAIM_TIMEOUT=60, REMINDER_WINDOW="00:00-24:00")
+    phones = [f"+120255501{i:02d}" for i in range(10)]
+    for phone in phones:
+        subscribe(app, phone, time="00:00")
+    at = dt.datetime.now(dt.UTC)
+    with app.app_context():  # claims, sends, dies before recording Twilio's answers
+        plan_only(app, at)
+        for row in claim(db.session, 10, at):
+            assert app.extensions["sender"].send(row.phone, row.body).ok
+        db.session.commit()
+    assert fake_twilio.max_in_flight_seen == 1
+    fake_twilio.latency = 0.1
+    report = sweep(app, at + dt.timedelta(minutes=5))
+    assert report.reconciled == 10 and report.sent == 0
+    assert fake_twilio.max_in_flight_seen == 10  # ten questions to Twilio at once
+    assert sorted(m.to for m in fake_twilio.messages) == phones
+
+
+def test_claims_twilio_cannot_be_asked_about_stay_claimed(reminder_app, fake_twilio):
+    app = reminder_app(REMINDER_CLAIM_TIMEOUT=300, SEND_RETRIES=1)
+    for phone in ("+12025550101", "+12025550102", "+12025550103"):
+        subscribe(app, phone)
+    at = ny(2026, 11, 30, 9, 0).astimezone(dt.UTC)
+    with app.app_context():  # a sweep that claims all three, then dies before sending
+        plan_only(app, at)
+        assert len(claim(db.session, 10, at)) == 3
+        db.session.commit()
+    fake_twilio.list_failing.add("+12025550102")
+    report = sweep(app, at + dt.timedelta(minutes=6))
+    assert report.unknown == 1 and report.sent == 2
+    assert sorted(m.to for m in fake_twilio.messages) == ["+12025550101", "+12025550103"]
+    assert [d.status for d in deliveries(app)] == ["sent", "claimed", "sent"]
+    # Twilio answers again: the next sweep settles it, once.
+    fake_twilio.list_failing.clear()
+    assert sweep(app, at + dt.timedelta(minutes=7)).sent == 1
+    assert len(fake_twilio.messages) == 3 and len({m.to for m in fake_twilio.messages}) == 3
+
+
 def test_a_late_claim_of_a_long_sweep_is_not_taken_for_abandoned(reminder_app, fake_twilio):
     """A claim made 10 minutes into a sweep that began at 9:00 counts from 9:10, not 9:00,
     so a second sweep at 9:06 leaves it to its sweep."""
@@ -367,7 +407,7 @@ def test_sweep_claims_carry_the_sweeps_own_clock(reminder_app, fake_twilio):
 
 def test_sent_but_not_recorded_is_found_at_twilio_not_sent_again(reminder_app, fake_twilio):
     # Real time here: Twilio's list is filtered by when the text was really sent.
-    app = reminder_app(REMINDER_CLAIM_TIMEOUT=60, REMINDER_WINDOW="00:00-23:59")
+    app = reminder_app(REMINDER_CLAIM_TIMEOUT=60, REMINDER_WINDOW="00:00-24:00")
     subscribe(app, "+12025550101", time="00:00")
     at = dt.datetime.now(dt.UTC)
     with app.app_context():  # claims, sends, dies before recording Twilio's answer
