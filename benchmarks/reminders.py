@@ -155,10 +155,12 @@ def crash(database_url: str, base_url: str, patients: int) -> None:
     first.send_signal(signal.SIGKILL)
     first.wait()
     at_kill = stand_in_stats(base_url)["messages"]
+    started = time.perf_counter()
     rerun = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    rerun_seconds = time.perf_counter() - started
     stats = stand_in_stats(base_url)
     print(f"killed with SIGKILL after {at_kill} of {patients} reminders reached the stand-in")
-    print(f"rerun: {rerun.stdout.strip()}")
+    print(f"rerun ({rerun_seconds:.1f} s, the process's start included): {rerun.stdout.strip()}")
     print(f"stand-in: {stats['messages']} messages to {stats['recipients']} distinct numbers")
     if rerun.returncode != 0 or stats["messages"] != patients or stats["recipients"] != patients:
         raise SystemExit(f"FAIL: not exactly one reminder each\n{rerun.stderr}")
