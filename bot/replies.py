@@ -167,10 +167,12 @@ EMERGENCY_PATTERNS = [
          r"\b(numb|weak) (legs?|feet|foot)\b", "Sudden weakness or numbness in the legs", None),
         (r"\b(i|he|she|just|we|mom|dad) (fell|slipped|tripped|collapsed)\b(?! asleep)|"
          r"\bfell (down|off|on)\b|\b(had|took) a (bad )?fall\b|"
-         r"\bcar (accident|crash) (today|just now|now)\b|\b(i|we) (just )?(crashed|got hit)\b",
+         r"\bcar (accident|crash) (today|just now|now)\b|\b(i|we) (just )?(crashed|got hit)\b|"
+         r"\bjust (been |got |was |were |had )?(in )?(a|an) (car |auto )?(accident|crash|wreck)\b",
          "A fall or injury",
          r"\b(years?|months?|weeks?) ago\b|\blast (year|month|week)\b|\bin (19|20)\d\d\b"),
-        (r"\b(i|just|got|was|am|been) (injured|badly hurt)\b|\binjured my\b|\bhurt myself\b",
+        (r"\b(i|just|got|was|am|been) (injured|badly hurt)\b|\binjured my\b|\bhurt myself\b|"
+         r"\bjust got hurt\b|\b(got|was) hurt\b.*\b(today|just now)\b",
          "A fall or injury", DURING_EXERCISE),
         (r"\b(fever|chills)\b.*\bback\b|\bback\b.*\b(fever|chills)\b",
          "Back pain with a fever", None),

@@ -372,6 +372,11 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("tengo fiebre y dolor de espalda", ["Llame al 911"], []),
     ("tuve un accidente de carro hace un ano", [PHONE], ["Llame al 911"]),
     ("como hago el pelvic tilt", [PELVIC, STEPS], []),
+    # --- an accident or injury that just happened: 911 first; an old one: the coverage ---
+    ("I was just in a car accident", [E911, "fall or injury"], [YES]),
+    ("i got hurt at work today", [E911], []),
+    ("i got hurt doing the bird dog today", ["stop the", PHONE], ["emergency room"]),
+    ("i was in a car accident last year, do you take auto insurance", [YES, "Auto"], ["911"]),
 ]
 
 
