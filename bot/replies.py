@@ -191,6 +191,11 @@ DURING = re.compile(
     r"(exercises?|stretch\w*|workouts?|routine)|(exercises?|stretch\w*|routine) "
     r"(hurts?|hurting|hurt|(is|are) painful))\b"
 )
+# "how long" and "how often" are about the exercises only beside one of these words.
+DOSAGE_CONTEXT = frozenset(
+    "hold holding stretch stretches stretching exercise exercises do doing these them each "
+    "it routine repeat day daily week".split()
+)
 ASKS_WHAT_HELPS = frozenset({"help", "helps", "best", "which", "recommend"})
 PAIN_WITH_ACTIVITY = re.compile(r"\b(exercise|exercises|stretch|stretches|stretching|routine)\b")
 
@@ -532,6 +537,12 @@ class Replier:
             intents.pop("appointment", None)  # "how much is a visit": the price answers it
             if not reading.plans and not reading.other_plans:
                 intents.pop("insurance", None)
+        if (
+            "dosage" in intents
+            and not {"reps", "rep", "repetitions"} & set(reading.tokens)
+            and not DOSAGE_CONTEXT & set(reading.tokens)
+        ):
+            intents.pop("dosage")  # "how long is the drive" is not about the exercises
         if "dosage" in intents and ({"exercise", "appointment"} & set(intents)):
             intents.pop("dosage")  # an exercise's steps say how long and how often
         if "dosage" in intents:

@@ -377,6 +377,8 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("i got hurt at work today", [E911], []),
     ("i got hurt doing the bird dog today", ["stop the", PHONE], ["emergency room"]),
     ("i was in a car accident last year, do you take auto insurance", [YES, "Auto"], ["911"]),
+    ("how long is the drive", [MENU, PHONE], ["how long to hold"]),
+    ("how many times a day", ["how many times to do it"], []),
 ]
 
 
