@@ -43,38 +43,47 @@ class Reply:
 
 # --- words --------------------------------------------------------------------------------
 
+
+def words_by_intent(groups: dict[str, str]) -> dict[str, str]:
+    """{intent: "word word ..."} read as {word: intent}; a word keeps its first intent."""
+    index: dict[str, str] = {}
+    for intent, words in groups.items():
+        for word in words.split():
+            index.setdefault(word, intent)
+    return index
+
+
 # Words that carry an intent, with their usual misspellings caught by fuzzy matching.
-KEYWORDS: dict[str, str] = {}
-for _intent, _words in {
-    "hours": "hours hour hrs hr open opened opening opens close closed closing closes schedule "
-    "timings lunch",
-    "location": "address adress addr where located location locate directions direction "
-    "directions map parking park plaza find zip zipcode near nearby store building suite "
-    "floor landmark landmarks entrance",
-    "phone": "phone call number talk speak someone person human receptionist staff "
-    "representative contact somebody reach telephone",
-    "insurance": "insurance insurances insured coverage covered cover network plans plan "
-    "copay deductible billing accept accepted accepting",
-    "list": "exercises exercise stretches stretch list routine routines workouts workout "
-    "options all",
-    "greeting": "hi hii hiii hello hey heyy hiya yo howdy greetings morning menu afternoon "
-    "evening start bot robot automated",
-    "thanks": "thanks thank thx ty tysm appreciate appreciated",
-    "appointment": "appointment appointments appt appts book booking reschedule visit walkin "
-    "newpatient cancel",
-    "spanish": "espanol spanish habla hablan ayuda horario direccion seguro ejercicios gracias "
-    "hola cita necesito quiero tienen donde cuando abierto aceptan",
-    "holiday": "holiday holidays thanksgiving christmas xmas easter newyear memorial labor",
-    "pain": "pain painful hurts hurt hurting ache aches aching sore sharp numb numbness "
-    "tingling tingly spasm spasms cramp cramps pinched nerve herniated bulging disc discs "
-    "sprain sprained strain strained headache headaches arthritis",
-    "reminders": "reminder reminders remind reminding",
-    "cost": "cost costs price prices pricing fee fees selfpay uninsured cash",
-    "dosage": "reps rep repetitions howoften howlong",
-    "ask_clinic": "pregnant pregnancy surgery osteoporosis medication medications meds",
-}.items():
-    for _word in _words.split():
-        KEYWORDS.setdefault(_word, _intent)
+KEYWORDS = words_by_intent(
+    {
+        "hours": "hours hour hrs hr open opened opening opens close closed closing closes schedule "
+        "timings lunch",
+        "location": "address adress addr where located location locate directions direction "
+        "directions map parking park plaza find zip zipcode near nearby store building suite "
+        "floor landmark landmarks entrance",
+        "phone": "phone call number talk speak someone person human receptionist staff "
+        "representative contact somebody reach telephone",
+        "insurance": "insurance insurances insured coverage covered cover network plans plan "
+        "copay deductible billing accept accepted accepting",
+        "list": "exercises exercise stretches stretch list routine routines workouts workout "
+        "options all",
+        "greeting": "hi hii hiii hello hey heyy hiya yo howdy greetings morning menu afternoon "
+        "evening start bot robot automated",
+        "thanks": "thanks thank thx ty tysm appreciate appreciated",
+        "appointment": "appointment appointments appt appts book booking reschedule visit walkin "
+        "newpatient cancel",
+        "spanish": "espanol spanish habla hablan ayuda horario direccion seguro ejercicios gracias "
+        "hola cita necesito quiero tienen donde cuando abierto aceptan",
+        "holiday": "holiday holidays thanksgiving christmas xmas easter newyear memorial labor",
+        "pain": "pain painful hurts hurt hurting ache aches aching sore sharp numb numbness "
+        "tingling tingly spasm spasms cramp cramps pinched nerve herniated bulging disc discs "
+        "sprain sprained strain strained headache headaches arthritis",
+        "reminders": "reminder reminders remind reminding",
+        "cost": "cost costs price prices pricing fee fees selfpay uninsured cash",
+        "dosage": "reps rep repetitions howoften howlong",
+        "ask_clinic": "pregnant pregnancy surgery osteoporosis medication medications meds",
+    }
+)
 
 DAY_WORDS: dict[str, int | str] = {
     "mon": 0, "monday": 0, "mondays": 0,

@@ -18,7 +18,7 @@ import threading
 import urllib.request
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
@@ -81,6 +81,7 @@ def limits_from_config(config) -> Limits:
 
 
 T = TypeVar("T")
+R = TypeVar("R")
 Query = tuple[str, str, dt.datetime]  # (to, body, since): was this text sent?
 
 
@@ -90,6 +91,7 @@ class Found:
 
     sid: str | None = None
     error: str | None = None
+    retryable: bool = False  # asking again may get an answer (429, 5xx, no connection)
 
 
 # Hands a batch of (to, body) texts to a pipeline; the future gives the results in order.
@@ -271,38 +273,42 @@ class _Batches:
         return list(await asyncio.gather(*(self.one(to, body) for to, body in texts)))
 
     async def one(self, to: str, body: str) -> SendResult:
-        limits = self.limits
-        result = SendResult(None, "failed", error="not sent")
-        for attempt in range(1, limits.retries + 2):
-            async with self.gate:
-                await self.pace.wait()
-                result = await self.sender._create(self.client, to, body, attempt)
-            if not _retryable(result) or attempt > limits.retries:
-                return result
-            delay = limits.backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
-            await asyncio.sleep(delay)
-        return result
+        async def create(attempt: int) -> SendResult:
+            return await self.sender._create(self.client, to, body, attempt)
+
+        return await self._retrying(create, _retryable)
 
     async def find(self, to: str, body: str, since: dt.datetime) -> Found:
+        async def ask(_attempt: int) -> Found:
+            try:
+                found = await self.client.messages.list_async(
+                    to=to, date_sent_after=since, limit=100
+                )
+            except TwilioRestException as exc:
+                error = f"{exc.status} {exc.code} {exc.msg}"
+                return Found(error=error, retryable=exc.status == 429 or exc.status >= 500)
+            except (aiohttp.ClientError, TimeoutError, TwilioException) as exc:
+                return Found(error=repr(exc), retryable=True)
+            return Found(sid=_sent_sid(found, body, since))
+
+        answer = await self._retrying(ask, lambda found: found.retryable)
+        if answer.error:
+            log.warning("cannot ask Twilio what was sent to %s: %s", mask(to), answer.error)
+        return answer
+
+    async def _retrying(self, request: Callable[[int], Awaitable[R]], retryable) -> R:
+        """One request within the limits (in flight, per second); 429, 5xx and the like are
+        tried again with exponential backoff and jitter, up to ``retries`` times."""
         limits = self.limits
-        for attempt in range(1, limits.retries + 2):
+        attempt = 1
+        while True:
             async with self.gate:
                 await self.pace.wait()
-                try:
-                    found = await self.client.messages.list_async(
-                        to=to, date_sent_after=since, limit=100
-                    )
-                except TwilioRestException as exc:
-                    status, error = exc.status, f"{exc.status} {exc.code} {exc.msg}"
-                except (aiohttp.ClientError, TimeoutError, TwilioException) as exc:
-                    status, error = None, repr(exc)
-                else:
-                    return Found(sid=_sent_sid(found, body, since))
-            if attempt > limits.retries or (status is not None and status < 500 and status != 429):
-                log.warning("cannot ask Twilio what was sent to %s: %s", mask(to), error)
-                return Found(error=error)
+                result = await request(attempt)
+            if attempt > limits.retries or not retryable(result):
+                return result
             await asyncio.sleep(limits.backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))
-        return Found(error="not asked")
+            attempt += 1
 
     async def close(self) -> None:
         await self.http.close()

@@ -13,7 +13,7 @@ import datetime as dt
 import re
 from typing import TYPE_CHECKING
 
-from bot.replies import Reply, spans_text
+from bot.replies import Reply, spans_text, words_by_intent
 
 if TYPE_CHECKING:
     from bot.replies import Replier
@@ -27,19 +27,19 @@ MARKERS = frozenset(
     "ustedes su sus que por favor ayuda usted puedo tengo tuve tiene el la los las del es "
     "con para pero muy hace mucho".split()
 )
-INTENTS: dict[str, str] = {}
-for _intent, _words in {
-    "hours": "horario horarios hora horas abierto abiertos abren abre cierran cierra hoy manana",
-    "location": "direccion ubicacion ubicados ubicado llegar donde estacionamiento",
-    "insurance": "seguro seguros aseguranza aceptan acepta aceptas planes cobertura",
-    "exercises": "ejercicio ejercicios estiramiento estiramientos",
-    "appointment": "cita citas",
-    "thanks": "gracias",
-    "pain": "dolor dolores duele duelen adolorido adolorida espalda cuello rodilla cadera",
-    "greeting": "hola buenos buenas",
-}.items():
-    for _word in _words.split():
-        INTENTS.setdefault(_word, _intent)
+INTENTS = words_by_intent(
+    {
+        "hours": "horario horarios hora horas abierto abiertos abren abre cierran cierra hoy "
+        "manana",
+        "location": "direccion ubicacion ubicados ubicado llegar donde estacionamiento",
+        "insurance": "seguro seguros aseguranza aceptan acepta aceptas planes cobertura",
+        "exercises": "ejercicio ejercicios estiramiento estiramientos",
+        "appointment": "cita citas",
+        "thanks": "gracias",
+        "pain": "dolor dolores duele duelen adolorido adolorida espalda cuello rodilla cadera",
+        "greeting": "hola buenos buenas",
+    }
+)
 DAY_WORDS = {name: i for i, name in enumerate(DIAS)} | {"sabados": 5, "domingos": 6}
 
 EMERGENCY = [
