@@ -105,6 +105,13 @@ class SecureWhenHttps(SecureCookieSessionInterface):
     def get_cookie_secure(self, app) -> bool:
         return request.is_secure or super().get_cookie_secure(app)
 
+    def open_session(self, app, request):
+        # No cookie (Twilio's requests never carry one): an empty session, without building
+        # Flask's cookie signer for nothing on every text.
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
 
 def _tune_sqlite(engine) -> None:
     """SQLite: wait for locks instead of failing, and WAL so readers never block writers.

@@ -105,6 +105,29 @@ def test_signature_checked_against_public_base_url(make_app):
     )
 
 
+def test_signature_over_a_query_string_kept_percent_encoded(client):
+    # Twilio signs the webhook URL as configured: "%2F" stays "%2F", "%20" stays "%20".
+    params = twilio_params("hours")
+    path = "/sms?clinic=back%2Fspine&note=a%20b"
+    signature = sign("http://localhost" + path, params)
+    response = client.post(path, data=params, headers={"X-Twilio-Signature": signature})
+    assert "Office hours" in only_message(response)
+    decoded = sign("http://localhost/sms?clinic=back/spine&note=a b", params)
+    response = client.post(path, data=params, headers={"X-Twilio-Signature": decoded})
+    assert response.status_code == 403
+
+
+def test_signature_with_or_without_the_default_port(client):
+    # Twilio's own check accepts the URL signed with its port or without it.
+    for url in ("http://localhost:80/sms", "http://localhost/sms"):
+        params = twilio_params("hours")
+        headers = {"X-Twilio-Signature": sign(url, params)}
+        assert "Office hours" in only_message(client.post("/sms", data=params, headers=headers))
+    params = twilio_params("hours")
+    headers = {"X-Twilio-Signature": sign("http://localhost:8080/sms", params)}
+    assert client.post("/sms", data=params, headers=headers).status_code == 403
+
+
 def test_request_without_from_is_a_clear_400(client):
     params = {"MessageSid": new_sid(), "Body": "hi"}
     signature = sign("http://localhost/sms", params)
