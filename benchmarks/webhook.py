@@ -7,7 +7,8 @@ Serves, each with gunicorn (2 sync workers) on loopback:
   * a bare Flask app that answers a fixed TwiML reply (benchmarks/bare_app.py): the limit;
   * for calibration, the minimal handler the webhook issue quotes (reference_app.py).
 Then drives each with wrk (16 connections) replaying distinct, correctly signed Twilio
-requests, and prints requests per second and p50/p99 latency side by side.
+requests, and prints requests per second and p50/p99 latency side by side, and where the
+machine's CPU time went per request (the app's gunicorn workers, PostgreSQL, wrk; Linux).
 
     .venv/bin/python benchmarks/webhook.py [--seconds 20] [--connections 16]
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/bot_bench]
@@ -22,6 +23,7 @@ import contextlib
 import os
 import random
 import re
+import resource
 import shutil
 import socket
 import subprocess
@@ -130,6 +132,54 @@ def run_wrk(port: int, script_args: list[str], seconds: int, connections: int) -
     }
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User plus system CPU time each process has used so far (Linux /proc)."""
+    seconds = {}
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            seconds[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+    return seconds
+
+
+def used_since(before: dict[int, float], pids: list[int]) -> float:
+    """CPU seconds used since ``before`` by the processes alive now (new ones: all of it)."""
+    return sum(now - before.get(pid, 0.0) for pid, now in cpu_seconds(pids).items())
+
+
+def processes(*, parent: int | None = None, name: str | None = None) -> list[int]:
+    """PIDs of a process's children, or of the processes with that command name."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError):
+            stat = (entry / "stat").read_text()
+            comm, rest = stat[stat.index("(") + 1 : stat.rindex(")")], stat.rsplit(")", 1)[1]
+            if (parent is not None and int(rest.split()[1]) == parent) or comm == name:
+                found.append(int(entry.name))
+    return found
+
+
+def measured_run(server: subprocess.Popen, port: int, script_args, seconds, connections):
+    """run_wrk, plus the CPU time per request of the app's workers, PostgreSQL and wrk."""
+    workers = processes(parent=server.pid)
+    before = cpu_seconds(workers), cpu_seconds(processes(name="postgres"))
+    wrk_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = run_wrk(port, script_args, seconds, connections)
+    wrk_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    used = used_since(before[0], workers), used_since(before[1], processes(name="postgres"))
+    wrk = (wrk_after.ru_utime + wrk_after.ru_stime) - (wrk_before.ru_utime + wrk_before.ru_stime)
+    per_request = 1e6 / max(result["total"], 1)
+    result["cpu_us"] = {
+        "workers": used[0] * per_request,
+        "postgres": used[1] * per_request,
+        "wrk": wrk * per_request,
+    }
+    return result
+
+
 def count_rows(url: str) -> tuple[int, int]:
     engine = create_engine(url)
     with engine.connect() as conn:  # one snapshot for both counts
@@ -194,7 +244,9 @@ def main() -> None:
                 # Warm up (imports, pools, prepared statements), empty the tables, measure.
                 run_wrk(ports[name], script_args, 2, args.connections)
                 prepare_database(args.database_url)
-                results[name] = run_wrk(ports[name], script_args, args.seconds, args.connections)
+                results[name] = measured_run(
+                    servers[name], ports[name], script_args, args.seconds, args.connections
+                )
                 if name == "bot":
                     counts = count_rows(args.database_url)
         finally:
@@ -208,11 +260,14 @@ def main() -> None:
     kind = "sync" if args.threads == 1 else f"gthread ({args.threads} threads)"
     print(f"machine: {os.cpu_count()} CPUs; gunicorn {args.workers} {kind} workers each; "
           f"wrk -t2 -c{args.connections} -d{args.seconds}s; database {backend}")  # fmt: skip
+    print(f"{'':<57}{'CPU us per request':>27}")
     print(f"{'app':<11}{'req/s':>9}{'of bare':>9}{'p50':>10}{'p99':>10}{'requests':>10}"
-          f"{'non-2xx':>9}")  # fmt: skip
+          f"{'non-2xx':>9}{'workers':>10}{'postgres':>10}{'wrk':>7}")  # fmt: skip
     for name, r in results.items():
+        cpu = r["cpu_us"]
         print(f"{name:<11}{r['rps']:>9.0f}{r['rps'] / bare['rps']:>9.0%}{r['p50']:>10}"
-              f"{r['p99']:>10}{r['total']:>10}{r['non2xx']:>9}")  # fmt: skip
+              f"{r['p99']:>10}{r['total']:>10}{r['non2xx']:>9}{cpu['workers']:>10.0f}"
+              f"{cpu['postgres']:>10.0f}{cpu['wrk']:>7.0f}")  # fmt: skip
     print(f"inbound rows: {inbound} (requests answered: {bot['total']}); replies: {replies}")
     # wrk counts requests it sent; a request cut off when the run ends is not answered, so
     # the rows may exceed answered requests by up to one per connection, never fall short.
