@@ -8,6 +8,7 @@ Twilio's ``OptOutType`` field, sent when its Advanced Opt-Out is on, is honoured
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 from rapidfuzz.distance import DamerauLevenshtein
@@ -34,6 +35,16 @@ POLITE = frozenset(
 # STOP with two neighbouring letters swapped or one doubled; not "spot", "post" or "tops".
 STOP_SLIPS = frozenset({"tsop", "sotp", "stpo", "sstop", "sttop", "stopp", "stopstop"})
 OPT_OUT_TYPES = {"STOP": Keyword.OPT_OUT, "START": Keyword.OPT_IN, "HELP": Keyword.HELP}
+# Consent may be revoked by any reasonable means (the FCC's TCPA rules), not only by a
+# keyword: "please don't text me", "take me off your list", "no more messages" opt out
+# too. Not "stop" in a sentence ("should I stop the stretch?") or "cancel my appointment".
+REVOKING = re.compile(
+    r"\b(dont|do not|never|stop|quit) (ever )?(text|txt|messag|msg|contact|send|email)\w*"
+    r"( me| us)?\b|\bno more (texts?|txts?|messages?|msgs?|reminders?)\b|"
+    r"\b(remove|take|delete) (me|my number|this number) (off|from)\b|\bleave me alone\b|"
+    r"\b(opt|sign) me out\b|\bopt out\b|\bunsubscribe\b|^(you have the |this is the |)?wrong "
+    r"(number|person)\b"
+)
 
 
 def classify(body: str, opt_out_type: str | None = None) -> tuple[Keyword, str] | None:
@@ -61,6 +72,9 @@ def classify(body: str, opt_out_type: str | None = None) -> tuple[Keyword, str] 
         and all(w in POLITE for w in words if w not in keywords)
     ):
         return Keyword.OPT_OUT, keywords[0]
+    revoking = REVOKING.search(text)
+    if revoking:
+        return Keyword.OPT_OUT, revoking.group(0)[:40]
     return None
 
 

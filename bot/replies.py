@@ -77,11 +77,12 @@ KEYWORDS = words_by_intent(
         "holiday": "holiday holidays thanksgiving christmas xmas easter newyear memorial labor",
         "pain": "pain painful hurts hurt hurting ache aches aching sore sharp numb numbness "
         "tingling tingly spasm spasms cramp cramps pinched nerve herniated bulging disc discs "
-        "sprain sprained strain strained headache headaches arthritis",
+        "sprain sprained strain strained headache headaches arthritis killing",
         "reminders": "reminder reminders remind reminding",
         "cost": "cost costs price prices pricing fee fees selfpay uninsured cash",
         "dosage": "reps rep repetitions howoften howlong",
-        "ask_clinic": "pregnant pregnancy surgery osteoporosis medication medications meds",
+        "ask_clinic": "pregnant pregnancy surgery osteoporosis medication medications meds "
+        "cancer tumor",
     }
 )
 
@@ -113,7 +114,8 @@ PHRASES = {
     "were is": "where is", "who is this": "menu", "who am i texting": "menu",
     "how often": "howoften", "how many times": "howoften", "how long": "howlong",
     "self pay": "selfpay", "no insurance": "uninsured", "without insurance": "uninsured",
-    "out of pocket": "selfpay", "how much": "price",
+    "out of pocket": "selfpay", "how much": "price", "can i come in": "can i visit",
+    "could i come in": "could i visit", "see the doctor": "visit", "see a doctor": "visit",
 }  # fmt: skip
 
 # Common words never "corrected" into a keyword or a name by fuzzy matching.
@@ -129,7 +131,7 @@ COMMON = frozenset(
     "time times to too try two up us use very want was way we week well were what when where "
     "which while who why will with work would yes yet you your yours thats whats hows theres "
     "sorry hurt times other house hour late early walk walking medical records record note "
-    "notes doctor doctors".split()
+    "notes doctor doctors route road street highway avenue drive".split()
 )
 
 
@@ -157,25 +159,33 @@ EMERGENCY_PATTERNS = [
     (re.compile(p), what, re.compile(unless) if unless and unless != DURING_EXERCISE else unless)
     for p, what, unless in [
         (r"\b(bladder|bowel|bowels|pee|urine|urinate|poop|incontinen\w*|wet myself|wet my"
-         r"self|pooped myself|peed myself|control my (bladder|bowels?))\b",
+         r"self|pooped myself|(peed|peeing|pissed|pissing) (myself|my pants)|wet my pants|"
+         r"leak\w* (urine|pee)|control my (bladder|bowels?))\b",
          "Loss of bladder or bowel control",
          r"\b(is|are|feels?|seems?) (fine|ok|okay|normal)\b|\bno (bladder|bowel) "
          r"(problems?|issues?)\b"),
         (r"\b(groin|saddle|genital\w*|private parts?|inner thighs? (is|are|went|feels?) numb)\b|"
+         r"\bnumb\w*\b.{0,20}\binner thighs?\b|"
          r"\bnumb\w*\b.{0,30}\b(down there|between (my|the) legs|crotch|privates|private area|"
          r"perineum|vagina\w*|penis|anus)\b|\b(down there|between (my|the) legs|crotch|privates|"
          r"private area)\b.{0,30}\bnumb\w*", "Numbness in the groin or saddle area", None),
-        (r"\bchest (pain|hurts?|pressure|tight\w*)\b|\bheart attack\b|\bcant breathe?\b|"
-         r"\b(short(ness)? of breath|trouble breathing)\b", "Chest pain or trouble breathing",
+        (r"\bchest (pain|hurts?|pressure|tight\w*)\b|\bheart attack\b|"
+         r"\b(cant|cannot|can not|hard to|trouble|difficulty|difficult|struggling to) "
+         r"breath(e|ing)?\b|\bshort(ness)? of breath\b", "Chest pain or trouble breathing",
          None),
+        (r"\b(passed out|fainted|blacked out|lost consciousness)\b", "Fainting", None),
         (r"\b(cant|cannot|can not|unable to|couldnt) (feel|move|lift|stand on|walk|stand)\b"
          r"(?!(?: \w+){0,4} (far|long|enough|very|much|well|without|too|anymore)\b)|"
          r"\b(sudden\w*|new) (weakness|weak)\b|\blegs? (gave|giving|give) (out|way)\b|"
          r"\b(legs?|feet|foot|toes) (is|are|went|go|goes|going|feels?|feel) (weak|numb|dead)\b|"
-         r"\bparaly[sz]\w*\b|"
+         r"\bparaly[sz]\w*\b|\b(can|could) (barely|hardly) (walk|stand|move)\b|"
          r"\b(numb|weak) (legs?|feet|foot)\b", "Sudden weakness or numbness in the legs", None),
         (r"\b(i|he|she|just|we|mom|dad) (fell|slipped|tripped|collapsed)\b(?! asleep)|"
          r"\bfell (down|off|on)\b|\b(had|took) a (bad )?fall\b|"
+         r"^(fell|slipped|tripped)\b(?! asleep)|\b(slipped|tripped) (on|and|down|over)\b|"
+         r"\b(after|since|from) (a|the|my) (bad )?fall\b|\bafter (falling|fall)\b|"
+         r"\b(broke|broken|fractured?) (my |a |his |her )?(back|"
+         r"spine|tailbone|hip|leg|neck|rib|ribs|vertebra\w*|bone)\b|"
          r"\bcar (accident|crash) (today|just now|now)\b|\b(i|we) (just )?(crashed|got hit)\b|"
          r"\bjust (been |got |was |were |had )?(in )?(a|an) (car |auto )?(accident|crash|wreck)\b",
          "A fall or injury",
@@ -189,16 +199,26 @@ EMERGENCY_PATTERNS = [
         (r"\b(suicid\w*|kill myself|end my life)\b", "Thoughts of harming yourself", None),
     ]
 ]  # fmt: skip
+# Exercising in general, and exercises people do besides the clinic's ("squats hurt").
+ACTIVITY = (
+    r"exercises?|exercising|stretch\w*|routine|workouts?|squats?|lunges?|planks?|crunch\w*|"
+    r"sit ?ups?|push ?ups?|bridges?|yoga|pilates|deadlifts?"
+)
 EXERCISE_PAIN = re.compile(
     r"\b(pain|painful|hurts?|hurting|hurted|ache|aches|aching|sore|sharp|pinch\w*|"
-    r"tingl\w*|numb\w*|burn\w*|pop\w*|worse)\b"
+    r"tingl\w*|numb\w*|burn\w*|pop\w*|worse|dizzy|dizziness|lightheaded)\b"
 )
 DURING = re.compile(
     r"\b(when i|while i|after i|during|doing|after doing|since i|i did|i do|i tried|trying|"
     r"after the|after that|with the|from the|from doing|when doing|"
-    r"(hurts?|hurting|painful|sore) to (do|try|hold)|after (my |the |these |those )?"
-    r"(exercises?|stretch\w*|workouts?|routine)|(exercises?|stretch\w*|routine) "
-    r"(hurts?|hurting|hurt|(is|are) painful))\b"
+    r"(hurts?|hurting|painful|sore) to (do|try|hold)|if (it|this|that) (hurts?|is painful)|"
+    r"(after|when|while) (my |the |these |those )?"
+    rf"({ACTIVITY})|({ACTIVITY}) (hurts?|hurting|hurt|(is|are) painful|makes? \w+ (hurt|worse)))\b"
+)
+# Pain said not to be there: "no more pain after the stretches", "it doesn't hurt".
+NO_PAIN = re.compile(
+    r"\b(no|no more|no longer) (pain|hurt\w*|ache|aches|soreness)\b|"
+    r"\b(doesnt|does not|dont|didnt|did not|not|never) (hurt\w*|painful|sore)\b"
 )
 # "how long" and "how often" are about the exercises only beside one of these words.
 DOSAGE_CONTEXT = frozenset(
@@ -206,7 +226,7 @@ DOSAGE_CONTEXT = frozenset(
     "it routine repeat day daily week".split()
 )
 ASKS_WHAT_HELPS = frozenset({"help", "helps", "best", "which", "recommend"})
-PAIN_WITH_ACTIVITY = re.compile(r"\b(exercise|exercises|stretch|stretches|stretching|routine)\b")
+PAIN_WITH_ACTIVITY = re.compile(rf"\b({ACTIVITY})\b")
 
 # "4", "#4", "exercise 4", "number 4": the exercise of that number in the list.
 NUMBERED = re.compile(r"(?:(?:exercise|ex|stretch|number|no) ?)?(\d{1,2})")
@@ -230,6 +250,9 @@ MY_ROUTINE = re.compile(
 )
 # "where" asks for the address only as a question of place, not "the stretch where you lie".
 WHERE_NOT_PLACE = re.compile(r"\bwhere (you|u|i|we) (?!are\b|r\b|located\b|at\b|guys\b|park\b)")
+ACKNOWLEDGING = frozenset(
+    "\U0001f44d\U0001f44c\U0001f64f\u2764\u2705\U0001f60a\U0001f642\U0001f44f\U0001f4aa"
+)
 YES_NO_SMALLTALK = frozenset({"ok", "okay", "k", "kk", "cool", "great", "awesome", "got it",
                               "nice", "perfect", "sounds good", "will do", "alright", "bye",
                               "good", "great thanks"})  # fmt: skip
@@ -448,6 +471,8 @@ class Replier:
         if emergency:
             return emergency
         if not normalized:
+            if ACKNOWLEDGING.intersection(text):  # "👍": a thumbs-up, not a question
+                return Reply("thanks", self.thanks())
             return Reply("menu", self.menu())
         number = NUMBERED.fullmatch(normalized)
         if number and number.group(1) in self.numbered:
@@ -500,7 +525,7 @@ class Replier:
 
     def exercise_pain(self, normalized: str, reading: Reading) -> Reply | None:
         """Pain during or after an exercise: stop it and call the clinic."""
-        if not EXERCISE_PAIN.search(normalized):
+        if not EXERCISE_PAIN.search(NO_PAIN.sub("", normalized)):
             return None
         if not reading.exercises and ASKS_WHAT_HELPS & set(reading.tokens):
             return None  # "what exercises help when I have pain": a question, not a report
@@ -533,9 +558,10 @@ class Replier:
             intents.pop("pain", None)
         if "area" in intents and strong & set(intents):
             intents.pop("area")  # "back" in "call me back" is not a body area
-        # Days and parts of the day are about hours only when nothing else is asked.
+        # Days and parts of the day are about hours only when nothing else is asked ("my
+        # back hurts now" is not "open now?").
         if "day" in intents:
-            if "hours" not in intents and not strong & set(intents):
+            if not set(intents) - {"day", "greeting", "thanks", "spanish"}:
                 intents["hours"] = intents["day"]
             intents.pop("day")
         if "spanish" in intents and len(intents) > 1 and "greeting" in intents:

@@ -8,7 +8,12 @@ from bot.compliance import Keyword, classify
     ["STOP", "stop", " Stop. ", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE",
      "OPTOUT", "opt out", "Opt-Out", "stop please", "please stop texting me", "STOP!!!",
      "unsubscribe me", "stop my reminders", "cancel my reminders", "stop sending me reminders",
-     "stop the daily reminders please", "stpo", "sotp", "unsubcribe", "unsuscribe"],
+     "stop the daily reminders please", "stpo", "sotp", "unsubcribe", "unsuscribe",
+     # Consent revoked in the patient's own words (any reasonable means):
+     "no more texts please", "please don't text me anymore", "can you stop texting me",
+     "take me off your list", "remove my number from this list", "leave me alone",
+     "wrong number", "You have the wrong number", "how do I unsubscribe", "how do i opt out",
+     "Do not message me again", "stop sending me these", "opt me out"],
 )  # fmt: skip
 def test_opt_out(body):
     assert classify(body)[0] == Keyword.OPT_OUT
@@ -29,7 +34,9 @@ def test_help(body):
     ["how do I stop the pain", "cancel my appointment", "help me with my back",
      "when does the stretch end", "yes I did the cat camel", "info about hours", "", "stopper",
      "quit smoking tips", "change my reminder time", "should i stop my reminders", "post",
-     "spot", "tops", "stoop"],
+     "spot", "tops", "stoop", "should i stop the stretch if it hurts", "i quit smoking",
+     "when do i stop the exercises", "no more pain after the stretches",
+     "my number changed", "what number do i call", "i did the wrong stretch"],
 )  # fmt: skip
 def test_not_keywords(body):
     assert classify(body) is None
