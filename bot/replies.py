@@ -79,10 +79,11 @@ KEYWORDS = words_by_intent(
         "tingling tingly spasm spasms cramp cramps pinched nerve herniated bulging disc discs "
         "sprain sprained strain strained headache headaches arthritis killing",
         "reminders": "reminder reminders remind reminding",
-        "cost": "cost costs price prices pricing fee fees selfpay uninsured cash",
+        "cost": "cost costs price prices pricing fee fees selfpay uninsured cash payment "
+        "payments credit debit hsa fsa",
         "dosage": "reps rep repetitions howoften howlong",
         "ask_clinic": "pregnant pregnancy surgery osteoporosis medication medications meds "
-        "cancer tumor",
+        "cancer tumor stenosis scoliosis spondylolisthesis spondylosis degenerative fusion",
     }
 )
 
@@ -449,7 +450,8 @@ class Replier:
                 reading.exercises.append(hit.key)  # type: ignore[arg-type]
                 reading.add("exercise", hit.start)
             reading.exercise_words = max(reading.exercise_words, hit.size)
-        for hit in self.plan_index.find(tokens):
+        hits = self.plan_index.find(tokens)
+        for hit in _joined_plans(hits):
             if isinstance(hit.key, str):
                 name = " ".join(tokens[hit.start : hit.start + hit.size])
                 reading.other_plans.append(name)
@@ -945,6 +947,23 @@ def _clock(t: dt.time) -> str:
 
 def spans_text(spans: tuple[Span, ...]) -> str:
     return " & ".join(f"{_clock(s.start)}-{_clock(s.end)}" for s in spans)
+
+
+def _joined_plans(hits: list[Hit]) -> list[Hit]:
+    """An accepted plan's name beside one that is not on the list names one plan, and not an
+    accepted one: "Aetna HMO", "Anthem Blue Cross" are never answered "yes"."""
+    joined: list[Hit] = []
+    for hit in hits:
+        last = joined[-1] if joined else None
+        if (
+            last is not None
+            and last.start + last.size == hit.start
+            and (isinstance(last.key, str) or isinstance(hit.key, str))
+        ):
+            joined[-1] = Hit("", last.start, last.size + hit.size, min(last.score, hit.score))
+            continue
+        joined.append(hit)
+    return joined
 
 
 def _title(name: str) -> str:

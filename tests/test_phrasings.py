@@ -337,6 +337,19 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("my back hurts today can i come in", ["appointment", PHONE], ["Office hours"]),
     ("can i come in at 12:45", ["appointment", PHONE], [MENU]),
     ("\U0001f44d", ["welcome"], [MENU]),
+    # --- a plan type or brand beside an accepted name is one plan, never "yes" ---
+    ("aetna hmo", ["Aetna HMO is not on our list", PHONE], [YES]),
+    ("cigna hmo", ["not on our list", PHONE], [YES]),
+    ("do you take anthem blue cross", ["Anthem Blue Cross is not on our list", PHONE], [YES]),
+    ("do you take hmo plans", ["HMO is not on our list", PHONE], [YES]),
+    ("aetna ppo", [YES, "Aetna"], ["not on our list"]),
+    ("do you take medicaid or medicare", [YES + " Medicare", "Medicaid is not"], []),
+    # --- payment, and conditions to ask the provider about first ---
+    ("do you take credit cards", ["prices", PHONE], [YES, "not on our list"]),
+    ("can i pay with my hsa card", ["prices", PHONE], [YES]),
+    ("what should i do for spinal stenosis", ["ask your provider", PHONE], [STEPS, CAT]),
+    ("exercises for degenerative disc disease", ["ask your provider"], ["Our home exercises"]),
+    ("ab exercise", [ABS], ["Our home exercises"]),
     # --- everyday words that are not keywords or names ---
     ("how do i get there from route 7", ["44110"], ["Our home exercises"]),
     ("i have cancer and back pain", ["ask your provider", PHONE], [STEPS, "appointment"]),
