@@ -62,7 +62,9 @@ KEYWORDS = words_by_intent(
         "directions map parking park plaza find zip zipcode near nearby store building suite "
         "floor landmark landmarks entrance",
         "phone": "phone call number talk speak someone person human receptionist staff "
-        "representative contact somebody reach telephone",
+        "representative contact somebody reach telephone referral referrals fax paperwork "
+        "forms chiropractor chiropractic therapy therapist acupuncture needling massage "
+        "adjustment adjustments services",
         "insurance": "insurance insurances insured coverage covered cover network plans plan "
         "copay deductible billing accept accepted accepting",
         "list": "exercises exercise stretches stretch list routine routines workouts workout "
@@ -71,7 +73,7 @@ KEYWORDS = words_by_intent(
         "evening start bot robot automated",
         "thanks": "thanks thank thx ty tysm appreciate appreciated",
         "appointment": "appointment appointments appt appts book booking reschedule visit walkin "
-        "newpatient cancel",
+        "newpatient cancel available availability",
         "spanish": "espanol spanish habla hablan ayuda horario direccion seguro ejercicios gracias "
         "hola cita necesito quiero tienen donde cuando abierto aceptan",
         "holiday": "holiday holidays thanksgiving christmas xmas easter newyear memorial labor",
@@ -117,6 +119,7 @@ PHRASES = {
     "self pay": "selfpay", "no insurance": "uninsured", "without insurance": "uninsured",
     "out of pocket": "selfpay", "how much": "price", "can i come in": "can i visit",
     "could i come in": "could i visit", "see the doctor": "visit", "see a doctor": "visit",
+    "running late": "call", "on my way": "call", "be late": "call",
 }  # fmt: skip
 
 # Common words never "corrected" into a keyword or a name by fuzzy matching.
@@ -247,7 +250,9 @@ OTHER_BODY_PARTS = frozenset(
 # The patient's own routine: answered from their record when the number is enrolled.
 MY_ROUTINE = re.compile(
     r"\bmy (routine|exercises|stretches|workout)\b|\bsupposed to do\b|"
-    r"\btodays? (routine|exercises|stretches)\b|\bwhat (exercises|stretches) do i do\b"
+    r"\btodays? (routine|exercises|stretches)\b|\bwhat (exercises|stretches) do i do\b|"
+    r"\b(exercises|stretches) (you|u) (gave|sent|showed) me\b|"
+    r"\bforgot (my|the) (exercises|stretches|routine)\b"
 )
 # "where" asks for the address only as a question of place, not "the stretch where you lie".
 WHERE_NOT_PLACE = re.compile(r"\bwhere (you|u|i|we) (?!are\b|r\b|located\b|at\b|guys\b|park\b)")

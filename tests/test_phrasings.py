@@ -270,7 +270,7 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("it hurts to do the stretch", ["stop that exercise", PHONE], [STEPS]),
     ("its painful to do the knee to chest", ["stop the Knee-to-Chest", PHONE], [STEPS]),
     # --- services and payment are not insurance plans ---
-    ("do you do massage", [MENU, PHONE], ["not on our list", YES]),
+    ("do you do massage", ["call us", PHONE], ["not on our list", YES]),
     ("do you take x rays", [MENU, PHONE], ["not on our list", YES]),
     ("do you take visa", [PHONE], ["not on our list", YES]),
     ("do you take zorba health", ["Zorba is not on our list", PHONE], [YES]),
@@ -350,6 +350,14 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("what should i do for spinal stenosis", ["ask your provider", PHONE], [STEPS, CAT]),
     ("exercises for degenerative disc disease", ["ask your provider"], ["Our home exercises"]),
     ("ab exercise", [ABS], ["Our home exercises"]),
+    # --- the front desk's questions: a person answers them ---
+    ("do i need a referral", ["call us", PHONE], [MENU]),
+    ("are you a chiropractor", ["call us", PHONE], [MENU]),
+    ("do you do physical therapy", ["call us", PHONE], [MENU]),
+    ("running late", ["call us", PHONE], [MENU]),
+    ("is the doctor available today", ["appointment", PHONE], ["Office hours"]),
+    ("como hago el gato camello", [CAT, STEPS], []),
+    ("i forgot the exercises", [CAT, TRUNK], [MENU]),
     # --- everyday words that are not keywords or names ---
     ("how do i get there from route 7", ["44110"], ["Our home exercises"]),
     ("i have cancer and back pain", ["ask your provider", PHONE], [STEPS, "appointment"]),
