@@ -107,6 +107,10 @@ SHORTHAND = {
     "u": "you", "ur": "your", "r": "are", "pls": "please", "plz": "please", "w": "with",
     "wat": "what", "wht": "what", "wen": "when", "whr": "where", "ya": "you", "yall": "you",
     "tx": "thanks", "addy": "address", "hrz": "hours", "ins": "insurance", "opn": "open",
+    "2day": "today", "2nite": "tonight", "2morrow": "tomorrow", "2moro": "tomorrow",
+    "tmrrw": "tomorrow", "exersize": "exercise", "exersizes": "exercises",
+    "excersize": "exercise", "excersizes": "exercises", "exercize": "exercise",
+    "exercizes": "exercises",
 }  # fmt: skip
 
 # Phrases read as one word, so that "walk ins" is not "walk insurance".
@@ -120,6 +124,9 @@ PHRASES = {
     "out of pocket": "selfpay", "how much": "price", "can i come in": "can i visit",
     "could i come in": "could i visit", "see the doctor": "visit", "see a doctor": "visit",
     "running late": "call", "on my way": "call", "be late": "call",
+    # The clinic's own name is not the body area "back".
+    "back and spine clinic": "clinic", "back and spine": "clinic", "back clinic": "clinic",
+    "spine clinic": "clinic", "is this the clinic": "menu", "is this clinic": "menu",
 }  # fmt: skip
 
 # Common words never "corrected" into a keyword or a name by fuzzy matching.
@@ -410,12 +417,10 @@ class Replier:
     # -- reading ---------------------------------------------------------------------------
 
     def read(self, normalized: str) -> Reading:
-        if any(phrase in normalized for phrase in PHRASES):
-            padded = f" {normalized} "
-            for phrase, word in PHRASES.items():
-                padded = padded.replace(f" {phrase} ", f" {word} ")
-            normalized = padded.strip()
+        normalized = _phrases(normalized)
         tokens = [SHORTHAND.get(t, t) for t in normalized.split()]
+        if any(t in SHORTHAND for t in normalized.split()):
+            tokens = _phrases(" ".join(tokens)).split()  # "were r u": "where are you"
         reading = Reading(tokens)
         for position, token in enumerate(tokens):
             intent = KEYWORDS.get(token)
@@ -952,6 +957,16 @@ def _clock(t: dt.time) -> str:
 
 def spans_text(spans: tuple[Span, ...]) -> str:
     return " & ".join(f"{_clock(s.start)}-{_clock(s.end)}" for s in spans)
+
+
+def _phrases(normalized: str) -> str:
+    """Phrases read as one word ("walk ins": "walkin")."""
+    if not any(phrase in normalized for phrase in PHRASES):
+        return normalized
+    padded = f" {normalized} "
+    for phrase, word in PHRASES.items():
+        padded = padded.replace(f" {phrase} ", f" {word} ")
+    return padded.strip()
 
 
 def _joined_plans(hits: list[Hit]) -> list[Hit]:

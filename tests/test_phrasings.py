@@ -358,6 +358,12 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("is the doctor available today", ["appointment", PHONE], ["Office hours"]),
     ("como hago el gato camello", [CAT, STEPS], []),
     ("i forgot the exercises", [CAT, TRUNK], [MENU]),
+    # --- phone typing ---
+    ("wat time u open 2day", ["Today", "8am-1pm"], ["Mon"]),
+    ("were r u", ["44110"], [MENU]),
+    ("exersizes", [CAT, TRUNK], [MENU]),
+    ("hey is this the back clinic", [MENU], [CAT]),
+    ("is this back and spine clinic", [MENU], [CAT]),
     # --- everyday words that are not keywords or names ---
     ("how do i get there from route 7", ["44110"], ["Our home exercises"]),
     ("i have cancer and back pain", ["ask your provider", PHONE], [STEPS, "appointment"]),
