@@ -121,7 +121,9 @@ PHRASES = {
     "were is": "where is", "who is this": "menu", "who am i texting": "menu",
     "how often": "howoften", "how many times": "howoften", "how long": "howlong",
     "self pay": "selfpay", "no insurance": "uninsured", "without insurance": "uninsured",
-    "out of pocket": "selfpay", "how much": "price", "can i come in": "can i visit",
+    "out of pocket": "selfpay", "how much is": "price is", "how much does": "price does",
+    "how much do": "price do", "how much for": "price for", "how much are": "price are",
+    "how much would": "price would", "how much will": "price will", "can i come in": "can i visit",
     "could i come in": "could i visit", "see the doctor": "visit", "see a doctor": "visit",
     "running late": "call", "on my way": "call", "be late": "call",
     # The clinic's own name is not the body area "back".
@@ -166,6 +168,13 @@ FUZZY_DAYS = by_first_letter([d.lower() for d in DAY_NAMES] + ["tomorrow"])
 # fine", "I fell asleep", "I can't walk far"); "during an exercise" marks an injury that
 # is read as pain during an exercise ("I hurt myself doing the cat camel") instead.
 DURING_EXERCISE = "during an exercise"
+SELF_HARM = "Thoughts of harming yourself"
+# Words after "fell", "slipped", "tripped" that make it no fall: "I fell behind", "slipped
+# up", "fell off the wagon", "tripped over my words".
+NOT_A_FALL = (
+    r" (asleep|behind|for|short|apart|up|through|into|in love|off (the wagon|track|my (routine|"
+    r"schedule|exercises))|(over )?my (words|tongue))\b"
+)
 EMERGENCY_PATTERNS = [
     (re.compile(p), what, re.compile(unless) if unless and unless != DURING_EXERCISE else unless)
     for p, what, unless in [
@@ -184,20 +193,26 @@ EMERGENCY_PATTERNS = [
          r"\b(cant|cannot|can not|hard to|trouble|difficulty|difficult|struggling to) "
          r"breath(e|ing)?\b|\bshort(ness)? of breath\b", "Chest pain or trouble breathing",
          None),
-        (r"\b(passed out|fainted|blacked out|lost consciousness)\b", "Fainting", None),
-        (r"\b(cant|cannot|can not|unable to|couldnt) (feel|move|lift|stand on|walk|stand)\b"
+        (r"\b(passed out|fainted|blacked out|lost consciousness|(feel|feeling) faint|about "
+         r"to pass out)\b", "Fainting", None),
+        (r"\b(cant|cannot|can not|unable to|couldnt) (feel (my |the )?(left |right |both )?"
+         r"(legs?|feet|foot|toes?|thighs?|lower body)|feel anything (below|in|from)|"
+         r"move(?! on\b)|lift|stand on|walk|stand)\b"
          r"(?!(?: \w+){0,4} (far|long|enough|very|much|well|without|too|anymore)\b)|"
-         r"\b(sudden\w*|new) (weakness|weak)\b|\blegs? (gave|giving|give) (out|way)\b|"
+         r"\b(sudden\w*|new) (weakness|weak)\b|\b(legs?|knees?) (gave|giving|give) (out|way)\b|"
          r"\b(legs?|feet|foot|toes) (is|are|went|go|goes|going|feels?|feel) (weak|numb|dead)\b|"
-         r"\bparaly[sz]\w*\b|\b(can|could) (barely|hardly) (walk|stand|move)\b|"
+         r"\bparaly[sz]\w*\b|\b(can|could) (barely|hardly) walk\b|"
          r"\b(numb|weak) (legs?|feet|foot)\b", "Sudden weakness or numbness in the legs", None),
-        (r"\b(i|he|she|just|we|mom|dad) (fell|slipped|tripped|collapsed)\b(?! asleep)|"
-         r"\bfell (down|off|on)\b|\b(had|took) a (bad )?fall\b|"
-         r"^(fell|slipped|tripped)\b(?! asleep)|\b(slipped|tripped) (on|and|down|over)\b|"
+        (r"\b(i|he|she|just|we|mom|dad) (fell|slipped|tripped|collapsed)\b(?!" + NOT_A_FALL + ")|"
+         r"\bfell (down|off|on)\b(?!" + NOT_A_FALL + ")|\b(had|took) a (bad )?fall\b|"
+         r"^(fell|slipped|tripped)\b(?!" + NOT_A_FALL + r")|"
+         r"\b(slipped|tripped) (on|and|down|over)\b(?!" + NOT_A_FALL + ")|"
          r"\b(after|since|from) (a|the|my) (bad )?fall\b|\bafter (falling|fall)\b|"
          r"\b(broke|broken|fractured?) (my |a |his |her )?(back|"
          r"spine|tailbone|hip|leg|neck|rib|ribs|vertebra\w*|bone)\b|"
          r"\bcar (accident|crash) (today|just now|now)\b|\b(i|we) (just )?(crashed|got hit)\b|"
+         r"\b(was|got|been|were) (just )?hit by (a|an) (car|truck|vehicle|bus|bike|van)\b|"
+         r"\brear ended( me)? (today|just now)\b|"
          r"\bjust (been |got |was |were |had )?(in )?(a|an) (car |auto )?(accident|crash|wreck)\b",
          "A fall or injury",
          r"\b(years?|months?|weeks?) ago\b|\blast (year|month|week)\b|\bin (19|20)\d\d\b"),
@@ -206,8 +221,9 @@ EMERGENCY_PATTERNS = [
          "A fall or injury", DURING_EXERCISE),
         (r"\b(fever|chills)\b.*\bback\b|\bback\b.*\b(fever|chills)\b",
          "Back pain with a fever", None),
-        (r"\b(worst pain|unbearable|excruciating|cant move)\b", "Severe pain", None),
-        (r"\b(suicid\w*|kill myself|end my life)\b", "Thoughts of harming yourself", None),
+        (r"\b(worst pain|unbearable|excruciating|cant move(?! on))\b", "Severe pain", None),
+        (r"\b(suicid\w*|kill myself|end my life|(want|wanna|going) to die|better off dead|"
+         r"(dont|do not) want to (live|be alive)|feel like (im |i am )?dying)\b", SELF_HARM, None),
     ]
 ]  # fmt: skip
 # Exercising in general, and exercises people do besides the clinic's ("squats hurt").
@@ -521,6 +537,8 @@ class Replier:
                     continue
             elif unless is not None and unless.search(text):
                 continue
+            if what == SELF_HARM:
+                return Reply("emergency", self.crisis_text())
             return Reply(
                 "emergency",
                 f"Please call 911 or go to the nearest emergency room now. {what} needs "
@@ -717,6 +735,13 @@ class Replier:
 
     def done(self) -> str:
         return "Great work today! Keep it up. Text MENU anytime for exercises, hours or help."
+
+    def crisis_text(self) -> str:
+        return (
+            "If you are thinking of harming yourself, please call or text 988 now (Suicide & "
+            "Crisis Lifeline, any time). If you are in danger, call 911. When you can, call us "
+            f"at {self.phone}."
+        )
 
     def pain_general(self) -> str:
         return (

@@ -42,6 +42,7 @@ INTENTS = words_by_intent(
 )
 DAY_WORDS = {name: i for i, name in enumerate(DIAS)} | {"sabados": 5, "domingos": 6}
 
+CRISIS = "crisis"
 EMERGENCY = [
     (re.compile(p), what)
     for p, what in [
@@ -57,6 +58,8 @@ EMERGENCY = [
         (r"\bme (cai|caigo)\b|\buna caida\b|\bacabo de (caerme|chocar|tener un accidente)\b|"
          r"\b(accidente|choque) (hoy|ahorita|ahora)\b", "Una caida o un accidente"),
         (r"\bfiebre\b.*\bespalda\b|\bespalda\b.*\bfiebre\b", "El dolor de espalda con fiebre"),
+        (r"\bme desmaye\b|\bperdi el conocimiento\b", "El desmayo"),
+        (r"\b(suicid\w*|quiero morir(me)?|matarme|quitarme la vida)\b", CRISIS),
     ]
 ]  # fmt: skip
 
@@ -74,6 +77,13 @@ class SpanishReplies:
 
     def emergency(self, normalized: str) -> Reply | None:
         for pattern, what in EMERGENCY:
+            if pattern.search(normalized) and what == CRISIS:
+                return Reply(
+                    "emergency",
+                    "Si piensa hacerse dano, llame o envie un texto al 988 ahora (linea de "
+                    "crisis, en espanol tambien). Si esta en peligro, llame al 911. Cuando "
+                    f"pueda, llamenos al {self.phone}.",
+                )
             if pattern.search(normalized):
                 return Reply(
                     "emergency",
