@@ -125,6 +125,8 @@ PHRASES = {
     "how much do": "price do", "how much for": "price for", "how much are": "price are",
     "how much would": "price would", "how much will": "price will", "can i come in": "can i visit",
     "could i come in": "could i visit", "see the doctor": "visit", "see a doctor": "visit",
+    "good morning": "hello", "good afternoon": "hello", "good evening": "hello",
+    "remind me how": "how", "remind me what": "what", "remind me which": "which",
     "running late": "call", "on my way": "call", "be late": "call",
     # The clinic's own name is not the body area "back".
     "back and spine clinic": "clinic", "back and spine": "clinic", "back clinic": "clinic",
@@ -253,6 +255,10 @@ DOSAGE_CONTEXT = frozenset(
     "it routine repeat day daily week".split()
 )
 ASKS_WHAT_HELPS = frozenset({"help", "helps", "best", "which", "recommend"})
+ASKS_FOR_EXERCISES = re.compile(
+    r"\b(what|which|any|some|good) (exercises?|stretch\w*)\b|\b(exercises?|stretch\w*) "
+    r"(can|should|could) i do\b"
+)
 PAIN_WITH_ACTIVITY = re.compile(rf"\b({ACTIVITY})\b")
 
 # "4", "#4", "exercise 4", "number 4": the exercise of that number in the list.
@@ -390,6 +396,8 @@ class Reading:
     other_plans: list[str] = field(default_factory=list)
     areas: list[tuple[Area, int]] = field(default_factory=list)  # area, words matched
     exercise_words: int = 0  # most words one exercise name matched
+    exercise_at: set[int] = field(default_factory=set)  # positions of exercise names
+    area_at: set[int] = field(default_factory=set)  # positions of body areas
     other_body: str = ""  # a body part the exercises are not for ("neck")
 
     def add(self, intent: str, position: int) -> None:
@@ -476,6 +484,7 @@ class Replier:
                 reading.exercises.append(hit.key)  # type: ignore[arg-type]
                 reading.add("exercise", hit.start)
             reading.exercise_words = max(reading.exercise_words, hit.size)
+            reading.exercise_at.update(range(hit.start, hit.start + hit.size))
         hits = self.plan_index.find(tokens)
         for hit in _joined_plans(hits):
             if isinstance(hit.key, str):
@@ -488,6 +497,7 @@ class Replier:
             if all(area is not hit.key for area, _ in reading.areas):
                 reading.areas.append((hit.key, hit.size))  # type: ignore[arg-type]
                 reading.add("area", hit.start)
+            reading.area_at.update(range(hit.start, hit.start + hit.size))
         return reading
 
     # -- answering -------------------------------------------------------------------------
@@ -557,7 +567,9 @@ class Replier:
         """Pain during or after an exercise: stop it and call the clinic."""
         if not EXERCISE_PAIN.search(NO_PAIN.sub("", normalized)):
             return None
-        if not reading.exercises and ASKS_WHAT_HELPS & set(reading.tokens):
+        if not reading.exercises and (
+            ASKS_WHAT_HELPS & set(reading.tokens) or ASKS_FOR_EXERCISES.search(normalized)
+        ):
             return None  # "what exercises help when I have pain": a question, not a report
         about_exercise = bool(reading.exercises) or bool(PAIN_WITH_ACTIVITY.search(normalized))
         if not (about_exercise and (DURING.search(normalized) or reading.exercises)):
@@ -573,8 +585,12 @@ class Replier:
     def answer(self, reading: Reading, now: dt.datetime, normalized: str) -> Reply:
         intents = dict(reading.intents)
         strong = {"hours", "location", "phone", "insurance", "exercise", "appointment"}
-        # An area named with an exercise's own name ("hamstring") asks for that exercise,
-        # unless the text asks what helps ("tight hamstrings", "stretches for my hips").
+        # An exercise named apart from the body area asks for that exercise ("the doctor
+        # gave me stretches for my lower back, how do I do the knee to chest?"). An area
+        # named with an exercise's own name ("hamstring") asks for that exercise, unless
+        # the text asks what helps ("tight hamstrings", "stretches for my hips").
+        if "area" in intents and reading.exercises and not reading.exercise_at & reading.area_at:
+            intents.pop("area")
         if "area" in intents and reading.exercises:
             longest_area = max(size for _, size in reading.areas)
             asks_what_helps = "pain" in intents or _asks_what_helps(reading.tokens)
@@ -613,7 +629,8 @@ class Replier:
         if "dosage" in intents:
             intents.pop("list", None)
         if "ask_clinic" in intents:
-            for general in ("area", "list", "pain"):
+            reading.exercises.clear()  # "is the pelvic tilt safe if I'm pregnant?"
+            for general in ("area", "list", "pain", "exercise"):
                 intents.pop(general, None)  # ask the provider first, not a list to try
         other = [t for t in reading.tokens if t in OTHER_BODY_PARTS]
         if (

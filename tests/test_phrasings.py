@@ -377,6 +377,27 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("im better off dead", ["988"], []),
     ("quiero morir", ["988", "llame al 911"], []),
     ("me desmaye", ["Llame al 911"], []),
+    # --- longer texts, the way people write them ---
+    (
+        "Hi, I was seen last week for my lower back and the doctor gave me some stretches. Can "
+        "you remind me how to do the knee to chest one?",
+        [KNEE, STEPS],
+        ["reminder", "try:"],
+    ),
+    (
+        "Good afternoon. I'd like to know if you accept Cigna and what your hours are on "
+        "Thursday. Thank you!",
+        [YES + " Cigna", "Thursday: open 2pm-7pm"],
+        ["afternoon"],
+    ),
+    (
+        "I have been having pain in my lower back for 2 weeks, it gets worse when I sit. What "
+        "exercises can I do?",
+        [CAT, PRAYER],
+        ["stop that exercise"],
+    ),
+    ("i did the stretches and now it hurts what can i do", ["stop that exercise", PHONE], []),
+    ("Is the pelvic tilt safe if I'm pregnant?", ["ask your provider", PHONE], [STEPS]),
     # --- phone typing ---
     ("wat time u open 2day", ["Today", "8am-1pm"], ["Mon"]),
     ("were r u", ["44110"], [MENU]),
