@@ -121,6 +121,8 @@ PHRASES = {
     "were is": "where is", "who is this": "menu", "who am i texting": "menu",
     "how often": "howoften", "how many times": "howoften", "how long": "howlong",
     "self pay": "selfpay", "no insurance": "uninsured", "without insurance": "uninsured",
+    "dont have insurance": "uninsured", "do not have insurance": "uninsured",
+    "dont have any insurance": "uninsured", "have no insurance": "uninsured",
     "out of pocket": "selfpay", "how much is": "price is", "how much does": "price does",
     "how much do": "price do", "how much for": "price for", "how much are": "price are",
     "how much would": "price would", "how much will": "price will", "can i come in": "can i visit",
@@ -146,7 +148,7 @@ COMMON = frozenset(
     "time times to too try two up us use very want was way we week well were what when where "
     "which while who why will with work would yes yet you your yours thats whats hows theres "
     "sorry hurt times other house hour late early walk walking medical records record note "
-    "notes doctor doctors route road street highway avenue drive".split()
+    "notes doctor doctors route road street highway avenue drive prime".split()
 )
 
 

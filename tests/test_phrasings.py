@@ -377,6 +377,9 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("im better off dead", ["988"], []),
     ("quiero morir", ["988", "llame al 911"], []),
     ("me desmaye", ["Llame al 911"], []),
+    ("united health care community", ["not on our list", PHONE], [YES]),
+    ("i have tricare prime", ["Tricare is not on our list"], [YES, "prices"]),
+    ("i dont have insurance", ["prices", PHONE], [YES, "We accept:"]),
     # --- longer texts, the way people write them ---
     (
         "Hi, I was seen last week for my lower back and the doctor gave me some stretches. Can "
