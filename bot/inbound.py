@@ -42,7 +42,8 @@ from sqlalchemy.dialects import sqlite
 
 from bot.compliance import Keyword, classify
 from bot.models import SMS_CONSENT_ACTIONS, ConsentEvent, Message, Patient
-from bot.replies import Replier
+from bot.replies import MAX_READ_CHARS, Replier
+from bot.text import normalize
 
 messages = Message.__table__
 consents = ConsentEvent.__table__
@@ -87,7 +88,12 @@ def candidate(replier: Replier, body: str, opt_out_type: str | None, now) -> Can
     keyword = classify(body, opt_out_type)
     kind = keyword[0] if keyword else None
     if kind == Keyword.OPT_OUT:
-        return Candidate(replier.opt_out_text(), "opt_out", True, Keyword.OPT_OUT, keyword[1])
+        text = replier.opt_out_text()
+        # "stop texting me, I fell down the stairs": opted out, and told to call 911 first.
+        red_flag = replier.red_flag(normalize(body[:MAX_READ_CHARS]))
+        if red_flag:
+            text = f"{red_flag.body}\n\n{text}"
+        return Candidate(text, "opt_out", True, Keyword.OPT_OUT, keyword[1])
     if kind == Keyword.OPT_IN:
         return Candidate(replier.opt_in_text(), "opt_in", True, Keyword.OPT_IN, keyword[1])
     if kind == Keyword.HELP:

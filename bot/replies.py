@@ -507,7 +507,7 @@ class Replier:
     def reply(self, text: str, now: dt.datetime) -> Reply:
         """The answer to one text; ``now`` is an aware datetime (for "open now?")."""
         normalized = normalize(text[:MAX_READ_CHARS])
-        emergency = self.emergency(normalized) or self.spanish.emergency(normalized)
+        emergency = self.red_flag(normalized)
         if emergency:
             return emergency
         if not normalized:
@@ -537,6 +537,10 @@ class Replier:
             # Without the patient's record (see bot.inbound), the whole list.
             return Reply("my_routine", self.exercise_list())
         return self.answer(reading, now, normalized)
+
+    def red_flag(self, normalized: str) -> Reply | None:
+        """The emergency answer, in English or Spanish, when the text names a red flag."""
+        return self.emergency(normalized) or self.spanish.emergency(normalized)
 
     def emergency(self, normalized: str) -> Reply | None:
         # Exercise names are read as one word here: "knee to chest hurts" is not chest pain.

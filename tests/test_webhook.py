@@ -232,6 +232,14 @@ def test_opt_out_type_field_is_honoured(text_bot, session):
     assert session.scalars(select(ConsentEvent.action)).all() == ["opt_out"]
 
 
+def test_opt_out_with_a_red_flag_says_911_first_and_opts_out(text_bot, session):
+    reply = only_message(text_bot("stop texting me, I fell down the stairs"))
+    assert reply.startswith("Please call 911")
+    assert "no more texts" in reply
+    assert session.scalars(select(ConsentEvent.action)).all() == ["opt_out"]
+    assert messages_of(text_bot("hours")) == []
+
+
 def test_opted_out_number_gets_nothing_until_start(text_bot, session):
     only_message(text_bot("STOP"))
     assert messages_of(text_bot("what are your hours")) == []
