@@ -380,6 +380,9 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("united health care community", ["not on our list", PHONE], [YES]),
     ("i have tricare prime", ["Tricare is not on our list"], [YES, "prices"]),
     ("i dont have insurance", ["prices", PHONE], [YES, "We accept:"]),
+    ("pain between shoulder blades", [BIRD], ["For your shoulder"]),
+    ("i cant touch my toes", [HAM], ["emergency room", MENU]),
+    ("slouching", [BIRD, PELVIC], [MENU]),
     # --- longer texts, the way people write them ---
     (
         "Hi, I was seen last week for my lower back and the doctor gave me some stretches. Can "
