@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import DamerauLevenshtein
 
 from bot.content import Area, Content, Exercise, Plan, Span
 from bot.text import normalize
@@ -263,6 +264,38 @@ ASKS_FOR_EXERCISES = re.compile(
 )
 PAIN_WITH_ACTIVITY = re.compile(rf"\b({ACTIVITY})\b")
 
+# Red-flag words read through a typo ("beathing", "nmbness", "accdent"): people in distress
+# type badly. Only words no everyday word is one slip away from: not "fainted" (painted),
+# "slipped" (skipped), "injured" (insured), "fever" (never) or "chest" (chess).
+RED_FLAG_WORDS = (
+    "breathe breathing breath numbness bladder bowels tailbone paralyzed paralysed collapsed "
+    "weakness accident urinate incontinence excruciating unbearable".split()
+)
+# Everyday words one slip away from a red-flag word, never corrected into it.
+NOT_RED_FLAG_WORDS = frozenset("ladder ladders towel towels bread breadth breaths".split())
+
+
+def spell_red_flags(normalized: str) -> str:
+    """The text with near-misses of red-flag words written as the word."""
+    words = normalized.split()
+    changed = False
+    for i, word in enumerate(words):
+        if len(word) < 5 or word in RED_FLAG_SET or word in NOT_RED_FLAG_WORDS:
+            continue
+        for flag in RED_FLAG_WORDS:
+            limit = 2 if len(flag) >= 9 else 1
+            if abs(len(flag) - len(word)) <= limit and (
+                DamerauLevenshtein.distance(word, flag, score_cutoff=limit) <= limit
+            ):
+                words[i], changed = flag, True
+                break
+    return " ".join(words) if changed else normalized
+
+
+RED_FLAG_SET = frozenset(RED_FLAG_WORDS)
+SMALL_TALK = frozenset({"greeting", "thanks"})
+ASKS_CLINIC = frozenset({"you", "your", "yall", "accepted", "covered", "ok", "okay"})
+POLITE_WORDS = frozenset("hi hello hey please pls plz thanks thank you thx ty".split())
 # "4", "#4", "exercise 4", "number 4": the exercise of that number in the list.
 NUMBERED = re.compile(r"(?:(?:exercise|ex|stretch|number|no) ?)?(\d{1,2})")
 
@@ -514,7 +547,9 @@ class Replier:
             if ACKNOWLEDGING.intersection(text):  # "👍": a thumbs-up, not a question
                 return Reply("thanks", self.thanks())
             return Reply("menu", self.menu())
-        number = NUMBERED.fullmatch(normalized)
+        number = NUMBERED.fullmatch(
+            " ".join(t for t in normalized.split() if t not in POLITE_WORDS)
+        )  # "exercise 3 please"
         if number and number.group(1) in self.numbered:
             return Reply("exercise", self.exercise_text(self.numbered[number.group(1)]))
         if normalized in DONE_WORDS:
@@ -545,6 +580,7 @@ class Replier:
     def emergency(self, normalized: str) -> Reply | None:
         # Exercise names are read as one word here: "knee to chest hurts" is not chest pain.
         text = self.exercise_names.sub(lambda m: m.group(0).replace(" ", ""), normalized)
+        text = spell_red_flags(text)
         for pattern, what, unless in EMERGENCY_PATTERNS:
             if not pattern.search(text):
                 continue
@@ -651,11 +687,13 @@ class Replier:
             reading.other_body = other[0]
         if "pain" in intents:
             intents.pop("pain")
-            if not intents:
-                intents["pain_general"] = 0
-        if len(intents) > 1:
-            for small in ("greeting", "thanks"):
+            if not set(intents) - SMALL_TALK:  # "hi, I have a herniated disc"
+                intents = {"pain_general": 0}
+        if set(intents) - SMALL_TALK:
+            for small in SMALL_TALK:
                 intents.pop(small, None)
+        elif len(intents) > 1:
+            intents.pop("thanks")  # "hi, thanks": the menu
         if (
             "phone" in intents
             and len(intents) > 1
@@ -866,8 +904,9 @@ class Replier:
         name = " ".join(words)
         if not name or name in NOT_PLANS or any(w in NOT_PLANS for w in words):
             return None
-        # Without an insurance word, "do you take X" names a plan only when X is short.
-        if not asks_about_insurance and len(words) > 2:
+        # Without an insurance word, "do you take X" names a plan only when X is short,
+        # and only when the clinic is asked ("I take deep breaths" names no plan).
+        if not asks_about_insurance and (len(words) > 2 or not ASKS_CLINIC & set(tokens)):
             return None
         return _title(name)
 

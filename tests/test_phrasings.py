@@ -383,6 +383,25 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("pain between shoulder blades", [BIRD], ["For your shoulder"]),
     ("i cant touch my toes", [HAM], ["emergency room", MENU]),
     ("slouching", [BIRD, PELVIC], [MENU]),
+    # --- red flags through a typo; everyday words one slip away are not red flags ---
+    ("difficulty beathing", [E911], []),
+    ("its hard to brethe", [E911], []),
+    ("nmbness in my inner thighs", [E911, "groin or saddle"], []),
+    ("I was just in a car accdent", [E911], [YES]),
+    ("sudden weakess in my legs", [E911], []),
+    ("i use a ladder at work and my back hurts", [CAT], ["emergency room"]),
+    ("i put a towel under my back for the pelvic tilt", [PELVIC], ["emergency room"]),
+    ("i painted my house and my back hurts", [CAT], ["emergency room"]),
+    ("i skipped my exercises yesterday", [], ["emergency room"]),
+    ("i am insured by aetna", [YES], ["emergency room"]),
+    ("i never had back pain before", [CAT], ["emergency room"]),
+    ("i take deep breaths", [], ["not on our list", "emergency room"]),
+    # --- a greeting or thanks beside the question never hides it ---
+    ("hi, i have a herniated disc", ["Sorry you are hurting"], [MENU]),
+    ("pinched nerve thanks", ["Sorry you are hurting"], ["welcome"]),
+    ("is this a bot thanks", [MENU], ["did not understand"]),
+    ("number 2 thanks", [PRAYER, STEPS], ["automated"]),
+    ("ex 10 pls", [TRUNK, STEPS], []),
     # --- longer texts, the way people write them ---
     (
         "Hi, I was seen last week for my lower back and the doctor gave me some stretches. Can "
