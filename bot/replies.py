@@ -149,7 +149,9 @@ COMMON = frozenset(
     "time times to too try two up us use very want was way we week well were what when where "
     "which while who why will with work would yes yet you your yours thats whats hows theres "
     "sorry hurt times other house hour late early walk walking medical records record note "
-    "notes doctor doctors route road street highway avenue drive prime".split()
+    "notes doctor doctors route road street highway avenue drive prime squat squats lunge "
+    "lunges plank planks crunch crunches situps pushups bridge bridges yoga pilates deadlift "
+    "deadlifts".split()
 )
 
 
@@ -423,6 +425,7 @@ class Reading:
     """What a text asks for, as found in it."""
 
     tokens: list[str]
+    corrected: list[str] = field(default_factory=list)  # tokens, misspelt keywords mended
     intents: dict[str, int] = field(default_factory=dict)  # intent -> first position
     days: list[int | str] = field(default_factory=list)
     parts_of_day: list[str] = field(default_factory=list)
@@ -480,7 +483,7 @@ class Replier:
         tokens = [SHORTHAND.get(t, t) for t in normalized.split()]
         if any(t in SHORTHAND for t in normalized.split()):
             tokens = _phrases(" ".join(tokens)).split()  # "were r u": "where are you"
-        reading = Reading(tokens)
+        reading = Reading(tokens, corrected=list(tokens))
         for position, token in enumerate(tokens):
             intent = KEYWORDS.get(token)
             day = DAY_WORDS.get(token)
@@ -496,6 +499,7 @@ class Replier:
                 )
                 if found:
                     intent = KEYWORDS[found[0]]
+                    reading.corrected[position] = found[0]  # "execises": "exercises"
                 else:
                     found = process.extractOne(
                         token, FUZZY_DAYS.get(token[0], ()), scorer=fuzz.ratio, score_cutoff=80.0
@@ -558,17 +562,18 @@ class Replier:
         # In Spanish, unless an exercise is named: its steps exist only in English.
         if not reading.exercises and self.spanish.is_spanish(reading.tokens, ENGLISH_WORDS):
             return self.spanish.reply(reading.tokens, now)
-        pain = self.exercise_pain(normalized, reading)
+        mended = " ".join(reading.corrected)  # "my execises hurt": "my exercises hurt"
+        pain = self.exercise_pain(mended, reading)
         if pain:
             return pain
         asked = {"insurance", "location", "phone", "appointment", "exercise", "area"}
         if (
-            DONE_PHRASE.search(normalized)
+            DONE_PHRASE.search(mended)
             and not asked & set(reading.intents)
             and "you" not in reading.tokens  # "are you done today?" asks about the clinic
         ):
             return Reply("done", self.done())
-        if MY_ROUTINE.search(normalized) and not (asked | {"dosage"}) & set(reading.intents):
+        if MY_ROUTINE.search(mended) and not (asked | {"dosage"}) & set(reading.intents):
             # Without the patient's record (see bot.inbound), the whole list.
             return Reply("my_routine", self.exercise_list())
         return self.answer(reading, now, normalized)
