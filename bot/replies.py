@@ -136,6 +136,10 @@ PHRASES = {
     "spine clinic": "clinic", "is this the clinic": "menu", "is this clinic": "menu",
 }  # fmt: skip
 
+PHRASE_PATTERN = re.compile(
+    r"(?<!\S)(?:" + "|".join(map(re.escape, sorted(PHRASES, key=len, reverse=True))) + r")(?!\S)"
+)
+
 # Common words never "corrected" into a keyword or a name by fuzzy matching.
 COMMON = frozenset(
     "a about after again all also am an and any anyone are around as ask at back be been before "
@@ -282,7 +286,7 @@ def spell_red_flags(normalized: str) -> str:
     words = normalized.split()
     changed = False
     for i, word in enumerate(words):
-        if len(word) < 5 or word in RED_FLAG_SET or word in NOT_RED_FLAG_WORDS:
+        if len(word) < 5 or word in RED_FLAG_SET or word in NOT_RED_FLAG_WORDS or word in COMMON:
             continue
         for flag in RED_FLAG_WORDS:
             limit = 2 if len(flag) >= 9 else 1
@@ -1052,13 +1056,14 @@ def spans_text(spans: tuple[Span, ...]) -> str:
 
 
 def _phrases(normalized: str) -> str:
-    """Phrases read as one word ("walk ins": "walkin")."""
-    if not any(phrase in normalized for phrase in PHRASES):
-        return normalized
-    padded = f" {normalized} "
-    for phrase, word in PHRASES.items():
-        padded = padded.replace(f" {phrase} ", f" {word} ")
-    return padded.strip()
+    """Phrases read as one word ("walk ins": "walkin"); twice, for a phrase made of one
+    ("is this back and spine clinic": "is this clinic": "menu")."""
+    for _ in range(2):
+        replaced = PHRASE_PATTERN.sub(lambda m: PHRASES[m.group(0)], normalized)
+        if replaced == normalized:
+            break
+        normalized = replaced
+    return normalized
 
 
 def _joined_plans(hits: list[Hit]) -> list[Hit]:
