@@ -61,13 +61,14 @@ KEYWORDS = words_by_intent(
         "timings lunch",
         "location": "address adress addr where located location locate directions direction "
         "directions map parking park plaza find zip zipcode near nearby store building suite "
-        "floor landmark landmarks entrance",
+        "landmark landmarks entrance",
         "phone": "phone call number talk speak someone person human receptionist staff "
         "representative contact somebody reach telephone referral referrals fax paperwork "
         "forms chiropractor chiropractic therapy therapist acupuncture needling massage "
-        "adjustment adjustments services",
+        "adjustment adjustments services billing bill bills balance receipt receipts invoice "
+        "statement",
         "insurance": "insurance insurances insured coverage covered cover network plans plan "
-        "copay deductible billing accept accepted accepting",
+        "copay deductible accept accepted accepting",
         "list": "exercises exercise stretches stretch list routine routines workouts workout "
         "options all",
         "greeting": "hi hii hiii hello hey heyy hiya yo howdy greetings morning menu afternoon "
@@ -82,6 +83,8 @@ KEYWORDS = words_by_intent(
         "tingling tingly spasm spasms cramp cramps pinched nerve herniated bulging disc discs "
         "sprain sprained strain strained headache headaches arthritis killing",
         "reminders": "reminder reminders remind reminding",
+        "media": "video videos vid vids youtube picture pictures pic pics photo photos image "
+        "images diagram diagrams",
         "cost": "cost costs price prices pricing fee fees selfpay uninsured cash payment "
         "payments credit debit hsa fsa",
         "dosage": "reps rep repetitions howoften howlong",
@@ -130,6 +133,9 @@ PHRASES = {
     "could i come in": "could i visit", "see the doctor": "visit", "see a doctor": "visit",
     "good morning": "hello", "good afternoon": "hello", "good evening": "hello",
     "remind me how": "how", "remind me what": "what", "remind me which": "which",
+    "what floor": "where", "which floor": "where", "update my address": "paperwork",
+    "change my address": "paperwork", "my new address": "paperwork",
+    "new phone number": "paperwork", "my address changed": "paperwork",
     "running late": "call", "on my way": "call", "be late": "call",
     # The clinic's own name is not the body area "back".
     "back and spine clinic": "clinic", "back and spine": "clinic", "back clinic": "clinic",
@@ -155,7 +161,7 @@ COMMON = frozenset(
     "sorry hurt times other house hour late early walk walking medical records record note "
     "notes doctor doctors route road street highway avenue drive prime squat squats lunge "
     "lunges plank planks crunch crunches situps pushups bridge bridges yoga pilates deadlift "
-    "deadlifts".split()
+    "deadlifts kneel kneeling floor copy copies".split()
 )
 
 
@@ -765,6 +771,11 @@ class Replier:
                 "Please ask your provider before doing the exercises: call us at "
                 f"{self.phone}. This text line gives the clinic's exercise instructions, not "
                 "medical advice."
+            )
+        if intent == "media":
+            return (
+                "This text line sends the steps in words: text an exercise name (like CAT "
+                f"CAMEL). For pictures or a video, ask us at {self.phone}."
             )
         if intent == "reminders":
             return (

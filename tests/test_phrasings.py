@@ -404,6 +404,17 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("is this a bot thanks", [MENU], ["did not understand"]),
     ("number 2 thanks", [PRAYER, STEPS], ["automated"]),
     ("ex 10 pls", [TRUNK, STEPS], []),
+    # --- pictures, billing, the patient's own details ---
+    ("can you send me a video", ["in words", PHONE], [MENU]),
+    ("send pics", ["in words", PHONE], ["prices"]),
+    ("is there a video of the bird dog", [BIRD, STEPS, "in words"], []),
+    ("who can i talk to about billing", ["call us", PHONE], ["We accept"]),
+    ("what is my balance", ["call us", PHONE], [MENU]),
+    ("can i get a copy of my receipt", ["call us", PHONE], ["We accept"]),
+    ("i need to update my address", ["call us", PHONE], ["44110"]),
+    ("what floor are you on", ["44110"], []),
+    ("what if i cant get on the floor", [], ["44110", "emergency room"]),
+    ("my knees hurt when kneeling for the cat camel", ["stop the Cat and Camel", PHONE], [QL]),
     # --- longer texts, the way people write them ---
     (
         "Hi, I was seen last week for my lower back and the doctor gave me some stretches. Can "
