@@ -77,20 +77,21 @@ class SpanishReplies:
 
     def emergency(self, normalized: str) -> Reply | None:
         for pattern, what in EMERGENCY:
-            if pattern.search(normalized) and what == CRISIS:
+            if not pattern.search(normalized):
+                continue
+            if what == CRISIS:
                 return Reply(
                     "emergency",
                     "Si piensa hacerse dano, llame o envie un texto al 988 ahora (linea de "
                     "crisis, en espanol tambien). Si esta en peligro, llame al 911. Cuando "
                     f"pueda, llamenos al {self.phone}.",
                 )
-            if pattern.search(normalized):
-                return Reply(
-                    "emergency",
-                    "Llame al 911 o vaya a la sala de emergencias ahora (call 911). "
-                    f"{what} necesita atencion de inmediato. No haga los ejercicios. "
-                    f"Cuando pueda, llamenos al {self.phone}.",
-                )
+            return Reply(
+                "emergency",
+                "Llame al 911 o vaya a la sala de emergencias ahora (call 911). "
+                f"{what} necesita atencion de inmediato. No haga los ejercicios. "
+                f"Cuando pueda, llamenos al {self.phone}.",
+            )
         return None
 
     def reply(self, tokens: list[str], now: dt.datetime) -> Reply:
