@@ -284,7 +284,10 @@ RED_FLAG_WORDS = (
     "weakness accident urinate incontinence excruciating unbearable".split()
 )
 # Everyday words one slip away from a red-flag word, never corrected into it.
-NOT_RED_FLAG_WORDS = frozenset("ladder ladders towel towels bread breadth breaths".split())
+NOT_RED_FLAG_WORDS = frozenset(
+    "ladder ladders towel towels bowls vowels bread breadth breaths dumbness unbeatable".split()
+)
+RED_FLAG_SET = frozenset(RED_FLAG_WORDS)
 
 
 def spell_red_flags(normalized: str) -> str:
@@ -304,7 +307,6 @@ def spell_red_flags(normalized: str) -> str:
     return " ".join(words) if changed else normalized
 
 
-RED_FLAG_SET = frozenset(RED_FLAG_WORDS)
 SMALL_TALK = frozenset({"greeting", "thanks"})
 ASKS_CLINIC = frozenset({"you", "your", "yall", "accepted", "covered", "ok", "okay"})
 POLITE_WORDS = frozenset("hi hello hey please pls plz thanks thank you thx ty".split())

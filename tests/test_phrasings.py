@@ -396,6 +396,7 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("i am insured by aetna", [YES], ["emergency room"]),
     ("i never had back pain before", [CAT], ["emergency room"]),
     ("i take deep breaths", [], ["not on our list", "emergency room"]),
+    ("i carry two bowls of soup and my back hurts", [CAT], ["emergency room"]),
     ("my execises hurt", ["stop that exercise", PHONE], [STEPS]),
     ("i feel dizzy after the streth", ["stop that exercise", PHONE], [STEPS]),
     # --- a greeting or thanks beside the question never hides it ---
