@@ -32,6 +32,8 @@ POLITE = frozenset(
     "please pls plz me now all texts text texting messages message msgs it thanks thank you "
     "sending send these them the my reminder reminders daily".split()
 )
+# Words that may follow YES or START without changing what it says: "yes please".
+AGREEING = frozenset("please pls plz thanks thank you ty ok okay sure i agree".split())
 # STOP with two neighbouring letters swapped or one doubled; not "spot", "post" or "tops".
 STOP_SLIPS = frozenset({"tsop", "sotp", "stpo", "sstop", "sttop", "stopp", "stopstop"})
 OPT_OUT_TYPES = {"STOP": Keyword.OPT_OUT, "START": Keyword.OPT_IN, "HELP": Keyword.HELP}
@@ -60,6 +62,9 @@ def classify(body: str, opt_out_type: str | None = None) -> tuple[Keyword, str] 
         return Keyword.OPT_OUT, squashed
     if text in OPT_IN_WORDS:
         return Keyword.OPT_IN, text
+    words = text.split()
+    if words[0] in OPT_IN_WORDS and all(w in AGREEING for w in words[1:]):
+        return Keyword.OPT_IN, words[0]  # "yes please", "yes thank you"
     if text in HELP_WORDS:
         return Keyword.HELP, text
     if _misspelt_opt_out(squashed):

@@ -82,7 +82,8 @@ KEYWORDS = words_by_intent(
         "pain": "pain painful hurts hurt hurting ache aches aching sore sharp numb numbness "
         "tingling tingly spasm spasms cramp cramps pinched nerve herniated bulging disc discs "
         "sprain sprained strain strained headache headaches arthritis killing",
-        "reminders": "reminder reminders remind reminding",
+        "reminders": "reminder reminders remind reminding skip vacation",
+        "about": "whyme",
         "media": "video videos vid vids youtube picture pictures pic pics photo photos image "
         "images diagram diagrams",
         "cost": "cost costs price prices pricing fee fees selfpay uninsured cash payment "
@@ -136,6 +137,9 @@ PHRASES = {
     "what floor": "where", "which floor": "where", "update my address": "paperwork",
     "change my address": "paperwork", "my new address": "paperwork",
     "new phone number": "paperwork", "my address changed": "paperwork",
+    "not today": "skip today", "why did i get": "whyme", "why am i getting": "whyme",
+    "why do i get": "whyme", "who gave you my number": "whyme", "signed up": "whyme",
+    "how did you get my number": "whyme", "sign up": "whyme",
     "running late": "call", "on my way": "call", "be late": "call",
     # The clinic's own name is not the body area "back".
     "back and spine clinic": "clinic", "back and spine": "clinic", "back clinic": "clinic",
@@ -161,7 +165,7 @@ COMMON = frozenset(
     "sorry hurt times other house hour late early walk walking medical records record note "
     "notes doctor doctors route road street highway avenue drive prime squat squats lunge "
     "lunges plank planks crunch crunches situps pushups bridge bridges yoga pilates deadlift "
-    "deadlifts kneel kneeling floor copy copies".split()
+    "deadlifts kneel kneeling floor copy copies never".split()
 )
 
 
@@ -774,6 +778,8 @@ class Replier:
                 f"{self.phone}. This text line gives the clinic's exercise instructions, not "
                 "medical advice."
             )
+        if intent == "about":
+            return self.help_text()
         if intent == "media":
             return (
                 "This text line sends the steps in words: text an exercise name (like CAT "

@@ -19,7 +19,9 @@ def test_opt_out(body):
     assert classify(body)[0] == Keyword.OPT_OUT
 
 
-@pytest.mark.parametrize("body", ["START", "unstop", "Yes", "YES!"])
+@pytest.mark.parametrize(
+    "body", ["START", "unstop", "Yes", "YES!", "yes please", "Yes, thank you", "yes i agree"]
+)
 def test_opt_in(body):
     assert classify(body)[0] == Keyword.OPT_IN
 
@@ -36,7 +38,8 @@ def test_help(body):
      "quit smoking tips", "change my reminder time", "should i stop my reminders", "post",
      "spot", "tops", "stoop", "should i stop the stretch if it hurts", "i quit smoking",
      "when do i stop the exercises", "no more pain after the stretches",
-     "my number changed", "what number do i call", "i did the wrong stretch"],
+     "my number changed", "what number do i call", "i did the wrong stretch",
+     "yes but my back hurts", "yes what are your hours"],
 )  # fmt: skip
 def test_not_keywords(body):
     assert classify(body) is None

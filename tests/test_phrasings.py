@@ -416,6 +416,13 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("what floor are you on", ["44110"], []),
     ("what if i cant get on the floor", [], ["44110", "emergency room"]),
     ("my knees hurt when kneeling for the cat camel", ["stop the Cat and Camel", PHONE], [QL]),
+    # --- answers to the daily reminder, and "why am I getting this?" ---
+    ("skip today", ["reminder", PHONE], ["Today: open"]),
+    ("not today", ["reminder", PHONE], ["Today: open"]),
+    ("im on vacation", ["pause", PHONE], [MENU]),
+    ("why did i get this text", ["STOP", PHONE], [MENU]),
+    ("i never signed up", ["STOP", PHONE], ["Sorry you are hurting"]),
+    ("who gave you my number", ["STOP", PHONE], []),
     # --- longer texts, the way people write them ---
     (
         "Hi, I was seen last week for my lower back and the doctor gave me some stretches. Can "

@@ -280,6 +280,13 @@ def test_twilio_refusal_is_reported_and_recorded(staff_client, twilio_app, fake_
 # --- consent by text -----------------------------------------------------------------------
 
 
+def test_yes_in_a_few_words_confirms_the_invitation(staff_client, twilio_app):
+    enroll_form(staff_client)
+    patient = patient_row(twilio_app)
+    post_sms(twilio_app.test_client(), "Yes please!", phone=NEW_PATIENT)
+    assert "Subscribed" in page(staff_client.get(f"/patients/{patient.id}"))
+
+
 def test_consent_history_after_yes_stop_start(staff_client, twilio_app):
     enroll_form(staff_client)
     patient = patient_row(twilio_app)
