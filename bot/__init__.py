@@ -49,6 +49,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     token = app.config.get("TWILIO_AUTH_TOKEN")
     app.extensions["twilio_validator"] = RequestValidator(token) if token else None
+    shared_key = app.config.get("TWILIO_SHARED_KEY_SECRET")
+    app.extensions["twilio_shared_key_validator"] = (
+        RequestValidator(shared_key) if shared_key else None
+    )
     if not token:
         log.warning(
             "TWILIO_AUTH_TOKEN is not set: POST /sms refuses every request (403) until it is. "

@@ -27,6 +27,7 @@ SETTINGS: dict[str, Any] = {
     "DATABASE_URL": None,  # default: a SQLite file in the instance folder
     "TWILIO_ACCOUNT_SID": None,
     "TWILIO_AUTH_TOKEN": None,
+    "TWILIO_SHARED_KEY_SECRET": None,  # for webhooks Twilio signs with a SharedKey
     "TWILIO_FROM_NUMBER": None,
     "TWILIO_API_BASE_URL": TWILIO_API_BASE_URL,
     "PUBLIC_BASE_URL": None,

@@ -9,7 +9,12 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, current_app, request
 from sqlalchemy import update
-from twilio.request_validator import RequestValidator, compare
+from twilio.request_validator import (
+    SIGNATURE_SETTINGS_HEADER,
+    RequestValidator,
+    compare,
+    get_signature_algorithm,
+)
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.inbound import Inbound, Outcome, handle_inbound, webhook_connection
@@ -32,26 +37,43 @@ def signed_url() -> str:
     return f"{url}?{query}" if query else url
 
 
-def signature_valid(validator: RequestValidator, url: str, params, signature: str) -> bool:
+def signature_valid(
+    validator: RequestValidator, url: str, params, signature: str, algorithm: str | None = None
+) -> bool:
     """Twilio's check, cheapest first: one HMAC over the URL as it came, which is what
     Twilio signs; only when that fails, the library's whole check, which also tries the
-    URL with and without its port (two more)."""
-    return compare(validator.compute_signature(url, params), signature) or validator.validate(
-        url, params, signature
-    )
+    URL with and without its port (two more), and refuses an algorithm it does not know."""
+    try:
+        if compare(validator.compute_signature(url, params, algorithm), signature):
+            return True
+    except ValueError:  # an algorithm the library does not know: validate() logs it
+        pass
+    return validator.validate(url, params, signature, algorithm)
 
 
 def twilio_signed(view):
-    """Refuse (403) any request not signed with the account's auth token."""
+    """Refuse (403) any request not signed by Twilio: with the account's auth token, or,
+    when the request says so in X-Twilio-Webhooks-Signature-Settings, with the SharedKey
+    of a Twilio Webhook Setting (TWILIO_SHARED_KEY_SECRET) and the algorithm it names."""
 
     @functools.wraps(view)
     def checked(*args, **kwargs):
-        validator = current_app.extensions["twilio_validator"]
-        signature = request.headers.get("X-Twilio-Signature", "")
+        settings = request.headers.get(SIGNATURE_SETTINGS_HEADER)
+        if settings:
+            validator = current_app.extensions["twilio_shared_key_validator"]
+            algorithm = get_signature_algorithm(settings)
+            missing = "TWILIO_SHARED_KEY_SECRET is not set (the request is signed with a SharedKey)"
+        else:
+            validator = current_app.extensions["twilio_validator"]
+            algorithm = None
+            missing = "TWILIO_AUTH_TOKEN is not set"
         if validator is None:
-            log.warning("refused %s: TWILIO_AUTH_TOKEN is not set", request.path)
+            log.warning("refused %s: %s", request.path, missing)
             abort(403)
-        if not signature or not signature_valid(validator, signed_url(), request.form, signature):
+        signature = request.headers.get("X-Twilio-Signature", "")
+        if not signature or not signature_valid(
+            validator, signed_url(), request.form, signature, algorithm
+        ):
             log.warning("refused %s: bad or missing X-Twilio-Signature", request.path)
             abort(403)
         return view(*args, **kwargs)

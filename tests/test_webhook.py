@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 from sqlalchemy import func, select
+from twilio.request_validator import RequestValidator
 
 from bot.models import ConsentEvent, Message
 from bot.segments import count_segments
@@ -126,6 +127,53 @@ def test_signature_with_or_without_the_default_port(client):
     params = twilio_params("hours")
     headers = {"X-Twilio-Signature": sign("http://localhost:8080/sms", params)}
     assert client.post("/sms", data=params, headers=headers).status_code == 403
+
+
+SHARED_KEY = "shared-key-secret-0123456789abcdef"
+SHARED_SETTINGS = "key=KS00000000000000000000000000000000,algorithm=HMAC_SHA256"
+
+
+def test_webhook_signed_with_a_shared_key(make_app):
+    # A Twilio Webhook Setting may sign with a SharedKey instead of the auth token; the
+    # request then says so, and which algorithm, in X-Twilio-Webhooks-Signature-Settings.
+    client = make_app(TWILIO_SHARED_KEY_SECRET=SHARED_KEY).test_client()
+    params = twilio_params("hours")
+    url = "http://localhost/sms"
+    good = RequestValidator(SHARED_KEY).compute_signature(url, params, "HMAC_SHA256")
+    headers = {"X-Twilio-Signature": good, "X-Twilio-Webhooks-Signature-Settings": SHARED_SETTINGS}
+    assert "Office hours" in only_message(client.post("/sms", data=params, headers=headers))
+    # The auth token's signature does not stand in for the shared key's, nor SHA-1 for
+    # SHA-256, nor an algorithm the library does not know.
+    for signature, settings in [
+        (sign(url, params), SHARED_SETTINGS),
+        (RequestValidator(SHARED_KEY).compute_signature(url, params), SHARED_SETTINGS),
+        (good, "key=KS0,algorithm=HMAC_MD5"),
+    ]:
+        headers = {
+            "X-Twilio-Signature": signature,
+            "X-Twilio-Webhooks-Signature-Settings": settings,
+        }
+        params = twilio_params("hours")
+        assert client.post("/sms", data=params, headers=headers).status_code == 403
+    # Without the header, the auth token signs as before.
+    params = twilio_params("hours")
+    headers = {"X-Twilio-Signature": sign(url, params)}
+    assert "Office hours" in only_message(client.post("/sms", data=params, headers=headers))
+
+
+def test_shared_key_signature_without_the_secret_is_refused(client, session, caplog):
+    params = twilio_params("hours")
+    signature = RequestValidator(SHARED_KEY).compute_signature(
+        "http://localhost/sms", params, "HMAC_SHA256"
+    )
+    headers = {
+        "X-Twilio-Signature": signature,
+        "X-Twilio-Webhooks-Signature-Settings": SHARED_SETTINGS,
+    }
+    with caplog.at_level("WARNING"):
+        assert client.post("/sms", data=params, headers=headers).status_code == 403
+    assert "TWILIO_SHARED_KEY_SECRET is not set" in caplog.text
+    assert count(session) == 0
 
 
 def test_request_without_from_is_a_clear_400(client):
