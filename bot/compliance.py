@@ -22,18 +22,24 @@ class Keyword(StrEnum):
     HELP = "help"
 
 
-OPT_OUT_WORDS = frozenset(
-    {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout", "opt out"}
-)
-OPT_IN_WORDS = frozenset({"start", "unstop", "yes", "subscribe", "resubscribe"})
-HELP_WORDS = frozenset({"help", "info"})
+# Spanish too (the clinic texts Spanish-speaking patients in Spanish): ALTO, PARAR...
+SPANISH_OPT_OUT_WORDS = frozenset({"alto", "parar", "pare", "basta", "detener", "cancelar"})
+OPT_OUT_WORDS = (
+    frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout",
+               "opt out"})
+    | SPANISH_OPT_OUT_WORDS
+)  # fmt: skip
+OPT_IN_WORDS = frozenset({"start", "unstop", "yes", "subscribe", "resubscribe", "si"})
+HELP_WORDS = frozenset({"help", "info", "ayuda"})
 # Words that may stand around an opt-out keyword without changing what it asks.
 POLITE = frozenset(
     "please pls plz me now all texts text texting messages message msgs it thanks thank you "
     "sending send these them the my reminder reminders daily".split()
 )
 # Words that may follow YES or START without changing what it says: "yes please".
-AGREEING = frozenset("please pls plz thanks thank you ty ok okay sure i agree".split())
+AGREEING = frozenset(
+    "please pls plz thanks thank you ty ok okay sure i agree por favor gracias".split()
+)
 # STOP with two neighbouring letters swapped or one doubled; not "spot", "post" or "tops".
 STOP_SLIPS = frozenset({"tsop", "sotp", "stpo", "sstop", "sttop", "stopp", "stopstop"})
 OPT_OUT_TYPES = {"STOP": Keyword.OPT_OUT, "START": Keyword.OPT_IN, "HELP": Keyword.HELP}
@@ -45,8 +51,18 @@ REVOKING = re.compile(
     r"( me| us)?\b|\bno more (texts?|txts?|messages?|msgs?|reminders?)\b|"
     r"\b(remove|take|delete) (me|my number|this number) (off|from)\b|\bleave me alone\b|"
     r"\b(opt|sign) me out\b|\bopt out\b|\bunsubscribe\b|^(you have the |this is the |)?wrong "
-    r"(number|person)\b"
+    r"(number|person)\b|^para$|\bno (me )?(envie|envien|mande|manden) mas\b|"
+    r"\bno mas (mensajes|textos|recordatorios)\b|^no mas$"
 )
+
+
+def is_spanish_keyword(keyword: str) -> bool:
+    """The keyword was Spanish ("alto", "no mas mensajes", "si"): confirm in Spanish."""
+    return (
+        keyword in SPANISH_OPT_OUT_WORDS
+        or keyword in ("para", "si", "ayuda")
+        or bool(re.match(r"no (me )?(envie|envien|mande|manden|mas)\b", keyword))
+    )
 
 
 def classify(body: str, opt_out_type: str | None = None) -> tuple[Keyword, str] | None:

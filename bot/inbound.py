@@ -40,7 +40,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import sqlite
 
-from bot.compliance import Keyword, classify
+from bot.compliance import Keyword, classify, is_spanish_keyword
 from bot.models import SMS_CONSENT_ACTIONS, ConsentEvent, Message, Patient
 from bot.replies import MAX_READ_CHARS, Replier
 from bot.text import normalize
@@ -88,16 +88,17 @@ def candidate(replier: Replier, body: str, opt_out_type: str | None, now) -> Can
     keyword = classify(body, opt_out_type)
     kind = keyword[0] if keyword else None
     if kind == Keyword.OPT_OUT:
-        text = replier.opt_out_text()
+        text = replier.opt_out_text(spanish=is_spanish_keyword(keyword[1]))
         # "stop texting me, I fell down the stairs": opted out, and told to call 911 first.
         red_flag = replier.red_flag(normalize(body[:MAX_READ_CHARS]))
         if red_flag:
             text = f"{red_flag.body}\n\n{text}"
         return Candidate(text, "opt_out", True, Keyword.OPT_OUT, keyword[1])
     if kind == Keyword.OPT_IN:
-        return Candidate(replier.opt_in_text(), "opt_in", True, Keyword.OPT_IN, keyword[1])
+        text = replier.opt_in_text(spanish=is_spanish_keyword(keyword[1]))
+        return Candidate(text, "opt_in", True, Keyword.OPT_IN, keyword[1])
     if kind == Keyword.HELP:
-        return Candidate(replier.help_text(), "help")
+        return Candidate(replier.help_text(spanish=is_spanish_keyword(keyword[1])), "help")
     answer = replier.reply(body, now)
     return Candidate(answer.body, answer.kind)
 

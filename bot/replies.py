@@ -1015,21 +1015,38 @@ class Replier:
 
     # -- compliance texts (the keywords are read in bot.compliance) ------------------------
 
-    def help_text(self) -> str:
+    def help_text(self, spanish: bool = False) -> str:
         c = self.content.clinic
+        if spanish:
+            return (
+                f"{c.name}: respuestas sobre ejercicios, horario, direccion y seguro, y "
+                "recordatorios diarios de ejercicios si se inscribio (1 msj/dia). Pueden "
+                f"aplicar tarifas de mensajes y datos. Llame al {self.phone}. Responda STOP "
+                "para cancelar."
+            )
         return (
             f"{c.name}: answers about exercises, hours, our address and insurance, and daily "
             f"exercise reminders if you signed up (1 msg/day). Msg & data rates may apply. "
             f"Call {self.phone}. Reply STOP to opt out."
         )
 
-    def opt_out_text(self) -> str:
+    def opt_out_text(self, spanish: bool = False) -> str:
+        if spanish:
+            return (
+                f"{self.content.clinic.name}: no recibira mas mensajes de nosotros. Responda "
+                "START para volver a recibirlos."
+            )
         return (
             f"{self.content.clinic.name}: you are unsubscribed and will get no more texts from "
             "us. Reply START to subscribe again."
         )
 
-    def opt_in_text(self) -> str:
+    def opt_in_text(self, spanish: bool = False) -> str:
+        if spanish:
+            return (
+                f"{self.content.clinic.name}: recibira nuestros mensajes. Pueden aplicar "
+                "tarifas de mensajes y datos. Responda HELP para ayuda, STOP para cancelar."
+            )
         return (
             f"{self.content.clinic.name}: you are subscribed to our texts. Msg & data "
             "rates may apply. Reply HELP for help, STOP to opt out."

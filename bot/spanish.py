@@ -25,7 +25,7 @@ DIAS_CORTOS = ("Lun", "Mar", "Mie", "Jue", "Vie", "Sab", "Dom")
 MARKERS = frozenset(
     "espanol habla hablan hola buenos buenas necesito quiero tienen donde cuando estan "
     "ustedes su sus que por favor ayuda usted puedo tengo tuve tiene el la los las del es "
-    "con para pero muy hace mucho".split()
+    "con para pero muy hace mucho entiendo".split()
 )
 INTENTS = words_by_intent(
     {
@@ -36,7 +36,9 @@ INTENTS = words_by_intent(
         "exercises": "ejercicio ejercicios estiramiento estiramientos",
         "appointment": "cita citas",
         "thanks": "gracias",
-        "pain": "dolor dolores duele duelen adolorido adolorida espalda cuello rodilla cadera",
+        "pain": "dolor dolores duele duelen adolorido adolorida espalda cuello rodilla cadera "
+        "ciatica",
+        "cost": "cuanto cuesta cuestan precio precios costo costos pagar pago",
         "greeting": "hola buenos buenas",
     }
 )
@@ -133,6 +135,8 @@ class SpanishReplies:
             )
         if intent == "thanks":
             return "De nada! Escriba HORARIO, DIRECCION o SEGURO cuando quiera."
+        if intent == "cost":
+            return f"Para precios y pagos sin seguro, llame al {self.phone}. Se habla Espanol."
         return self.menu()
 
     def menu(self) -> str:

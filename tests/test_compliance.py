@@ -13,20 +13,33 @@ from bot.compliance import Keyword, classify
      "no more texts please", "please don't text me anymore", "can you stop texting me",
      "take me off your list", "remove my number from this list", "leave me alone",
      "wrong number", "You have the wrong number", "how do I unsubscribe", "how do i opt out",
-     "Do not message me again", "stop sending me these", "opt me out"],
+     "Do not message me again", "stop sending me these", "opt me out",
+     # Spanish:
+     "ALTO", "Parar", "para", "basta", "cancelar", "no mas mensajes", "no me envie mas"],
 )  # fmt: skip
 def test_opt_out(body):
     assert classify(body)[0] == Keyword.OPT_OUT
 
 
 @pytest.mark.parametrize(
-    "body", ["START", "unstop", "Yes", "YES!", "yes please", "Yes, thank you", "yes i agree"]
+    "body",
+    [
+        "START",
+        "unstop",
+        "Yes",
+        "YES!",
+        "yes please",
+        "Yes, thank you",
+        "yes i agree",
+        "Si",
+        "si por favor",
+    ],
 )
 def test_opt_in(body):
     assert classify(body)[0] == Keyword.OPT_IN
 
 
-@pytest.mark.parametrize("body", ["HELP", "help", "Info", "help?"])
+@pytest.mark.parametrize("body", ["HELP", "help", "Info", "help?", "AYUDA"])
 def test_help(body):
     assert classify(body)[0] == Keyword.HELP
 
@@ -39,7 +52,8 @@ def test_help(body):
      "spot", "tops", "stoop", "should i stop the stretch if it hurts", "i quit smoking",
      "when do i stop the exercises", "no more pain after the stretches",
      "my number changed", "what number do i call", "i did the wrong stretch",
-     "yes but my back hurts", "yes what are your hours"],
+     "yes but my back hurts", "yes what are your hours", "ejercicios para la espalda",
+     "para que sirve el gato camello", "no more pain"],
 )  # fmt: skip
 def test_not_keywords(body):
     assert classify(body) is None

@@ -376,6 +376,8 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("i want to die", ["988", "in danger, call 911"], [CAT]),
     ("im better off dead", ["988"], []),
     ("quiero morir", ["988", "llame al 911"], []),
+    ("tengo ciatica", ["Lo sentimos", PHONE], [MENU]),
+    ("cuanto cuesta la consulta", ["precios", PHONE], []),
     ("me desmaye", ["Llame al 911"], []),
     ("united health care community", ["not on our list", PHONE], [YES]),
     ("i have tricare prime", ["Tricare is not on our list"], [YES, "prices"]),

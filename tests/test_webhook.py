@@ -274,6 +274,16 @@ def test_opt_out_keywords_record_and_confirm(text_bot, session, keyword):
     assert event.keyword
 
 
+def test_spanish_opt_out_and_in_are_confirmed_in_spanish(text_bot, session):
+    assert "no recibira mas mensajes" in only_message(text_bot("ALTO"))
+    assert messages_of(text_bot("horario")) == []
+    assert "recibira nuestros mensajes" in only_message(text_bot("Si"))
+    assert session.scalars(select(ConsentEvent.action)).all() == ["opt_out", "opt_in"]
+    help_es = only_message(text_bot("AYUDA"))
+    assert "Pueden aplicar tarifas" in help_es and "STOP" in help_es
+    assert count_segments(help_es).segments <= 2
+
+
 def test_opt_out_type_field_is_honoured(text_bot, session):
     reply = only_message(text_bot("please dont text me anymore", OptOutType="STOP"))
     assert "no more texts" in reply
