@@ -207,9 +207,10 @@ EMERGENCY_PATTERNS = [
          r"(problems?|issues?)\b"),
         (r"\b(groin|saddle|genital\w*|private parts?|inner thighs? (is|are|went|feels?) numb)\b|"
          r"\bnumb\w*\b.{0,20}\binner thighs?\b|"
-         r"\bnumb\w*\b.{0,30}\b(down there|between (my|the) legs|crotch|privates|private area|"
-         r"perineum|vagina\w*|penis|anus)\b|\b(down there|between (my|the) legs|crotch|privates|"
-         r"private area)\b.{0,30}\bnumb\w*", "Numbness in the groin or saddle area", None),
+         r"\bnumb\w*\b.{0,30}\b(down there|(between|betwen|btwn) (my|the) legs|crotch|"
+         r"privates|private area|perineum|vagina\w*|penis|anus)\b|\b(down there|"
+         r"(between|betwen|btwn) (my|the) legs|crotch|privates|private area)\b.{0,30}\bnumb\w*",
+         "Numbness in the groin or saddle area", None),
         (r"\bchest (pain|hurts?|pressure|tight\w*)\b|\bheart attack\b|"
          r"\b(cant|cannot|can not|hard to|trouble|difficulty|difficult|struggling to) "
          r"breath(e|ing)?\b|\bshort(ness)? of breath\b", "Chest pain or trouble breathing",
@@ -567,12 +568,12 @@ class Replier:
             if ACKNOWLEDGING.intersection(text):  # "👍": a thumbs-up, not a question
                 return Reply("thanks", self.thanks())
             return Reply("menu", self.menu())
-        number = NUMBERED.fullmatch(
-            " ".join(t for t in normalized.split() if t not in POLITE_WORDS)
-        )  # "exercise 3 please"
+        # "exercise 3 please", "done thanks": the same without the polite words.
+        core = " ".join(t for t in normalized.split() if t not in POLITE_WORDS)
+        number = NUMBERED.fullmatch(core)
         if number and number.group(1) in self.numbered:
             return Reply("exercise", self.exercise_text(self.numbered[number.group(1)]))
-        if normalized in DONE_WORDS:
+        if core in DONE_WORDS:
             return Reply("done", self.done())
         reading = self.read(normalized)
         # In Spanish, unless an exercise is named: its steps exist only in English.

@@ -407,6 +407,8 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("is this a bot thanks", [MENU], ["did not understand"]),
     ("number 2 thanks", [PRAYER, STEPS], ["automated"]),
     ("ex 10 pls", [TRUNK, STEPS], []),
+    ("done thanks", ["Great work"], []),
+    ("numbness betwen my legs", [E911, "groin or saddle"], []),
     # --- pictures, billing, the patient's own details ---
     ("can you send me a video", ["in words", PHONE], [MENU]),
     ("send pics", ["in words", PHONE], ["prices"]),
