@@ -190,6 +190,8 @@ FUZZY_DAYS = by_first_letter([d.lower() for d in DAY_NAMES] + ["tomorrow"])
 # is read as pain during an exercise ("I hurt myself doing the cat camel") instead.
 DURING_EXERCISE = "during an exercise"
 SELF_HARM = "Thoughts of harming yourself"
+# A fall or an injury long past ("I fell last year", "injured in 2015") is no emergency now.
+PAST_EVENT = r"\b(years?|months?|weeks?) ago\b|\blast (year|month|week)\b|\bin (19|20)\d\d\b"
 # Words after "fell", "slipped", "tripped" that make it no fall: "I fell behind", "slipped
 # up", "fell off the wagon", "tripped over my words".
 NOT_A_FALL = (
@@ -237,7 +239,7 @@ EMERGENCY_PATTERNS = [
          r"\brear ended( me)? (today|just now)\b|"
          r"\bjust (been |got |was |were |had )?(in )?(a|an) (car |auto )?(accident|crash|wreck)\b",
          "A fall or injury",
-         r"\b(years?|months?|weeks?) ago\b|\blast (year|month|week)\b|\bin (19|20)\d\d\b"),
+         PAST_EVENT),
         (r"\b(i|just|got|was|am|been) (injured|badly hurt)\b|\binjured my\b|\bhurt myself\b|"
          r"\bjust got hurt\b|\b(got|was) hurt\b.*\b(today|just now)\b",
          "A fall or injury", DURING_EXERCISE),
@@ -607,7 +609,7 @@ class Replier:
             if not pattern.search(text):
                 continue
             if unless == DURING_EXERCISE:
-                if self.about_exercise(text):
+                if self.about_exercise(text) or re.search(PAST_EVENT, text):
                     continue
             elif unless is not None and unless.search(text):
                 continue

@@ -322,6 +322,8 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     # --- ... and what is not one ---
     ("fell asleep during the stretch", [], ["emergency room"]),
     ("i broke my hip in 2019", [], ["emergency room"]),
+    ("i was injured in 2015", [], ["emergency room"]),
+    ("i got injured 2 years ago", [], ["emergency room"]),
     ("i have a slipped disc", ["Sorry you are hurting"], ["emergency room"]),
     ("i take deep breaths during the cat camel", [CAT, STEPS], ["emergency room"]),
     # --- pain with exercises the clinic did not give ---
