@@ -947,17 +947,20 @@ class Replier:
         days = reading.days
         if "now" in days or (not days and _asks_now(reading.tokens)):
             return self.open_now(local)
+        at = times_asked(" ".join(reading.tokens))  # "are you open monday at 1pm"
+        if at and not days:
+            days = ["today"]
+        parts = reading.parts_of_day
         lines = []
         for day in days:
             if day == "weekend":
-                lines += [self.day_line(5, reading.parts_of_day),
-                          self.day_line(6, reading.parts_of_day)]  # fmt: skip
+                lines += [self.day_line(5, parts, at=at), self.day_line(6, parts, at=at)]
             elif day == "today":
-                lines.append(self.day_line(today, reading.parts_of_day, "Today"))
+                lines.append(self.day_line(today, parts, "Today", at))
             elif day == "tomorrow":
-                lines.append(self.day_line((today + 1) % 7, reading.parts_of_day, "Tomorrow"))
+                lines.append(self.day_line((today + 1) % 7, parts, "Tomorrow", at))
             elif isinstance(day, int):
-                lines.append(self.day_line(day, reading.parts_of_day))
+                lines.append(self.day_line(day, parts, at=at))
         if not lines:
             return self.week_hours()
         if any("closed" in line for line in lines):
@@ -977,7 +980,9 @@ class Replier:
             rows.append(" & ".join(closed) + " closed")
         return "Office hours:\n" + "\n".join(rows) + f"\nCall {self.phone}."
 
-    def day_line(self, day: int, parts: list[str], label: str | None = None) -> str:
+    def day_line(
+        self, day: int, parts: list[str], label: str | None = None, at: list[dt.time] = ()
+    ) -> str:
         label = label or DAY_NAMES[day]
         spans = self.content.hours[day]
         on = "" if label in ("Today", "Tomorrow") else "on "
@@ -995,6 +1000,9 @@ class Replier:
                 line += f" Yes, open in the {part}: {spans_text(tuple(inside))}."
             else:
                 line += f" Not open in the {part}."
+        for moment in at:
+            open_then = any(s.start <= moment < s.end for s in spans)
+            line += f" {'Yes, open' if open_then else 'Not open'} at {_clock(moment)}."
         return line
 
     def open_now(self, local: dt.datetime) -> str:
@@ -1081,6 +1089,32 @@ def _asks_now(tokens: list[str]) -> bool:
 
 def _hours(t: dt.time) -> float:
     return t.hour + t.minute / 60
+
+
+# A clock time asked about: "1pm", "10 am", "3 30pm", "noon", or "at 2" (1 to 7 read as
+# afternoon, 8 to 11 as morning: the hours a clinic keeps).
+CLOCK_TIME = re.compile(r"\b(?:(\d{1,2})(?: (\d{2}))? ?(am|pm)|at (\d{1,2})(?: (\d{2}))?|(noon))\b")
+
+
+def times_asked(text: str) -> list[dt.time]:
+    times = []
+    for match in CLOCK_TIME.finditer(text):
+        if match.group(6):
+            times.append(dt.time(12))
+            continue
+        hour = int(match.group(1) or match.group(4))
+        minute = int(match.group(2) or match.group(5) or 0)
+        suffix = match.group(3)
+        if hour > 12 or minute > 59 or (suffix and hour == 0):
+            continue
+        if suffix == "pm" and hour != 12:
+            hour += 12
+        elif suffix == "am" and hour == 12:
+            hour = 0
+        elif not suffix and 1 <= hour <= 7:
+            hour += 12
+        times.append(dt.time(hour, minute))
+    return times
 
 
 def _clock(t: dt.time) -> str:

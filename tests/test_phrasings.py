@@ -450,6 +450,13 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ),
     ("i did the stretches and now it hurts what can i do", ["stop that exercise", PHONE], []),
     ("Is the pelvic tilt safe if I'm pregnant?", ["ask your provider", PHONE], [STEPS]),
+    # --- a clock time asked about ---
+    ("are you open monday at 1pm", ["Monday", "Not open at 1pm"], ["Yes, open"]),
+    ("are you open at 6pm on thursday", ["Thursday", "Yes, open at 6pm"], []),
+    ("can i come friday at 2", ["8am-1pm", "Not open at 2pm"], []),
+    ("open wednesday at noon?", ["Yes, open at 12pm"], []),
+    ("are you open at 11am", ["Today: open 8am-1pm", "Yes, open at 11am"], []),
+    ("whats open at 12 45 on monday", ["Not open at 12:45pm"], []),
     # --- phone typing ---
     ("wat time u open 2day", ["Today", "8am-1pm"], ["Mon"]),
     ("were r u", ["44110"], [MENU]),
