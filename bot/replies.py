@@ -80,8 +80,8 @@ KEYWORDS = words_by_intent(
         "hola cita necesito quiero tienen donde cuando abierto aceptan",
         "holiday": "holiday holidays thanksgiving christmas xmas easter newyear memorial labor",
         "pain": "pain painful hurts hurt hurting ache aches aching sore sharp numb numbness "
-        "tingling tingly spasm spasms cramp cramps pinched nerve herniated bulging disc discs "
-        "sprain sprained strain strained headache headaches arthritis killing",
+        "tingling tingly tingle tingles spasm spasms cramp cramps pinched nerve herniated bulging "
+        "disc discs sprain sprained strain strained headache headaches arthritis killing",
         "reminders": "reminder reminders remind reminding skip vacation",
         "about": "whyme",
         "media": "video videos vid vids youtube picture pictures pic pics photo photos image "
@@ -315,6 +315,7 @@ def spell_red_flags(normalized: str) -> str:
 
 
 SMALL_TALK = frozenset({"greeting", "thanks"})
+NERVE_SIGNS = frozenset("numb numbness tingling tingly tingle tingles needles".split())
 ASKS_CLINIC = frozenset({"you", "your", "yall", "accepted", "covered", "ok", "okay"})
 POLITE_WORDS = frozenset("hi hello hey please pls plz thanks thank you thx ty".split())
 # "4", "#4", "exercise 4", "number 4": the exercise of that number in the list.
@@ -743,7 +744,10 @@ class Replier:
         if intent == "exercise":
             return "\n\n".join(self.exercise_text(e) for e in reading.exercises[:2])
         if intent == "area":
-            return self.area_text([area for area, _ in reading.areas])
+            text = self.area_text([area for area, _ in reading.areas])
+            if NERVE_SIGNS & set(reading.tokens):  # "tingling down my leg"
+                text += " If numbness or weakness came on suddenly, call 911."
+            return text
         if intent == "hours":
             return self.hours_text(reading, now)
         if intent == "location":
@@ -766,7 +770,7 @@ class Replier:
                 f"{reading.other_body}, please call us at {self.phone}, and stop anything that "
                 "hurts."
             )
-            if any(t.startswith(("numb", "tingl")) for t in reading.tokens):
+            if NERVE_SIGNS & set(reading.tokens):
                 text += " If numbness or weakness came on suddenly, call 911."
             return text
         if intent == "dosage":

@@ -450,6 +450,10 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ),
     ("i did the stretches and now it hurts what can i do", ["stop that exercise", PHONE], []),
     ("Is the pelvic tilt safe if I'm pregnant?", ["ask your provider", PHONE], [STEPS]),
+    # --- nerve signs: the sciatica exercises, and 911 if sudden ---
+    ("tingling down my leg", [PIRI, "came on suddenly, call 911"], ["emergency room"]),
+    ("pins and needles in my leg", [PIRI, "came on suddenly"], ["emergency room"]),
+    ("my foot tingles", ["foot", PHONE, "came on suddenly"], [MENU]),
     # --- a clock time asked about ---
     ("are you open monday at 1pm", ["Monday", "Not open at 1pm"], ["Yes, open"]),
     ("are you open at 6pm on thursday", ["Thursday", "Yes, open at 6pm"], []),
