@@ -144,6 +144,8 @@ PHRASES = {
     # The clinic's own name is not the body area "back".
     "back and spine clinic": "clinic", "back and spine": "clinic", "back clinic": "clinic",
     "spine clinic": "clinic", "is this the clinic": "menu", "is this clinic": "menu",
+    "what can you do": "menu", "what can i ask": "menu", "what do you do": "menu",
+    "how does this work": "menu",
 }  # fmt: skip
 
 PHRASE_PATTERN = re.compile(

@@ -454,6 +454,8 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("tingling down my leg", [PIRI, "came on suddenly, call 911"], ["emergency room"]),
     ("pins and needles in my leg", [PIRI, "came on suddenly"], ["emergency room"]),
     ("my foot tingles", ["foot", PHONE, "came on suddenly"], [MENU]),
+    ("what can you do", [MENU], ["did not understand"]),
+    ("what do you do for sciatica", [PIRI], ["did not understand"]),
     # --- a clock time asked about ---
     ("are you open monday at 1pm", ["Monday", "Not open at 1pm"], ["Yes, open"]),
     ("are you open at 6pm on thursday", ["Thursday", "Yes, open at 6pm"], []),
