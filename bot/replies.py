@@ -317,6 +317,7 @@ def spell_red_flags(normalized: str) -> str:
 
 
 SMALL_TALK = frozenset({"greeting", "thanks"})
+ACCIDENT_WORDS = frozenset("accident crash wreck injury injured collision rear".split())
 NERVE_SIGNS = frozenset("numb numbness tingling tingly tingle tingles needles".split())
 ASKS_CLINIC = frozenset({"you", "your", "yall", "accepted", "covered", "ok", "okay"})
 POLITE_WORDS = frozenset("hi hello hey please pls plz thanks thank you thx ty".split())
@@ -916,6 +917,9 @@ class Replier:
         elif unknown:
             plans = ", ".join(p.name for p in self.content.insurance)
             parts.append(f"We accept: {plans}.")
+        recent = not re.search(PAST_EVENT, " ".join(reading.tokens))
+        if ACCIDENT_WORDS & set(reading.tokens) and recent:
+            parts.append("If you were hurt just now, call 911.")  # "I was in a car accident"
         return " ".join(parts)
 
     def unknown_plan(self, tokens: list[str]) -> str | None:

@@ -174,7 +174,11 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("phcs", [YES, "PHCS"], []),
     ("optimum choice", [YES, "Optimum Choice"], []),
     ("mail handlers", [YES, "Mail Handlers"], []),
-    ("i was in a car accident do you take auto insurance", [YES, "Auto injury"], [E911]),
+    (
+        "i was in a car accident do you take auto insurance",
+        [YES, "Auto injury"],
+        ["emergency room"],
+    ),
     ("workers comp", [YES, "Workers' Comp"], []),
     ("do you take ppo plans", [YES, "PPO/POS"], []),
     ("aetna and cigna", [YES, "Aetna", "Cigna"], []),
@@ -455,6 +459,8 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("pins and needles in my leg", [PIRI, "came on suddenly"], ["emergency room"]),
     ("my foot tingles", ["foot", PHONE, "came on suddenly"], [MENU]),
     ("what can you do", [MENU], ["did not understand"]),
+    ("i was in a car accident", [YES, "Auto injury", "If you were hurt just now, call 911"], []),
+    ("car accident 2 years ago do you take it", [YES, "Auto injury"], ["911"]),
     ("what do you do for sciatica", [PIRI], ["did not understand"]),
     # --- a clock time asked about ---
     ("are you open monday at 1pm", ["Monday", "Not open at 1pm"], ["Yes, open"]),
