@@ -47,8 +47,9 @@ OPT_OUT_TYPES = {"STOP": Keyword.OPT_OUT, "START": Keyword.OPT_IN, "HELP": Keywo
 # keyword: "please don't text me", "take me off your list", "no more messages" opt out
 # too. Not "stop" in a sentence ("should I stop the stretch?") or "cancel my appointment".
 REVOKING = re.compile(
-    r"\b(dont|do not|never|stop|quit) (ever )?(text|txt|messag|msg|contact|send|email)\w*"
-    r"( me| us)?\b|\bno more (texts?|txts?|messages?|msgs?|reminders?)\b|"
+    r"\b(stop|quit) (text|txt|messag|msg|contact|send|email)\w*\b|"
+    r"\b(dont|do not|never) (ever )?(text|txt|messag|msg|contact|send|email)\w* (me|us)\b|"
+    r"\bno more (texts?|txts?|messages?|msgs?|reminders?)\b|"
     r"\b(remove|take|delete) (me|my number|this number) (off|from)\b|\bleave me alone\b|"
     r"\b(opt|sign) me out\b|\bopt out\b|\bunsubscribe\b|^(you have the |this is the |)?wrong "
     r"(number|person)\b|^para$|\bno (me )?(envie|envien|mande|manden) mas\b|"

@@ -53,7 +53,8 @@ def test_help(body):
      "when do i stop the exercises", "no more pain after the stretches",
      "my number changed", "what number do i call", "i did the wrong stretch",
      "yes but my back hurts", "yes what are your hours", "ejercicios para la espalda",
-     "para que sirve el gato camello", "no more pain"],
+     "para que sirve el gato camello", "no more pain", "i never texted this number before",
+     "i dont text much, can someone call me"],
 )  # fmt: skip
 def test_not_keywords(body):
     assert classify(body) is None
