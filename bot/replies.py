@@ -84,6 +84,7 @@ KEYWORDS = words_by_intent(
         "disc discs sprain sprained strain strained headache headaches arthritis killing",
         "reminders": "reminder reminders remind reminding skip vacation",
         "about": "whyme",
+        "enroll": "enroll",
         "media": "video videos vid vids youtube picture pictures pic pics photo photos image "
         "images diagram diagrams",
         "cost": "cost costs price prices pricing fee fees selfpay uninsured cash payment "
@@ -139,7 +140,9 @@ PHRASES = {
     "new phone number": "paperwork", "my address changed": "paperwork",
     "not today": "skip today", "why did i get": "whyme", "why am i getting": "whyme",
     "why do i get": "whyme", "who gave you my number": "whyme", "signed up": "whyme",
-    "how did you get my number": "whyme", "sign up": "whyme",
+    "how did you get my number": "whyme", "sign me up": "enroll", "sign up": "enroll",
+    "signup": "enroll", "want daily reminders": "enroll", "want reminders": "enroll",
+    "get reminders": "enroll", "get the reminders": "enroll", "get daily reminders": "enroll",
     "running late": "call", "on my way": "call", "be late": "call",
     # The clinic's own name is not the body area "back".
     "back and spine clinic": "clinic", "back and spine": "clinic", "back clinic": "clinic",
@@ -698,6 +701,8 @@ class Replier:
             intents.pop("dosage")  # an exercise's steps say how long and how often
         if "dosage" in intents:
             intents.pop("list", None)
+        if "enroll" in intents:
+            intents.pop("reminders", None)  # "how do I sign up for reminders?"
         if "ask_clinic" in intents:
             reading.exercises.clear()  # "is the pelvic tilt safe if I'm pregnant?"
             for general in ("area", "list", "pain", "exercise"):
@@ -790,6 +795,11 @@ class Replier:
             )
         if intent == "about":
             return self.help_text()
+        if intent == "enroll":
+            return (
+                "The front desk signs patients up for the daily exercise reminder: call us at "
+                f"{self.phone} or ask at your next visit."
+            )
         if intent == "media":
             return (
                 "This text line sends the steps in words: text an exercise name (like CAT "

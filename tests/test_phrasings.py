@@ -433,6 +433,8 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("why did i get this text", ["STOP", PHONE], [MENU]),
     ("i never signed up", ["STOP", PHONE], ["Sorry you are hurting"]),
     ("who gave you my number", ["STOP", PHONE], []),
+    ("how do i sign up for reminders", ["front desk signs patients up", PHONE], ["time you chose"]),
+    ("i want daily reminders", ["front desk signs patients up", PHONE], []),
     # --- longer texts, the way people write them ---
     (
         "Hi, I was seen last week for my lower back and the doctor gave me some stretches. Can "
