@@ -145,7 +145,7 @@ def handle_inbound(
         "since": now - HOUR,
         "rate_limit": rate_limit,
         "always": answer.always,
-        "candidate_kind": answer.kind,
+        "candidate_kind": answer.kind[:64],  # the column's width
         "reply": answer.reply,
         "action": answer.consent.value if answer.consent else None,
         "keyword": answer.keyword[:40],

@@ -320,6 +320,8 @@ def spell_red_flags(normalized: str) -> str:
 
 
 SMALL_TALK = frozenset({"greeting", "thanks"})
+MAX_ANSWERS = 3  # questions answered in one reply
+MAX_REPLY_CHARS = 1600  # Twilio's limit for one message
 ACCIDENT_WORDS = frozenset("accident crash wreck injury injured collision rear".split())
 NERVE_SIGNS = frozenset("numb numbness tingling tingly tingle tingles needles".split())
 ASKS_CLINIC = frozenset({"you", "your", "yall", "accepted", "covered", "ok", "okay"})
@@ -742,11 +744,20 @@ class Replier:
             else:
                 return Reply("unknown", self.unknown())
 
-        parts = []
-        for intent in sorted(intents, key=intents.__getitem__):
-            parts.append(self.section(intent, reading, now))
-        kinds = "+".join(sorted(intents, key=intents.__getitem__))
-        return Reply(kinds, "\n\n".join(parts))
+        # The first questions asked, at most three: every one a reply to pay for, and
+        # Twilio refuses a reply over 1,600 characters outright.
+        asked = sorted(intents, key=intents.__getitem__)[:MAX_ANSWERS]
+        parts = [self.section(intent, reading, now) for intent in asked]
+        if len("\n\n".join(parts)) > MAX_REPLY_CHARS and len(reading.exercises) > 1:
+            # Two exercises' steps and more: the first one's steps, the other by name.
+            first, other = reading.exercises[:2]
+            parts[asked.index("exercise")] = (
+                f"{self.exercise_text(first)}\n\nText {other.name.upper()} for its steps."
+            )
+        while len("\n\n".join(parts)) > MAX_REPLY_CHARS and len(parts) > 1:
+            parts.pop()
+            asked.pop()
+        return Reply("+".join(asked), "\n\n".join(parts))
 
     def section(self, intent: str, reading: Reading, now: dt.datetime) -> str:
         if intent == "exercise":

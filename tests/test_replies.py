@@ -114,3 +114,31 @@ def test_routine_text(replier):
     assert replier.routine_text(["cat-camel"], "es").startswith("Su rutina: Cat and Camel.")
     assert replier.routine_text(["gone"], "en") is None
     assert count_segments(replier.routine_text(every, "es")).segments <= 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hamstring stretch and piriformis stretch and kaiser and medicaid and tricare "
+        "insurance and address and weekend hours",
+        "trunk side stretch ql stretch do you take humana kaiser medicaid tricare oscar "
+        "ambetter molina where are you",
+        "hours address aetna cat camel appointment price video reminders referral christmas "
+        "reps pregnant sign up why did i get",
+    ],
+)
+def test_many_questions_get_the_first_three_within_twilios_limit(replier, text):
+    # Twilio refuses a reply over 1,600 characters, so the patient would get nothing.
+    reply = replier.reply(text, at(4, 10))
+    assert len(reply.body) <= 1600, len(reply.body)
+    assert 1 <= len(reply.kind.split("+")) <= 3
+    assert len(reply.kind) <= 64  # the width of the column it is logged in
+
+
+def test_two_long_exercises_and_more_send_the_second_by_name(replier):
+    reply = replier.reply(
+        "hamstring stretch and piriformis stretch and kaiser and where are you", at(4, 10)
+    )
+    assert "1. Lie on your back, arms at your sides" in reply.body  # the first one's steps
+    assert "Text PIRIFORMIS STRETCH for its steps." in reply.body
+    assert "Kaiser is not on our list" in reply.body and "44110" in reply.body

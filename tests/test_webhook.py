@@ -184,6 +184,17 @@ def test_request_without_from_is_a_clear_400(client):
     assert b"From and MessageSid are required" in response.data
 
 
+def test_a_text_with_many_questions_is_answered_and_logged(text_bot, session):
+    body = (
+        "hours address aetna cat camel appointment price video reminders referral christmas "
+        "reps pregnant sign up why did i get"
+    )
+    reply = only_message(text_bot(body))
+    assert "Office hours" in reply and len(reply) <= 1600
+    assert count(session, Message.direction == "in") == 1
+    assert count(session, Message.direction == "out") == 1
+
+
 def test_get_is_not_allowed(client):
     assert client.get("/sms").status_code == 405
 
