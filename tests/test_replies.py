@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -142,3 +143,21 @@ def test_two_long_exercises_and_more_send_the_second_by_name(replier):
     assert "1. Lie on your back, arms at your sides" in reply.body  # the first one's steps
     assert "Text PIRIFORMIS STRETCH for its steps." in reply.body
     assert "Kaiser is not on our list" in reply.body and "44110" in reply.body
+
+
+def test_random_mixes_of_known_words_keep_every_promise(replier):
+    """2,000 texts made of the words and phrasings the bot knows, in random order (a fixed
+    seed): every reply is non-empty, plain GSM-7, within Twilio's 1,600 characters, and
+    its kind fits the 64-character column it is logged in."""
+    from bot.inbound import candidate
+    from bot.replies import COMMON, KEYWORDS
+    from bot.segments import is_gsm7
+    from tests.test_phrasings import CASES
+
+    words = [*KEYWORDS, *sorted(COMMON), *(c[0] for c in CASES), "3pm", "#4", "<b>", "\x00"]
+    rng = random.Random(1)
+    for _ in range(2000):
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(1, 25)))
+        answer = candidate(replier, text, None, at(rng.randint(0, 6), rng.randint(0, 23)))
+        assert answer.reply and is_gsm7(answer.reply), text
+        assert len(answer.reply) <= 1600 and len(answer.kind) <= 64, text
