@@ -91,7 +91,9 @@ KEYWORDS = words_by_intent(
         "payments credit debit hsa fsa",
         "dosage": "reps rep repetitions howoften howlong",
         "ask_clinic": "pregnant pregnancy surgery osteoporosis medication medications meds "
-        "cancer tumor stenosis scoliosis spondylolisthesis spondylosis degenerative fusion",
+        "cancer tumor stenosis scoliosis spondylolisthesis spondylosis degenerative fusion "
+        "icing heat heating ibuprofen advil motrin tylenol aleve naproxen acetaminophen painkiller "
+        "painkillers gym swimming swim jogging golf floorproblem weightloss",
     }
 )
 
@@ -148,7 +150,13 @@ PHRASES = {
     "back and spine clinic": "clinic", "back and spine": "clinic", "back clinic": "clinic",
     "spine clinic": "clinic", "is this the clinic": "menu", "is this clinic": "menu",
     "what can you do": "menu", "what can i ask": "menu", "what do you do": "menu",
-    "how does this work": "menu",
+    "how does this work": "menu", "you all": "you", "y all": "you",
+    "get down on the floor": "floorproblem", "or ice": "or icing", "ice or": "icing or",
+    "use ice": "use icing", "ice pack": "icing", "ice it": "icing", "put ice": "put icing",
+    "get on the floor": "floorproblem",
+    "get up off the floor": "floorproblem", "get up from the floor": "floorproblem",
+    "lost weight": "weightloss", "losing weight": "weightloss", "is it ok to walk":
+    "is it ok to gym", "can i run": "can i jogging", "can i walk": "can i gym",
 }  # fmt: skip
 
 PHRASE_PATTERN = re.compile(
@@ -346,6 +354,7 @@ MY_ROUTINE = re.compile(
     r"\bmy (routine|exercises|stretches|workout)\b|\bsupposed to do\b|"
     r"\btodays? (routine|exercises|stretches)\b|\bwhat (exercises|stretches) do i do\b|"
     r"\b(exercises|stretches) (you|u) (gave|sent|showed) me\b|"
+    r"\b(text|send) me (the|my) (exercises|stretches|routine)\b|"
     r"\bforgot (my|the) (exercises|stretches|routine)\b"
 )
 # "where" asks for the address only as a question of place, not "the stretch where you lie".
@@ -800,7 +809,7 @@ class Replier:
             )
         if intent == "ask_clinic":
             return (
-                "Please ask your provider before doing the exercises: call us at "
+                "Please ask your provider first: call us at "
                 f"{self.phone}. This text line gives the clinic's exercise instructions, not "
                 "medical advice."
             )
@@ -1188,7 +1197,12 @@ def _joined_plans(hits: list[Hit]) -> list[Hit]:
 
 
 def _title(name: str) -> str:
-    return " ".join(w.upper() if len(w) <= 3 else w.capitalize() for w in name.split())
+    return " ".join(
+        w.upper() if len(w) <= 3 or w in ACRONYMS else w.capitalize() for w in name.split()
+    )
+
+
+ACRONYMS = frozenset({"aarp", "bcbs", "phcs", "mhbp", "uhc"})
 
 
 def _lower_first(text: str) -> str:
