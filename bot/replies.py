@@ -203,6 +203,12 @@ FUZZY_DAYS = by_first_letter([d.lower() for d in DAY_NAMES] + ["tomorrow"])
 # is read as pain during an exercise ("I hurt myself doing the cat camel") instead.
 DURING_EXERCISE = "during an exercise"
 SELF_HARM = "Thoughts of harming yourself"
+# A red flag the patient says is not there: "no chest pain, just back pain", "no fever".
+NEGATED_RED_FLAGS = re.compile(
+    r"\b(no|without|(dont|do not|didnt|did not) have|never had)( any)? (chest pain|numbness|"
+    r"tingling|fever|chills|weakness|incontinence|trouble breathing|shortness of breath|"
+    r"(bladder|bowel) (problems?|issues?|changes?))\b"
+)
 # A fall or an injury long past ("I fell last year", "injured in 2015") is no emergency now.
 PAST_EVENT = r"\b(years?|months?|weeks?) ago\b|\blast (year|month|week)\b|\bin (19|20)\d\d\b"
 # Words after "fell", "slipped", "tripped" that make it no fall: "I fell behind", "slipped
@@ -622,7 +628,7 @@ class Replier:
     def emergency(self, normalized: str) -> Reply | None:
         # Exercise names are read as one word here: "knee to chest hurts" is not chest pain.
         text = self.exercise_names.sub(lambda m: m.group(0).replace(" ", ""), normalized)
-        text = spell_red_flags(text)
+        text = NEGATED_RED_FLAGS.sub(" ", spell_red_flags(text))  # "no chest pain, just..."
         for pattern, what, unless in EMERGENCY_PATTERNS:
             if not pattern.search(text):
                 continue

@@ -45,6 +45,9 @@ INTENTS = words_by_intent(
 DAY_WORDS = {name: i for i, name in enumerate(DIAS)} | {"sabados": 5, "domingos": 6}
 
 CRISIS = "crisis"
+NEGATED = re.compile(
+    r"\bno (tengo|hay|siento)( ningun[oa]?)? (fiebre|dolor de pecho|adormecimiento)\b"
+)
 EMERGENCY = [
     (re.compile(p), what)
     for p, what in [
@@ -78,6 +81,7 @@ class SpanishReplies:
         return spanish > 0 and spanish > sum(t in english for t in tokens)
 
     def emergency(self, normalized: str) -> Reply | None:
+        normalized = NEGATED.sub(" ", normalized)  # "no tengo fiebre"
         for pattern, what in EMERGENCY:
             if not pattern.search(normalized):
                 continue

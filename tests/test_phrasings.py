@@ -329,6 +329,11 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("i was injured in 2015", [], ["emergency room"]),
     ("i got injured 2 years ago", [], ["emergency room"]),
     ("i have a slipped disc", ["Sorry you are hurting"], ["emergency room"]),
+    ("no chest pain just back pain", [CAT], ["emergency room"]),
+    ("no fever but my back hurts", [CAT], ["emergency room"]),
+    ("i have no chest pain but i cant feel my legs", [E911], []),
+    ("i have chest pain, no relief", [E911, "Chest pain"], []),
+    ("no tengo fiebre pero me duele la espalda", ["Lo sentimos"], ["Llame al 911 o vaya"]),
     ("i take deep breaths during the cat camel", [CAT, STEPS], ["emergency room"]),
     # --- pain with exercises the clinic did not give ---
     ("squats hurt my back", ["stop that exercise", PHONE], [CAT]),
