@@ -93,7 +93,7 @@ KEYWORDS = words_by_intent(
         "ask_clinic": "pregnant pregnancy surgery osteoporosis medication medications meds "
         "cancer tumor stenosis scoliosis spondylolisthesis spondylosis degenerative fusion "
         "icing heat heating ibuprofen advil motrin tylenol aleve naproxen acetaminophen painkiller "
-        "painkillers gym swimming swim jogging golf floorproblem weightloss",
+        "painkillers gym swimming swim jogging golf floorproblem weightloss activity",
     }
 )
 
@@ -123,40 +123,46 @@ SHORTHAND = {
 
 # Phrases read as one word, so that "walk ins" is not "walk insurance".
 PHRASES = {
-    "get there": "directions", "find you": "directions", "walk ins": "walkin",
-    "walk in": "walkin", "new patients": "newpatient", "new patient": "newpatient",
-    "new year": "newyear", "new years": "newyear", "were are you": "where are you",
-    "were is": "where is", "who is this": "menu", "who am i texting": "menu",
-    "how often": "howoften", "how many times": "howoften", "how long": "howlong",
-    "self pay": "selfpay", "no insurance": "uninsured", "without insurance": "uninsured",
-    "dont have insurance": "uninsured", "do not have insurance": "uninsured",
-    "dont have any insurance": "uninsured", "have no insurance": "uninsured",
-    "out of pocket": "selfpay", "how much is": "price is", "how much does": "price does",
+    # where, when, how much
+    "get there": "directions", "find you": "directions", "were are you": "where are you",
+    "were is": "where is", "what floor": "where", "which floor": "where",
+    "new year": "newyear", "new years": "newyear",
+    "self pay": "selfpay", "out of pocket": "selfpay", "no insurance": "uninsured",
+    "without insurance": "uninsured", "dont have insurance": "uninsured",
+    "do not have insurance": "uninsured", "dont have any insurance": "uninsured",
+    "have no insurance": "uninsured", "how much is": "price is", "how much does": "price does",
     "how much do": "price do", "how much for": "price for", "how much are": "price are",
-    "how much would": "price would", "how much will": "price will", "can i come in": "can i visit",
-    "could i come in": "could i visit", "see the doctor": "visit", "see a doctor": "visit",
-    "good morning": "hello", "good afternoon": "hello", "good evening": "hello",
-    "remind me how": "how", "remind me what": "what", "remind me which": "which",
-    "what floor": "where", "which floor": "where", "update my address": "paperwork",
+    "how much would": "price would", "how much will": "price will",
+    # visits and the front desk
+    "walk ins": "walkin", "walk in": "walkin", "new patients": "newpatient",
+    "new patient": "newpatient", "can i come in": "can i visit", "could i come in": "could i visit",
+    "see the doctor": "visit", "see a doctor": "visit", "running late": "call",
+    "on my way": "call", "be late": "call", "update my address": "paperwork",
     "change my address": "paperwork", "my new address": "paperwork",
     "new phone number": "paperwork", "my address changed": "paperwork",
+    # the exercises
+    "how often": "howoften", "how many times": "howoften", "how long": "howlong",
+    "remind me how": "how", "remind me what": "what", "remind me which": "which",
+    # the text line itself, the reminders
+    "who is this": "menu", "who am i texting": "menu", "is this the clinic": "menu",
+    "is this clinic": "menu", "what can you do": "menu", "what can i ask": "menu",
+    "what do you do": "menu", "how does this work": "menu", "good morning": "hello",
+    "good afternoon": "hello", "good evening": "hello", "you all": "you", "y all": "you",
     "not today": "skip today", "why did i get": "whyme", "why am i getting": "whyme",
     "why do i get": "whyme", "who gave you my number": "whyme", "signed up": "whyme",
     "how did you get my number": "whyme", "sign me up": "enroll", "sign up": "enroll",
     "signup": "enroll", "want daily reminders": "enroll", "want reminders": "enroll",
     "get reminders": "enroll", "get the reminders": "enroll", "get daily reminders": "enroll",
-    "running late": "call", "on my way": "call", "be late": "call",
     # The clinic's own name is not the body area "back".
     "back and spine clinic": "clinic", "back and spine": "clinic", "back clinic": "clinic",
-    "spine clinic": "clinic", "is this the clinic": "menu", "is this clinic": "menu",
-    "what can you do": "menu", "what can i ask": "menu", "what do you do": "menu",
-    "how does this work": "menu", "you all": "you", "y all": "you",
-    "get down on the floor": "floorproblem", "or ice": "or icing", "ice or": "icing or",
-    "use ice": "use icing", "ice pack": "icing", "ice it": "icing", "put ice": "put icing",
-    "get on the floor": "floorproblem",
-    "get up off the floor": "floorproblem", "get up from the floor": "floorproblem",
-    "lost weight": "weightloss", "losing weight": "weightloss", "is it ok to walk":
-    "is it ok to gym", "can i run": "can i jogging", "can i walk": "can i gym",
+    "spine clinic": "clinic",
+    # questions for the patient's provider
+    "or ice": "or icing", "ice or": "icing or", "use ice": "use icing", "ice pack": "icing",
+    "ice it": "icing", "put ice": "put icing", "get down on the floor": "floorproblem",
+    "get on the floor": "floorproblem", "get up off the floor": "floorproblem",
+    "get up from the floor": "floorproblem", "lost weight": "weightloss",
+    "losing weight": "weightloss", "is it ok to walk": "is it ok activity",
+    "can i walk": "can i activity", "can i run": "can i activity",
 }  # fmt: skip
 
 PHRASE_PATTERN = re.compile(
