@@ -370,7 +370,17 @@ MY_ROUTINE = re.compile(
     r"\bforgot (my|the) (exercises|stretches|routine)\b"
 )
 # "where" asks for the address only as a question of place, not "the stretch where you lie".
-WHERE_NOT_PLACE = re.compile(r"\bwhere (you|u|i|we) (?!are\b|r\b|located\b|at\b|guys\b|park\b)")
+WHERE_NOT_PLACE = re.compile(
+    r"\bwhere (you|u|i|we) (?!are\b|r\b|located\b|at\b|guys\b|park\b)|"
+    r"\bwhere (should|do|would|will|can|must) (i|you) (feel|put|place|hold|keep|look)\b"
+)
+# "My back feels better", "the exercises are helping": good news, not a question.
+FEELING_BETTER = re.compile(
+    r"\b(feels?|feeling|felt) (so |a lot |a little |much |way |really )?(better|good|great)\b|"
+    r"\b(exercises|stretches|they|it|routine) (are|is|have been|has been|really) "
+    r"(helping|working)\b|\b(it|they|that|this|these) (really )?helped\b"
+)
+QUESTION_WORDS = frozenset("what which how does do will can should would is are why".split())
 ACKNOWLEDGING = frozenset(
     "\U0001f44d\U0001f44c\U0001f64f\u2764\u2705\U0001f60a\U0001f642\U0001f44f\U0001f4aa"
 )
@@ -622,6 +632,12 @@ class Replier:
             and "you" not in reading.tokens  # "are you done today?" asks about the clinic
         ):
             return Reply("done", self.done())
+        if (
+            FEELING_BETTER.search(mended)
+            and reading.tokens[0] not in QUESTION_WORDS
+            and not (asked - {"area"} | {"pain"}) & set(reading.intents)
+        ):
+            return Reply("better", self.feeling_better())
         if MY_ROUTINE.search(mended) and not (asked | {"dosage"}) & set(reading.intents):
             # Without the patient's record (see bot.inbound), the whole list.
             return Reply("my_routine", self.exercise_list())
@@ -873,6 +889,9 @@ class Replier:
 
     def thanks(self) -> str:
         return "You're welcome! Text MENU anytime for exercises, hours or our address."
+
+    def feeling_better(self) -> str:
+        return "Glad to hear it! Keep up your exercises. Text MENU anytime for exercises or hours."
 
     def done(self) -> str:
         return "Great work today! Keep it up. Text MENU anytime for exercises, hours or help."

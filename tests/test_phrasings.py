@@ -466,6 +466,13 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("pins and needles in my leg", [PIRI, "came on suddenly"], ["emergency room"]),
     ("my foot tingles", ["foot", PHONE, "came on suddenly"], [MENU]),
     ("what can you do", [MENU], ["did not understand"]),
+    # --- good news ---
+    ("it feels good", ["Glad to hear it"], [MENU]),
+    ("my back feels better after the stretches", ["Glad to hear it"], [CAT]),
+    ("the exercises are helping", ["Glad to hear it"], [CAT]),
+    ("i feel better but my back still hurts in the morning", [CAT], ["Glad to hear it"]),
+    ("what helps my back feel better", [CAT], ["Glad to hear it"]),
+    ("where should i feel the stretch", [], ["44110"]),
     # --- medical questions the text line does not answer: ask the provider ---
     ("should i use heat or ice", ["ask your provider", PHONE], [MENU]),
     ("can i take ibuprofen", ["ask your provider", PHONE], [MENU]),
