@@ -227,20 +227,23 @@ EMERGENCY_PATTERNS = [
     (re.compile(p), what, re.compile(unless) if unless and unless != DURING_EXERCISE else unless)
     for p, what, unless in [
         (r"\b(bladder|bowel|bowels|pee|urine|urinate|poop|incontinen\w*|wet myself|wet my"
-         r"self|pooped myself|(peed|peeing|pissed|pissing) (myself|my pants)|wet my pants|"
-         r"leak\w* (urine|pee)|control my (bladder|bowels?))\b",
+         r"self|(pooped|pooping|pooed|soiled|shit|shat) (myself|my pants)|"
+         r"(peed|peeing|pissed|pissing) (myself|my pants)|wet my pants|wet (the|my) bed|"
+         r"leak\w* (urine|pee)|control (my|when i) (bladder|bowels?|pee))\b",
          "Loss of bladder or bowel control",
          r"\b(is|are|feels?|seems?) (fine|ok|okay|normal)\b|\bno (bladder|bowel) "
          r"(problems?|issues?)\b"),
         (r"\b(groin|saddle|genital\w*|private parts?|inner thighs? (is|are|went|feels?) numb)\b|"
-         r"\bnumb\w*\b.{0,20}\binner thighs?\b|"
+         r"\bnumb\w*\b.{0,20}\binner thighs?\b|\bno feeling (in|between) (my )?(butt|buttocks|"
+         r"groin|crotch|privates|legs)\b|"
          r"\bnumb\w*\b.{0,30}\b(down there|(between|betwen|btwn) (my|the) legs|crotch|"
          r"privates|private area|perineum|vagina\w*|penis|anus)\b|\b(down there|"
          r"(between|betwen|btwn) (my|the) legs|crotch|privates|private area)\b.{0,30}\bnumb\w*",
          "Numbness in the groin or saddle area", None),
         (r"\bchest (pain|hurts?|pressure|tight\w*)\b|\bheart attack\b|"
          r"\b(cant|cannot|can not|hard to|trouble|difficulty|difficult|struggling to) "
-         r"breath(e|ing)?\b|\bshort(ness)? of breath\b", "Chest pain or trouble breathing",
+         r"breath(e|ing)?\b|\bshort(ness)? of breath\b|\b(hurts?|painful) to breathe?\b",
+         "Chest pain or trouble breathing",
          None),
         (r"\b(passed out|fainted|blacked out|lost consciousness|(feel|feeling) faint|about "
          r"to pass out)\b", "Fainting", None),
@@ -248,7 +251,10 @@ EMERGENCY_PATTERNS = [
          r"(legs?|feet|foot|toes?|thighs?|lower body)|feel anything (below|in|from)|"
          r"move(?! on\b)|lift|stand on|walk|stand)\b"
          r"(?!(?: \w+){0,4} (far|long|enough|very|much|well|without|too|anymore)\b)|"
-         r"\b(sudden\w*|new) (weakness|weak)\b|\b(legs?|knees?) (gave|giving|give) (out|way)\b|"
+         r"\b(sudden\w*|new) (weakness|weak)\b|"
+         r"\b(legs?|knees?) (keep |keeps )?(gave|giving|give) (out|way)\b|\bfoot drop\b|"
+         r"\b(foot|feet|leg|legs) (is |are |keeps? )?dragging\b|\bno feeling in (my )?(legs?|"
+         r"feet|foot|toes)\b|"
          r"\b(legs?|feet|foot|toes) (is|are|went|go|goes|going|feels?|feel) (weak|numb|dead)\b|"
          r"\bparaly[sz]\w*\b|\b(can|could) (barely|hardly) walk\b|"
          r"\b(numb|weak) (legs?|feet|foot)\b", "Sudden weakness or numbness in the legs", None),
@@ -256,12 +262,14 @@ EMERGENCY_PATTERNS = [
          r"\bfell (down|off|on)\b(?!" + NOT_A_FALL + ")|\b(had|took) a (bad )?fall\b|"
          r"^(fell|slipped|tripped)\b(?!" + NOT_A_FALL + r")|"
          r"\b(slipped|tripped) (on|and|down|over)\b(?!" + NOT_A_FALL + ")|"
+         r"\bkeep (falling|falling down|tripping|stumbling)\b|"
          r"\b(after|since|from) (a|the|my) (bad )?fall\b|\bafter (falling|fall)\b|"
          r"\b(broke|broken|fractured?) (my |a |his |her )?(back|"
          r"spine|tailbone|hip|leg|neck|rib|ribs|vertebra\w*|bone)\b|"
          r"\bcar (accident|crash) (today|just now|now)\b|\b(i|we) (just )?(crashed|got hit)\b|"
          r"\b(was|got|been|were) (just )?hit by (a|an) (car|truck|vehicle|bus|bike|van)\b|"
-         r"\brear ended( me)? (today|just now)\b|"
+         r"\brear ended( me)? (today|just now)\b|\b(accident|crash|wreck)\b.{0,20}\b(today|this "
+         r"morning|this afternoon|this evening|tonight|just now|an hour ago)\b|"
          r"\bjust (been |got |was |were |had )?(in )?(a|an) (car |auto )?(accident|crash|wreck)\b",
          "A fall or injury",
          PAST_EVENT),
@@ -270,7 +278,10 @@ EMERGENCY_PATTERNS = [
          "A fall or injury", DURING_EXERCISE),
         (r"\b(fever|chills)\b.*\bback\b|\bback\b.*\b(fever|chills)\b",
          "Back pain with a fever", None),
-        (r"\b(worst pain|unbearable|excruciating|cant move(?! on))\b", "Severe pain", None),
+        (r"\b(worst (\w+ )?pain|unbearable|excruciating|cant move(?! on))\b|"
+         r"\bsudden\w* (and )?(severe|intense|terrible|extreme|excruciating)\b|"
+         r"\bpain\b.{0,20}\b(10|ten) (out of |of )?(10|ten)\b|"
+         r"\b(10|ten) (out of |of )?(10|ten)\b.{0,10}\bpain\b", "Severe pain", None),
         (r"\b(suicid\w*|kill myself|end my life|(want|wanna|going) to die|better off dead|"
          r"(dont|do not) want to (live|be alive)|feel like (im |i am )?dying)\b", SELF_HARM, None),
     ]
