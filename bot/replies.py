@@ -595,7 +595,7 @@ class Replier:
             reading.exercise_words = max(reading.exercise_words, hit.size)
             reading.exercise_at.update(range(hit.start, hit.start + hit.size))
         hits = self.plan_index.find(tokens)
-        for hit in _joined_plans(hits):
+        for hit in _joined_plans(hits, tokens):
             if isinstance(hit.key, str):
                 name = " ".join(tokens[hit.start : hit.start + hit.size])
                 reading.other_plans.append(name)
@@ -1221,27 +1221,38 @@ def _phrases(normalized: str) -> str:
     return normalized
 
 
-def _joined_plans(hits: list[Hit]) -> list[Hit]:
+def _joined_plans(hits: list[Hit], tokens: list[str]) -> list[Hit]:
     """An accepted plan's name beside one that is not on the list names one plan, and not an
-    accepted one: "Aetna HMO", "Anthem Blue Cross" are never answered "yes"."""
+    accepted one: "Aetna HMO", "Anthem Blue Cross", "Aetna Medicare Advantage PPO" (one word
+    between them, but not "and" or "or") are never answered "yes"."""
     joined: list[Hit] = []
     for hit in hits:
         last = joined[-1] if joined else None
+        gap = tokens[last.start + last.size : hit.start] if last else []
         if (
             last is not None
-            and last.start + last.size == hit.start
+            and (not gap or (len(gap) == 1 and gap[0] not in PLAN_SEPARATORS))
             and (isinstance(last.key, str) or isinstance(hit.key, str))
         ):
-            joined[-1] = Hit("", last.start, last.size + hit.size, min(last.score, hit.score))
+            size = hit.start + hit.size - last.start
+            joined[-1] = Hit("", last.start, size, min(last.score, hit.score))
             continue
         joined.append(hit)
     return joined
 
 
+PLAN_SEPARATORS = frozenset("and or but also plus vs not nor".split())
+
+
 def _title(name: str) -> str:
+    """A plan's name as typed, written as a name: "uhc dual" -> "UHC Dual"."""
     return " ".join(
-        w.upper() if len(w) <= 3 or w in ACRONYMS else w.capitalize() for w in name.split()
+        w if w in SMALL_WORDS else w.upper() if len(w) <= 3 or w in ACRONYMS else w.capitalize()
+        for w in name.split()
     )
+
+
+SMALL_WORDS = frozenset("a an and for in of or the to by".split())
 
 
 ACRONYMS = frozenset({"aarp", "bcbs", "phcs", "mhbp", "uhc"})
