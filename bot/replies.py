@@ -595,7 +595,7 @@ class Replier:
             reading.exercise_words = max(reading.exercise_words, hit.size)
             reading.exercise_at.update(range(hit.start, hit.start + hit.size))
         hits = self.plan_index.find(tokens)
-        for hit in _joined_plans(hits, tokens):
+        for hit in joined_plans(hits, tokens):
             if isinstance(hit.key, str):
                 name = " ".join(tokens[hit.start : hit.start + hit.size])
                 reading.other_plans.append(name)
@@ -969,7 +969,7 @@ class Replier:
         if reading.plans:
             names = " and ".join(p.name for p in reading.plans)
             parts.append(f"Yes, we accept {names}.")
-        unknown = [_title(name) for name in reading.other_plans]
+        unknown = [plan_title(name) for name in reading.other_plans]
         if not reading.plans and not unknown:
             guess = self.unknown_plan(reading.tokens)
             if guess:
@@ -1021,7 +1021,7 @@ class Replier:
         # and only when the clinic is asked ("I take deep breaths" names no plan).
         if not asks_about_insurance and (len(words) > 2 or not ASKS_CLINIC & set(tokens)):
             return None
-        return _title(name)
+        return plan_title(name)
 
     def hours_text(self, reading: Reading, now: dt.datetime) -> str:
         local = now.astimezone(self.timezone)
@@ -1221,7 +1221,7 @@ def _phrases(normalized: str) -> str:
     return normalized
 
 
-def _joined_plans(hits: list[Hit], tokens: list[str]) -> list[Hit]:
+def joined_plans(hits: list[Hit], tokens: list[str]) -> list[Hit]:
     """An accepted plan's name beside one that is not on the list names one plan, and not an
     accepted one: "Aetna HMO", "Anthem Blue Cross", "Aetna Medicare Advantage PPO" (one word
     between them, but not "and" or "or") are never answered "yes"."""
@@ -1241,10 +1241,10 @@ def _joined_plans(hits: list[Hit], tokens: list[str]) -> list[Hit]:
     return joined
 
 
-PLAN_SEPARATORS = frozenset("and or but also plus vs not nor".split())
+PLAN_SEPARATORS = frozenset("and or but also plus vs not nor y o e u pero".split())
 
 
-def _title(name: str) -> str:
+def plan_title(name: str) -> str:
     """A plan's name as typed, written as a name: "uhc dual" -> "UHC Dual"."""
     return " ".join(
         w if w in SMALL_WORDS else w.upper() if len(w) <= 3 or w in ACRONYMS else w.capitalize()

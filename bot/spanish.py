@@ -13,7 +13,7 @@ import datetime as dt
 import re
 from typing import TYPE_CHECKING
 
-from bot.replies import Reply, spans_text, words_by_intent
+from bot.replies import Reply, joined_plans, plan_title, spans_text, words_by_intent
 
 if TYPE_CHECKING:
     from bot.replies import Replier
@@ -102,7 +102,10 @@ class SpanishReplies:
 
     def reply(self, tokens: list[str], now: dt.datetime) -> Reply:
         intents = list(dict.fromkeys(INTENTS[t] for t in tokens if t in INTENTS))
-        plans = self.replier.plan_index.find(tokens)
+        plans = [  # (name, accepted plan or None): "aetna hmo" is one plan, not Aetna
+            (plan_title(" ".join(tokens[h.start : h.start + h.size])), h.key)
+            for h in joined_plans(self.replier.plan_index.find(tokens), tokens)
+        ]
         if plans and "insurance" not in intents:
             intents.append("insurance")
         if len(intents) > 1:
@@ -174,15 +177,15 @@ class SpanishReplies:
         lines.append(f"Llame al {self.phone}.")
         return "\n".join(lines)
 
-    def insurance(self, hits) -> str:
-        accepted = [h.key for h in hits if not isinstance(h.key, str)]
-        others = [h.key for h in hits if isinstance(h.key, str)]
+    def insurance(self, plans) -> str:
+        accepted = [key for _, key in plans if not isinstance(key, str)]
+        others = [name for name, key in plans if isinstance(key, str)]
         listed = ", ".join(p.name for p in self.content.insurance)
         parts = []
         if accepted:
             parts.append(f"Si, aceptamos {' y '.join(dict.fromkeys(p.name for p in accepted))}.")
         if others:
-            names = " y ".join(dict.fromkeys(o.title() for o in others))
+            names = " y ".join(dict.fromkeys(others))
             parts.append(
                 f"{names} no esta en nuestra lista de planes aceptados. Llame al "
                 f"{self.phone} antes de su visita."
