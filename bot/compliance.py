@@ -46,14 +46,17 @@ OPT_OUT_TYPES = {"STOP": Keyword.OPT_OUT, "START": Keyword.OPT_IN, "HELP": Keywo
 # Consent may be revoked by any reasonable means (the FCC's TCPA rules), not only by a
 # keyword: "please don't text me", "take me off your list", "no more messages" opt out
 # too. Not "stop" in a sentence ("should I stop the stretch?") or "cancel my appointment".
+SPANISH_REVOKING = (
+    r"^para$|\bno (me )?(envie|envien|mande|manden) mas\b|"
+    r"\bno mas (mensajes|textos|recordatorios)\b|^no mas$"
+)
 REVOKING = re.compile(
     r"\b(stop|quit) (text|txt|messag|msg|contact|send|email)\w*\b|"
     r"\b(dont|do not|never) (ever )?(text|txt|messag|msg|contact|send|email)\w* (me|us)\b|"
     r"\bno more (texts?|txts?|messages?|msgs?|reminders?)\b|"
     r"\b(remove|take|delete) (me|my number|this number) (off|from)\b|\bleave me alone\b|"
     r"\b(opt|sign) me out\b|\bopt out\b|\bunsubscribe\b|^(you have the |this is the |)?wrong "
-    r"(number|person)\b|^para$|\bno (me )?(envie|envien|mande|manden) mas\b|"
-    r"\bno mas (mensajes|textos|recordatorios)\b|^no mas$"
+    r"(number|person)\b|" + SPANISH_REVOKING
 )
 
 
@@ -61,8 +64,8 @@ def is_spanish_keyword(keyword: str) -> bool:
     """The keyword was Spanish ("alto", "no mas mensajes", "si"): confirm in Spanish."""
     return (
         keyword in SPANISH_OPT_OUT_WORDS
-        or keyword in ("para", "si", "ayuda")
-        or bool(re.match(r"no (me )?(envie|envien|mande|manden|mas)\b", keyword))
+        or keyword in ("si", "ayuda")
+        or re.fullmatch(SPANISH_REVOKING, keyword) is not None
     )
 
 

@@ -205,8 +205,8 @@ FUZZY_DAYS = by_first_letter([d.lower() for d in DAY_NAMES] + ["tomorrow"])
 # --- safety -------------------------------------------------------------------------------
 
 # Each red flag: what matches it, what it is called, and what cancels it ("my bladder is
-# fine", "I fell asleep", "I can't walk far"); "during an exercise" marks an injury that
-# is read as pain during an exercise ("I hurt myself doing the cat camel") instead.
+# fine", a fall "last year"); "during an exercise" marks an injury that is read as pain
+# during an exercise ("I hurt myself doing the cat camel") instead.
 DURING_EXERCISE = "during an exercise"
 SELF_HARM = "Thoughts of harming yourself"
 # A red flag the patient says is not there: "no chest pain, just back pain", "no fever".
@@ -216,7 +216,9 @@ NEGATED_RED_FLAGS = re.compile(
     r"(bladder|bowel) (problems?|issues?|changes?))\b"
 )
 # A fall or an injury long past ("I fell last year", "injured in 2015") is no emergency now.
-PAST_EVENT = r"\b(years?|months?|weeks?) ago\b|\blast (year|month|week)\b|\bin (19|20)\d\d\b"
+PAST_EVENT = re.compile(
+    r"\b(years?|months?|weeks?) ago\b|\blast (year|month|week)\b|\bin (19|20)\d\d\b"
+)
 # Words after "fell", "slipped", "tripped" that make it no fall: "I fell behind", "slipped
 # up", "fell off the wagon", "tripped over my words".
 NOT_A_FALL = (
@@ -224,29 +226,28 @@ NOT_A_FALL = (
     r"schedule|exercises))|(over )?my (words|tongue))\b"
 )
 EMERGENCY_PATTERNS = [
-    (re.compile(p), what, re.compile(unless) if unless and unless != DURING_EXERCISE else unless)
+    (re.compile(p), what, unless)
     for p, what, unless in [
         (r"\b(bladder|bowel|bowels|pee|urine|urinate|poop|incontinen\w*|wet myself|wet my"
          r"self|(pooped|pooping|pooed|soiled|shit|shat) (myself|my pants)|"
          r"(peed|peeing|pissed|pissing) (myself|my pants)|wet my pants|wet (the|my) bed|"
          r"leak\w* (urine|pee)|control (my|when i) (bladder|bowels?|pee))\b",
          "Loss of bladder or bowel control",
-         r"\b(is|are|feels?|seems?) (fine|ok|okay|normal)\b|\bno (bladder|bowel) "
-         r"(problems?|issues?)\b"),
+         (re.compile(r"\b(is|are|feels?|seems?) (fine|ok|okay|normal)\b|\bno (bladder|bowel) "
+                     r"(problems?|issues?)\b"),)),
         (r"\b(groin|saddle|genital\w*|private parts?|inner thighs? (is|are|went|feels?) numb)\b|"
          r"\bnumb\w*\b.{0,20}\binner thighs?\b|\bno feeling (in|between) (my )?(butt|buttocks|"
          r"groin|crotch|privates|legs)\b|"
          r"\bnumb\w*\b.{0,30}\b(down there|(between|betwen|btwn) (my|the) legs|crotch|"
          r"privates|private area|perineum|vagina\w*|penis|anus)\b|\b(down there|"
          r"(between|betwen|btwn) (my|the) legs|crotch|privates|private area)\b.{0,30}\bnumb\w*",
-         "Numbness in the groin or saddle area", None),
+         "Numbness in the groin or saddle area", ()),
         (r"\bchest (pain|hurts?|pressure|tight\w*)\b|\bheart attack\b|"
          r"\b(cant|cannot|can not|hard to|trouble|difficulty|difficult|struggling to) "
          r"breath(e|ing)?\b|\bshort(ness)? of breath\b|\b(hurts?|painful) to breathe?\b",
-         "Chest pain or trouble breathing",
-         None),
+         "Chest pain or trouble breathing", ()),
         (r"\b(passed out|fainted|blacked out|lost consciousness|(feel|feeling) faint|about "
-         r"to pass out)\b", "Fainting", None),
+         r"to pass out)\b", "Fainting", ()),
         (r"\b(cant|cannot|can not|unable to|couldnt) (feel (my |the )?(left |right |both )?"
          r"(legs?|feet|foot|toes?|thighs?|lower body)|feel anything (below|in|from)|"
          r"move(?! on\b)|lift|stand on|walk|stand)\b"
@@ -257,7 +258,7 @@ EMERGENCY_PATTERNS = [
          r"feet|foot|toes)\b|"
          r"\b(legs?|feet|foot|toes) (is|are|went|go|goes|going|feels?|feel) (weak|numb|dead)\b|"
          r"\bparaly[sz]\w*\b|\b(can|could) (barely|hardly) walk\b|"
-         r"\b(numb|weak) (legs?|feet|foot)\b", "Sudden weakness or numbness in the legs", None),
+         r"\b(numb|weak) (legs?|feet|foot)\b", "Sudden weakness or numbness in the legs", ()),
         (r"\b(i|he|she|just|we|mom|dad) (fell|slipped|tripped|collapsed)\b(?!" + NOT_A_FALL + ")|"
          r"\bfell (down|off|on)\b(?!" + NOT_A_FALL + ")|\b(had|took) a (bad )?fall\b|"
          r"^(fell|slipped|tripped)\b(?!" + NOT_A_FALL + r")|"
@@ -271,19 +272,18 @@ EMERGENCY_PATTERNS = [
          r"\brear ended( me)? (today|just now)\b|\b(accident|crash|wreck)\b.{0,20}\b(today|this "
          r"morning|this afternoon|this evening|tonight|just now|an hour ago)\b|"
          r"\bjust (been |got |was |were |had )?(in )?(a|an) (car |auto )?(accident|crash|wreck)\b",
-         "A fall or injury",
-         PAST_EVENT),
+         "A fall or injury", (PAST_EVENT,)),
         (r"\b(i|just|got|was|am|been) (injured|badly hurt)\b|\binjured my\b|\bhurt myself\b|"
          r"\bjust got hurt\b|\b(got|was) hurt\b.*\b(today|just now)\b",
-         "A fall or injury", DURING_EXERCISE),
+         "A fall or injury", (DURING_EXERCISE, PAST_EVENT)),
         (r"\b(fever|chills)\b.*\bback\b|\bback\b.*\b(fever|chills)\b",
-         "Back pain with a fever", None),
+         "Back pain with a fever", ()),
         (r"\b(worst (\w+ )?pain|unbearable|excruciating|cant move(?! on))\b|"
          r"\bsudden\w* (and )?(severe|intense|terrible|extreme|excruciating)\b|"
          r"\bpain\b.{0,20}\b(10|ten) (out of |of )?(10|ten)\b|"
-         r"\b(10|ten) (out of |of )?(10|ten)\b.{0,10}\bpain\b", "Severe pain", None),
+         r"\b(10|ten) (out of |of )?(10|ten)\b.{0,10}\bpain\b", "Severe pain", ()),
         (r"\b(suicid\w*|kill myself|end my life|(want|wanna|going) to die|better off dead|"
-         r"(dont|do not) want to (live|be alive)|feel like (im |i am )?dying)\b", SELF_HARM, None),
+         r"(dont|do not) want to (live|be alive)|feel like (im |i am )?dying)\b", SELF_HARM, ()),
     ]
 ]  # fmt: skip
 # Exercising in general, and exercises people do besides the clinic's ("squats hurt").
@@ -360,7 +360,6 @@ POLITE_WORDS = frozenset("hi hello hey please pls plz thanks thank you thx ty".s
 # "4", "#4", "exercise 4", "number 4": the exercise of that number in the list.
 NUMBERED = re.compile(r"(?:(?:exercise|ex|stretch|number|no) ?)?(\d{1,2})")
 
-OPT_WORDS = frozenset({"stop", "unsubscribe", "cancel", "end", "quit", "optout"})
 DONE_WORDS = frozenset({"done", "finished", "did it", "all done", "complete", "completed"})
 # "I am done with my exercises for today!", "did them all": the routine is done.
 DONE_PHRASE = re.compile(
@@ -663,12 +662,10 @@ class Replier:
         text = self.exercise_names.sub(lambda m: m.group(0).replace(" ", ""), normalized)
         text = NEGATED_RED_FLAGS.sub(" ", spell_red_flags(text))  # "no chest pain, just..."
         for pattern, what, unless in EMERGENCY_PATTERNS:
-            if not pattern.search(text):
-                continue
-            if unless == DURING_EXERCISE:
-                if self.about_exercise(text) or re.search(PAST_EVENT, text):
-                    continue
-            elif unless is not None and unless.search(text):
+            if not pattern.search(text) or any(
+                self.about_exercise(text) if cancel == DURING_EXERCISE else cancel.search(text)
+                for cancel in unless
+            ):
                 continue
             if what == SELF_HARM:
                 return Reply("emergency", self.crisis_text())
@@ -811,10 +808,7 @@ class Replier:
         if intent == "exercise":
             return "\n\n".join(self.exercise_text(e) for e in reading.exercises[:2])
         if intent == "area":
-            text = self.area_text([area for area, _ in reading.areas])
-            if NERVE_SIGNS & set(reading.tokens):  # "tingling down my leg"
-                text += " If numbness or weakness came on suddenly, call 911."
-            return text
+            return self.area_text([area for area, _ in reading.areas]) + _nerve_caveat(reading)
         if intent == "hours":
             return self.hours_text(reading, now)
         if intent == "location":
@@ -832,14 +826,11 @@ class Replier:
                 f"For prices, copays and paying without insurance, please call us at {self.phone}."
             )
         if intent == "other_body":
-            text = (
+            return (
                 "The clinic's home exercises are for the back, hips and hamstrings. For your "
                 f"{reading.other_body}, please call us at {self.phone}, and stop anything that "
                 "hurts."
-            )
-            if NERVE_SIGNS & set(reading.tokens):
-                text += " If numbness or weakness came on suddenly, call 911."
-            return text
+            ) + _nerve_caveat(reading)
         if intent == "dosage":
             return (
                 "Each exercise's steps say how long to hold it and how many times to do it: "
@@ -989,7 +980,7 @@ class Replier:
         elif unknown:
             plans = ", ".join(p.name for p in self.content.insurance)
             parts.append(f"We accept: {plans}.")
-        recent = not re.search(PAST_EVENT, " ".join(reading.tokens))
+        recent = not PAST_EVENT.search(" ".join(reading.tokens))
         if ACCIDENT_WORDS & set(reading.tokens) and recent:
             parts.append("If you were hurt just now, call 911.")  # "I was in a car accident"
         return " ".join(parts)
@@ -1208,6 +1199,13 @@ def _clock(t: dt.time) -> str:
 
 def spans_text(spans: tuple[Span, ...]) -> str:
     return " & ".join(f"{_clock(s.start)}-{_clock(s.end)}" for s in spans)
+
+
+def _nerve_caveat(reading: Reading) -> str:
+    """For a text that names numbness or tingling ("tingling down my leg")."""
+    if NERVE_SIGNS & set(reading.tokens):
+        return " If numbness or weakness came on suddenly, call 911."
+    return ""
 
 
 def _phrases(normalized: str) -> str:
