@@ -16,6 +16,7 @@ from twilio.request_validator import RequestValidator
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot import config as settings
+from bot import security
 from bot.auth import login_manager
 from bot.content import ContentError, load_content
 from bot.models import db
@@ -77,6 +78,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             )
     Migrate(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     CSRFProtect(app)
+    security.init_app(app)
     login_manager.init_app(app)
     app.session_interface = SecureWhenHttps()
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")

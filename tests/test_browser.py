@@ -97,3 +97,75 @@ def test_patients_page_fits_a_phone(live_server, browser_page):
     page.goto(f"{live_server}/patients/new")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, "the enrollment form scrolls sideways on a phone"
+
+
+def sign_in_page(page, live_server, email=STAFF_EMAIL):
+    page.goto(f"{live_server}/signin")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_a_hostile_name_runs_nothing_on_any_page_or_button(live_server, browser_page, twilio_app):
+    """A patient named to break out of a script string (the stored XSS found in review):
+    every page and every button, the confirmations included, run nothing of it."""
+    from tests.conftest import ADMIN_EMAIL
+
+    add_staff(twilio_app, ADMIN_EMAIL, "admin")
+    page = browser_page
+    dialogs = []
+
+    def answer(dialog):
+        dialogs.append((dialog.type, dialog.message))
+        dialog.accept()
+
+    page.on("dialog", answer)
+    names = [
+        "Eve'+alert(document.domain)+'",
+        "Max</script><script>alert(1)</script>",
+        '"><img src=x onerror=alert(2)>',
+    ]
+    sign_in_page(page, live_server, ADMIN_EMAIL)
+    response = page.goto(f"{live_server}/patients")
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    for number, name in enumerate(names):
+        page.goto(f"{live_server}/patients/new")
+        page.get_by_label("Name").fill(name)
+        page.get_by_label("Mobile number").fill(f"(202) 555-015{number}")
+        page.get_by_role("checkbox", name="Cat and Camel").check()
+        page.get_by_label("The patient agreed in person").check()
+        page.get_by_role("button", name="Enroll and send invitation").click()
+        playwright_api.expect(page.locator("h1")).to_contain_text(name.split()[0][:3])
+        patient_url = page.url
+        for link in ("Edit",):
+            page.get_by_role("link", name=link).click()
+            page.go_back()
+        page.goto(f"{live_server}/patients")
+        page.goto(patient_url)
+        page.get_by_role("button", name="Pause reminders").click()
+        page.get_by_role("button", name="Resume reminders").click()
+        page.get_by_role("button", name="Delete message history").click()
+        page.get_by_role("button", name="Remove patient").click()
+        playwright_api.expect(page.get_by_role("heading", name="Patients")).to_be_visible()
+        assert page.evaluate("typeof window.pwned") == "undefined"
+    kinds = {kind for kind, _ in dialogs}
+    assert kinds == {"confirm"}, dialogs
+    assert (
+        "confirm",
+        "Remove Eve'+alert(document.domain)+'? Reminders stop; the texts stay on record.",
+    ) in dialogs
+    assert len(dialogs) == 2 * len(names)
+
+
+def test_the_policy_blocks_an_inline_script(live_server, browser_page):
+    """The Content-Security-Policy is the second wall: an inline script that slips into a
+    page is not run by the browser."""
+    page = browser_page
+    page.goto(f"{live_server}/signin")
+    page.evaluate(
+        "() => { const s = document.createElement('div');"
+        " s.innerHTML = '<img src=x onerror=\"window.pwned=1\">';"
+        " document.body.appendChild(s); }"
+    )
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate("typeof window.pwned") == "undefined"

@@ -1,0 +1,121 @@
+"""Staff pages as an attacker tries them: script in patients' names, headers, redirects."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from bot.models import Patient, db
+from tests.conftest import ADMIN_EMAIL, add_staff, post_sms, sign_in
+from tests.test_staff import enroll_form, page
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+HOSTILE_NAMES = [
+    "Eve'+alert(document.domain)+'",
+    "</title><script>window.pwned=1</script>",
+    '"><img src=x onerror="window.pwned=1">',
+    "Eve&#39;);window.pwned=1;//",
+]
+INLINE_HANDLER = re.compile(r"<[^>]*\son[a-z]+\s*=", re.I)
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\ssrc=)[^>]*>", re.I)
+
+
+class ScriptFinder(HTMLParser):
+    """What a browser would run in a page: event-handler attributes, inline scripts,
+    javascript: URLs, and any element a hostile name managed to add."""
+
+    def __init__(self):
+        super().__init__()
+        self.found: list[str] = []
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        for name, value in attrs:
+            if name.startswith("on"):
+                self.found.append(f"<{tag} {name}=...>")
+            if name in ("href", "src", "action") and (value or "").strip().lower().startswith(
+                "javascript:"
+            ):
+                self.found.append(f"<{tag} {name}=javascript:...>")
+        if tag == "script" and not dict(attrs).get("src"):
+            self.found.append("inline <script>")
+
+
+def scripts_in(html: str) -> tuple[list[str], list[str]]:
+    finder = ScriptFinder()
+    finder.feed(html)
+    return finder.found, finder.tags
+
+
+def test_templates_hold_no_inline_script_or_handler():
+    for template in TEMPLATES.glob("*.html"):
+        text = template.read_text()
+        assert not INLINE_HANDLER.search(text), template.name
+        assert not INLINE_SCRIPT.search(text), template.name
+        assert "<style" not in text, f"{template.name}: styles belong in bot/static"
+        assert "javascript:" not in text.lower(), template.name
+
+
+@pytest.fixture
+def admin_client(twilio_app):
+    add_staff(twilio_app, ADMIN_EMAIL, "admin")
+    client = twilio_app.test_client()
+    assert sign_in(client, ADMIN_EMAIL).status_code == 302
+    return client
+
+
+def every_page(app, client):
+    """The GET pages of the app, with a patient's id where the URL takes one."""
+    with app.app_context():
+        ids = db.session.scalars(db.select(Patient.id)).all()
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.endpoint == "static":
+            continue
+        if "patient_id" in rule.arguments:
+            for patient_id in ids:
+                yield rule.rule.replace("<int:patient_id>", str(patient_id))
+        elif not rule.arguments:
+            yield rule.rule
+
+
+def test_hostile_names_run_nothing_on_any_page(admin_client, twilio_app):
+    for number, name in enumerate(HOSTILE_NAMES):
+        response = enroll_form(admin_client, name=name, phone=f"(202) 555-014{number}")
+        assert response.status_code == 302, page(response)
+        # ...and a text the patient sends, shown in the conversation
+        post_sms(admin_client, f"hi {name}", phone=f"+1202555014{number}")
+    seen = 0
+    for url in every_page(twilio_app, admin_client):
+        response = admin_client.get(url)
+        assert response.status_code in (200, 302), url
+        html = page(response)
+        found, tags = scripts_in(html)
+        assert not found, (url, found)
+        assert "img" not in tags, url
+        for name in HOSTILE_NAMES:
+            assert name not in html or not re.search(r"[<>\"']", name), (url, name)
+        seen += 1
+    assert seen >= 8
+
+
+def test_security_headers_on_every_response(admin_client, twilio_app):
+    responses = {url: admin_client.get(url) for url in every_page(twilio_app, admin_client)}
+    responses["/sms"] = post_sms(admin_client, "hours")
+    responses["/static/style.css"] = admin_client.get("/static/style.css")
+    responses["/no-such-page"] = admin_client.get("/no-such-page")
+    for url, response in responses.items():
+        headers = response.headers
+        csp = headers.get("Content-Security-Policy", "")
+        assert "default-src 'self'" in csp, url
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp, url
+        assert "frame-ancestors 'none'" in csp, url
+        assert headers["X-Content-Type-Options"] == "nosniff", url
+        assert headers["X-Frame-Options"] == "DENY", url
+        assert headers["Referrer-Policy"] == "same-origin", url
+        if url != "/static/style.css":
+            assert headers["Cache-Control"] == "no-store", url
+        response.close()
