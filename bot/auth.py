@@ -8,12 +8,14 @@ same thing for a wrong email as for a wrong password.
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlsplit, urlunsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, Length
@@ -118,7 +120,26 @@ def signout():
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path on this site, never another host."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("staff.patients")
+    """Where to go after signing in: only a page of this app, never another host.
+
+    Browsers drop tabs and newlines from a URL and read a backslash as a slash, so
+    ``/\t/evil.example`` would become ``//evil.example``, another site: a target with a
+    control character or a backslash is refused outright; the rest must be a path (no
+    scheme, no host) that one of this app's pages answers with GET."""
+    default = url_for("staff.patients")
+    if not target or len(target) > 2000:
+        return default
+    if any(ord(c) < 0x21 or ord(c) == 0x7F or c == "\\" for c in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+        return default
+    if parts.path.startswith("//"):
+        return default
+    try:
+        endpoint, _ = current_app.url_map.bind("localhost").match(parts.path, method="GET")
+    except HTTPException:  # not a page of this app, or one that would redirect elsewhere
+        return default
+    if endpoint in ("static", "auth.signin"):
+        return default
+    return urlunsplit(("", "", parts.path, parts.query, ""))

@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from bot.models import Patient, db
-from tests.conftest import ADMIN_EMAIL, add_staff, post_sms, sign_in
+from tests.conftest import (
+    ADMIN_EMAIL,
+    PASSWORD,
+    STAFF_EMAIL,
+    add_staff,
+    csrf_token,
+    post_sms,
+    sign_in,
+)
 from tests.test_staff import enroll_form, page
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -119,3 +127,47 @@ def test_security_headers_on_every_response(admin_client, twilio_app):
         if url != "/static/style.css":
             assert headers["Cache-Control"] == "no-store", url
         response.close()
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/%09/evil.example",
+        "/%0a/x",
+        "/%0d%0a/x",
+        "//evil.example/x",
+        "/%2F%2Fevil.example",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "https://evil.example/patients",
+        "javascript:alert(1)",
+        "/ /evil.example",
+        "/no-such-page",
+        "/signin",
+        "/static/style.css",
+        "/patients%00",
+        "evil.example",
+    ],
+)
+def test_next_is_only_a_page_of_this_app(twilio_app, target):
+    add_staff(twilio_app)
+    client = twilio_app.test_client()
+    token = csrf_token(client)
+    response = client.post(
+        f"/signin?next={target}",
+        data={"email": STAFF_EMAIL, "password": PASSWORD, "csrf_token": token},
+    )
+    assert response.status_code == 302
+    assert response.location == "/patients"
+
+
+@pytest.mark.parametrize("target", ["/patients?status=invited", "/patients/new", "/patients/3"])
+def test_next_to_a_page_of_this_app_is_kept(twilio_app, target):
+    add_staff(twilio_app)
+    client = twilio_app.test_client()
+    token = csrf_token(client)
+    response = client.post(
+        "/signin", query_string={"next": target},
+        data={"email": STAFF_EMAIL, "password": PASSWORD, "csrf_token": token},
+    )  # fmt: skip
+    assert response.location == target
