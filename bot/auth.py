@@ -1,26 +1,42 @@
-"""Staff sign-in: accounts, passwords, sessions and lockout.
+"""Staff sign-in: accounts, passwords, server-side sessions and throttling.
 
-Passwords are hashed with werkzeug's scrypt (slow and salted). After ``MAX_FAILURES``
-wrong passwords in a row an account is locked for ``LOCKOUT``; the sign-in page says the
-same thing for a wrong email as for a wrong password.
+Passwords are hashed with werkzeug's scrypt (slow and salted).
+
+**Sessions** live in the database (``staff_sessions``): the cookie holds a random token
+whose SHA-256 names the row, and every request checks that the row is there, the account
+active, and neither the idle timeout (``STAFF_IDLE_MINUTES``) nor the lifetime
+(``STAFF_SESSION_HOURS``) passed. Signing out deletes the row, so a copy of the cookie
+opens nothing; a password change or deactivating the account deletes all of its rows.
+
+**Guessing** is throttled in the database, counted with one atomic upsert per key so that
+attempts sent at once are all counted: ``PAIR_LIMIT`` failures for one account from one
+address in ``WINDOW``, ``ADDRESS_LIMIT`` from one address whatever the account, and
+``ACCOUNT_LIMIT`` for one account from everywhere (guessing spread over many addresses).
+Anyone can type wrong passwords for someone else's account, so the pair's limit, which
+holds the guesser's address only, is the one that comes first: the account itself is held
+only when guesses come from many addresses. Every attempt costs one password hash and
+gets the same words, whatever the account's state (unknown, deactivated, throttled).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import secrets
 from urllib.parse import urlsplit, urlunsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
-from sqlalchemy import func, select
+from sqlalchemy import case, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, Length
 
-from bot.models import StaffUser, db, utcnow
+from bot.models import SignInThrottle, StaffSession, StaffUser, db, utcnow
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -29,20 +45,23 @@ login_manager.login_message = "Please sign in to see that page."
 login_manager.login_message_category = "info"
 login_manager.session_protection = "strong"
 
-MAX_FAILURES = 5
-LOCKOUT = dt.timedelta(minutes=15)
+WINDOW = dt.timedelta(minutes=15)
+PAIR_LIMIT = 5  # one account from one address
+ADDRESS_LIMIT = 30  # one address, any account (a clinic's desks may share one address)
+ACCOUNT_LIMIT = 50  # one account, from everywhere
 MIN_PASSWORD = 10
-# Checked against when the email is unknown, so both cases take as long.
+SEEN_EVERY = dt.timedelta(minutes=1)  # how often a session's last request is written down
+REFUSED = (
+    "That email and password do not match an account, or there were too many attempts: "
+    "check them, or wait 15 minutes and try again."
+)
+# Checked against when there is no account to check, so every attempt costs the same.
 _DUMMY_HASH = generate_password_hash("not a real password")
+throttles = SignInThrottle.__table__
 
 
 class StaffError(ValueError):
     pass
-
-
-@login_manager.user_loader
-def load_user(user_id: str) -> StaffUser | None:
-    return db.session.get(StaffUser, int(user_id)) if user_id.isdigit() else None
 
 
 def hash_password(password: str) -> str:
@@ -59,33 +78,134 @@ def create_staff(session: Session, email: str, password: str, role: str = "staff
         raise StaffError("The role is staff or admin.")
     if session.scalar(select(func.count()).where(StaffUser.email == email)):
         raise StaffError(f"{email} already has an account.")
-    user = StaffUser(email=email, password_hash=hash_password(password), role=role, active=True,
-                     failed_sign_ins=0)  # fmt: skip
+    user = StaffUser(email=email, password_hash=hash_password(password), role=role, active=True)
     session.add(user)
     session.flush()
     return user
 
 
-def authenticate(session: Session, email: str, password: str, now: dt.datetime):
-    """The user, or None and why not ("wrong" or "locked")."""
-    user = session.scalar(select(StaffUser).where(StaffUser.email == email.strip().lower()))
+def set_password(session: Session, user: StaffUser, password: str) -> None:
+    """A new password; every session of the account ends."""
+    user.password_hash = hash_password(password)
+    end_sessions(session, user.id)
+
+
+def set_active(session: Session, user: StaffUser, active: bool) -> None:
+    user.active = active
+    if not active:
+        end_sessions(session, user.id)
+
+
+# --- sessions ------------------------------------------------------------------------------
+
+
+def _token_id(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(session: Session, user: StaffUser, now: dt.datetime) -> str:
+    """A new session for the user; the token goes in the cookie, its hash in the table."""
+    lifetime = dt.timedelta(hours=current_app.config["STAFF_SESSION_HOURS"])
+    session.execute(delete(StaffSession).where(StaffSession.created_at < now - lifetime))
+    token = secrets.token_urlsafe(32)
+    session.add(StaffSession(id=_token_id(token), user_id=user.id, created_at=now,
+                             last_seen_at=now))  # fmt: skip
+    user.session_token = token
+    return token
+
+
+def end_session(session: Session, token: str | None) -> None:
+    if token:
+        session.execute(delete(StaffSession).where(StaffSession.id == _token_id(token)))
+
+
+def end_sessions(session: Session, user_id: int) -> None:
+    session.execute(delete(StaffSession).where(StaffSession.user_id == user_id))
+
+
+def session_user(session: Session, token: str, now: dt.datetime) -> StaffUser | None:
+    """The user of a live session, or None: ended, expired, or the account deactivated."""
+    if not token or len(token) > 100:
+        return None
+    row = session.get(StaffSession, _token_id(token))
+    if row is None:
+        return None
+    config = current_app.config
+    idle = dt.timedelta(minutes=config["STAFF_IDLE_MINUTES"])
+    lifetime = dt.timedelta(hours=config["STAFF_SESSION_HOURS"])
+    if _utc(row.created_at) + lifetime <= now or _utc(row.last_seen_at) + idle <= now:
+        session.delete(row)
+        session.commit()
+        return None
+    user = session.get(StaffUser, row.user_id)
     if user is None or not user.active:
-        check_password_hash(_DUMMY_HASH, password)
+        return None
+    if now - _utc(row.last_seen_at) >= SEEN_EVERY:
+        row.last_seen_at = now
+        session.commit()
+    user.session_token = token
+    return user
+
+
+@login_manager.user_loader
+def load_user(token: str) -> StaffUser | None:
+    return session_user(db.session, token, utcnow())
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+# --- signing in ----------------------------------------------------------------------------
+
+
+def _count_failure(session: Session, key: str, now: dt.datetime) -> int:
+    """Count one failure for ``key`` in its window, atomically; the count after it."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    expired = throttles.c.window_start <= now - WINDOW
+    statement = dialect.insert(throttles).values(key=key, window_start=now, failures=1)
+    statement = statement.on_conflict_do_update(
+        index_elements=[throttles.c.key],
+        set_={
+            "failures": case((expired, 1), else_=throttles.c.failures + 1),
+            "window_start": case((expired, now), else_=throttles.c.window_start),
+        },
+    ).returning(throttles.c.failures)
+    return session.execute(statement).scalar_one()
+
+
+def _keys(email: str, address: str) -> dict[str, tuple[str, int]]:
+    return {
+        "pair": (f"pair:{email} {address}", PAIR_LIMIT),
+        "address": (f"address:{address}", ADDRESS_LIMIT),
+        "account": (f"account:{email}", ACCOUNT_LIMIT),
+    }
+
+
+def authenticate(session: Session, email: str, password: str, address: str, now: dt.datetime):
+    """The user, or None and why not ("wrong" or "throttled"; the page says the same).
+
+    The attempt is counted as a failure, and committed, before the password is checked,
+    so attempts sent at once cannot all be checked against a count none has raised yet;
+    a right password takes its count back."""
+    email = email.strip().lower()[:254]
+    keys = _keys(email, (address or "unknown")[:64])
+    counts = {kind: _count_failure(session, key, now) for kind, (key, _) in keys.items()}
+    session.commit()
+    user = session.scalar(select(StaffUser).where(StaffUser.email == email))
+    matches = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    if any(counts[kind] > limit for kind, (_, limit) in keys.items()):
+        return None, "throttled"
+    if user is None or not user.active or not matches:
         return None, "wrong"
-    locked_until = user.locked_until
-    if locked_until is not None and locked_until.tzinfo is None:
-        locked_until = locked_until.replace(tzinfo=dt.UTC)
-    if locked_until is not None and locked_until > now:
-        return None, "locked"
-    if not check_password_hash(user.password_hash, password):
-        user.failed_sign_ins += 1
-        if user.failed_sign_ins >= MAX_FAILURES:
-            user.locked_until = now + LOCKOUT
-            user.failed_sign_ins = 0
-            return None, "locked"
-        return None, "wrong"
-    user.failed_sign_ins = 0
-    user.locked_until = None
+    session.execute(
+        delete(SignInThrottle).where(SignInThrottle.key.in_([keys["pair"][0], keys["account"][0]]))
+    )
+    session.execute(
+        update(SignInThrottle)
+        .where(SignInThrottle.key == keys["address"][0], SignInThrottle.failures > 0)
+        .values(failures=SignInThrottle.failures - 1)
+    )
     return user, "ok"
 
 
@@ -100,20 +220,25 @@ def signin():
         return redirect(url_for("staff.patients"))
     form = SignInForm()
     if form.validate_on_submit():
-        user, outcome = authenticate(db.session, form.email.data, form.password.data, utcnow())
-        db.session.commit()
+        now = utcnow()
+        user, _why = authenticate(
+            db.session, form.email.data, form.password.data, request.remote_addr or "", now
+        )
         if user is not None:
+            start_session(db.session, user, now)
+            db.session.commit()
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
-        if outcome == "locked":
-            flash("Too many wrong passwords: this account is locked for 15 minutes.", "error")
-        else:
-            flash("That email and password do not match an account.", "error")
+        db.session.commit()
+        flash(REFUSED, "error")
     return render_template("signin.html", form=form)
 
 
 @bp.post("/signout")
 def signout():
+    if current_user.is_authenticated:
+        end_session(db.session, current_user.session_token)
+        db.session.commit()
     logout_user()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.signin"))
@@ -123,7 +248,7 @@ def _safe_next(target: str | None) -> str:
     """Where to go after signing in: only a page of this app, never another host.
 
     Browsers drop tabs and newlines from a URL and read a backslash as a slash, so
-    ``/\t/evil.example`` would become ``//evil.example``, another site: a target with a
+    ``/\\t/evil.example`` would become ``//evil.example``, another site: a target with a
     control character or a backslash is refused outright; the rest must be a path (no
     scheme, no host) that one of this app's pages answers with GET."""
     default = url_for("staff.patients")

@@ -10,13 +10,14 @@ import sys
 import click
 from flask import Blueprint, current_app
 from flask.cli import AppGroup
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from bot.auth import StaffError, create_staff
+from bot.auth import StaffError, create_staff, set_password
 from bot.clock import make_scheduler
 from bot.importer import ImportFileError, import_csv, invite_pending
 from bot.inbound import Inbound
-from bot.models import db, utcnow
+from bot.models import StaffUser, db, utcnow
 from bot.reminders import ReminderSettings, send_due, sweep_session
 from bot.webhook import local_sid, reply_to
 
@@ -69,6 +70,29 @@ def create_staff_user(email: str, admin: bool, password: str | None) -> None:
         db.session.rollback()
         raise click.ClickException(str(exc)) from None
     click.echo(f"Created {user.role} account {user.email}.")
+
+
+@staff_cli.command("password")
+@click.argument("email")
+@click.option(
+    "--password",
+    envvar="STAFF_PASSWORD",
+    help="For scripts: the new password (or set STAFF_PASSWORD). Asked twice when not given.",
+)
+def set_staff_password(email: str, password: str | None) -> None:
+    """Set a staff account's password; every session of the account ends."""
+    user = db.session.scalar(select(StaffUser).where(StaffUser.email == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"no staff account {email}")
+    if not password:
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    try:
+        set_password(db.session, user, password)
+        db.session.commit()
+    except StaffError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Set the password of {user.email}; its sessions are ended.")
 
 
 def _progress_bars():

@@ -42,6 +42,8 @@ SETTINGS: dict[str, Any] = {
     "REMINDER_WINDOW": "08:00-21:00",  # local hours reminders and invitations go out in
     "REMINDER_CLAIM_TIMEOUT": 300,  # seconds before an unfinished claim counts as abandoned
     "REMINDER_BATCH": 1000,  # reminders claimed and sent together
+    "STAFF_IDLE_MINUTES": 30,  # a staff session ends after this long without a request
+    "STAFF_SESSION_HOURS": 12,  # ...and this long after signing in, whatever happens
     "SIMULATOR": None,  # default: on with --debug, off otherwise
     "LOG_LEVEL": "INFO",
 }
@@ -109,6 +111,8 @@ def check(config: dict[str, Any], instance_path: str, debug: bool, testing: bool
     config["REMINDER_CLAIM_TIMEOUT"] = integer(config, "REMINDER_CLAIM_TIMEOUT", minimum=0)
     config["REMINDER_BATCH"] = integer(config, "REMINDER_BATCH", minimum=1)
     config["REMINDER_WINDOW"] = window(config, "REMINDER_WINDOW")
+    config["STAFF_IDLE_MINUTES"] = integer(config, "STAFF_IDLE_MINUTES", minimum=1)
+    config["STAFF_SESSION_HOURS"] = integer(config, "STAFF_SESSION_HOURS", minimum=1)
     simulator = config.get("SIMULATOR")
     config["SIMULATOR"] = debug if simulator is None else flag(config, "SIMULATOR")
 

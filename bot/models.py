@@ -100,9 +100,14 @@ class StaffUser(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), default="staff")  # "staff" or "admin"
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    # The signed-in session this object was loaded for (not stored): what Flask-Login keeps
+    # in the session cookie, so that every request is checked against ``staff_sessions``.
+    session_token = None
+
+    def get_id(self) -> str | None:  # Flask-Login
+        return self.session_token
 
     @property
     def is_active(self) -> bool:  # Flask-Login: a deactivated user cannot sign in
@@ -111,6 +116,34 @@ class StaffUser(UserMixin, db.Model):
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+
+class StaffSession(db.Model):
+    """A signed-in session, checked on every request: signing out, a password change or
+    deactivating the account deletes it, and it ends after ``STAFF_IDLE_MINUTES`` without a
+    request or ``STAFF_SESSION_HOURS`` after signing in, whatever the cookie says."""
+
+    __tablename__ = "staff_sessions"
+
+    # SHA-256 of the random token in the cookie: the table alone cannot open a session.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SignInThrottle(db.Model):
+    """Failed sign-ins in the current window, per key: an account ("account:EMAIL"), a
+    client address ("address:IP") or both ("pair:EMAIL IP"). Counted with one atomic
+    upsert, so attempts sent at once are all counted."""
+
+    __tablename__ = "sign_in_throttles"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    window_start: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    failures: Mapped[int] = mapped_column(Integer)
 
 
 class Patient(db.Model):

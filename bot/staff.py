@@ -29,7 +29,7 @@ from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Email, Length
 
 from bot import patients as pt
-from bot.auth import StaffError, create_staff
+from bot.auth import StaffError, create_staff, set_active
 from bot.importer import import_csv
 from bot.models import Message, Patient, StaffUser, db, utcnow
 
@@ -368,7 +368,7 @@ def toggle_active(user_id: int):
     if user.id == current_user.id:
         flash("You cannot deactivate your own account.", "error")
     else:
-        user.active = not user.active
+        set_active(db.session, user, not user.active)  # deactivating ends its sessions
         db.session.commit()
         flash(f"{user.email} is {'active' if user.active else 'deactivated'}.", "success")
     return redirect(url_for("staff.staff_users"))
