@@ -22,6 +22,28 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator):
+    """A moment, stored in UTC. PostgreSQL keeps the zone itself; SQLite keeps only the wall
+    time it is given, so a reminder due at 9:00 in New York was stored as "09:00" and
+    compared with UTC moments as if it were 09:00 UTC. Every aware value is turned into UTC
+    before it is stored, and comes back aware, in UTC, on both."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if isinstance(value, dt.datetime) and value.tzinfo is not None:
+            return value.astimezone(dt.UTC)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if isinstance(value, dt.datetime) and value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value
+
 
 # Integer keys that still autoincrement on SQLite (BIGINT keys do not there).
 BigId = BigInteger().with_variant(Integer, "sqlite")
@@ -62,7 +84,7 @@ class Message(db.Model):
     reply_to_sid: Mapped[str | None] = mapped_column(String(64), index=True)
     kind: Mapped[str | None] = mapped_column(String(64))  # what the reply answered
     status: Mapped[str | None] = mapped_column(String(20))  # delivery status, when known
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (Index("ix_messages_phone_created_at", "phone", "created_at"),)
 
@@ -85,7 +107,7 @@ class ConsentEvent(db.Model):
     source: Mapped[str] = mapped_column(String(16))  # "sms", "staff" or "import"
     recorded_by: Mapped[str | None] = mapped_column(String(254))  # the staff member, if any
     message_sid: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (Index("ix_consent_events_phone_id", "phone", "id"),)
 
@@ -100,7 +122,7 @@ class StaffUser(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), default="staff")  # "staff" or "admin"
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     # The signed-in session this object was loaded for (not stored): what Flask-Login keeps
     # in the session cookie, so that every request is checked against ``staff_sessions``.
@@ -130,8 +152,8 @@ class StaffSession(db.Model):
     user_id: Mapped[int] = mapped_column(
         ForeignKey("staff_users.id", ondelete="CASCADE"), index=True
     )
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
 class SignInThrottle(db.Model):
@@ -142,7 +164,7 @@ class SignInThrottle(db.Model):
     __tablename__ = "sign_in_throttles"
 
     key: Mapped[str] = mapped_column(String(400), primary_key=True)
-    window_start: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    window_start: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     failures: Mapped[int] = mapped_column(Integer)
 
 
@@ -164,16 +186,17 @@ class Patient(db.Model):
     timezone: Mapped[str] = mapped_column(String(64))
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     number_invalid: Mapped[bool] = mapped_column(Boolean, default=False)
-    enrolled_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    enrolled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     enrolled_by: Mapped[str] = mapped_column(String(254))  # staff email, or "import"
-    removed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class ReminderDelivery(db.Model):
     """One patient's reminder for one local date: claimed before it is sent, at most one.
 
-    pending -> claimed -> sent | failed; or skipped (quiet hours, opted out). A claim whose
-    send never finished is reconciled with Twilio before anything is sent again.
+    pending -> claimed -> sent | failed; or skipped (quiet hours, opted out); or missed (the
+    day's sending window closed before it was sent). A claim whose send never finished is
+    reconciled with Twilio before anything is sent again.
     """
 
     __tablename__ = "reminder_deliveries"
@@ -184,14 +207,16 @@ class ReminderDelivery(db.Model):
     phone: Mapped[str] = mapped_column(String(32))
     body: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="pending")
-    due_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # When the day's sending window closes: never sent after it (none on older rows).
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     message_sid: Mapped[str | None] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error_code: Mapped[int | None] = mapped_column(Integer)
     note: Mapped[str | None] = mapped_column(String(200))  # why skipped or failed
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (
         UniqueConstraint("patient_id", "local_date", name="uq_reminder_deliveries_patient_day"),

@@ -22,7 +22,7 @@ from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.content import Content
-from bot.models import SMS_CONSENT_ACTIONS, ConsentEvent, Message, Patient
+from bot.models import SMS_CONSENT_ACTIONS, ConsentEvent, Message, Patient, ReminderDelivery
 from bot.replies import PhraseIndex
 from bot.sender import BAD_NUMBERS, UNSUBSCRIBED, Sender, SendResult
 from bot.text import normalize
@@ -381,6 +381,28 @@ def consent_history(session: Session, phone: str) -> list[ConsentEvent]:
     return list(
         session.scalars(
             select(ConsentEvent).where(ConsentEvent.phone == phone).order_by(ConsentEvent.id)
+        )
+    )
+
+
+REMINDER_LABELS = {
+    "pending": "Due",
+    "claimed": "Sending",
+    "sent": "Sent",
+    "failed": "Not sent (Twilio refused it)",
+    "skipped": "Skipped",
+    "missed": "Missed (not sent that day)",
+}
+
+
+def reminder_history(session: Session, patient_id: int, limit: int = 14) -> list:
+    """The patient's latest daily reminders, newest first: one row per local date."""
+    return list(
+        session.scalars(
+            select(ReminderDelivery)
+            .where(ReminderDelivery.patient_id == patient_id)
+            .order_by(ReminderDelivery.local_date.desc())
+            .limit(limit)
         )
     )
 

@@ -5,18 +5,26 @@
 protects a patient from a second text is what is already in the database:
 
 1. **Reconcile** claims older than ``REMINDER_CLAIM_TIMEOUT``: the process that made them
-   died between claiming and recording. Twilio is asked for the messages sent to that
-   number since the claim; the reminder found there is recorded, and only when there is
-   none is the delivery claimed again.
+   died between claiming and recording. Twilio is asked for the messages it accepted for
+   that number since the claim (queued ones included); the reminder found there is
+   recorded, and only when there is none is the delivery claimed again, or, once its
+   day's sending window has closed, recorded as ``missed``: never sent late.
 2. **Plan**: for each subscribed patient (not paused, not opted out, number valid), the
    reminder of the patient's local date is due at its time in the patient's zone, moved
    into the sending window (default 08:00-21:00); a due one gets a ``pending`` delivery
    row. The row is unique per patient and local date, so nothing is ever planned twice. A
-   reminder whose window has closed that day is recorded as ``skipped``.
+   reminder whose window has closed that day is recorded as ``skipped``; a pending one
+   whose window closes before it is sent (a sweep died between planning and sending, with
+   no sweep again that day) is recorded as ``missed``.
 3. **Claim** pending rows in batches (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so two
    clocks share the work instead of waiting), commit, send the batch concurrently within
    Twilio's limits, then record every answer in bulk: a handful of statements per batch,
    none per patient.
+
+``at`` chooses what is due (``send-due --at`` catches up after an outage); how old a
+claim is and whether a day's window has closed are read on the real clock, the
+database's (``clock``), whatever ``at`` says: a catch-up sweep's fresh claims never look
+abandoned to a sweep running beside it, and nothing goes out after its window closed.
 """
 
 from __future__ import annotations
@@ -24,12 +32,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, bindparam, func, insert, select, update
+from sqlalchemy import Engine, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -45,6 +52,7 @@ deliveries = ReminderDelivery.__table__
 PLAN_BATCH = 1000
 BATCHES_AHEAD = 2  # claimed and handed to the sender, not yet recorded
 MAX_SEGMENTS = 2
+MISSED = "not sent before the day's sending window closed (no sweep ran in time)"
 
 
 @dataclass(frozen=True)
@@ -74,18 +82,30 @@ class SweepReport:
     skipped: int = 0
     failed: int = 0
     reconciled: int = 0
+    missed: int = 0  # the day's window closed before it was sent: recorded, never sent late
     unknown: int = 0  # sent perhaps: left claimed, reconciled by a later sweep
 
     def line(self) -> str:
         text = f"due {self.due}, sent {self.sent}, skipped {self.skipped}, failed {self.failed}"
         if self.reconciled:
             text += f", found already sent {self.reconciled}"
+        if self.missed:
+            text += f", missed (window closed) {self.missed}"
         if self.unknown:
             text += f", awaiting Twilio's answer {self.unknown}"
         return text
 
 
 Progress = Callable[[int, int], None]
+Clock = Callable[[], dt.datetime]
+
+
+def database_clock(session: Session) -> Clock:
+    """The real time, as the database tells it (one clock for every host running a sweep);
+    SQLite lives on this machine, whose clock it is."""
+    if session.get_bind().dialect.name == "postgresql":
+        return lambda: session.scalar(select(func.clock_timestamp()))
+    return lambda: dt.datetime.now(dt.UTC)
 
 
 # --- the text ------------------------------------------------------------------------------
@@ -145,13 +165,16 @@ def send_due(
     at: dt.datetime,
     dry_run: bool = False,
     progress: Progress | None = None,
+    clock: Clock | None = None,
 ) -> SweepReport:
     report = SweepReport()
+    clock = clock or database_clock(session)
     if not dry_run:
-        reconcile(session, sender, settings, at, report)
+        reconcile(session, sender, settings, clock(), report)
     plan(session, content, settings, at, report, dry_run)
     if dry_run:
         return report
+    expire(session, clock(), report)
     pending = session.scalar(
         select(func.count()).where(deliveries.c.status == "pending", deliveries.c.due_at <= at)
     )
@@ -159,13 +182,11 @@ def send_due(
     # A pipeline: while batches are with Twilio, the next is claimed and the oldest one
     # recorded, so the database never keeps Twilio waiting; the sender starts a batch's
     # texts as the last ones of the batch before it finish.
-    # A claim records when it was made on the sweep's own clock (``at`` plus the time the
-    # sweep has run): a long sweep's late claims never look abandoned to a second sweep.
-    started = time.monotonic()
+    # A claim records when it was made on the real clock: a long sweep's late claims, or
+    # a catch-up sweep's (``--at`` in the past), never look abandoned to a second sweep.
 
     def claim_next() -> list:
-        made = at + dt.timedelta(seconds=time.monotonic() - started)
-        return claim_batch(session, settings, at, report, made)
+        return claim_batch(session, settings, at, report, clock())
 
     claims = iter(claim_next, [])
     with sender.pipeline(settings.limits) as submit:
@@ -237,6 +258,7 @@ def plan(
                 "local_date": local_date,
                 "phone": p.phone,
                 "due_at": due,
+                "expires_at": closes,
                 "attempts": 0,
                 "created_at": at,
             }
@@ -268,14 +290,34 @@ def plan(
             session.commit()
 
 
+def still_open(now: dt.datetime):
+    """SQL condition: the delivery's sending window has not closed (rows made before
+    windows were recorded have none)."""
+    return or_(deliveries.c.expires_at.is_(None), deliveries.c.expires_at > now)
+
+
+def expire(session: Session, now: dt.datetime, report: SweepReport) -> None:
+    """Pending deliveries whose day's window has closed: recorded as missed, never sent."""
+    missed = session.execute(
+        update(deliveries)
+        .where(deliveries.c.status == "pending", ~still_open(now))
+        .values(status="missed", note=MISSED)
+    ).rowcount
+    session.commit()
+    report.missed += missed or 0
+
+
 def claim(
     session: Session, size: int, at: dt.datetime, claimed_at: dt.datetime | None = None
 ) -> list:
-    """Claim up to ``size`` pending deliveries due by ``at``: rows another sweep holds are
-    skipped. ``claimed_at`` (default ``at``) is when the claim was made."""
+    """Claim up to ``size`` pending deliveries due by ``at`` whose window is still open at
+    ``claimed_at`` (the real time of the claim; default ``at``): rows another sweep holds
+    are skipped."""
+    claimed_at = claimed_at or at
     ids = (
         select(deliveries.c.id)
         .where(deliveries.c.status == "pending", deliveries.c.due_at <= at)
+        .where(still_open(claimed_at))
         .order_by(deliveries.c.id)
         .limit(size)
         .with_for_update(skip_locked=True)
@@ -283,7 +325,7 @@ def claim(
     return session.execute(
         update(deliveries)
         .where(deliveries.c.id.in_(ids.scalar_subquery()))
-        .values(status="claimed", claimed_at=claimed_at or at, attempts=deliveries.c.attempts + 1)
+        .values(status="claimed", claimed_at=claimed_at, attempts=deliveries.c.attempts + 1)
         .returning(deliveries.c.id, deliveries.c.patient_id, deliveries.c.phone, deliveries.c.body)
     ).all()
 
@@ -368,30 +410,40 @@ def _logged(row, sid: str, status: str, at: dt.datetime) -> dict:
     }
 
 
-def reconcile(session: Session, sender: Sender, settings, at, report: SweepReport) -> None:
-    """Settle claims whose process died before recording what Twilio answered: Twilio is
-    asked about all of them at once; a claim Twilio cannot be asked about stays claimed."""
+def reconcile(session: Session, sender: Sender, settings, now, report: SweepReport) -> None:
+    """Settle claims whose process died before recording what Twilio answered (claimed
+    more than ``claim_timeout`` ago on the real clock, ``now``): Twilio is asked about all
+    of them at once; a claim Twilio cannot be asked about stays claimed. One Twilio has
+    not sent goes back to pending, or is missed once its window has closed."""
     stale = session.execute(
-        select(deliveries.c.id, deliveries.c.phone, deliveries.c.body, deliveries.c.claimed_at)
+        select(
+            deliveries.c.id,
+            deliveries.c.phone,
+            deliveries.c.body,
+            deliveries.c.claimed_at,
+            deliveries.c.expires_at,
+        )
         .where(
-            deliveries.c.status == "claimed", deliveries.c.claimed_at <= at - settings.claim_timeout
+            deliveries.c.status == "claimed",
+            deliveries.c.claimed_at <= now - settings.claim_timeout,
         )
         .order_by(deliveries.c.id)
     ).all()
     if not stale:
         return
-    claimed = [r.claimed_at if r.claimed_at.tzinfo else r.claimed_at.replace(tzinfo=dt.UTC)
-               for r in stale]  # fmt: skip
+    claimed = [_aware(r.claimed_at) for r in stale]
     answers = sender.find_sent_many(
         [(row.phone, row.body, when) for row, when in zip(stale, claimed, strict=True)],
         settings.limits,
     )
-    found, not_sent = [], []
+    found, not_sent, missed = [], [], []
     for row, when, answer in zip(stale, claimed, answers, strict=True):
         if answer.sid:
             found.append((row, when, answer.sid))
         elif answer.error:
             report.unknown += 1  # asked again by the next sweep; never sent meanwhile
+        elif row.expires_at is not None and _aware(row.expires_at) <= now:
+            missed.append(row.id)
         else:
             not_sent.append(row.id)
     if found:
@@ -417,4 +469,16 @@ def reconcile(session: Session, sender: Sender, settings, at, report: SweepRepor
             .where(deliveries.c.id.in_(not_sent), deliveries.c.status == "claimed")
             .values(status="pending")
         )
+    if missed:
+        session.execute(
+            update(deliveries)
+            .where(deliveries.c.id.in_(missed), deliveries.c.status == "claimed")
+            .values(status="missed", note=MISSED)
+        )
+        report.missed += len(missed)
     session.commit()
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

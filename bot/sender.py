@@ -40,6 +40,9 @@ UNSUBSCRIBED = 21610  # the number replied STOP at the carrier: treat as opted o
 BAD_NUMBERS = frozenset({21211, 21614})  # not a valid number / not a mobile number
 TOO_MANY_REQUESTS = 20429
 CLOCK_SKEW = dt.timedelta(minutes=2)  # between this machine's clock and Twilio's
+# Messages to one number asked for when reconciling, newest first: far more than a patient
+# is sent between a claim and its reconciliation (REMINDER_CLAIM_TIMEOUT).
+LIST_LIMIT = 50
 
 
 @dataclass(frozen=True)
@@ -195,7 +198,7 @@ class TwilioSender:
         return SendResult(message.sid, message.status or "queued")
 
     def find_sent_many(self, queries: list[Query], limits: Limits) -> list[Found]:
-        """Twilio's Messages list, filtered by To and DateSent, for each query at once."""
+        """Twilio's Messages list, for each query at once (``_Batches.find``)."""
         return asyncio.run(self._find_all(queries, limits))
 
     async def _find_all(self, queries: list[Query], limits: Limits) -> list[Found]:
@@ -279,10 +282,15 @@ class _Batches:
         return await self._retrying(create, _retryable)
 
     async def find(self, to: str, body: str, since: dt.datetime) -> Found:
+        """Twilio's newest messages to this number, matched by body and by when Twilio
+        accepted them (``date_created``). Not filtered by ``DateSent``: a text still in
+        Twilio's queue (a number sends about one a second) has no ``date_sent`` yet, and
+        that filter works by whole days."""
+
         async def ask(_attempt: int) -> Found:
             try:
                 found = await self.client.messages.list_async(
-                    to=to, date_sent_after=since, limit=100
+                    to=to, from_=self.sender.from_number, limit=LIST_LIMIT
                 )
             except TwilioRestException as exc:
                 error = f"{exc.status} {exc.code} {exc.msg}"
@@ -315,9 +323,11 @@ class _Batches:
 
 
 def _sent_sid(messages, body: str, since: dt.datetime) -> str | None:
+    """The message with this body that Twilio accepted since ``since`` (queued, sending or
+    sent alike); one whose creation time is unknown counts, the cautious side."""
     for message in messages:
-        sent = message.date_sent or message.date_created
-        if message.body == body and (sent is None or sent >= since - CLOCK_SKEW):
+        accepted = message.date_created
+        if message.body == body and (accepted is None or accepted >= since - CLOCK_SKEW):
             return message.sid
     return None
 

@@ -233,6 +233,8 @@ def patient(patient_id: int):
         history=pt.consent_history(db.session, record.phone),
         never_invited=pt.never_invited(db.session, record),
         messages=pt.conversation(db.session, record.phone),
+        reminders=pt.reminder_history(db.session, record.id),
+        reminder_labels=pt.REMINDER_LABELS,
         clock=pt.clock,
         action=ActionForm(),
     )

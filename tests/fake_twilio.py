@@ -1,8 +1,12 @@
 """A local stand-in for the part of Twilio's Messages API the app uses.
 
 Speaks ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json`` (create) and ``GET`` on the
-same path (list, filtered by ``To`` and ``DateSent>=``/``DateSent<=``), with Basic auth, and
-answers as Twilio does (JSON, 201 on create, errors as ``{"code", "message", "status"}``).
+same path (list, newest first, filtered by ``To``, ``From`` and ``DateSent>``/``DateSent<``
+by whole days, as Twilio documents), with Basic auth, and answers as Twilio does (JSON, 201
+on create, errors as ``{"code", "message", "status"}``). As at Twilio, a message waits
+``queued`` with no ``date_sent`` for ``queue_seconds`` (a long code sends about one a
+second, so thousands of reminders wait in its queue), and the ``DateSent`` filter does not
+find it meanwhile. ``clock`` is the stand-in's time (real time unless a test sets it).
 It records every message and can add latency, refuse requests beyond a number in flight
 with 429 (Twilio's API concurrency limit, error 20429), fail a share of requests with 500,
 and answer chosen numbers with an error code (21610 unsubscribed, 21211 invalid...).
@@ -32,7 +36,8 @@ class Sent:
     to: str
     from_: str
     body: str
-    date_sent: dt.datetime
+    date_created: dt.datetime
+    date_sent: dt.datetime | None = None  # None while queued
 
 
 @dataclass
@@ -44,6 +49,8 @@ class FakeTwilio:
     errors: dict[str, int] = field(default_factory=dict)  # To number -> Twilio error code
     list_failing: set[str] = field(default_factory=set)  # To numbers whose list gets 500
     seed: int = 1
+    queue_seconds: float = 0.0  # how long a message waits "queued", with no date_sent
+    clock: object = None  # () -> aware datetime; default: the real time
     account_sid: str = ACCOUNT_SID
     auth_token: str = AUTH_TOKEN
 
@@ -179,13 +186,21 @@ class FakeTwilio:
             return self._error(500, 20500, "Internal Server Error")
         if to in self.errors:
             return self._error(400, self.errors[to], "refused by the stand-in")
-        now = dt.datetime.now(dt.UTC)
+        now = self.now()
         with self._lock:
             # "fa": never the SID of an inbound text a test makes up (tests.conftest.new_sid).
             sent = Sent(f"SMfa{next(self._counter):030x}", to, from_, body, now)
             self.messages.append(sent)
             self._arrived.notify_all()
-        return 201, self._resource(sent)
+        return 201, self._resource(sent, just_created=True)
+
+    def now(self) -> dt.datetime:
+        return self.clock() if self.clock else dt.datetime.now(dt.UTC)
+
+    def _sent_at(self, m: Sent) -> dt.datetime | None:
+        """When the message left Twilio's queue: None while it is still queued."""
+        sent = m.date_created + dt.timedelta(seconds=self.queue_seconds)
+        return sent if sent <= self.now() else None
 
     def _list(self, path: str, params: dict) -> tuple[int, dict]:
         if params.get("To") in self.list_failing:
@@ -194,11 +209,19 @@ class FakeTwilio:
         before = params.get("DateSent<")
         with self._lock:
             found = [m for m in self.messages if not params.get("To") or m.to == params["To"]]
-        if after:
-            found = [m for m in found if m.date_sent.date() >= dt.date.fromisoformat(after[:10])]
-        if before:
-            found = [m for m in found if m.date_sent.date() <= dt.date.fromisoformat(before[:10])]
-        found.sort(key=lambda m: m.date_sent, reverse=True)
+        if params.get("From"):
+            found = [m for m in found if m.from_ == params["From"]]
+        for bound, keep in ((after, dt.date.__ge__), (before, dt.date.__le__)):
+            if bound:  # by whole days, and only messages that have been sent
+                day = dt.date.fromisoformat(bound[:10])
+                found = [
+                    m
+                    for m in found
+                    if (sent := self._sent_at(m)) is not None and keep(sent.date(), day)
+                ]
+        found.sort(key=lambda m: m.date_created, reverse=True)
+        page_size = int(params.get("PageSize") or 50)
+        found = found[:page_size]
         return (
             200,
             {
@@ -207,22 +230,25 @@ class FakeTwilio:
                 "next_page_uri": None,
                 "previous_page_uri": None,
                 "page": 0,
-                "page_size": 50,
+                "page_size": page_size,
                 "uri": path,
                 "end": max(len(found) - 1, 0),
                 "start": 0,
             },
         )
 
-    def _resource(self, m: Sent) -> dict:
-        stamp = email.utils.format_datetime(m.date_sent, usegmt=True)
+    def _resource(self, m: Sent, just_created: bool = False) -> dict:
+        """The message as Twilio shows it; just created, it is always queued."""
+        created = email.utils.format_datetime(m.date_created, usegmt=True)
+        sent_at = None if just_created else self._sent_at(m)
+        sent = email.utils.format_datetime(sent_at, usegmt=True) if sent_at else None
         return {
             "account_sid": self.account_sid,
             "api_version": "2010-04-01",
             "body": m.body,
-            "date_created": stamp,
-            "date_sent": stamp,
-            "date_updated": stamp,
+            "date_created": created,
+            "date_sent": sent,
+            "date_updated": sent or created,
             "direction": "outbound-api",
             "error_code": None,
             "error_message": None,
@@ -232,7 +258,7 @@ class FakeTwilio:
             "price": None,
             "price_unit": "USD",
             "sid": m.sid,
-            "status": "queued",
+            "status": "sent" if sent_at else "queued",
             "to": m.to,
             "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{m.sid}.json",
         }

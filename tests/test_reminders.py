@@ -18,7 +18,14 @@ from sqlalchemy import func, select
 from bot import patients as pt
 from bot.clock import make_scheduler, sweep_once
 from bot.models import ConsentEvent, Message, Patient, ReminderDelivery, db
-from bot.reminders import ReminderSettings, claim, reminder_text, send_due, sweep_session
+from bot.reminders import (
+    MISSED,
+    ReminderSettings,
+    claim,
+    reminder_text,
+    send_due,
+    sweep_session,
+)
 from bot.segments import count_segments, is_gsm7
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, CLINIC_NUMBER, TEST_DATABASE_URL, sign
 
@@ -80,7 +87,10 @@ def subscribe(
         return patient.id
 
 
-def sweep(app, at: dt.datetime, **kwargs):
+def sweep(app, at: dt.datetime, now: dt.datetime | None = None, **kwargs):
+    """A sweep for the moment ``at``, with the real clock at ``now`` (default: ``at``; a
+    catch-up run by hand has ``at`` in the past)."""
+    real = (now or at).astimezone(dt.UTC)
     with app.app_context(), sweep_session(db.engine) as session:
         return send_due(
             session,
@@ -88,6 +98,7 @@ def sweep(app, at: dt.datetime, **kwargs):
             app.extensions["content"],
             ReminderSettings.from_config(app.config),
             at.astimezone(dt.UTC),
+            clock=lambda: real,
             **kwargs,
         )
 
@@ -331,9 +342,11 @@ def test_claim_without_send_is_sent_after_the_timeout(reminder_app, fake_twilio)
     report = sweep(app, at + dt.timedelta(minutes=6))
     assert report.sent == 1 and report.reconciled == 0
     assert len(fake_twilio.messages) == 1
-    # Twilio was asked what it had sent to that number since the claim.
+    # Twilio was asked what it had accepted for that number, from the clinic's number; not
+    # by DateSent, which misses texts still queued at Twilio.
     lists = [r for r in fake_twilio.requests if r[0] == "GET"]
-    assert lists and lists[0][2]["To"] == "+12025550101" and "DateSent>" in lists[0][2]
+    assert lists and lists[0][2]["To"] == "+12025550101"
+    assert lists[0][2]["From"] == CLINIC_NUMBER and "DateSent>" not in lists[0][2]
 
 
 def test_interrupted_claims_are_checked_with_twilio_all_at_once(reminder_app, fake_twilio):
@@ -391,18 +404,186 @@ def test_a_late_claim_of_a_long_sweep_is_not_taken_for_abandoned(reminder_app, f
     assert sweep(app, at + dt.timedelta(minutes=16)).sent == 1
 
 
-def test_sweep_claims_carry_the_sweeps_own_clock(reminder_app, fake_twilio):
+def test_claims_carry_the_real_clock_whatever_at_says(reminder_app, fake_twilio):
+    """A catch-up run (``send-due --at`` three hours ago) claims with the real time, so a
+    sweep running beside it never takes its fresh claims for abandoned."""
     app = reminder_app(REMINDER_BATCH=2)
-    fake_twilio.latency = 0.1  # the third batch is claimed after the first one's answers
     for i in range(5):
         subscribe(app, f"+120255501{i:02d}")
-    at = ny(2026, 11, 30, 9, 0).astimezone(dt.UTC)
-    assert sweep(app, at).sent == 5
+    now = ny(2026, 11, 30, 12, 0).astimezone(dt.UTC)
+    assert sweep(app, now - dt.timedelta(hours=3), now=now).sent == 5
+    claimed = [d.claimed_at for d in deliveries(app)]
+    assert {c if c.tzinfo else c.replace(tzinfo=dt.UTC) for c in claimed} == {now}
+
+
+def patients_due_now(app, count: int, prefix: str = "+1202555") -> list[str]:
+    """Patients whose zone makes it about noon there now (so three hours ago was the same
+    day), due from 8:00: a catch-up run three hours back and a run now both find them."""
+    utc_hour = dt.datetime.now(dt.UTC).hour
+    offset = 12 - utc_hour
+    if offset < -12:
+        offset += 24
+    zone = f"Etc/GMT{-offset:+d}" if offset else "Etc/UTC"
+    phones = [f"{prefix}{i + 1000:04d}" for i in range(count)]
+    for phone in phones:
+        subscribe(app, phone, time="00:00", tz=zone)
+    return phones
+
+
+def test_a_catch_up_run_beside_the_clock_sends_each_once(reminder_app, fake_twilio):
+    """Two sweeps at once, one of them catching up three hours back: each patient exactly
+    one reminder (the catch-up's claims looked abandoned to the other sweep, which sent
+    the texts still in flight again)."""
+    app = reminder_app(REMINDER_BATCH=5, SEND_CONCURRENCY=5, REMINDER_CLAIM_TIMEOUT=60)
+    fake_twilio.latency = 0.05
+    phones = patients_due_now(app, 40)
+    now = dt.datetime.now(dt.UTC)
+    barrier = threading.Barrier(2)
+    reports = []
+
+    def run(at):
+        barrier.wait()
+        reports.append(sweep(app, at, now=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=2)))
+
+    threads = [
+        threading.Thread(target=run, args=(at,)) for at in (now - dt.timedelta(hours=3), now)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(m.to for m in fake_twilio.messages) == phones
+    assert sum(r.sent + r.reconciled for r in reports) == 40
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="processes sharing a database: PostgreSQL only")
+def test_catch_up_process_beside_a_sweep_process_sends_each_once(
+    reminder_app, fake_twilio, database_url
+):
+    """The review's reproduction: ``send-due --at <3 hours ago>`` running, and another
+    sweep starting while its texts are in flight, on PostgreSQL: every patient exactly one
+    reminder (the second sweep took the catch-up's claims for abandoned)."""
+    app = reminder_app(REMINDER_BATCH=10)
+    fake_twilio.latency = 0.3
+    phones = patients_due_now(app, 120)
+    env = process_env(database_url, fake_twilio, REMINDER_BATCH="10", REMINDER_CLAIM_TIMEOUT="60")
+    past = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=3)).isoformat()
+    command = [sys.executable, "-m", "flask", "--app", "bot", "reminders", "send-due"]
+    catch_up = subprocess.Popen(
+        command + ["--at", past], env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    with fake_twilio.wait_for_messages(10, timeout=60):  # the catch-up is under way
+        second = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    outputs = [run.communicate(timeout=120)[0] for run in (catch_up, second)]
+    assert catch_up.returncode == 0 and second.returncode == 0, outputs
+    assert sorted(m.to for m in fake_twilio.messages) == phones, outputs
+
+
+def test_a_killed_sweep_is_never_sent_the_next_day(reminder_app, fake_twilio):
+    """A sweep killed mid-run, no sweep again that day: the next day each patient gets that
+    day's one reminder; what was sent is found at Twilio, the rest recorded as missed."""
+    app = reminder_app(REMINDER_BATCH=10)
+    phones = [f"+120255501{i:02d}" for i in range(30)]
+    for phone in phones:
+        subscribe(app, phone)
+    clock = {"now": ny(2026, 11, 30, 9, 0).astimezone(dt.UTC)}
+    fake_twilio.clock = lambda: clock["now"]
+    with app.app_context():  # claims ten, sends five, dies before recording
+        plan_only(app, clock["now"])
+        rows = claim(db.session, 10, clock["now"])
+        db.session.commit()
+        for row in rows[:5]:
+            assert app.extensions["sender"].send(row.phone, row.body).ok
+    day_one = {m.to for m in fake_twilio.messages}
+    clock["now"] = ny(2026, 12, 1, 9, 0).astimezone(dt.UTC)
+    report = sweep(app, clock["now"])
+    assert report.reconciled == 5 and report.missed == 25 and report.sent == 30
+    next_day = [m.to for m in fake_twilio.messages if m.date_created == clock["now"]]
+    assert sorted(next_day) == phones  # one each, today's
+    assert len(fake_twilio.messages) == 35
+    by_date = {}
+    for d in deliveries(app):
+        by_date.setdefault(d.local_date.isoformat(), []).append(d.status)
+    assert sorted(by_date["2026-11-30"]) == ["missed"] * 25 + ["sent"] * 5
+    assert by_date["2026-12-01"] == ["sent"] * 30
+    assert {d.phone for d in deliveries(app) if d.status == "sent" and d.local_date.day == 30} == (
+        day_one
+    )
+    # Nothing more to do: a later sweep sends nothing.
+    clock["now"] += dt.timedelta(minutes=30)
+    assert sweep(app, clock["now"]).sent == 0 and len(fake_twilio.messages) == 35
+    # The missed day shows on the patient's page.
+    missed_phone = sorted(set(phones) - day_one)[0]
     with app.app_context():
-        claimed = [d.claimed_at for d in deliveries(app)]
-    claimed = [c if c.tzinfo else c.replace(tzinfo=dt.UTC) for c in claimed]
-    assert all(c >= at for c in claimed) and claimed == sorted(claimed)
-    assert claimed[0] < claimed[-1] < at + dt.timedelta(minutes=1)  # on the sweep's clock
+        patient = db.session.scalar(select(Patient).where(Patient.phone == missed_phone))
+        history = pt.reminder_history(db.session, patient.id)
+    assert [(h.local_date.isoformat(), h.status) for h in history] == [
+        ("2026-12-01", "sent"),
+        ("2026-11-30", "missed"),
+    ]
+
+
+def test_a_claim_whose_window_closed_meanwhile_is_missed(reminder_app, fake_twilio):
+    app = reminder_app(REMINDER_CLAIM_TIMEOUT=300)
+    subscribe(app, "+12025550101", time="20:58")
+    at = ny(2026, 11, 30, 20, 58).astimezone(dt.UTC)
+    with app.app_context():  # claimed at 8:58 PM, then the process died
+        plan_only(app, at)
+        assert len(claim(db.session, 10, at)) == 1
+        db.session.commit()
+    report = sweep(app, ny(2026, 11, 30, 21, 1))
+    assert report.sent == 0 and report.missed == 0  # young: it may still be in flight
+    report = sweep(app, ny(2026, 11, 30, 21, 4))
+    assert report.missed == 1 and report.sent == 0
+    assert fake_twilio.messages == []
+    assert [(d.status, d.note) for d in deliveries(app)] == [("missed", MISSED)]
+
+
+def test_a_catch_up_run_after_the_window_sends_nothing(reminder_app, fake_twilio):
+    """``send-due --at 9:00`` run by hand at 10 PM: due then, but the window has closed
+    where the patient is: nothing goes out at night."""
+    app = reminder_app()
+    subscribe(app, "+12025550101")
+    report = sweep(app, ny(2026, 11, 30, 9, 0), now=ny(2026, 11, 30, 22, 0))
+    assert report.sent == 0 and report.missed == 1 and fake_twilio.messages == []
+
+
+def test_a_text_still_queued_at_twilio_is_found(reminder_app, fake_twilio):
+    """Twilio accepted the reminder but has not sent it yet (no date_sent; the DateSent
+    filter does not see it): reconciliation finds it and sends nothing again."""
+    app = reminder_app(REMINDER_CLAIM_TIMEOUT=300)
+    fake_twilio.queue_seconds = 3600
+    subscribe(app, "+12025550101")
+    clock = {"now": ny(2026, 11, 30, 9, 0).astimezone(dt.UTC)}
+    fake_twilio.clock = lambda: clock["now"]
+    with app.app_context():
+        plan_only(app, clock["now"])
+        [row] = claim(db.session, 10, clock["now"])
+        db.session.commit()
+        assert app.extensions["sender"].send(row.phone, row.body).ok
+    clock["now"] += dt.timedelta(minutes=6)
+    report = sweep(app, clock["now"])
+    assert report.reconciled == 1 and report.sent == 0
+    assert len(fake_twilio.messages) == 1
+
+
+def test_the_stand_in_queues_as_twilio_does(fake_twilio):
+    """What the reconciliation is built against: a queued message has no date_sent and is
+    not found by the DateSent filter (by day), but is by To."""
+    from twilio.rest import Client
+
+    fake_twilio.queue_seconds = 60
+    client = Client(fake_twilio.account_sid, fake_twilio.auth_token)
+    client.api.base_url = fake_twilio.base_url
+    created = client.messages.create(to="+12025550101", from_=CLINIC_NUMBER, body="hi")
+    assert created.status == "queued" and created.date_sent is None
+    today = dt.datetime.now(dt.UTC)
+    assert client.messages.list(to="+12025550101", date_sent_after=today) == []
+    [listed] = client.messages.list(to="+12025550101")
+    assert listed.sid == created.sid and listed.date_sent is None and listed.status == "queued"
+    fake_twilio.clock = lambda: today + dt.timedelta(minutes=2)
+    [listed] = client.messages.list(to="+12025550101", date_sent_after=today)
+    assert listed.status == "sent" and listed.date_sent is not None
 
 
 def test_sent_but_not_recorded_is_found_at_twilio_not_sent_again(reminder_app, fake_twilio):

@@ -470,3 +470,23 @@ def test_invite_needs_the_csrf_token(staff_client, twilio_app, fake_twilio):
     response = staff_client.post(f"/patients/{patient_row(twilio_app).id}/invite")
     assert response.status_code == 400
     assert fake_twilio.messages == []
+
+
+def test_patient_page_shows_missed_reminders(staff_client, twilio_app):
+    from bot.models import ReminderDelivery
+    from bot.reminders import MISSED
+
+    enroll_form(staff_client)
+    patient = patient_row(twilio_app)
+    with twilio_app.app_context():
+        db.session.add(
+            ReminderDelivery(
+                patient_id=patient.id, local_date=dt.date(2026, 11, 30), phone=patient.phone,
+                body="", status="missed", note=MISSED,
+                due_at=dt.datetime(2026, 11, 30, 14, tzinfo=dt.UTC),
+            )
+        )  # fmt: skip
+        db.session.commit()
+    html = page(staff_client.get(f"/patients/{patient.id}"))
+    assert "Mon 2026-11-30" in html and "Missed (not sent that day)" in html
+    assert MISSED.replace("'", "&#39;") in html
