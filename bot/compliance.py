@@ -40,6 +40,23 @@ POLITE = frozenset(
 AGREEING = frozenset(
     "please pls plz thanks thank you ty ok okay sure i agree por favor gracias".split()
 )
+# Words that may stand in a keyword's own clause ("no thanks, STOP", "ok stop now", "no
+# gracias, ALTO", "I said STOP") without making it about something else.
+SOFTENING = POLITE | frozenset(
+    "no nope ok okay just i said already again but and so ya gracias por favor ahora "
+    "seriously really".split()
+)
+# A text that speaks of these is plainly about something else ("stop, it hurts when I do
+# the bridge", "cancel, I can't make it tomorrow"): its keyword is not an opt-out.
+ELSEWHERE = frozenset(
+    "appointment appt appointments visit session schedule reschedule tomorrow today tonight "
+    "monday tuesday wednesday thursday friday saturday sunday exercise exercises stretch "
+    "stretches stretching routine pain hurts hurt hurting ache sore doctor therapist smoking "
+    "back leg legs hip hips knee knees neck shoulder "
+    "cita citas ejercicio ejercicios estiramiento dolor duele manana hoy espalda pierna".split()
+)
+MAX_SENTENCE_WORDS = 12
+CLAUSE = re.compile(r"[,.;:!?\n()]+|\s[-\u2013\u2014]+\s")
 # STOP with two neighbouring letters swapped or one doubled; not "spot", "post" or "tops".
 STOP_SLIPS = frozenset({"tsop", "sotp", "stpo", "sstop", "sttop", "stopp", "stopstop"})
 OPT_OUT_TYPES = {"STOP": Keyword.OPT_OUT, "START": Keyword.OPT_IN, "HELP": Keyword.HELP}
@@ -100,7 +117,31 @@ def classify(body: str, opt_out_type: str | None = None) -> tuple[Keyword, str] 
     revoking = REVOKING.search(text)
     if revoking:
         return Keyword.OPT_OUT, revoking.group(0)[:40]
+    standing = _keyword_on_its_own(body)
+    if standing:
+        return Keyword.OPT_OUT, standing
     return None
+
+
+def _keyword_on_its_own(body: str) -> str | None:
+    """A carriers' keyword standing as its own clause of a short text ("no thanks, STOP",
+    "No gracias. ALTO"), unless the text is plainly about something else: the keyword
+    then says what the patient wants, whatever else the text says around it."""
+    clauses = [normalize(c) for c in CLAUSE.split(body[:300])]
+    clauses = [c for c in clauses if c]
+    if sum(len(c.split()) for c in clauses) > MAX_SENTENCE_WORDS:
+        return None
+    found = None
+    for clause in clauses:
+        words = clause.replace("opt out", "optout").split()
+        keywords = [w for w in words if w in OPT_OUT_WORDS]
+        if len(keywords) == 1 and all(w in SOFTENING for w in words if w not in keywords):
+            found = keywords[0]
+    if found is None:
+        return None
+    if any(w in ELSEWHERE for clause in clauses for w in clause.split()):
+        return None
+    return found
 
 
 def _misspelt_opt_out(word: str) -> bool:

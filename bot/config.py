@@ -8,6 +8,7 @@ In development, ``flask`` commands also read a ``.env`` file in the working fold
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import os
 import re
 import secrets
@@ -90,10 +91,7 @@ def check(config: dict[str, Any], instance_path: str, debug: bool, testing: bool
     for name in ("TWILIO_API_BASE_URL", "PUBLIC_BASE_URL"):
         value = config.get(name)
         if value:
-            parsed = urlparse(value)
-            if parsed.scheme not in ("http", "https") or not parsed.netloc:
-                raise ConfigError(f"{name} must be an http(s) URL, got {value!r}")
-            config[name] = value.rstrip("/")
+            config[name] = base_url(name, value)
 
     try:
         ZoneInfo(str(config["CLINIC_TIMEZONE"]))
@@ -115,6 +113,44 @@ def check(config: dict[str, Any], instance_path: str, debug: bool, testing: bool
     config["STAFF_SESSION_HOURS"] = integer(config, "STAFF_SESSION_HOURS", minimum=1)
     simulator = config.get("SIMULATOR")
     config["SIMULATOR"] = debug if simulator is None else flag(config, "SIMULATOR")
+
+
+def base_url(name: str, value: str) -> str:
+    """An http(s) address that paths are added to: no query, fragment or credentials (a
+    status callback of ``https://x.example/?a=b/sms/status`` reaches nobody), and a host
+    name Twilio accepts (letters, digits, hyphens and dots: no underscore)."""
+    text = str(value).strip()
+    try:
+        parsed = urlparse(text)
+        port = parsed.port
+    except ValueError:
+        raise ConfigError(f"{name} is not a URL: {value!r}") from None
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ConfigError(f"{name} must be an http(s) URL such as https://texts.example.org, got "
+                          f"{value!r}")  # fmt: skip
+    if parsed.query or parsed.fragment or "?" in text or "#" in text or parsed.params:
+        raise ConfigError(f"{name} must not have a query (?...) or fragment (#...): {value!r}")
+    if parsed.username is not None or parsed.password is not None:
+        raise ConfigError(f"{name} must not hold a user name or password: {value!r}")
+    host = parsed.hostname
+    if not re.fullmatch(
+        r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*", host
+    ) and not (_is_ip(host)):
+        raise ConfigError(
+            f"{name} has a host name Twilio refuses ({host!r}): use letters, digits, hyphens "
+            "and dots only (no underscore)"
+        )
+    if port == 0:
+        raise ConfigError(f"{name} has port 0: {value!r}")
+    return text.rstrip("/")
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def instance_secret(instance_path: Path) -> str:

@@ -287,16 +287,26 @@ EMERGENCY_PATTERNS = [
     ]
 ]  # fmt: skip
 # Exercising in general, and exercises people do besides the clinic's ("squats hurt").
+# Safety answers do not depend on the language of the text: the words of pain and of doing
+# an exercise are read in Spanish too ("me duele cuando hago el pelvic tilt").
 ACTIVITY = (
     r"exercises?|exercising|stretch\w*|routine|workouts?|squats?|lunges?|planks?|crunch\w*|"
-    r"sit ?ups?|push ?ups?|bridges?|yoga|pilates|deadlifts?"
+    r"sit ?ups?|push ?ups?|bridges?|yoga|pilates|deadlifts?|"
+    r"ejercicios?|estiramientos?|estirar|estiro|rutina"
 )
+SPANISH_PAIN_WORDS = (
+    r"duele|duelen|dolio|dolor|dolores|adolorid[oa]s?|punzadas?|ardor|arde|hormigue\w*|"
+    r"entumid\w*|entumec\w*|mareo|mareos|maread[oa]|peor"
+)
+SPANISH_PAIN = re.compile(rf"\b({SPANISH_PAIN_WORDS})\b")  # the answer is then in Spanish
 EXERCISE_PAIN = re.compile(
     r"\b(pain|painful|hurts?|hurting|hurted|ache|aches|aching|sore|sharp|pinch\w*|"
-    r"tingl\w*|numb\w*|burn\w*|pop\w*|worse|dizzy|dizziness|lightheaded)\b"
+    rf"tingl\w*|numb\w*|burn\w*|pop\w*|worse|dizzy|dizziness|lightheaded|{SPANISH_PAIN_WORDS})\b"
 )
 DURING = re.compile(
-    r"\b(when i|while i|after i|during|doing|after doing|since i|i did|i do|i tried|trying|"
+    r"\b(cuando hago|cuando hice|cuando (lo|la|los|las) hago|al hacer|haciendo|durante|"
+    r"despues de|despues del|desde que hago|con el|con la|con los|"
+    r"when i|while i|after i|during|doing|after doing|since i|i did|i do|i tried|trying|"
     r"after the|after that|with the|from the|from doing|when doing|"
     r"(hurts?|hurting|painful|sore) to (do|try|hold)|if (it|this|that) (hurts?|is painful)|"
     r"(after|when|while) (my |the |these |those )?"
@@ -304,6 +314,7 @@ DURING = re.compile(
 )
 # Pain said not to be there: "no more pain after the stretches", "it doesn't hurt".
 NO_PAIN = re.compile(
+    r"\b(ya )?no (me )?(duele|duelen|dolio)\b|\bsin dolor\b|\bya no tengo dolor\b|"
     r"\b(no|no more|no longer) (pain|hurt\w*|ache|aches|soreness)\b|"
     r"\b(doesnt|does not|dont|didnt|did not|not|never) (hurt\w*|painful|sore)\b"
 )
@@ -312,10 +323,12 @@ DOSAGE_CONTEXT = frozenset(
     "hold holding stretch stretches stretching exercise exercises do doing these them each "
     "it routine repeat day daily week".split()
 )
-ASKS_WHAT_HELPS = frozenset({"help", "helps", "best", "which", "recommend"})
+ASKS_WHAT_HELPS = frozenset(
+    {"help", "helps", "best", "which", "recommend", "ayudan", "sirven", "mejores", "recomienda"}
+)
 ASKS_FOR_EXERCISES = re.compile(
     r"\b(what|which|any|some|good) (exercises?|stretch\w*)\b|\b(exercises?|stretch\w*) "
-    r"(can|should|could) i do\b"
+    r"(can|should|could) i do\b|\b(que|cuales|algunos|buenos) (ejercicios|estiramientos)\b"
 )
 PAIN_WITH_ACTIVITY = re.compile(rf"\b({ACTIVITY})\b")
 
@@ -628,13 +641,17 @@ class Replier:
         if core in DONE_WORDS:
             return Reply("done", self.done())
         reading = self.read(normalized)
-        # In Spanish, unless an exercise is named: its steps exist only in English.
-        if not reading.exercises and self.spanish.is_spanish(reading.tokens, ENGLISH_WORDS):
-            return self.spanish.reply(reading.tokens, now)
+        spanish = self.spanish.is_spanish(reading.tokens, ENGLISH_WORDS)
         mended = " ".join(reading.corrected)  # "my execises hurt": "my exercises hurt"
-        pain = self.exercise_pain(mended, reading)
+        # Safety first, in either language: pain during an exercise stops it.
+        pain = self.exercise_pain(mended, reading) or self.exercise_pain(normalized, reading)
         if pain:
+            if spanish or SPANISH_PAIN.search(normalized):
+                return self.spanish.exercise_pain(reading.exercises)
             return pain
+        # In Spanish, unless an exercise is named: its steps exist only in English.
+        if not reading.exercises and spanish:
+            return self.spanish.reply(reading.tokens, now)
         asked = {"insurance", "location", "phone", "appointment", "exercise", "area"}
         if (
             DONE_PHRASE.search(mended)

@@ -100,6 +100,16 @@ class SpanishReplies:
             )
         return None
 
+    def exercise_pain(self, exercises) -> Reply:
+        """Pain during or after an exercise (the English answer's twin): stop and call."""
+        which = f"el {exercises[0].name}" if exercises else "ese ejercicio"
+        return Reply(
+            "pain",
+            f"Por favor deje de hacer {which} ahora. Si le duele durante o despues de un "
+            f"ejercicio, llamenos antes de hacerlo otra vez: {self.phone}. Si el dolor es "
+            "fuerte, o tiene adormecimiento o debilidad, llame al 911.",
+        )
+
     def reply(self, tokens: list[str], now: dt.datetime) -> Reply:
         intents = list(dict.fromkeys(INTENTS[t] for t in tokens if t in INTENTS))
         plans = [  # (name, accepted plan or None): "aetna hmo" is one plan, not Aetna

@@ -70,3 +70,32 @@ def test_opt_out_type_field_wins():
 def test_keyword_recorded_is_what_was_texted():
     assert classify("Please STOP")[1] == "stop"
     assert classify("UNSUBSCRIBE")[1] == "unsubscribe"
+
+
+# A carriers' keyword standing as its own word in a short text opts out...
+@pytest.mark.parametrize(
+    "body",
+    ["no thanks, STOP", "no gracias, STOP", "No thanks. Stop", "no thanks STOP", "ok stop",
+     "I said STOP!", "thanks but STOP", "No gracias. ALTO", "Hi, STOP please", "no, stop",
+     "Ok thanks. Stop", "STOP - wrong person", "Got it. Quit", "ok. cancel", "Nope. STOP.",
+     "stop!!! seriously", "STOP STOP", "Please... STOP", "no gracias, basta", "Ya basta",
+     "STOP (Maria)", "unsubscribe, thanks", "Thanks, unsubscribe me"],
+)  # fmt: skip
+def test_a_keyword_on_its_own_in_a_sentence_opts_out(body):
+    assert classify(body)[0] == Keyword.OPT_OUT, body
+
+
+# ...unless the text is plainly about something else.
+@pytest.mark.parametrize(
+    "body",
+    ["should I stop the stretch?", "stop, it hurts", "Cancel, I can't make it tomorrow",
+     "can I stop now?", "stop. my back is killing me", "Great, thanks! I'll stop by tomorrow",
+     "thanks, see you at the end of the week", "When do I stop the exercises? thanks",
+     "no, I will not stop doing them", "Ok, I'll stop the bridge", "end of the day works",
+     "I quit my job so I have time for the exercises now, thanks",
+     "stop, cancel my appointment for monday", "quit? no way, the stretches help",
+     "no. stop. it hurts in my leg", "ok. can I cancel my appt?",
+     "para mi espalda, gracias", "basta de dolor, que ejercicios hago"],
+)  # fmt: skip
+def test_a_keyword_in_a_text_about_something_else_does_not(body):
+    assert classify(body) is None, body

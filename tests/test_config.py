@@ -15,6 +15,14 @@ from bot.config import ConfigError, instance_secret
         ("TWILIO_FROM_NUMBER", "12345", "TWILIO_FROM_NUMBER '12345' is not a valid"),
         ("TWILIO_API_BASE_URL", "ftp://x", "TWILIO_API_BASE_URL must be an http"),
         ("PUBLIC_BASE_URL", "clinic.example.org", "PUBLIC_BASE_URL must be an http"),
+        ("PUBLIC_BASE_URL", "https://x.example/?a=b", "PUBLIC_BASE_URL must not have a query"),
+        ("PUBLIC_BASE_URL", "https://x.example/#top", "PUBLIC_BASE_URL must not have a query"),
+        ("PUBLIC_BASE_URL", "https://x.example?", "PUBLIC_BASE_URL must not have a query"),
+        ("PUBLIC_BASE_URL", "https://my_clinic.example", "PUBLIC_BASE_URL has a host name"),
+        ("PUBLIC_BASE_URL", "https://bot:pw@x.example", "PUBLIC_BASE_URL must not hold a user"),
+        ("PUBLIC_BASE_URL", "https://x.example:99999", "PUBLIC_BASE_URL is not a URL"),
+        ("PUBLIC_BASE_URL", "https://", "PUBLIC_BASE_URL must be an http"),
+        ("TWILIO_API_BASE_URL", "https://api.twilio.com/?x=1", "TWILIO_API_BASE_URL must not"),
         ("CLINIC_TIMEZONE", "Mars/Olympus", "CLINIC_TIMEZONE 'Mars/Olympus'"),
         ("RATE_LIMIT_PER_HOUR", "lots", "RATE_LIMIT_PER_HOUR must be a whole number"),
         ("RATE_LIMIT_PER_HOUR", "0", "RATE_LIMIT_PER_HOUR must be at least 1"),
@@ -32,6 +40,17 @@ def test_bad_setting_stops_start_up(monkeypatch, tmp_path, setting, value, messa
     monkeypatch.setenv(setting, value)
     with pytest.raises(ConfigError, match=message):
         create_app()
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["https://texts.clinic.example", "https://texts.clinic.example/", "http://127.0.0.1:8000",
+     "https://clinic.example/bot", "https://Texts.Clinic.Example", "http://[::1]:8000"],
+)  # fmt: skip
+def test_good_public_base_urls_are_kept(monkeypatch, tmp_path, value):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/x.sqlite3")
+    monkeypatch.setenv("PUBLIC_BASE_URL", value)
+    assert create_app().config["PUBLIC_BASE_URL"] == value.rstrip("/")
 
 
 def test_account_sid_needs_token_and_number(monkeypatch, tmp_path):

@@ -161,3 +161,43 @@ def test_random_mixes_of_known_words_keep_every_promise(replier):
         answer = candidate(replier, text, None, at(rng.randint(0, 6), rng.randint(0, 23)))
         assert answer.reply and is_gsm7(answer.reply), text
         assert len(answer.reply) <= 1600 and len(answer.kind) <= 64, text
+
+
+# Pain during an exercise, in either language: the same safety answer (stop and call),
+# never the exercise's steps. Each Spanish phrasing beside its English twin.
+PAIN_REPORTS = [
+    ("me duele la pierna cuando hago el pelvic tilt, debo parar?",
+     "my leg hurts when I do the pelvic tilt, should I stop?"),
+    ("me duele la espalda cuando hago los ejercicios", "my back hurts when I do the exercises"),
+    ("tengo dolor despues del estiramiento", "I have pain after the stretch"),
+    ("me duele cuando hago el cat camel", "it hurts when I do the cat camel"),
+    ("siento hormigueo en la pierna al hacer el knee to chest",
+     "I feel tingling in my leg doing the knee to chest"),
+    ("me duele mas haciendo los ejercicios", "it hurts more doing the exercises"),
+    ("el piriformis stretch me duele", "the piriformis stretch hurts"),
+    ("me mareo durante la rutina", "I get dizzy during the routine"),
+    ("dolor en la cadera con el bridge", "pain in my hip with the bridge"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("spanish", "english"), PAIN_REPORTS)
+def test_pain_during_an_exercise_is_answered_alike_in_both_languages(replier, spanish, english):
+    now = at(0, 10)
+    es, en = replier.reply(spanish, now), replier.reply(english, now)
+    assert en.kind == "pain" and "stop" in en.body.lower(), english
+    assert es.kind == "pain", (spanish, es.body)
+    assert "deje de hacer" in es.body and "911" in es.body and replier.phone in es.body
+    assert "\n1. " not in es.body  # not the exercise's steps
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ya no me duele la espalda despues de los ejercicios",
+        "que ejercicios me ayudan con el dolor de espalda",
+        "cuales estiramientos sirven para el dolor de cadera",
+        "como hago el cat camel",
+    ],
+)
+def test_spanish_questions_and_good_news_are_not_pain_reports(replier, text):
+    assert replier.reply(text, at(0, 10)).kind != "pain"

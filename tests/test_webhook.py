@@ -285,6 +285,15 @@ def test_opt_out_keywords_record_and_confirm(text_bot, session, keyword):
     assert event.keyword
 
 
+@pytest.mark.parametrize("body", ["no thanks, STOP", "no gracias, STOP", "No gracias. ALTO"])
+def test_an_opt_out_inside_a_sentence_is_recorded(text_bot, session, body):
+    reply = only_message(text_bot(body))
+    assert "no more texts" in reply or "no recibira mas mensajes" in reply
+    event = session.scalars(select(ConsentEvent)).one()
+    assert (event.phone, event.action) == (PATIENT, "opt_out")
+    assert messages_of(text_bot("hours")) == []  # and nothing more is sent
+
+
 def test_spanish_opt_out_and_in_are_confirmed_in_spanish(text_bot, session):
     assert "no recibira mas mensajes" in only_message(text_bot("ALTO"))
     assert messages_of(text_bot("horario")) == []
