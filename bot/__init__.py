@@ -20,6 +20,7 @@ from bot import security
 from bot.auth import login_manager
 from bot.content import ContentError, load_content
 from bot.models import db
+from bot.phones import mask_log_records
 from bot.replies import Replier
 from bot.sender import make_sender
 
@@ -39,6 +40,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     # The twilio library logs every request's URL and headers at INFO.
     logging.getLogger("twilio").setLevel(logging.WARNING)
+    mask_log_records()  # no phone number or account SID in any log line
 
     try:
         content = load_content(app.config["CONTENT_FILE"])
@@ -61,6 +63,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         )
 
     options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    # An SQL error's message leaves out its parameters: patients' names and numbers.
+    options.setdefault("hide_parameters", True)
     if app.config["DATABASE_URL"].startswith("postgresql"):
         # Short queries only: PostgreSQL's JIT compiler spent 0.27 s compiling a 30 ms
         # query of the reminder sweep whenever its cost was misestimated.
@@ -82,6 +86,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     app.session_interface = SecureWhenHttps()
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+    # No request body larger than an import file (bot.importer.MAX_FILE_BYTES) and its form.
+    app.config.setdefault("MAX_CONTENT_LENGTH", 6 * 1024 * 1024)
     app.extensions["sender"] = make_sender(app.config)
 
     hops = app.config["PROXY_HOPS"]

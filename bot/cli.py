@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from bot.auth import StaffError, create_staff, set_password
 from bot.clock import make_scheduler
-from bot.importer import ImportFileError, import_csv, invite_pending
+from bot.importer import MAX_FILE_BYTES, ImportFileError, import_csv, invite_pending
 from bot.inbound import Inbound
 from bot.models import StaffUser, db, utcnow
 from bot.reminders import ReminderSettings, send_due, sweep_session
@@ -112,13 +112,14 @@ def _progress_bars():
 
 
 @patients_cli.command("import")
-@click.argument("csv_file", type=click.File("r", encoding="utf-8-sig"))
+@click.argument("csv_file", type=click.File("rb"))
 def import_patients(csv_file) -> None:
     """Enroll patients from a CSV file (name,phone,language,routine,reminder_time,timezone)
     and send each one the invitation."""
     app = current_app._get_current_object()
     try:
-        report = import_csv(app, csv_file, "import", _progress_bars())
+        data = csv_file.read(MAX_FILE_BYTES + 1)
+        report = import_csv(app, data, "import", _progress_bars())
     except ImportFileError as exc:
         raise click.ClickException(str(exc)) from None
     for line, reason in report.errors:

@@ -3,9 +3,17 @@
 The header row is ``name,phone,language,routine,reminder_time,timezone``; routine is
 exercise names separated by ``;``, matched as forgivingly as patients' texts are;
 reminder_time is ``HH:MM``; language and timezone may be empty. Every bad row is reported
-with its line number and reason and the good rows are enrolled. A number already enrolled
-is skipped, so running the same file twice enrolls nobody twice (and invites, on the
-second run, anyone the first run enrolled but could not invite).
+with its line number and reason and the good rows are enrolled.
+
+The file is read as spreadsheets write it (``read_file``): UTF-8 with or without a BOM,
+or UTF-16 with a BOM; anything else is refused with what is wrong and how to save it. The
+separator is ``,`` or ``;`` (Excel in many countries), found from the header. One row is
+one line: a quote left open is reported at its line, and the lines after it are read as
+they are. A file over ``MAX_FILE_BYTES`` or ``MAX_ROWS`` is refused whole, before anything
+is enrolled; a cell over ``MAX_CELL`` characters, or holding a NUL, fails only its row.
+
+A number already enrolled is skipped, so running the same file twice enrolls nobody twice
+(and invites, on the second run, anyone the first run enrolled but could not invite).
 
 Invitations go out concurrently through the sender's ``send_many`` (``SEND_CONCURRENCY``
 requests in flight, with the retries of 429 and 5xx answers the reminders get), a batch at
@@ -14,8 +22,10 @@ a time, each batch recorded as soon as Twilio has answered it.
 
 from __future__ import annotations
 
+import codecs
 import csv
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import Flask
@@ -23,10 +33,15 @@ from sqlalchemy import select
 
 from bot import patients as pt
 from bot.models import Patient, db, utcnow
+from bot.phones import staff_facing
 from bot.sender import limits_from_config, pipelined
 
 COLUMNS = ("name", "phone", "language", "routine", "reminder_time", "timezone")
 BATCH = 500
+MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_ROWS = 50_000
+MAX_CELL = 300
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 class ImportFileError(ValueError):
@@ -46,35 +61,126 @@ class ImportReport:
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
+def decode(data: bytes) -> str:
+    """The file's text: UTF-8 (with or without a BOM) or UTF-16 with a BOM, else a clear
+    ImportFileError saying what the file is and how to save it."""
+    if not data.strip():
+        raise ImportFileError("the file is empty")
+    if len(data) > MAX_FILE_BYTES:
+        raise ImportFileError(
+            f"the file is larger than the {MAX_FILE_BYTES / 1e6:g} MB that can be imported at "
+            "once: split it into smaller files; nothing was enrolled"
+        )
+    for bom, codec in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+                       (codecs.BOM_UTF16_BE, "utf-16-be")):  # fmt: skip
+        if data.startswith(bom):
+            return _decode(data[len(bom) :], codec)
+    sample = data[:200]
+    if sample.count(b"\x00") > len(sample) // 4:
+        raise ImportFileError(
+            "the file looks like UTF-16 without a byte-order mark, which cannot be read "
+            "safely: save it from the spreadsheet as 'CSV UTF-8'"
+        )
+    return _decode(data, "utf-8")
+
+
+def _decode(data: bytes, codec: str) -> str:
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n" if codec == "utf-8" else "\n".encode(codec)) + 1
+        byte = data[exc.start]
+        hint = (
+            " (it looks like Latin-1 or Windows-1252, as older Excel saves 'CSV')"
+            if codec == "utf-8" and byte >= 0x80
+            else ""
+        )
+        name = "UTF-8" if codec == "utf-8" else "UTF-16"
+        raise ImportFileError(
+            f"line {line}: the file is not {name}: byte 0x{byte:02X} is not text in {name}"
+            f"{hint}. Save it from the spreadsheet as 'CSV UTF-8' and import it again; "
+            "nothing was enrolled"
+        ) from None
+
+
+def read_file(
+    data: bytes | str,
+) -> tuple[list[tuple[int, dict[str, str]]], list[tuple[int, str]]]:
+    """The rows of an enrollment file as (line, {column: cell}), and the lines that could
+    not be read, with why. Raises ImportFileError for a file that cannot be read at all."""
+    text = decode(data) if isinstance(data, bytes) else data.removeprefix("\ufeff")
+    lines = LINE_BREAK.split(text)
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is None:
+        raise ImportFileError("the file is empty")
+    delimiter = ";" if lines[first].count(";") > lines[first].count(",") else ","
+    try:
+        [header] = csv.reader([lines[first]], delimiter=delimiter, strict=True)
+    except csv.Error:
+        raise ImportFileError(f"line {first + 1}: the header row cannot be read") from None
+    header = [h.strip().lower() for h in header]
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        raise ImportFileError(
+            f"line {first + 1}: the header must be {','.join(COLUMNS)} (missing: "
+            f"{', '.join(missing)}; found: {', '.join(header)[:200] or 'nothing'})"
+        )
+    if sum(1 for line in lines[first + 1 :] if line.strip()) > MAX_ROWS:
+        raise ImportFileError(
+            f"the file has more than {MAX_ROWS:,} rows: split it into smaller files; "
+            "nothing was enrolled"
+        )
+    rows, errors = [], []
+    for number, line in enumerate(lines[first + 1 :], start=first + 2):
+        if not line.strip():
+            continue
+        if "\x00" in line:
+            errors.append((number, "the row holds a NUL character (is the file damaged?)"))
+            continue
+        try:
+            [cells] = csv.reader([line], delimiter=delimiter, strict=True)
+        except csv.Error as exc:
+            if "field limit" in str(exc):
+                reason = f"a cell is longer than {MAX_CELL} characters"
+            elif "end of data" in str(exc) or line.count('"') % 2:
+                reason = 'a quote (") opened on this line is not closed'
+            else:
+                reason = f"the row cannot be read as CSV ({exc})"
+            errors.append((number, reason))
+            continue
+        if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
+            errors.append((number, f"{len(cells)} cells, but the header has {len(header)} columns"))
+            continue
+        if any(len(cell) > MAX_CELL for cell in cells):
+            errors.append((number, f"a cell is longer than {MAX_CELL} characters"))
+            continue
+        rows.append((number, dict(zip(header, cells, strict=False))))
+    return rows, errors
+
+
 def import_csv(
-    app: Flask, lines: Iterable[str], recorded_by: str, progress: Progress | None = None
+    app: Flask, data: bytes | str, recorded_by: str, progress: Progress | None = None
 ) -> ImportReport:
     report = ImportReport()
     content = app.extensions["content"]
     matcher = pt.RoutineMatcher(content)
     default_tz = app.config["CLINIC_TIMEZONE"]
-    reader = csv.DictReader(lines)
-    header = [(h or "").strip().lower() for h in (reader.fieldnames or [])]
-    missing = [c for c in COLUMNS if c not in header]
-    if missing:
-        raise ImportFileError(
-            f"line 1: the header must be {','.join(COLUMNS)} (missing: {', '.join(missing)})"
-        )
-    reader.fieldnames = header
+    rows, unreadable = read_file(data)
 
     parsed: list[tuple[int, pt.Enrollment]] = []
     seen: dict[str, int] = {}
-    for row in reader:
-        line = reader.line_num
-        if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
-            continue  # blank line
-        report.rows += 1
+    report.rows = len(rows) + len(unreadable)
+    report.errors.extend(unreadable)
+    for line, row in rows:
+        if not any((v or "").strip() for v in row.values()):
+            report.rows -= 1
+            continue  # a line of separators only
         try:
             enrollment = pt.Enrollment(
                 name=pt.check_name(row.get("name")),
                 phone=pt.parse_phone(row.get("phone") or ""),
                 language=pt.parse_language(row.get("language") or ""),
-                routine=matcher.match((row.get("routine") or "").split(";")),
+                routine=matcher.match(re.split(r"[;,]", row.get("routine") or "")),
                 reminder_time=pt.parse_time(row.get("reminder_time") or ""),
                 timezone=pt.parse_timezone(row.get("timezone") or "", default_tz),
             )
@@ -86,6 +192,7 @@ def import_csv(
             continue
         seen[enrollment.phone] = line
         parsed.append((line, enrollment))
+    report.errors.sort()
 
     to_invite: list[tuple[int, int]] = []  # (line, patient id)
     session = db.session
@@ -161,7 +268,7 @@ def _invite_all(app: Flask, to_invite, report: ImportReport, progress: Progress 
                 if result.ok:
                     report.invited += 1
                 else:
-                    failure = result.error or result.status
+                    failure = staff_facing(result.error or result.status)
                     report.invite_failures.append((line_of[patient.id], failure))
             session.commit()
             done += len(batch)

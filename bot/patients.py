@@ -159,6 +159,8 @@ def check_name(raw: str) -> str:
         raise EnrollmentError("name", "Enter the patient's name.")
     if len(name) > 120:
         raise EnrollmentError("name", "The name is longer than 120 characters.")
+    if any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 or 0xD800 <= ord(ch) < 0xE000 for ch in name):
+        raise EnrollmentError("name", "The name holds a control character: type it again.")
     return name
 
 
@@ -356,10 +358,12 @@ def subscribed_filter():
 
 def patient_list(session: Session, search: str = "", status: str = "") -> list[tuple[Patient, str]]:
     query: Select = select(Patient, *status_columns()).where(Patient.removed_at.is_(None))
-    search = search.strip()
+    # What was typed, as text: no control characters (PostgreSQL refuses a NUL), and "%" or
+    # "_" are letters to look for, not wildcards.
+    search = "".join(ch for ch in search[:100] if ch.isprintable()).strip()
     if search:
         digits = re.sub(r"\D", "", search)
-        conditions = [Patient.name.ilike(f"%{search}%")]
+        conditions = [Patient.name.icontains(search, autoescape=True)]
         if len(digits) >= 3:
             conditions.append(Patient.phone.contains(digits))
         query = query.where(or_(*conditions))

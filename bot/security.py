@@ -9,6 +9,7 @@ no address to other sites, and to keep no copy of any page. Static files may be 
 from __future__ import annotations
 
 from flask import Flask, Response, request
+from werkzeug.routing import IntegerConverter
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -37,5 +38,15 @@ def add_security_headers(response: Response) -> Response:
     return response
 
 
+class IdConverter(IntegerConverter):
+    """A row id in a URL (``<id:patient_id>``): 1 up to the largest BIGINT. A bigger number
+    is no page (404), instead of a database error (500)."""
+
+    def __init__(self, map, **kwargs):
+        super().__init__(map, min=1, max=2**63 - 1, **kwargs)
+
+
 def init_app(app: Flask) -> None:
+    """Before the blueprints are registered: their routes use the ``id`` converter."""
+    app.url_map.converters["id"] = IdConverter
     app.after_request(add_security_headers)

@@ -7,7 +7,6 @@ require the admin role. Forms carry CSRF tokens (Flask-WTF).
 
 from __future__ import annotations
 
-import io
 from functools import wraps
 from zoneinfo import ZoneInfo
 
@@ -30,8 +29,9 @@ from wtforms.validators import DataRequired, Email, Length
 
 from bot import patients as pt
 from bot.auth import StaffError, create_staff, set_active
-from bot.importer import import_csv
+from bot.importer import MAX_FILE_BYTES, ImportFileError, import_csv
 from bot.models import Message, Patient, StaffUser, db, utcnow
+from bot.phones import staff_facing
 
 bp = Blueprint("staff", __name__)
 
@@ -199,12 +199,12 @@ def _send_invitation(patient: Patient) -> None:
     else:
         flash(
             f"{patient.name} is enrolled, but the invitation could not be sent "
-            f"({result.error or result.status}).",
+            f"({staff_facing(result.error or result.status)}).",
             "error",
         )
 
 
-@bp.post("/patients/<int:patient_id>/invite")
+@bp.post("/patients/<id:patient_id>/invite")
 def invite(patient_id: int):
     """Send (again) the invitation to reply YES: held at night, or never answered."""
     if not ActionForm().validate_on_submit():
@@ -217,7 +217,7 @@ def invite(patient_id: int):
     return redirect(url_for("staff.patient", patient_id=record.id))
 
 
-@bp.get("/patients/<int:patient_id>")
+@bp.get("/patients/<id:patient_id>")
 def patient(patient_id: int):
     record = _patient(patient_id)
     content = _content()
@@ -240,7 +240,7 @@ def patient(patient_id: int):
     )
 
 
-@bp.route("/patients/<int:patient_id>/edit", methods=["GET", "POST"])
+@bp.route("/patients/<id:patient_id>/edit", methods=["GET", "POST"])
 def edit(patient_id: int):
     record = _patient(patient_id)
     form = PatientForm(obj=record)
@@ -279,12 +279,12 @@ def edit(patient_id: int):
     )
 
 
-@bp.post("/patients/<int:patient_id>/pause")
+@bp.post("/patients/<id:patient_id>/pause")
 def pause(patient_id: int):
     return _set_paused(patient_id, True, "Reminders paused for {}.")
 
 
-@bp.post("/patients/<int:patient_id>/resume")
+@bp.post("/patients/<id:patient_id>/resume")
 def resume(patient_id: int):
     return _set_paused(patient_id, False, "Reminders resumed for {}.")
 
@@ -299,7 +299,7 @@ def _set_paused(patient_id: int, paused: bool, message: str):
     return redirect(url_for("staff.patient", patient_id=record.id))
 
 
-@bp.post("/patients/<int:patient_id>/remove")
+@bp.post("/patients/<id:patient_id>/remove")
 def remove(patient_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
@@ -310,7 +310,7 @@ def remove(patient_id: int):
     return redirect(url_for("staff.patients"))
 
 
-@bp.post("/patients/<int:patient_id>/delete-messages")
+@bp.post("/patients/<id:patient_id>/delete-messages")
 @admin_only
 def delete_messages(patient_id: int):
     if not ActionForm().validate_on_submit():
@@ -333,13 +333,17 @@ def upload():
         if upload_file is None or not upload_file.filename:
             flash("Choose a CSV file to import.", "error")
         else:
-            text = io.TextIOWrapper(upload_file.stream, encoding="utf-8-sig", errors="replace")
-            report = import_csv(current_app._get_current_object(), text, current_user.email)
-            flash(
-                f"Enrolled {report.enrolled}, already enrolled {report.duplicates}, "
-                f"rows with errors {len(report.errors)}.",
-                "success" if not report.errors else "warning",
-            )
+            data = upload_file.stream.read(MAX_FILE_BYTES + 1)
+            try:
+                report = import_csv(current_app._get_current_object(), data, current_user.email)
+            except ImportFileError as exc:
+                flash(f"The file was not imported: {exc}.", "error")
+            else:
+                flash(
+                    f"Enrolled {report.enrolled}, already enrolled {report.duplicates}, "
+                    f"rows with errors {len(report.errors)}.",
+                    "success" if not report.errors else "warning",
+                )
     return render_template("import.html", form=form, report=report)
 
 
@@ -361,7 +365,7 @@ def staff_users():
     return render_template("staff_users.html", form=form, users=users, action=ActionForm())
 
 
-@bp.post("/staff/<int:user_id>/active")
+@bp.post("/staff/<id:user_id>/active")
 @admin_only
 def toggle_active(user_id: int):
     if not ActionForm().validate_on_submit():

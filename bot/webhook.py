@@ -127,6 +127,8 @@ def inbound_sms():
     phone, sid = form.get("From", "").strip(), form.get("MessageSid", "").strip()
     if not phone or not sid:
         return Response("From and MessageSid are required\n", status=400, mimetype="text/plain")
+    if not (phone.isprintable() and sid.isprintable()):  # Twilio never sends a NUL here
+        return Response("From and MessageSid must be text\n", status=400, mimetype="text/plain")
     message = Inbound(
         phone=phone[:32],
         body=form.get("Body", ""),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.models import Patient, StaffUser, db
@@ -207,3 +209,116 @@ def test_invite_command_sends_the_held_invitations_once(twilio_app, fake_twilio,
     assert [m.to for m in fake_twilio.messages if "reply YES" in m.body] == ["+12025550101"]
     result = runner.invoke(args=["patients", "invite"])
     assert "0 waiting for an invitation" in result.output
+
+
+# --- files as spreadsheets and careless hands make them ------------------------------------
+
+
+def upload(client, data: bytes):
+    token = csrf_token(client, "/patients/import")
+    response = client.post(
+        "/patients/import",
+        data={"csrf_token": token, "file": (io.BytesIO(data), "patients.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200, response.status_code
+    return response.get_data(as_text=True).replace("&#39;", "'").replace("&#34;", '"')
+
+
+def enrolled_names(app) -> list[str]:
+    with app.app_context():
+        return sorted(db.session.scalars(select(Patient.name)))
+
+
+def test_a_semicolon_file_is_read(staff_client, twilio_app, fake_twilio):
+    text = HEADER.replace(",", ";") + (
+        "Ana Lopez;(202) 555-0101;es;cat camel, pelvic tilt;09:00;\n"
+        'Bob Smith;202-555-0102;;"Piriformis strech;knee to chest";18:30;America/Chicago\n'
+    )
+    assert "2 enrolled" in upload(staff_client, text.encode())
+    assert enrolled_names(twilio_app) == ["Ana Lopez", "Bob Smith"]
+    with twilio_app.app_context():
+        routines = dict(db.session.execute(select(Patient.name, Patient.routine)).all())
+    assert routines["Ana Lopez"] == ["cat-camel", "pelvic-tilt"]
+    assert routines["Bob Smith"] == ["piriformis-stretch", "knee-to-chest"]
+
+
+def test_utf8_with_a_bom_and_utf16_are_read(staff_client, twilio_app, fake_twilio):
+    row = "José Pérez,(202) 555-0101,es,cat camel,09:00,\n"
+    assert "1 enrolled" in upload(staff_client, (HEADER + row).encode("utf-8-sig"))
+    row = "María García,(202) 555-0102,es,cat camel,09:00,\n"
+    assert "1 enrolled" in upload(staff_client, (HEADER + row).encode("utf-16"))
+    assert enrolled_names(twilio_app) == ["José Pérez", "María García"]
+
+
+def test_a_latin1_file_is_refused_with_the_reason_and_enrolls_nobody(
+    staff_client, twilio_app, tmp_path
+):
+    data = (HEADER + "José Pérez,(202) 555-0101,es,cat camel,09:00,\n").encode("latin-1")
+    page = upload(staff_client, data)
+    assert "The file was not imported: line 2: the file is not UTF-8" in page
+    assert "Latin-1" in page and "CSV UTF-8" in page
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(data)
+    result = twilio_app.test_cli_runner().invoke(args=["patients", "import", str(path)])
+    assert result.exit_code == 1 and "not UTF-8" in result.output
+    assert count_patients(twilio_app) == 0
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "the file is empty"),
+        (b"\n\n  \n", "the file is empty"),
+        (b"name,phone\nAna,2025550101\n", "missing: language, routine, reminder_time"),
+        (b"nombre;telefono\n", "found: nombre, telefono"),
+        ("name,phone\n".encode("utf-16-le"), "UTF-16 without a byte-order mark"),
+        (b"\xff\xfe\x00", "not UTF-16"),
+    ],
+)
+def test_files_that_cannot_be_read_say_why(staff_client, twilio_app, data, message):
+    assert message in upload(staff_client, data)
+    assert count_patients(twilio_app) == 0
+
+
+def test_bad_cells_fail_their_own_row_only(staff_client, twilio_app, fake_twilio):
+    text = (
+        HEADER
+        + "Ana Lopez,(202) 555-0101,es,cat camel,09:00,\n"
+        + "Nul\x00Name,(202) 555-0102,,cat camel,09:00,\n"
+        + "Bob Smith,(202) 555-0103,,cat camel,09:00,\n"
+        + "Long,"
+        + "9" * 200_000
+        + ",,cat camel,09:00,\n"
+        + 'Open "Quote,(202) 555-0104,,"cat camel,09:00,\n'
+        + "Cy Young,(202) 555-0105,,cat camel,09:00,\n"
+        + "Too,(202) 555-0106,,cat camel,09:00,,extra,cells\n"
+        + "Dee Dee,(202) 555-0107,,cat camel,09:00,\n"
+    )
+    page = upload(staff_client, text.encode())
+    assert "4 enrolled" in page and "4 with errors" in page
+    assert enrolled_names(twilio_app) == ["Ana Lopez", "Bob Smith", "Cy Young", "Dee Dee"]
+    for line, reason in [
+        (3, "NUL character"),
+        (5, "a cell is longer than 300 characters"),
+        (6, 'a quote (") opened on this line is not closed'),
+        (8, "8 cells, but the header has 6 columns"),
+    ]:
+        assert re.search(f"<td>{line}</td><td>[^<]*{re.escape(reason)}", page), (line, reason)
+
+
+def test_too_many_rows_or_bytes_are_refused_whole(staff_client, twilio_app, monkeypatch):
+    import bot.importer
+
+    monkeypatch.setattr(bot.importer, "MAX_ROWS", 3)
+    rows = "".join(f"P {i},(202) 555-01{i:02d},,cat camel,09:00,\n" for i in range(4))
+    assert "more than 3 rows" in upload(staff_client, (HEADER + rows).encode())
+    monkeypatch.setattr(bot.importer, "MAX_FILE_BYTES", 100)
+    assert "larger than the 0.0001 MB" in upload(staff_client, (HEADER + rows).encode())
+    assert count_patients(twilio_app) == 0
+
+
+def test_a_name_with_a_control_character_is_refused(staff_client, twilio_app):
+    text = HEADER + "Ana\x07Lopez,(202) 555-0101,es,cat camel,09:00,\n"
+    assert "control character" in upload(staff_client, text.encode())
+    assert count_patients(twilio_app) == 0

@@ -85,7 +85,7 @@ def every_page(app, client):
             continue
         if "patient_id" in rule.arguments:
             for patient_id in ids:
-                yield rule.rule.replace("<int:patient_id>", str(patient_id))
+                yield rule.rule.replace("<id:patient_id>", str(patient_id))
         elif not rule.arguments:
             yield rule.rule
 

@@ -70,7 +70,11 @@ def test_every_url_needs_sign_in(make_app):
             continue
         url = rule.rule
         for argument in rule.arguments:
-            url = url.replace(f"<int:{argument}>", "1").replace(f"<{argument}>", "x")
+            url = (
+                url.replace(f"<int:{argument}>", "1")
+                .replace(f"<id:{argument}>", "1")
+                .replace(f"<{argument}>", "x")
+            )
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             response = client.open(url, method=method)
             assert response.status_code == 302, (method, url, response.status_code)
