@@ -222,3 +222,18 @@ class ReminderDelivery(db.Model):
         UniqueConstraint("patient_id", "local_date", name="uq_reminder_deliveries_patient_day"),
         Index("ix_reminder_deliveries_status_due", "status", "due_at"),
     )
+
+
+class AuditEvent(db.Model):
+    """What a staff member did to patients' data, for the record: rows are added, never
+    changed. ``patient_id`` is no foreign key, so the line outlives the patient's row."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(254))  # the staff member's email
+    action: Mapped[str] = mapped_column(String(40))
+    patient_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    detail: Mapped[str] = mapped_column(String(500), default="")
+    address: Mapped[str | None] = mapped_column(String(64))  # the client's address

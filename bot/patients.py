@@ -18,11 +18,18 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy import Select, and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.content import Content
-from bot.models import SMS_CONSENT_ACTIONS, ConsentEvent, Message, Patient, ReminderDelivery
+from bot.models import (
+    SMS_CONSENT_ACTIONS,
+    AuditEvent,
+    ConsentEvent,
+    Message,
+    Patient,
+    ReminderDelivery,
+)
 from bot.replies import PhraseIndex
 from bot.sender import BAD_NUMBERS, UNSUBSCRIBED, Sender, SendResult
 from bot.text import normalize
@@ -33,6 +40,7 @@ STATUS_LABELS = {
     "subscribed": "Subscribed",
     "paused": "Paused",
     "opted_out": "Opted out",
+    "removed": "Removed",
 }
 LANGUAGES = {"en": "English", "es": "Spanish"}
 MOBILE_TYPES = {
@@ -310,6 +318,42 @@ def record_refusals(session: Session, refusals: list[tuple[int, str, int | None]
         session.execute(update(Patient).where(Patient.id.in_(invalid)).values(number_invalid=True))
 
 
+# --- deleting a patient's data -------------------------------------------------------------
+
+DELETED_NAME = "Deleted patient"
+
+
+def delete_patient_data(
+    session: Session, patient: Patient, actor: str, address: str | None, now: dt.datetime
+) -> str:
+    """Delete what the clinic holds of a patient, on the patient's request; the caller
+    commits, so it is all or nothing. Gone: every text to or from the number (questions,
+    replies, invitations, reminders, staff's), the text and number of every daily reminder,
+    the name and routine. Kept, as the law requires: the consent history (when the number
+    agreed, opted out or back in: proof that it is not texted without consent), the row of
+    each day's reminder without its text (so nothing is sent twice that day), and the
+    audit line this writes (who deleted, when, from where). The patient is removed: no
+    more reminders. What was done is returned, as written in the audit line."""
+    texts = session.execute(delete(Message).where(Message.phone == patient.phone)).rowcount
+    reminders = session.execute(
+        update(ReminderDelivery)
+        .where(ReminderDelivery.patient_id == patient.id)
+        .values(body="", phone="", note=None)
+    ).rowcount
+    patient.name = DELETED_NAME
+    patient.routine = []
+    patient.removed_at = patient.removed_at or now
+    detail = (
+        f"deleted {texts} texts and the name; blanked {reminders} daily reminders; "
+        "consent history kept"
+    )
+    session.add(
+        AuditEvent(created_at=now, actor=actor, action="delete_patient_data",
+                   patient_id=patient.id, detail=detail, address=(address or "")[:64])
+    )  # fmt: skip
+    return detail
+
+
 # --- status --------------------------------------------------------------------------------
 
 
@@ -332,6 +376,8 @@ def status_columns():
 
 
 def status_of(patient: Patient, last_action: str | None, last_at: dt.datetime | None) -> str:
+    if patient.removed_at is not None:
+        return "removed"
     if last_action == "opt_out":
         return "opted_out"
     if patient.paused:
@@ -357,7 +403,12 @@ def subscribed_filter():
 
 
 def patient_list(session: Session, search: str = "", status: str = "") -> list[tuple[Patient, str]]:
-    query: Select = select(Patient, *status_columns()).where(Patient.removed_at.is_(None))
+    """Enrolled patients matching the search, with their status; removed ones only when
+    ``status`` is "removed"."""
+    removed = Patient.removed_at.is_not(None) if status == "removed" else None
+    query: Select = select(Patient, *status_columns()).where(
+        removed if removed is not None else Patient.removed_at.is_(None)
+    )
     # What was typed, as text: no control characters (PostgreSQL refuses a NUL), and "%" or
     # "_" are letters to look for, not wildcards.
     search = "".join(ch for ch in search[:100] if ch.isprintable()).strip()

@@ -22,7 +22,7 @@ from flask import (
 )
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Email, Length
@@ -30,7 +30,7 @@ from wtforms.validators import DataRequired, Email, Length
 from bot import patients as pt
 from bot.auth import StaffError, create_staff, set_active
 from bot.importer import MAX_FILE_BYTES, ImportFileError, import_csv
-from bot.models import Message, Patient, StaffUser, db, utcnow
+from bot.models import Patient, StaffUser, db, utcnow
 from bot.phones import staff_facing
 
 bp = Blueprint("staff", __name__)
@@ -81,9 +81,13 @@ class StaffForm(FlaskForm):
     admin = BooleanField("Admin (manages staff accounts)")
 
 
-def _patient(patient_id: int) -> Patient:
+def _patient(patient_id: int, removed_too: bool = False) -> Patient:
+    """The patient, or 404. A removed patient only where asked for, and only for admins
+    (whose pages delete what the clinic still holds)."""
     patient = db.session.get(Patient, patient_id)
-    if patient is None or patient.removed_at is not None:
+    if patient is None:
+        abort(404)
+    if patient.removed_at is not None and not (removed_too and current_user.is_admin):
         abort(404)
     return patient
 
@@ -129,7 +133,7 @@ def home():
 def patients():
     search = request.args.get("q", "")
     status = request.args.get("status", "")
-    if status not in pt.STATUSES:
+    if status not in pt.STATUSES and not (status == "removed" and current_user.is_admin):
         status = ""
     rows = pt.patient_list(db.session, search, status)
     return render_template(
@@ -219,7 +223,7 @@ def invite(patient_id: int):
 
 @bp.get("/patients/<id:patient_id>")
 def patient(patient_id: int):
-    record = _patient(patient_id)
+    record = _patient(patient_id, removed_too=True)
     content = _content()
     return render_template(
         "patient.html",
@@ -310,15 +314,19 @@ def remove(patient_id: int):
     return redirect(url_for("staff.patients"))
 
 
-@bp.post("/patients/<id:patient_id>/delete-messages")
+@bp.post("/patients/<id:patient_id>/delete-data")
 @admin_only
-def delete_messages(patient_id: int):
+def delete_data(patient_id: int):
+    """Delete the patient's data, on request (``bot.patients.delete_patient_data``), in one
+    transaction, with an audit line."""
     if not ActionForm().validate_on_submit():
         abort(400)
-    record = _patient(patient_id)
-    db.session.execute(delete(Message).where(Message.phone == record.phone))
+    record = _patient(patient_id, removed_too=True)
+    detail = pt.delete_patient_data(
+        db.session, record, current_user.email, request.remote_addr, utcnow()
+    )
     db.session.commit()
-    flash(f"Deleted the message history of {record.name}.", "success")
+    flash(f"Patient {record.id}: {detail}.", "success")
     return redirect(url_for("staff.patient", patient_id=record.id))
 
 

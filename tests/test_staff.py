@@ -385,11 +385,11 @@ def test_remove_keeps_history(staff_client, twilio_app):
     assert enroll_form(staff_client).status_code == 302
 
 
-def test_only_admin_deletes_history_and_manages_staff(staff_client, twilio_app):
+def test_only_admin_deletes_a_patients_data_and_manages_staff(staff_client, twilio_app):
     enroll_form(staff_client)
     patient = patient_row(twilio_app)
     token = csrf_token(staff_client, f"/patients/{patient.id}")
-    url = f"/patients/{patient.id}/delete-messages"
+    url = f"/patients/{patient.id}/delete-data"
     assert staff_client.post(url, data={"csrf_token": token}).status_code == 403
     assert staff_client.get("/staff").status_code == 403
 
@@ -494,3 +494,57 @@ def test_patient_page_shows_missed_reminders(staff_client, twilio_app):
     html = page(staff_client.get(f"/patients/{patient.id}"))
     assert "Mon 2026-11-30" in html and "Missed (not sent that day)" in html
     assert MISSED.replace("'", "&#39;") in html
+
+
+def test_deleting_a_patients_data(staff_client, twilio_app, fake_twilio):
+    """Every text of the number (questions, replies, the invitation, reminders), the name,
+    the reminders' texts: gone, in one go, after the patient was removed too. The consent
+    history stays, and an audit line says who deleted what, when and from where."""
+    from bot.models import AuditEvent, ReminderDelivery
+
+    enroll_form(staff_client)
+    patient = patient_row(twilio_app)
+    post_sms(staff_client, "YES", phone=NEW_PATIENT)
+    post_sms(staff_client, "my back hurts after the cat camel", phone=NEW_PATIENT)
+    with twilio_app.app_context():
+        db.session.add(
+            ReminderDelivery(
+                patient_id=patient.id, local_date=dt.date(2026, 11, 30), phone=NEW_PATIENT,
+                body="Hi Ana! Today's exercises: Cat and Camel", status="sent",
+                due_at=dt.datetime(2026, 11, 30, 14, tzinfo=dt.UTC),
+            )
+        )  # fmt: skip
+        db.session.commit()
+        consents = db.session.scalar(select(func.count()).select_from(ConsentEvent))
+    token = csrf_token(staff_client, f"/patients/{patient.id}")
+    staff_client.post(f"/patients/{patient.id}/remove", data={"csrf_token": token})
+    assert staff_client.get(f"/patients/{patient.id}").status_code == 404  # staff: gone
+
+    add_staff(twilio_app, ADMIN_EMAIL, "admin")
+    admin = twilio_app.test_client()
+    admin.environ_base["REMOTE_ADDR"] = "203.0.113.9"
+    sign_in(admin, ADMIN_EMAIL)
+    assert "Ana Lopez" in page(admin.get("/patients?status=removed"))
+    token = csrf_token(admin, f"/patients/{patient.id}")
+    response = admin.post(f"/patients/{patient.id}/delete-data", data={"csrf_token": token})
+    assert response.status_code == 302
+    shown = page(admin.get(response.location))
+    assert "deleted 5 texts and the name; blanked 1 daily reminders" in shown
+    with twilio_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Message)) == 0
+        [reminder] = db.session.scalars(select(ReminderDelivery)).all()
+        assert (reminder.body, reminder.phone, reminder.status) == ("", "", "sent")
+        assert db.session.scalar(select(func.count()).select_from(ConsentEvent)) == consents
+        record = db.session.get(Patient, patient.id)
+        assert record.name == "Deleted patient" and record.routine == []
+        assert record.removed_at is not None
+        [audit] = db.session.scalars(select(AuditEvent)).all()
+        assert (audit.actor, audit.action, audit.patient_id, audit.address) == (
+            ADMIN_EMAIL,
+            "delete_patient_data",
+            patient.id,
+            "203.0.113.9",
+        )
+        assert "consent history kept" in audit.detail
+    everything = page(admin.get(f"/patients/{patient.id}"))
+    assert "Ana Lopez" not in everything and "cat camel" not in everything.lower()
