@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
@@ -19,12 +19,14 @@ from bot import config as settings
 from bot import security
 from bot.auth import login_manager
 from bot.content import ContentError, load_content
-from bot.models import db
+from bot.models import DATABASE_UNAVAILABLE, db
 from bot.phones import mask_log_records
 from bot.replies import Replier
 from bot.sender import make_sender
+from bot.spool import Spool
 
 ROOT = Path(__file__).resolve().parent.parent
+CONNECT_TIMEOUT = 3  # seconds to reach PostgreSQL before the database counts as down
 MIGRATIONS = ROOT / "db"
 log = logging.getLogger("bot")
 
@@ -65,21 +67,34 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
     # An SQL error's message leaves out its parameters: patients' names and numbers.
     options.setdefault("hide_parameters", True)
+    wait = app.config["WEBHOOK_DB_TIMEOUT"]
     if app.config["DATABASE_URL"].startswith("postgresql"):
         # Short queries only: PostgreSQL's JIT compiler spent 0.27 s compiling a 30 ms
-        # query of the reminder sweep whenever its cost was misestimated.
-        options.setdefault("connect_args", {"options": "-c jit=off"})
+        # query of the reminder sweep whenever its cost was misestimated. A database that
+        # does not answer a connection in a few seconds is reported, not waited for.
+        options.setdefault(
+            "connect_args", {"options": "-c jit=off", "connect_timeout": CONNECT_TIMEOUT}
+        )
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
-            _tune_sqlite(db.engine)
+            _tune_sqlite(db.engine, wait)
             app.extensions["webhook_engine"] = db.engine
         else:
             # The webhook's own pool, in autocommit: its write is one atomic statement,
-            # and a BEGIN would cost a round trip on every text (bot/inbound.py).
+            # and a BEGIN would cost a round trip on every text (bot/inbound.py). It
+            # waits at most WEBHOOK_DB_TIMEOUT for a lock, a statement or a connection,
+            # so the patient is answered well inside Twilio's 15 seconds.
+            limit = f"{int(wait * 1000)}ms"
+            webhook_options = {**options, "pool_timeout": wait, "connect_args": {
+                **options.get("connect_args", {}),
+                "options": f"-c jit=off -c statement_timeout={limit} -c lock_timeout={limit}",
+                "connect_timeout": max(1, min(CONNECT_TIMEOUT, int(wait))),
+            }}  # fmt: skip
             app.extensions["webhook_engine"] = create_engine(
-                db.engine.url, isolation_level="AUTOCOMMIT", **options
+                db.engine.url, isolation_level="AUTOCOMMIT", **webhook_options
             )
+    app.extensions["spool"] = Spool(app.config["SPOOL_DIR"])
     Migrate(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     CSRFProtect(app)
     security.init_app(app)
@@ -101,13 +116,28 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(staff.bp)
     app.register_blueprint(cli.bp)
+    for error in DATABASE_UNAVAILABLE:
+        app.register_error_handler(error, database_unavailable)
     app.cli.add_command(cli.staff_cli)
     app.cli.add_command(cli.patients_cli)
     app.cli.add_command(cli.reminders_cli)
     app.cli.add_command(cli.scheduler_command)
+    app.cli.add_command(cli.spool_cli)
     if app.config["SIMULATOR"]:
         app.register_blueprint(simulator.bp)
     return app
+
+
+def database_unavailable(error: Exception):
+    """A page says the database cannot be reached, at once, instead of hanging or a 500.
+    It reads nothing from the database (not even who is signed in)."""
+    log.error("database unavailable on %s: %s", request.path, type(error).__name__)
+    # Straight from the template, without the context processors: Flask-Login's would ask
+    # the database who is signed in.
+    page = current_app.jinja_env.get_template("unavailable.html").render(
+        clinic_name=current_app.extensions["content"].clinic.name
+    )
+    return page, 503, {"Retry-After": "30"}
 
 
 class SecureWhenHttps(SecureCookieSessionInterface):
@@ -125,7 +155,7 @@ class SecureWhenHttps(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
 
-def _tune_sqlite(engine) -> None:
+def _tune_sqlite(engine, wait: float) -> None:
     """SQLite: wait for locks instead of failing, and WAL so readers never block writers.
 
     A connection with the execution option ``sqlite_immediate`` begins with
@@ -137,7 +167,7 @@ def _tune_sqlite(engine) -> None:
     def on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # let SQLAlchemy's BEGIN below decide
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA busy_timeout = 10000")
+        cursor.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()

@@ -17,9 +17,9 @@ from bot.auth import StaffError, create_staff, set_password
 from bot.clock import make_scheduler
 from bot.importer import MAX_FILE_BYTES, ImportFileError, import_csv, invite_pending
 from bot.inbound import Inbound
-from bot.models import StaffUser, db, utcnow
+from bot.models import DATABASE_UNAVAILABLE, StaffUser, db, utcnow
 from bot.reminders import ReminderSettings, send_due, sweep_session
-from bot.webhook import local_sid, reply_to
+from bot.webhook import local_sid, replay_spool, reply_to
 
 bp = Blueprint("cli", __name__, cli_group=None)
 
@@ -43,6 +43,11 @@ def chat(phone: str) -> None:
             raise click.ClickException(
                 f"the database is not ready ({exc.orig}); run: flask --app bot db upgrade"
             ) from None
+        if not outcome.stored:
+            raise click.ClickException(
+                "the database did not take the text (see the log); if it is new, run: "
+                "flask --app bot db upgrade"
+            )
         click.echo(f"bot> {outcome.reply}" if outcome.reply else f"bot> (no reply: {outcome.kind})")
         click.echo()
 
@@ -201,3 +206,17 @@ def scheduler_command() -> None:
     click.echo("Clock started: sweeping for due reminders every minute. Ctrl-C stops it.")
     with contextlib.suppress(KeyboardInterrupt, SystemExit):
         scheduler.start()
+
+
+spool_cli = AppGroup("spool", help="Texts kept while the database was unavailable.")
+
+
+@spool_cli.command("replay")
+def replay_spool_command() -> None:
+    """Record the texts kept while the database was unavailable (the web processes and the
+    clock do it themselves once it is back; this does it now, on this machine)."""
+    try:
+        count = replay_spool(current_app._get_current_object())
+    except DATABASE_UNAVAILABLE as exc:
+        raise click.ClickException(f"the database is still unavailable ({exc.orig})") from None
+    click.echo(f"Recorded {count} texts kept while the database was unavailable.")

@@ -16,6 +16,7 @@ from flask import Flask
 
 from bot.models import db, utcnow
 from bot.reminders import ReminderSettings, send_due, sweep_session
+from bot.webhook import replay_spool
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,18 @@ def sweep_once(app: Flask) -> None:
             return
         if report.due or report.skipped or report.reconciled:
             log.info("reminder sweep: %s", report.line())
+    _replay_spool(app)
+
+
+def _replay_spool(app: Flask) -> None:
+    """Texts this machine kept while the database was away: recorded once it is back."""
+    if not app.extensions["spool"].waiting:
+        return
+    with app.app_context():
+        try:
+            replay_spool(app)
+        except Exception:
+            log.exception("spool not replayed; the next minute tries again")
 
 
 def make_scheduler(app: Flask) -> BlockingScheduler:

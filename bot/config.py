@@ -36,6 +36,10 @@ SETTINGS: dict[str, Any] = {
     "CLINIC_TIMEZONE": "America/New_York",
     "CONTENT_FILE": None,  # default: bot/content/clinic.yaml
     "RATE_LIMIT_PER_HOUR": 20,
+    # Seconds the webhook waits for the database (a lock, a statement, a free connection)
+    # before it answers the patient without it; Twilio gives up after 15.
+    "WEBHOOK_DB_TIMEOUT": 5,
+    "SPOOL_DIR": None,  # default: instance/spool; texts kept while the database is away
     "SEND_CONCURRENCY": 20,  # texts sent to Twilio at once (bulk invitations, reminders)
     "SEND_RATE_PER_SECOND": 200,  # texts started per second at most
     "SEND_RETRIES": 4,  # retries of a text Twilio answered 429 or 5xx
@@ -101,6 +105,13 @@ def check(config: dict[str, Any], instance_path: str, debug: bool, testing: bool
             "America/New_York"
         ) from None
     config["RATE_LIMIT_PER_HOUR"] = integer(config, "RATE_LIMIT_PER_HOUR", minimum=1)
+    config["WEBHOOK_DB_TIMEOUT"] = number(config, "WEBHOOK_DB_TIMEOUT", minimum=0.1)
+    if config["WEBHOOK_DB_TIMEOUT"] > 10:
+        raise ConfigError(
+            "WEBHOOK_DB_TIMEOUT must be at most 10 seconds: Twilio gives up on an answer "
+            f"after 15, got {config['WEBHOOK_DB_TIMEOUT']}"
+        )
+    config["SPOOL_DIR"] = config.get("SPOOL_DIR") or str(Path(instance_path) / "spool")
     config["PROXY_HOPS"] = integer(config, "PROXY_HOPS", minimum=0)
     config["SEND_CONCURRENCY"] = integer(config, "SEND_CONCURRENCY", minimum=1)
     config["SEND_RATE_PER_SECOND"] = number(config, "SEND_RATE_PER_SECOND", minimum=0.1)

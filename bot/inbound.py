@@ -27,6 +27,7 @@ import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import psycopg
 from sqlalchemy import (
     Connection,
     DateTime,
@@ -39,6 +40,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.exc import OperationalError
 
 from bot.compliance import Keyword, classify, is_spanish_keyword
 from bot.models import SMS_CONSENT_ACTIONS, ConsentEvent, Message, Patient
@@ -66,6 +68,7 @@ class Outcome:
     reply: str | None  # None: answer nothing
     kind: str
     duplicate: bool = False
+    stored: bool = True  # False: the database could not take it (kept in the spool)
 
 
 @dataclass(frozen=True)
@@ -130,11 +133,32 @@ def webhook_connection(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
+# What the patient is answered when the database cannot take the text: these need no
+# database (safety first, and STOP, START and HELP as carriers require); anything else is
+# told to call, as the gate (opted out? too many texts?) cannot be asked.
+WITHOUT_DATABASE = frozenset({"emergency", "pain", "help", "opt_out", "opt_in"})
+
+
+def answer_without_database(replier: Replier, message: Inbound, now) -> Candidate:
+    """The answer to a text the database cannot take (``bot.spool`` keeps the text)."""
+    answer = candidate(replier, clean_body(message.body), message.opt_out_type, now)
+    if answer.kind in WITHOUT_DATABASE:
+        return answer
+    return Candidate(replier.unavailable_text(), "db_unavailable")
+
+
 def handle_inbound(
-    conn: Connection, replier: Replier, message: Inbound, now: dt.datetime, rate_limit: int
+    conn: Connection,
+    replier: Replier,
+    message: Inbound,
+    now: dt.datetime,
+    rate_limit: int,
+    answered: Candidate | None = None,
 ) -> Outcome:
+    """Record one text and what it is answered. ``answered``: the patient was answered
+    already (a spooled text, recorded once the database is back): record that answer."""
     body = clean_body(message.body)
-    answer = candidate(replier, body, message.opt_out_type, now)
+    answer = answered or candidate(replier, body, message.opt_out_type, now)
     if answer.kind == "my_routine":  # rare: the one answer that reads the patient's record
         answer = _own_routine(conn, replier, message.phone) or answer
     values = {
@@ -175,7 +199,10 @@ def _own_routine(conn: Connection, replier: Replier, phone: str) -> Candidate | 
 def _record_postgresql(conn: Connection, answer: Candidate, values: dict):
     # Straight to psycopg: SQLAlchemy's result machinery cost a third of this statement's
     # time, for one row of three plain values.
-    cursor = conn.connection.driver_connection.execute(_PG_RECORD, values)
+    try:
+        cursor = conn.connection.driver_connection.execute(_PG_RECORD, values)
+    except psycopg.OperationalError as exc:  # a timeout, a lost connection: as SQLAlchemy's
+        raise OperationalError("the webhook's statement", None, exc) from exc
     inserted, kind, send = cursor.fetchone()
     return (kind, send) if inserted else None
 

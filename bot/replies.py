@@ -1114,6 +1114,13 @@ class Replier:
                 )
         return f"We are closed right now. Call {self.phone}."
 
+    def unavailable_text(self) -> str:
+        """When the database cannot take a text: the patient is told to call."""
+        return (
+            f"{self.content.clinic.name}: sorry, we could not take your message just now. "
+            f"Please call us at {self.phone}. If this is an emergency, call 911."
+        )
+
     # -- compliance texts (the keywords are read in bot.compliance) ------------------------
 
     def help_text(self, spanish: bool = False) -> str:

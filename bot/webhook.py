@@ -17,9 +17,19 @@ from twilio.request_validator import (
 )
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.inbound import Inbound, Outcome, handle_inbound, webhook_connection
-from bot.models import Message, db, utcnow
+from bot.compliance import Keyword
+from bot.inbound import (
+    Candidate,
+    Inbound,
+    Outcome,
+    answer_without_database,
+    clean_body,
+    handle_inbound,
+    webhook_connection,
+)
+from bot.models import DATABASE_UNAVAILABLE, Message, db, utcnow
 from bot.phones import mask
+from bot.spool import Spooled
 
 bp = Blueprint("webhook", __name__)
 log = logging.getLogger(__name__)
@@ -82,16 +92,26 @@ def twilio_signed(view):
 
 
 def reply_to(message: Inbound) -> Outcome:
-    """Handle one inbound text in its own transaction, committed before it is answered."""
-    config = current_app.config
-    with webhook_connection(current_app.extensions["webhook_engine"]) as conn:
-        outcome = handle_inbound(
-            conn,
-            current_app.extensions["replier"],
-            message,
-            utcnow(),
-            config["RATE_LIMIT_PER_HOUR"],
-        )
+    """Handle one inbound text in its own transaction, committed before it is answered.
+
+    When the database cannot take it within ``WEBHOOK_DB_TIMEOUT`` (down, or a lock held
+    too long), the patient is still answered (``answer_without_database``) and the text is
+    kept in the spool, to be recorded once the database is back."""
+    app = current_app._get_current_object()
+    spool = app.extensions["spool"]
+    if message.message_sid in spool.sids:  # Twilio again, for a text answered meanwhile
+        return Outcome(None, "duplicate", duplicate=True)
+    try:
+        with webhook_connection(app.extensions["webhook_engine"]) as conn:
+            outcome = handle_inbound(
+                conn,
+                app.extensions["replier"],
+                message,
+                utcnow(),
+                app.config["RATE_LIMIT_PER_HOUR"],
+            )
+    except DATABASE_UNAVAILABLE as exc:
+        return _without_database(app, message, exc)
     log.debug(  # every text is in the database; this line is for following one live
         "sms in from=%s sid=%s kind=%s replied=%s",
         mask(message.phone),
@@ -100,6 +120,72 @@ def reply_to(message: Inbound) -> Outcome:
         outcome.reply is not None,
     )
     return outcome
+
+
+def _without_database(app, message: Inbound, exc: Exception) -> Outcome:
+    now = utcnow()
+    answer = answer_without_database(app.extensions["replier"], message, now)
+    kept = app.extensions["spool"].add(
+        Spooled(
+            phone=message.phone,
+            body=clean_body(message.body),
+            message_sid=message.message_sid,
+            received_at=now.isoformat(),
+            reply=answer.reply,
+            kind=answer.kind,
+            consent=answer.consent.value if answer.consent else None,
+            keyword=answer.keyword,
+            opt_out_type=message.opt_out_type,
+        )
+    )
+    log.error(
+        "database unavailable (%s): text %s from %s %s, answered %s",
+        type(exc).__name__,
+        message.message_sid,
+        mask(message.phone),
+        "kept in the spool" if kept else "LOST (the spool could not be written)",
+        answer.kind,
+    )
+    return Outcome(answer.reply, answer.kind, stored=False)
+
+
+def replay_spool(app) -> int:
+    """Record the texts kept while the database was unavailable (``bot.spool``)."""
+
+    def record(entries: list[Spooled]) -> None:
+        with webhook_connection(app.extensions["webhook_engine"]) as conn:
+            for entry in entries:
+                message = Inbound(entry.phone, entry.body, entry.message_sid, entry.opt_out_type)
+                answered = Candidate(
+                    entry.reply or "",
+                    entry.kind,
+                    always=True,  # it was answered: record the answer as sent
+                    consent=Keyword(entry.consent) if entry.consent else None,
+                    keyword=entry.keyword,
+                )
+                handle_inbound(
+                    conn, app.extensions["replier"], message, entry.received,
+                    app.config["RATE_LIMIT_PER_HOUR"], answered,
+                )  # fmt: skip
+
+    return app.extensions["spool"].replay(record)
+
+
+def _replay_after(response: Response) -> Response:
+    """Once this text was taken, the ones kept while the database was away are recorded,
+    after the answer has gone to Twilio."""
+    app = current_app._get_current_object()
+    if app.extensions["spool"].waiting:
+
+        def replay() -> None:
+            with app.app_context():
+                try:
+                    replay_spool(app)
+                except DATABASE_UNAVAILABLE:
+                    log.warning("spool not replayed: the database is still unavailable")
+
+        response.call_on_close(replay)
+    return response
 
 
 def local_sid(prefix: str) -> str:
@@ -135,7 +221,11 @@ def inbound_sms():
         message_sid=sid[:64],
         opt_out_type=form.get("OptOutType"),
     )
-    return twiml(reply_to(message).reply)
+    outcome = reply_to(message)
+    response = twiml(outcome.reply)
+    if outcome.stored:
+        _replay_after(response)
+    return response
 
 
 STATUSES = frozenset(

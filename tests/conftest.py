@@ -120,11 +120,13 @@ def database_url(template_database, tmp_path):
 
 
 @pytest.fixture
-def make_app(database_url):
-    """Build an app on this test's database with extra settings."""
+def make_app(database_url, tmp_path):
+    """Build an app on this test's database with extra settings; its spool (texts kept
+    while the database is away) in the test's own folder."""
     apps = []
 
     def make(**overrides):
+        overrides.setdefault("SPOOL_DIR", str(tmp_path / "spool"))
         app = create_app(base_config(database_url, **overrides))
         apps.append(app)
         return app

@@ -1,0 +1,128 @@
+"""The webhook and the staff pages when the database is slow or down: the patient is
+answered in time, the text is recorded once the database is back, and nobody is answered
+twice."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import time
+
+import pytest
+from flask_login.utils import _create_identifier
+from sqlalchemy import create_engine, func, select, text
+
+from bot.models import ConsentEvent, Message, db
+from tests.conftest import PATIENT, new_sid, post_sms
+from tests.test_webhook import messages_of, only_message
+
+TWILIO_GIVES_UP = 15  # seconds
+
+
+@contextlib.contextmanager
+def messages_locked(app):
+    """Another session holds the messages table (PostgreSQL) or the database's write lock
+    (SQLite), as a long migration or a stuck transaction would."""
+    url = app.config["DATABASE_URL"]
+    if url.startswith("sqlite"):
+        holder = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        return
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        conn.execute(text("LOCK TABLE messages IN ACCESS EXCLUSIVE MODE"))
+        try:
+            yield
+        finally:
+            conn.rollback()
+    engine.dispose()
+
+
+def stored(app, *where) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(Message).where(*where))
+
+
+def test_a_locked_table_gets_an_answer_in_time_and_the_text_later(make_app):
+    app = make_app(WEBHOOK_DB_TIMEOUT="1")
+    client = app.test_client()
+    phone = app.extensions["replier"].phone
+    texts = {"hours": new_sid(), "I fell down the stairs": new_sid(), "STOP": new_sid()}
+    answers = {}
+    with messages_locked(app):
+        for body, sid in texts.items():
+            started = time.monotonic()
+            response = post_sms(client, body, sid=sid)
+            assert time.monotonic() - started < TWILIO_GIVES_UP - 5, body
+            answers[body] = only_message(response)
+    assert stored(app) == 0  # kept in the spool, not in the database
+    assert "could not take your message" in answers["hours"] and phone in answers["hours"]
+    assert answers["I fell down the stairs"].startswith("Please call 911")
+    assert "no more texts" in answers["STOP"]
+    # Twilio again for a text already answered: no second answer.
+    assert messages_of(post_sms(client, "hours", sid=texts["hours"])) == []
+
+    # The database is back: the next text is taken, and the kept ones are recorded after it.
+    response = post_sms(client, "address")
+    assert "could not take" not in only_message(response)
+    response.close()  # the answer has gone to Twilio: the spool is replayed
+    for body, sid in texts.items():
+        assert stored(app, Message.message_sid == sid, Message.direction == "in") == 1, body
+        replies = stored(app, Message.reply_to_sid == sid)
+        assert replies == 1, body
+    with app.app_context():
+        reply = db.session.scalar(
+            select(Message.body).where(Message.reply_to_sid == texts["hours"])
+        )
+        assert reply == answers["hours"]  # what the patient was really answered
+        consents = db.session.scalars(select(ConsentEvent.action)).all()
+    assert consents == ["opt_out"]  # the STOP counts
+    assert list((app.extensions["spool"].folder).glob("*.jsonl")) == []
+    # Replaying again records nothing twice.
+    result = app.test_cli_runner().invoke(args=["spool", "replay"])
+    assert "Recorded 0 texts" in result.output
+    assert stored(app) == 2 * len(texts) + 2
+    # The opted-out number gets nothing more.
+    assert messages_of(post_sms(client, "hours")) == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["postgresql+psycopg://postgres@127.0.0.1:1/none", "sqlite:////nonexistent/dir/x.sqlite3"],
+)
+def test_an_unreachable_database(make_app, url):
+    app = make_app(DATABASE_URL=url, WEBHOOK_DB_TIMEOUT="2", WTF_CSRF_ENABLED=False)
+    client = app.test_client()
+    started = time.monotonic()
+    answer = only_message(post_sms(client, "do you take aetna"))
+    assert "could not take your message" in answer
+    answer = only_message(post_sms(client, "my legs are numb and I can't control my bladder"))
+    assert "911" in answer
+    assert time.monotonic() - started < TWILIO_GIVES_UP
+    response = client.post("/signin", data={"email": "a@b.example", "password": "x" * 12})
+    assert response.status_code == 503
+    assert "The database is not reachable" in response.get_data(as_text=True)
+    # Someone signed in before it went down (the session as this client would carry it).
+    with app.test_request_context(environ_base=client.environ_base):
+        identifier = _create_identifier()
+    with client.session_transaction() as session:
+        session.update({"_user_id": "a-session-token", "_id": identifier, "_fresh": True})
+    response = client.get("/patients")
+    assert response.status_code == 503 and response.headers["Retry-After"] == "30"
+    assert "The database is not reachable" in response.get_data(as_text=True)
+    result = app.test_cli_runner().invoke(args=["spool", "replay"])
+    assert result.exit_code != 0 and "still unavailable" in result.output
+    assert len(list(app.extensions["spool"].folder.glob("*.jsonl"))) == 1
+
+
+def test_a_spool_that_cannot_be_written_still_answers(make_app, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    app = make_app(DATABASE_URL="sqlite:////nonexistent/dir/x.sqlite3", SPOOL_DIR=str(blocker))
+    answer = only_message(post_sms(app.test_client(), "hours", phone=PATIENT))
+    assert "could not take your message" in answer
