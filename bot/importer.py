@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -216,14 +217,23 @@ def import_csv(
         if progress:
             progress("enrolling", min(start + BATCH, len(parsed)), len(parsed))
 
+    reconcile_invitations(app)
+    to_invite = [(line, pid) for line, pid in to_invite if _still_never_invited(pid)]
     _invite_all(app, to_invite, report, progress)
     return report
 
 
+def _still_never_invited(patient_id: int) -> bool:
+    patient = db.session.get(Patient, patient_id)
+    return patient is not None and pt.never_invited(db.session, patient)
+
+
 def invite_pending(app: Flask, progress: Progress | None = None) -> ImportReport:
     """Send the invitation to every enrolled patient who never got one (held at night, or
-    Twilio was unreachable) and has not answered since; failures name the patient id."""
+    Twilio was unreachable) and has not answered since; failures name the patient id.
+    Invitations an interrupted run may have sent are first settled with Twilio."""
     session = db.session
+    reconcile_invitations(app)
     rows = session.execute(
         select(Patient, *pt.status_columns()).where(
             Patient.removed_at.is_(None),
@@ -237,44 +247,76 @@ def invite_pending(app: Flask, progress: Progress | None = None) -> ImportReport
     return report
 
 
+def reconcile_invitations(app: Flask) -> tuple[int, int]:
+    """Invitations claimed by a run that died before recording Twilio's answers (claimed
+    longer ago than REMINDER_CLAIM_TIMEOUT): recorded as Twilio has them."""
+    return pt.reconcile_claims(
+        db.session,
+        app.extensions["sender"],
+        limits_from_config(app.config),
+        utcnow(),
+        dt.timedelta(seconds=app.config["REMINDER_CLAIM_TIMEOUT"]),
+    )
+
+
 def _invite_all(app: Flask, to_invite, report: ImportReport, progress: Progress | None) -> None:
-    """Send the invitations, many at once, and record each answer."""
+    """Send the invitations, many at once: each batch claimed (written down and
+    committed) before it is sent, and Twilio's answers recorded as they come, so an
+    invitation Twilio accepted is on record whatever happens to this process."""
     session = db.session
     content, sender = app.extensions["content"], app.extensions["sender"]
     ids = [pid for _, pid in to_invite]
     line_of = {pid: line for line, pid in to_invite}
     patients = {p.id: p for p in session.scalars(select(Patient).where(Patient.id.in_(ids)))}
     opted_out = pt.opted_out_numbers(session, [p.phone for p in patients.values()])
-    jobs = [
-        (patients[pid], patients[pid].phone, pt.invitation_text(content, patients[pid]))
-        for pid in ids
-        if patients[pid].phone not in opted_out and not patients[pid].number_invalid
-    ]
     for pid in ids:
         if patients[pid].phone in opted_out:
             report.invite_failures.append((line_of[pid], "the number has opted out (STOP)"))
     # Never at night where the patient is: those invitations wait for a staff member.
     window, now = app.config["REMINDER_WINDOW"], utcnow()
-    held = {p.id for p, _, _ in jobs if not pt.within_sending_hours(now, p.timezone, window)}
-    for patient_id in sorted(held, key=line_of.__getitem__):
-        report.invite_failures.append((line_of[patient_id], pt.held_for_the_night(window)))
-    jobs = [job for job in jobs if job[0].id not in held]
-    batches = [jobs[start : start + BATCH] for start in range(0, len(jobs), BATCH)]
+    jobs, held = [], []
+    for pid in ids:
+        patient = patients[pid]
+        if patient.phone in opted_out or patient.number_invalid:
+            continue
+        if not pt.within_sending_hours(now, patient.timezone, window):
+            held.append(pid)
+            continue
+        jobs.append((pid, patient.phone, pt.invitation_text(content, patient)))
+    for pid in sorted(held, key=line_of.__getitem__):
+        report.invite_failures.append((line_of[pid], pt.held_for_the_night(window)))
+
+    def claimed_batches():
+        for start in range(0, len(jobs), BATCH):
+            batch = jobs[start : start + BATCH]
+            texts = [(phone, text) for _, phone, text in batch]
+            claims = pt.claim_texts(session, texts, "invitation", utcnow())
+            yield [(claim, *job) for claim, job in zip(claims, batch, strict=True)]
+
     done = 0
     with sender.pipeline(limits_from_config(app.config)) as submit:
-        for batch, results in pipelined(submit, batches, _texts):
-            for (patient, _phone, text), result in zip(batch, results, strict=True):
-                pt.record_send(session, patient, text, "invitation", result, utcnow())
+        for batch, results in pipelined(submit, claimed_batches(), _texts):
+            answers = [
+                (claim, pid, phone, result)
+                for (claim, pid, phone, _), result in zip(batch, results, strict=True)
+            ]
+            pt.record_claims(session, answers, utcnow())
+            session.commit()
+            for _, pid, _, result in answers:
                 if result.ok:
                     report.invited += 1
+                elif result.unknown:
+                    report.invite_failures.append(
+                        (line_of[pid], "no answer from Twilio: checked with Twilio before the "
+                         "number is invited again ('flask --app bot patients invite')")
+                    )  # fmt: skip
                 else:
                     failure = staff_facing(result.error or result.status)
-                    report.invite_failures.append((line_of[patient.id], failure))
-            session.commit()
+                    report.invite_failures.append((line_of[pid], failure))
             done += len(batch)
             if progress:
                 progress("inviting", done, len(jobs))
 
 
 def _texts(batch) -> list[tuple[str, str]]:
-    return [(phone, text) for _, phone, text in batch]
+    return [(phone, text) for _, _, phone, text in batch]

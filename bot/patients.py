@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from sqlalchemy import Select, and_, delete, or_, select, update
+from sqlalchemy import Select, and_, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.content import Content
@@ -254,49 +254,106 @@ def held_for_the_night(window: tuple[dt.time, dt.time]) -> str:
 
 
 def never_invited_filter():
-    """SQL condition: no invitation to the patient's number was ever accepted by Twilio."""
+    """SQL condition: no invitation to the patient's number was accepted by Twilio, nor is
+    one claimed (being sent, or sent by a process that died before recording Twilio's
+    answer: reconciled with Twilio before the number is invited again)."""
     return ~(
         select(Message.id)
         .where(Message.phone == Patient.phone, Message.kind == "invitation")
-        .where(Message.message_sid.is_not(None))
+        .where(or_(Message.message_sid.is_not(None), Message.status == CLAIMED))
         .exists()
     )
 
 
 def never_invited(session: Session, patient: Patient) -> bool:
-    """No invitation to this number was ever accepted by Twilio."""
+    """No invitation to this number was ever accepted by Twilio (nor is one claimed)."""
     return bool(session.scalar(select(never_invited_filter()).where(Patient.id == patient.id)))
+
+
+CLAIMED = "claimed"  # a text written down before it is sent, its answer not yet recorded
+
+
+def claim_texts(session: Session, texts: list[tuple[str, str]], kind: str, now) -> list[int]:
+    """Write down texts (phone, body) about to be sent, as "claimed" rows of the
+    conversation, and commit: whatever happens to this process once they are sent, the
+    texts are on record, and a claim left behind is reconciled with Twilio
+    (``reconcile_claims``) before the number gets that text again. Their ids, in order."""
+    if not texts:
+        return []
+    rows = [
+        {"phone": phone, "direction": "out", "body": body, "message_sid": None, "kind": kind,
+         "status": CLAIMED, "created_at": now}
+        for phone, body in texts
+    ]  # fmt: skip
+    ids = session.scalars(
+        insert(Message).returning(Message.id, sort_by_parameter_order=True), rows
+    ).all()
+    session.commit()
+    return list(ids)
+
+
+def record_claims(
+    session: Session, claims: list[tuple[int, int, str, SendResult]], now: dt.datetime
+) -> None:
+    """Twilio's answers for claimed texts, as (message id, patient id, phone, result): the
+    MessageSid and status of an accepted one, "failed" for a refused one; one whose answer
+    was lost stays claimed, for reconciliation. The caller commits."""
+    for message_id, _, _, result in claims:
+        if result.unknown:
+            continue
+        session.execute(
+            update(Message)
+            .where(Message.id == message_id)
+            .values(message_sid=result.sid, status=result.status if result.ok else "failed")
+        )
+    record_refusals(session, [(pid, phone, r.error_code) for _, pid, phone, r in claims], now)
+
+
+def reconcile_claims(
+    session: Session, sender: Sender, limits, now: dt.datetime, older_than: dt.timedelta
+) -> tuple[int, int]:
+    """Claimed texts older than ``older_than`` (their process died between sending and
+    recording): Twilio is asked whether it accepted each; found, it is recorded as sent;
+    not found, as not sent (the number may get it again); no answer: left claimed. Returns
+    (found sent, not sent). Commits."""
+    stale = session.execute(
+        select(Message.id, Message.phone, Message.body, Message.created_at)
+        .where(Message.status == CLAIMED, Message.created_at <= now - older_than)
+        .order_by(Message.id)
+    ).all()
+    if not stale:
+        return 0, 0
+    answers = sender.find_sent_many([(r.phone, r.body, r.created_at) for r in stale], limits)
+    found = not_sent = 0
+    for row, answer in zip(stale, answers, strict=True):
+        if answer.error:
+            continue
+        values = {"message_sid": answer.sid, "status": "sent"} if answer.sid else {
+            "status": "not sent"
+        }  # fmt: skip
+        session.execute(
+            update(Message).where(Message.id == row.id, Message.status == CLAIMED).values(values)
+        )
+        found, not_sent = (found + 1, not_sent) if answer.sid else (found, not_sent + 1)
+    session.commit()
+    return found, not_sent
 
 
 def send_to_patient(
     session: Session, sender: Sender, patient: Patient, body: str, kind: str, now: dt.datetime
 ) -> SendResult | None:
-    """Send one text and log it; None when the number must not be texted (opted out,
-    invalid, removed). Twilio's answers that say something about the number are recorded."""
+    """Send one text, claimed before it is sent (this commits the claim) and recorded with
+    Twilio's answer; None when the number must not be texted (opted out, invalid, removed).
+    The caller commits the answer."""
     if patient.removed_at or patient.number_invalid:
         return None
     if opted_out_numbers(session, [patient.phone]):
         return None
-    result = sender.send(patient.phone, body)
-    record_send(session, patient, body, kind, result, now)
+    patient_id, phone = patient.id, patient.phone
+    [claim] = claim_texts(session, [(phone, body)], kind, now)
+    result = sender.send(phone, body)
+    record_claims(session, [(claim, patient_id, phone, result)], now)
     return result
-
-
-def record_send(
-    session: Session, patient: Patient, body: str, kind: str, result: SendResult, now
-) -> None:
-    session.add(
-        Message(
-            phone=patient.phone,
-            direction="out",
-            body=body,
-            message_sid=result.sid,
-            kind=kind,
-            status=result.status,
-            created_at=now,
-        )
-    )
-    record_refusals(session, [(patient.id, patient.phone, result.error_code)], now)
 
 
 def record_refusals(session: Session, refusals: list[tuple[int, str, int | None]], now) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from bot.models import Patient, StaffUser, db
+from bot.models import Message, Patient, StaffUser, db
 from tests.conftest import PASSWORD, csrf_token, hours_excluding_now, post_sms
 
 HEADER = "name,phone,language,routine,reminder_time,timezone\n"
@@ -322,3 +323,93 @@ def test_a_name_with_a_control_character_is_refused(staff_client, twilio_app):
     text = HEADER + "Ana\x07Lopez,(202) 555-0101,es,cat camel,09:00,\n"
     assert "control character" in upload(staff_client, text.encode())
     assert count_patients(twilio_app) == 0
+
+
+# --- invitations exactly once ---------------------------------------------------------------
+
+
+def test_an_import_killed_mid_run_then_invite_sends_each_once(
+    twilio_app, fake_twilio, database_url, tmp_path
+):
+    """The review's case: invitations Twilio accepted but the import never recorded (here,
+    the import process is killed with SIGKILL mid-run). ``patients invite`` afterwards
+    finds them at Twilio: every patient exactly one invitation."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, CLINIC_NUMBER
+
+    count = 120
+    rows = "".join(f"P {i},+1202555{i + 1000:04d},,cat camel,09:00,\n" for i in range(count))
+    path = tmp_path / "many.csv"
+    path.write_text(HEADER + rows)
+    fake_twilio.latency = 0.05
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url, "SECRET_KEY": "s" * 40, "LOG_LEVEL": "WARNING",
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_FROM_NUMBER": CLINIC_NUMBER, "TWILIO_API_BASE_URL": fake_twilio.base_url,
+        "SEND_CONCURRENCY": "5", "REMINDER_WINDOW": "00:00-24:00",
+        "REMINDER_CLAIM_TIMEOUT": "0", "SPOOL_DIR": str(tmp_path / "spool"),
+    }  # fmt: skip
+    root = Path(__file__).resolve().parent.parent
+    command = [sys.executable, "-m", "flask", "--app", "bot", "patients"]
+    first = subprocess.Popen(
+        [*command, "import", str(path)], env=env, cwd=root, stdout=subprocess.DEVNULL
+    )
+    with fake_twilio.wait_for_messages(count // 3, timeout=60):
+        first.kill()
+    first.wait(30)
+    assert 0 < len(fake_twilio.messages) < count
+    rerun = subprocess.run(
+        [*command, "invite"], env=env, cwd=root, capture_output=True, text=True, timeout=120
+    )
+    assert rerun.returncode == 0, rerun.stderr
+    recipients = [m.to for m in fake_twilio.messages]
+    assert len(recipients) == len(set(recipients)), "a patient was invited twice"
+    with twilio_app.app_context():
+        enrolled = db.session.scalar(select(func.count()).select_from(Patient))
+        unsettled = db.session.scalar(
+            select(func.count()).select_from(Message).where(Message.status == "claimed")
+        )
+    assert len(recipients) == enrolled  # everyone the import enrolled, invited once
+    assert unsettled == 0
+
+
+def test_an_accepted_invitation_whose_answer_was_lost_is_not_sent_again(
+    twilio_app, fake_twilio, tmp_path
+):
+    from bot import patients as pt
+    from bot.importer import invite_pending
+
+    path = write(tmp_path, HEADER + GOOD)
+    app = twilio_app
+    app.config["REMINDER_CLAIM_TIMEOUT"] = 0
+    with app.app_context():
+        # Enrolled, claimed and sent, then the process died before recording the answers.
+        from bot.importer import read_file
+
+        rows, _ = read_file(Path(path).read_bytes())
+        matcher = pt.RoutineMatcher(app.extensions["content"])
+        for _, row in rows:
+            enrollment = pt.Enrollment(
+                row["name"], pt.parse_phone(row["phone"]), pt.parse_language(row["language"]),
+                matcher.match(row["routine"].split(";")), pt.parse_time(row["reminder_time"]),
+                pt.parse_timezone(row["timezone"], "America/New_York"),
+            )  # fmt: skip
+            pt.enroll(db.session, enrollment, "test", "import", dt.datetime.now(dt.UTC))
+        db.session.commit()
+        patients = db.session.scalars(select(Patient).order_by(Patient.id)).all()
+        texts = [(p.phone, pt.invitation_text(app.extensions["content"], p)) for p in patients]
+        pt.claim_texts(db.session, texts, "invitation", dt.datetime.now(dt.UTC))
+        for phone, body in texts[:2]:  # two reached Twilio; the third never left
+            assert app.extensions["sender"].send(phone, body).ok
+        report = invite_pending(app)
+    assert report.invited == 1
+    recipients = sorted(m.to for m in fake_twilio.messages)
+    assert recipients == sorted(phone for phone, _ in texts)  # one each
+    with app.app_context():
+        statuses = sorted(db.session.scalars(select(Message.status)))
+    assert statuses == ["not sent", "queued", "sent", "sent"]
