@@ -25,18 +25,22 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import logging
 import re
+import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot import patients as pt
-from bot.models import Patient, db, utcnow
+from bot.models import ImportJob, Patient, db, utcnow
 from bot.phones import staff_facing
 from bot.sender import limits_from_config, pipelined
 
+log = logging.getLogger(__name__)
 COLUMNS = ("name", "phone", "language", "routine", "reminder_time", "timezone")
 BATCH = 500
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -245,6 +249,68 @@ def invite_pending(app: Flask, progress: Progress | None = None) -> ImportReport
     report = ImportReport(rows=len(waiting))
     _invite_all(app, waiting, report, progress)
     return report
+
+
+# --- a large import from the staff page, in the background ---------------------------------
+
+INLINE_ROWS = 100  # a file with more rows is imported in the background
+STALE_JOB = dt.timedelta(minutes=2)  # a running job not heard of since: its process died
+
+
+def start_import_job(app: Flask, data: bytes, recorded_by: str) -> int:
+    """Run ``import_csv`` on a thread of this process, with its progress and report in an
+    ``import_jobs`` row, so the page that started it answers at once (an import of 20,000
+    rows and their invitations takes minutes; a web worker is given 30 seconds). Returns
+    the job's id. Should this process die meanwhile, every invitation sent is on record
+    or claimed, and 'flask --app bot patients invite' (or the same file again) finishes."""
+    job = ImportJob(created_by=recorded_by, status="running", stage="reading")
+    db.session.add(job)
+    db.session.commit()
+    thread = threading.Thread(
+        target=_run_job, args=(app, job.id, data, recorded_by), name=f"import-{job.id}"
+    )
+    app.extensions.setdefault("import_threads", []).append(thread)
+    thread.start()
+    return job.id
+
+
+def _run_job(app: Flask, job_id: int, data: bytes, recorded_by: str) -> None:
+    with app.app_context():
+        last = [0.0]
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if time.monotonic() - last[0] < 1 and done < total:
+                return  # at most one row update a second
+            last[0] = time.monotonic()
+            _update_job(job_id, stage=stage, done=done, total=total)
+
+        try:
+            report = import_csv(app, data, recorded_by, progress)
+        except ImportFileError as exc:
+            db.session.rollback()
+            _update_job(job_id, status="failed", error=str(exc)[:500])
+        except Exception as exc:  # noqa: BLE001 - recorded for the page, then logged
+            db.session.rollback()
+            log.exception("import job %s failed", job_id)
+            _update_job(job_id, status="failed", error=staff_facing(repr(exc))[:500])
+        else:
+            _update_job(job_id, status="done", report=asdict(report))
+        finally:
+            db.session.remove()
+
+
+def _update_job(job_id: int, **values) -> None:
+    db.session.execute(
+        update(ImportJob).where(ImportJob.id == job_id).values(updated_at=utcnow(), **values)
+    )
+    db.session.commit()
+
+
+def job_state(job: ImportJob, now: dt.datetime) -> str:
+    """running, done, failed, or interrupted (its process died: not heard of lately)."""
+    if job.status == "running" and now - job.updated_at > STALE_JOB:
+        return "interrupted"
+    return job.status
 
 
 def reconcile_invitations(app: Flask) -> tuple[int, int]:

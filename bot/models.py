@@ -242,3 +242,21 @@ class AuditEvent(db.Model):
     patient_id: Mapped[int | None] = mapped_column(BigId, index=True)
     detail: Mapped[str] = mapped_column(String(500), default="")
     address: Mapped[str | None] = mapped_column(String(64))  # the client's address
+
+
+class ImportJob(db.Model):
+    """A CSV import run in the background (a large file from the staff page): its progress
+    and, once done, its report, for the page that follows it."""
+
+    __tablename__ = "import_jobs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    created_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running, done, failed
+    stage: Mapped[str] = mapped_column(String(16), default="reading")
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    report: Mapped[dict | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(String(500))

@@ -29,8 +29,16 @@ from wtforms.validators import DataRequired, Email, Length
 
 from bot import patients as pt
 from bot.auth import StaffError, create_staff, set_active
-from bot.importer import MAX_FILE_BYTES, ImportFileError, import_csv
-from bot.models import Patient, StaffUser, db, utcnow
+from bot.importer import (
+    INLINE_ROWS,
+    MAX_FILE_BYTES,
+    ImportFileError,
+    import_csv,
+    job_state,
+    read_file,
+    start_import_job,
+)
+from bot.models import ImportJob, Patient, StaffUser, db, utcnow
 from bot.phones import staff_facing
 
 bp = Blueprint("staff", __name__)
@@ -342,8 +350,13 @@ def upload():
             flash("Choose a CSV file to import.", "error")
         else:
             data = upload_file.stream.read(MAX_FILE_BYTES + 1)
+            app = current_app._get_current_object()
             try:
-                report = import_csv(current_app._get_current_object(), data, current_user.email)
+                rows, _ = read_file(data)  # a file that cannot be read is said so at once
+                if len(rows) > INLINE_ROWS:
+                    job_id = start_import_job(app, data, current_user.email)
+                    return redirect(url_for("staff.import_job", job_id=job_id))
+                report = import_csv(app, data, current_user.email)
             except ImportFileError as exc:
                 flash(f"The file was not imported: {exc}.", "error")
             else:
@@ -353,6 +366,16 @@ def upload():
                     "success" if not report.errors else "warning",
                 )
     return render_template("import.html", form=form, report=report)
+
+
+@bp.get("/patients/import/<id:job_id>")
+def import_job(job_id: int):
+    """A background import's progress (the page reloads itself while it runs), then its
+    report."""
+    job = db.session.get(ImportJob, job_id) or abort(404)
+    return render_template(
+        "import_job.html", job=job, state=job_state(job, utcnow()), report=job.report
+    )
 
 
 @bp.route("/staff", methods=["GET", "POST"])

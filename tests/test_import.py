@@ -413,3 +413,50 @@ def test_an_accepted_invitation_whose_answer_was_lost_is_not_sent_again(
     with app.app_context():
         statuses = sorted(db.session.scalars(select(Message.status)))
     assert statuses == ["not sent", "queued", "sent", "sent"]
+
+
+def test_a_large_file_is_imported_in_the_background(staff_client, twilio_app, fake_twilio):
+    """More than INLINE_ROWS rows: the page answers at once with a page that follows the
+    import (reloading itself, no script), which ends with the same report."""
+    import bot.importer
+
+    rows = "".join(f"P {i},+1202555{i + 1000:04d},,cat camel,09:00,\n" for i in range(150))
+    token = csrf_token(staff_client, "/patients/import")
+    response = staff_client.post(
+        "/patients/import",
+        data={"csrf_token": token, "file": (io.BytesIO((HEADER + rows).encode()), "p.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    job_url = response.location
+    assert re.fullmatch(r"/patients/import/\d+", job_url)
+    for thread in twilio_app.extensions["import_threads"]:
+        thread.join(60)
+    page = staff_client.get(job_url).get_data(as_text=True)
+    assert "Done." in page and "150 enrolled" in page and "150 invitations sent" in page
+    assert 'http-equiv="refresh"' not in page
+    assert len(fake_twilio.messages) == 150 and bot.importer.INLINE_ROWS < 150
+
+
+def test_an_import_job_page_follows_and_says_when_it_was_cut_short(staff_client, twilio_app):
+    from bot.models import ImportJob
+
+    with twilio_app.app_context():
+        now = dt.datetime.now(dt.UTC)
+        running = ImportJob(created_by="desk@clinic.example", stage="inviting", done=40,
+                            total=200, updated_at=now)  # fmt: skip
+        stale = ImportJob(created_by="desk@clinic.example", stage="inviting", done=40,
+                          total=200, updated_at=now - dt.timedelta(minutes=10))  # fmt: skip
+        failed = ImportJob(created_by="desk@clinic.example", status="failed",
+                           error="line 2: the file is not UTF-8")  # fmt: skip
+        db.session.add_all([running, stale, failed])
+        db.session.commit()
+        ids = running.id, stale.id, failed.id
+    page = staff_client.get(f"/patients/import/{ids[0]}").get_data(as_text=True)
+    assert 'http-equiv="refresh"' in page and "Sending invitations: 40 of 200" in page
+    page = staff_client.get(f"/patients/import/{ids[1]}").get_data(as_text=True)
+    assert "stopped before it finished" in page and "patients invite" in page
+    assert 'http-equiv="refresh"' not in page
+    page = staff_client.get(f"/patients/import/{ids[2]}").get_data(as_text=True)
+    assert "The file was not imported: line 2: the file is not UTF-8" in page
+    assert staff_client.get("/patients/import/999999").status_code == 404
