@@ -236,6 +236,15 @@ def staff_client(twilio_app):
     return client
 
 
+@pytest.fixture
+def admin_client(twilio_app):
+    """A test client signed in as an admin, on the app that texts the stand-in."""
+    add_staff(twilio_app, ADMIN_EMAIL, "admin")
+    client = twilio_app.test_client()
+    assert sign_in(client, ADMIN_EMAIL).status_code == 302
+    return client
+
+
 def post_sms(client, body: str, phone: str = PATIENT, sid: str | None = None, **extra):
     """Post a correctly signed Twilio text to /sms; returns the response."""
     params = twilio_params(body, phone, sid, **extra)

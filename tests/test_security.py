@@ -10,13 +10,11 @@ import pytest
 
 from bot.models import Patient, db
 from tests.conftest import (
-    ADMIN_EMAIL,
     PASSWORD,
     STAFF_EMAIL,
     add_staff,
     csrf_token,
     post_sms,
-    sign_in,
 )
 from tests.test_staff import enroll_form, page
 
@@ -66,14 +64,6 @@ def test_templates_hold_no_inline_script_or_handler():
         assert not INLINE_SCRIPT.search(text), template.name
         assert "<style" not in text, f"{template.name}: styles belong in bot/static"
         assert "javascript:" not in text.lower(), template.name
-
-
-@pytest.fixture
-def admin_client(twilio_app):
-    add_staff(twilio_app, ADMIN_EMAIL, "admin")
-    client = twilio_app.test_client()
-    assert sign_in(client, ADMIN_EMAIL).status_code == 302
-    return client
 
 
 def every_page(app, client):
