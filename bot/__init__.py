@@ -71,9 +71,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if app.config["DATABASE_URL"].startswith("postgresql"):
         # Short queries only: PostgreSQL's JIT compiler spent 0.27 s compiling a 30 ms
         # query of the reminder sweep whenever its cost was misestimated. A database that
-        # does not answer a connection in a few seconds is reported, not waited for.
+        # does not answer a connection in a few seconds is reported, not waited for, and
+        # a lock held elsewhere is waited for twice the webhook's time at most: a staff
+        # page then says the database is not reachable instead of hanging.
         options.setdefault(
-            "connect_args", {"options": "-c jit=off", "connect_timeout": CONNECT_TIMEOUT}
+            "connect_args",
+            {
+                "options": f"-c jit=off -c lock_timeout={int(2 * wait * 1000)}ms",
+                "connect_timeout": CONNECT_TIMEOUT,
+            },
         )
     db.init_app(app)
     with app.app_context():

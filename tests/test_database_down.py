@@ -20,9 +20,9 @@ TWILIO_GIVES_UP = 15  # seconds
 
 
 @contextlib.contextmanager
-def messages_locked(app):
-    """Another session holds the messages table (PostgreSQL) or the database's write lock
-    (SQLite), as a long migration or a stuck transaction would."""
+def messages_locked(app, table: str = "messages"):
+    """Another session holds a table (PostgreSQL) or the database's write lock (SQLite),
+    as a long migration or a stuck transaction would."""
     url = app.config["DATABASE_URL"]
     if url.startswith("sqlite"):
         holder = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
@@ -35,7 +35,7 @@ def messages_locked(app):
         return
     engine = create_engine(url)
     with engine.connect() as conn:
-        conn.execute(text("LOCK TABLE messages IN ACCESS EXCLUSIVE MODE"))
+        conn.execute(text(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"))
         try:
             yield
         finally:
@@ -126,3 +126,21 @@ def test_a_spool_that_cannot_be_written_still_answers(make_app, tmp_path):
     app = make_app(DATABASE_URL="sqlite:////nonexistent/dir/x.sqlite3", SPOOL_DIR=str(blocker))
     answer = only_message(post_sms(app.test_client(), "hours", phone=PATIENT))
     assert "could not take your message" in answer
+
+
+def test_a_staff_page_behind_a_lock_says_so_instead_of_hanging(make_app, fake_twilio):
+    from tests.conftest import add_staff, sign_in
+
+    app = make_app(WEBHOOK_DB_TIMEOUT="1")
+    add_staff(app)
+    client = app.test_client()
+    assert sign_in(client).status_code == 302
+    started = time.monotonic()
+    with messages_locked(app, "patients"):
+        response = client.get("/patients")
+    if app.config["DATABASE_URL"].startswith("sqlite"):
+        assert response.status_code == 200  # SQLite: readers are not held by a writer
+    else:
+        assert response.status_code == 503
+        assert "The database is not reachable" in response.get_data(as_text=True)
+    assert time.monotonic() - started < TWILIO_GIVES_UP

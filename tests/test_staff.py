@@ -548,3 +548,20 @@ def test_deleting_a_patients_data(staff_client, twilio_app, fake_twilio):
         assert "consent history kept" in audit.detail
     everything = page(admin.get(f"/patients/{patient.id}"))
     assert "Ana Lopez" not in everything and "cat camel" not in everything.lower()
+
+
+def test_an_invitation_failure_shows_no_address_or_account(make_app, caplog):
+    """Twilio unreachable: staff see that the invitation was not sent and why, without
+    Twilio's URL (it names the account) or the account SID; the log masks them too."""
+    from tests.conftest import ACCOUNT_SID, CLINIC_NUMBER
+
+    app = make_app(TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_FROM_NUMBER=CLINIC_NUMBER,
+                   TWILIO_API_BASE_URL="http://127.0.0.1:9", SEND_RETRIES=0)  # fmt: skip
+    add_staff(app)
+    client = app.test_client()
+    sign_in(client)
+    response = enroll_form(client)
+    shown = page(client.get(response.location))
+    assert "Ana Lopez is enrolled, but the invitation could not be sent" in shown
+    assert ACCOUNT_SID not in shown and "127.0.0.1:9" not in shown and "http" not in shown
+    assert all(ACCOUNT_SID not in record.getMessage() for record in caplog.records)
