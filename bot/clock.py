@@ -41,9 +41,8 @@ def sweep_once(app: Flask) -> None:
 
 
 def _replay_spool(app: Flask) -> None:
-    """Texts this machine kept while the database was away: recorded once it is back."""
-    if not app.extensions["spool"].waiting:
-        return
+    """Texts this machine kept while the database was away (any process of it): recorded
+    once it is back. Looking costs a listing of the spool folder, nothing more."""
     with app.app_context():
         try:
             replay_spool(app)

@@ -144,3 +144,19 @@ def test_a_staff_page_behind_a_lock_says_so_instead_of_hanging(make_app, fake_tw
         assert response.status_code == 503
         assert "The database is not reachable" in response.get_data(as_text=True)
     assert time.monotonic() - started < TWILIO_GIVES_UP
+
+
+def test_the_clock_records_what_a_web_process_kept(make_app, fake_twilio):
+    """A web process kept a text while the database was locked and got no text since; the
+    clock on the same machine records it at its next minute."""
+    from bot.clock import sweep_once
+
+    web = make_app(WEBHOOK_DB_TIMEOUT="1")
+    clock = make_app()  # another process, started before the text: nothing waiting then
+    assert not clock.extensions["spool"].waiting
+    sid = new_sid()
+    with messages_locked(web):
+        assert "could not take" in only_message(post_sms(web.test_client(), "hours", sid=sid))
+    sweep_once(clock)
+    assert stored(clock, Message.message_sid == sid) == 1
+    assert list(clock.extensions["spool"].folder.glob("*.jsonl")) == []
