@@ -22,8 +22,10 @@ from sqlalchemy import (
     UniqueConstraint,
     exc,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 from sqlalchemy.types import TypeDecorator
+
+from bot.text import normalize
 
 
 class UTCDateTime(TypeDecorator):
@@ -184,6 +186,9 @@ class Patient(db.Model):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
+    # The name as searched: lower case, no accents, apostrophes or punctuation ("garcia"
+    # finds María García, "oconnor" O'Connor). Kept in step with ``name`` (``_searchable``).
+    search_name: Mapped[str | None] = mapped_column(String(120))
     phone: Mapped[str] = mapped_column(String(32), unique=True)  # E.164
     language: Mapped[str] = mapped_column(String(2), default="en")  # "en" or "es"
     routine: Mapped[list[str]] = mapped_column(JSON, default=list)  # exercise ids, in order
@@ -194,6 +199,11 @@ class Patient(db.Model):
     enrolled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     enrolled_by: Mapped[str] = mapped_column(String(254))  # staff email, or "import"
     removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    @validates("name")
+    def _searchable(self, _key: str, name: str) -> str:
+        self.search_name = normalize(name or "")[:120]
+        return name
 
 
 class ReminderDelivery(db.Model):

@@ -214,6 +214,20 @@ def invitation_text(content: Content, patient: Patient) -> str:
     return content.text("invitation", patient.language, time=clock(patient.reminder_time))
 
 
+def readable_phone(number: str | None) -> str:
+    """A number as people read it: (703) 555-0143 in the US, +44 20 7183 8750 elsewhere."""
+    try:
+        parsed = phonenumbers.parse(number or "")
+    except phonenumbers.NumberParseException:
+        return number or ""
+    style = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if parsed.country_code == 1
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(parsed, style)
+
+
 def clock(t: dt.time) -> str:
     hour = t.hour % 12 or 12
     return f"{hour}:{t.minute:02d} {'AM' if t.hour < 12 else 'PM'}"
@@ -471,9 +485,18 @@ def patient_list(session: Session, search: str = "", status: str = "") -> list[t
     search = "".join(ch for ch in search[:100] if ch.isprintable()).strip()
     if search:
         digits = re.sub(r"\D", "", search)
-        conditions = [Patient.name.icontains(search, autoescape=True)]
+        # Every word typed, anywhere in the name, as the name is searched ("garcia maria",
+        # "oconnor", "jose" for José); or the number's digits ("0143", "(703) 555-0143").
+        words = normalize(search).split()
+        conditions = []
+        if words:
+            conditions.append(
+                and_(*(Patient.search_name.contains(w, autoescape=True) for w in words))
+            )
         if len(digits) >= 3:
             conditions.append(Patient.phone.contains(digits))
+        if not conditions:
+            return []
         query = query.where(or_(*conditions))
     rows = session.execute(query.order_by(Patient.name, Patient.id)).all()
     listed = [(patient, status_of(patient, action, at)) for patient, action, at in rows]

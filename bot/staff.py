@@ -49,6 +49,18 @@ TIMEZONES = [
 ]  # fmt: skip
 
 
+@bp.app_template_filter("clinic_time")
+def clinic_time(moment) -> str:
+    """A moment in the clinic's time zone, labelled: "Nov 29, 2026, 4:51 PM EST"."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(ZoneInfo(current_app.config["CLINIC_TIMEZONE"]))
+    return f"{local:%b} {local.day}, {local.year}, {pt.clock(local.time())} {local.tzname()}"
+
+
+bp.add_app_template_filter(pt.readable_phone, "phone")
+
+
 @bp.before_request
 def require_sign_in():
     if not current_user.is_authenticated:

@@ -565,3 +565,59 @@ def test_an_invitation_failure_shows_no_address_or_account(make_app, caplog):
     assert "Ana Lopez is enrolled, but the invitation could not be sent" in shown
     assert ACCOUNT_SID not in shown and "127.0.0.1:9" not in shown and "http" not in shown
     assert all(ACCOUNT_SID not in record.getMessage() for record in caplog.records)
+
+
+# --- as a front desk reads the pages -------------------------------------------------------
+
+
+def enroll_many(client, people):
+    for name, phone in people:
+        response = enroll_form(client, name=name, phone=phone)
+        assert response.status_code == 302, page(response)
+
+
+@pytest.mark.parametrize(
+    ("typed", "found"),
+    [
+        ("garcia", ["María García"]),
+        ("GARCÍA", ["María García"]),
+        ("maria", ["María García"]),
+        ("garcia maria", ["María García"]),
+        ("oconnor", ["Seán O'Connor"]),
+        ("o'connor", ["Seán O'Connor"]),
+        ("O’Connor", ["Seán O'Connor"]),
+        ("sean", ["Seán O'Connor"]),
+        ("0143", ["María García"]),
+        ("(703) 555-0143", ["María García"]),
+        ("555", ["María García", "Seán O'Connor", "Zoë Ng"]),
+        ("zoe", ["Zoë Ng"]),
+        ("nobody", []),
+        ("%", []),
+        ("_", []),
+    ],
+)
+def test_search_ignores_accents_case_and_apostrophes(staff_client, typed, found):
+    enroll_many(staff_client, [("María García", "(703) 555-0143"),
+                               ("Seán O'Connor", "(202) 555-0150"), ("Zoë Ng", "202-555-0151")])  # fmt: skip
+    html = page(staff_client.get("/patients", query_string={"q": typed}))
+    listed = re.findall(r'<a href="/patients/\d+">([^<]+)</a>', html)
+    assert [n.replace("&#39;", "'") for n in listed] == found, typed
+
+
+def test_numbers_and_times_read_as_people_read_them(staff_client, twilio_app):
+    enroll_many(staff_client, [("Ana Lopez", "+1 703 555 0143")])
+    patient = patient_row(twilio_app, "+17035550143")
+    post_sms(staff_client, "hours", phone="+17035550143")
+    listing = page(staff_client.get("/patients"))
+    assert "(703) 555-0143" in listing and "+17035550143" not in listing
+    html = page(staff_client.get(f"/patients/{patient.id}"))
+    assert "(703) 555-0143" in html
+    from zoneinfo import ZoneInfo
+
+    with twilio_app.app_context():
+        sent = db.session.scalar(select(Message.created_at).order_by(Message.id.desc()))
+    local = sent.astimezone(ZoneInfo("America/New_York"))
+    hour = local.hour % 12 or 12
+    label = f"{local:%b} {local.day}, {local.year}, {hour}:{local:%M} {local:%p} {local:%Z}"
+    assert label in html, label
+    assert " UTC" not in html and "(UTC)" not in html
