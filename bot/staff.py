@@ -79,8 +79,9 @@ def admin_only(view):
 
 
 class PatientForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
-    phone = StringField("Mobile number", validators=[DataRequired(), Length(max=40)])
+    # Checked by bot.patients' parsers, each with a message that says what to do.
+    name = StringField("Name")
+    phone = StringField("Mobile number")
     language = SelectField(
         "Language of the texts", choices=[SelectChoice(k, v) for k, v in pt.LANGUAGES.items()]
     )
@@ -133,15 +134,43 @@ def _routine_from_form() -> list[str]:
     return routine
 
 
-def _enrollment_from_form(form: PatientForm) -> pt.Enrollment:
-    return pt.Enrollment(
-        name=pt.check_name(form.name.data),
-        phone=pt.parse_phone(form.phone.data),
-        language=pt.parse_language(form.language.data),
-        routine=_routine_from_form(),
-        reminder_time=pt.parse_time(form.reminder_time.data),
-        timezone=pt.parse_timezone(form.timezone.data, current_app.config["CLINIC_TIMEZONE"]),
-    )
+FIELD_ORDER = ("name", "phone", "language", "reminder_time", "timezone", "routine", "consent")
+
+
+def _checked(form: PatientForm, parsers: dict) -> tuple[dict, dict[str, str]]:
+    """Every field checked, not only up to the first mistake: (values, errors by field).
+    A form without its CSRF token is refused outright (400)."""
+    form.validate()
+    if "csrf_token" in form.errors:
+        abort(400)
+    errors = {name: errs[0] for name, errs in form.errors.items()}
+    values = {}
+    for field, parse in parsers.items():
+        if field in errors:
+            continue
+        try:
+            values[field] = parse()
+        except pt.EnrollmentError as exc:
+            errors[exc.field] = str(exc)
+    return values, errors
+
+
+def _error_attributes(errors: dict[str, str]) -> dict[str, dict]:
+    """For each field in error: linked to its message (aria-describedby), marked invalid,
+    and the first one in the page's order focused."""
+    attributes = {
+        field: {"aria-describedby": f"{field}-error", "aria-invalid": "true"} for field in errors
+    }
+    first = next((f for f in FIELD_ORDER if f in errors), None)
+    if first:
+        attributes[first]["autofocus"] = True
+    return attributes
+
+
+def _consent_given(form: PatientForm) -> bool:
+    if not form.consent.data:
+        raise pt.EnrollmentError("consent", "Record that the patient agreed in person.")
+    return True
 
 
 @bp.get("/")
@@ -173,24 +202,35 @@ def enroll():
     if request.method == "GET":
         form.timezone.data = current_app.config["CLINIC_TIMEZONE"]
     errors: dict[str, str] = {}
-    if form.validate_on_submit():
-        try:
-            if not form.consent.data:
-                raise pt.EnrollmentError("consent", "Record that the patient agreed in person.")
-            enrollment = _enrollment_from_form(form)
-            patient = pt.enroll(db.session, enrollment, current_user.email, "staff", utcnow())
-            db.session.commit()
-        except pt.EnrollmentError as exc:
-            db.session.rollback()
-            errors[exc.field] = str(exc)
-        else:
-            _send_invitation(patient)
-            return redirect(url_for("staff.patient", patient_id=patient.id))
+    if request.method == "POST":
+        zone = current_app.config["CLINIC_TIMEZONE"]
+        values, errors = _checked(form, {
+            "name": lambda: pt.check_name(form.name.data),
+            "phone": lambda: pt.parse_phone(form.phone.data),
+            "language": lambda: pt.parse_language(form.language.data),
+            "reminder_time": lambda: pt.parse_time(form.reminder_time.data),
+            "timezone": lambda: pt.parse_timezone(form.timezone.data, zone),
+            "routine": _routine_from_form,
+            "consent": lambda: _consent_given(form),
+        })  # fmt: skip
+        if not errors:
+            values.pop("consent")
+            try:
+                enrollment = pt.Enrollment(**values)
+                patient = pt.enroll(db.session, enrollment, current_user.email, "staff", utcnow())
+                db.session.commit()
+            except pt.EnrollmentError as exc:
+                db.session.rollback()
+                errors[exc.field] = str(exc)
+            else:
+                _send_invitation(patient)
+                return redirect(url_for("staff.patient", patient_id=patient.id))
     return render_template(
         "patient_form.html",
         form=form,
         errors=errors,
         exercises=_content().exercises,
+        invalid=_error_attributes(errors),
         chosen=request.form.getlist("routine") if request.method == "POST" else [],
         order={k[6:]: v for k, v in request.form.items() if k.startswith("order-")},
         title="Enroll a patient",
@@ -271,18 +311,19 @@ def edit(patient_id: int):
     errors: dict[str, str] = {}
     if request.method == "GET":
         form.reminder_time.data = record.reminder_time.strftime("%H:%M")
-    if form.validate_on_submit():
-        try:
-            record.name = pt.check_name(form.name.data)
-            record.language = pt.parse_language(form.language.data)
-            record.routine = _routine_from_form()
-            record.reminder_time = pt.parse_time(form.reminder_time.data)
-            record.timezone = pt.parse_timezone(form.timezone.data, record.timezone)
+    if request.method == "POST":
+        values, errors = _checked(form, {
+            "name": lambda: pt.check_name(form.name.data),
+            "language": lambda: pt.parse_language(form.language.data),
+            "reminder_time": lambda: pt.parse_time(form.reminder_time.data),
+            "timezone": lambda: pt.parse_timezone(form.timezone.data, record.timezone),
+            "routine": _routine_from_form,
+        })  # fmt: skip
+        errors.pop("phone", None)  # not on this form: the number stays
+        if not errors:
+            for field, value in values.items():
+                setattr(record, field, value)
             db.session.commit()
-        except pt.EnrollmentError as exc:
-            db.session.rollback()
-            errors[exc.field] = str(exc)
-        else:
             flash(f"Saved the changes for {record.name}.", "success")
             return redirect(url_for("staff.patient", patient_id=record.id))
     chosen = request.form.getlist("routine") if request.method == "POST" else record.routine
@@ -296,6 +337,7 @@ def edit(patient_id: int):
         form=form,
         errors=errors,
         exercises=_content().exercises,
+        invalid=_error_attributes(errors),
         chosen=chosen,
         order=order,
         patient=record,

@@ -171,3 +171,18 @@ def test_the_policy_blocks_an_inline_script(live_server, browser_page):
     )
     page.wait_for_load_state("networkidle")
     assert page.evaluate("typeof window.pwned") == "undefined"
+
+
+def test_a_form_with_mistakes_focuses_the_first_one(live_server, browser_page):
+    page = browser_page
+    sign_in_page(page, live_server)
+    page.goto(f"{live_server}/patients/new")
+    page.get_by_label("Mobile number").fill("12345")
+    page.get_by_role("button", name="Enroll and send invitation").click()
+    playwright_api.expect(page.get_by_role("alert")).to_contain_text("things need fixing")
+    focused = page.evaluate(
+        "[document.activeElement.name, document.activeElement.getAttribute('aria-describedby')]"
+    )
+    assert focused == ["name", "name-error"]
+    described = page.locator("#phone-error")
+    playwright_api.expect(described).to_contain_text("is not a")

@@ -597,8 +597,9 @@ def enroll_many(client, people):
     ],
 )
 def test_search_ignores_accents_case_and_apostrophes(staff_client, typed, found):
-    enroll_many(staff_client, [("María García", "(703) 555-0143"),
-                               ("Seán O'Connor", "(202) 555-0150"), ("Zoë Ng", "202-555-0151")])  # fmt: skip
+    people = [("María García", "(703) 555-0143"), ("Seán O'Connor", "(202) 555-0150"),
+              ("Zoë Ng", "202-555-0151")]  # fmt: skip
+    enroll_many(staff_client, people)
     html = page(staff_client.get("/patients", query_string={"q": typed}))
     listed = re.findall(r'<a href="/patients/\d+">([^<]+)</a>', html)
     assert [n.replace("&#39;", "'") for n in listed] == found, typed
@@ -621,3 +622,42 @@ def test_numbers_and_times_read_as_people_read_them(staff_client, twilio_app):
     label = f"{local:%b} {local.day}, {local.year}, {hour}:{local:%M} {local:%p} {local:%Z}"
     assert label in html, label
     assert " UTC" not in html and "(UTC)" not in html
+
+
+def test_the_enroll_form_shows_every_mistake_at_once_next_to_its_field(staff_client, twilio_app):
+    response = enroll_form(
+        staff_client, name="", phone="12345", reminder_time="25:00", routine=[], consent=""
+    )
+    assert response.status_code == 200
+    html = page(response)
+    for field, message in [
+        ("name", "Enter the patient"),
+        ("phone", "is not a"),
+        ("reminder_time", "is not a time of day"),
+        ("routine", "Choose at least one exercise"),
+        ("consent", "Record that the patient agreed in person"),
+    ]:
+        assert re.search(f'<p class="error" id="{field}-error">[^<]*{message}', html), field
+        assert f'aria-describedby="{field}-error"' in html, field
+    assert "5 things need fixing" in html
+    # The first field in error has the focus; only one does.
+    assert html.count("autofocus") == 1
+    assert re.search(r'<input[^>]*aria-describedby="name-error"[^>]*autofocus', html) or re.search(
+        r'<input[^>]*autofocus[^>]*aria-describedby="name-error"', html
+    )
+    assert patient_row(twilio_app) is None
+
+
+def test_the_edit_form_shows_every_mistake_at_once(staff_client, twilio_app):
+    enroll_form(staff_client)
+    patient = patient_row(twilio_app)
+    token = csrf_token(staff_client, f"/patients/{patient.id}/edit")
+    response = staff_client.post(
+        f"/patients/{patient.id}/edit",
+        data={"csrf_token": token, "name": " ", "language": "xx", "reminder_time": "9:75",
+              "timezone": "America/New_York"},
+    )  # fmt: skip
+    html = page(response)
+    for field in ("name", "language", "reminder_time", "routine"):
+        assert f'id="{field}-error"' in html, field
+    assert patient_row(twilio_app).name == "Ana Lopez"
