@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 ACCOUNT_SID = "AC" + "1" * 32
+GATHER_WAIT = 10.0  # seconds
 AUTH_TOKEN = "fake-twilio-auth-token"
 
 
@@ -50,6 +51,9 @@ class FakeTwilio:
     list_failing: set[str] = field(default_factory=set)  # To numbers whose list gets 500
     seed: int = 1
     queue_seconds: float = 0.0  # how long a message waits "queued", with no date_sent
+    # Answer nothing until this many requests are in flight at once (or GATHER_WAIT passes):
+    # a test of concurrency that does not hang on the machine's speed.
+    gather: int = 0
     clock: object = None  # () -> aware datetime; default: the real time
     account_sid: str = ACCOUNT_SID
     auth_token: str = AUTH_TOKEN
@@ -66,6 +70,7 @@ class FakeTwilio:
         self._counter = itertools.count(1)
         self._random = random.Random(self.seed)
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._enough: asyncio.Event | None = None
         self._port = 0
 
     # -- running ---------------------------------------------------------------------------
@@ -138,6 +143,8 @@ class FakeTwilio:
             status, payload = self._error(429, 20429, "Too Many Requests")
             return web.json_response(payload, status=status)
         try:
+            if self.gather:
+                await self._gathered()
             if self.latency:
                 await asyncio.sleep(self.latency)  # the stand-in's network and API time
             status, payload = self._answer(
@@ -147,6 +154,18 @@ class FakeTwilio:
             with self._lock:  # no longer in flight once the answer is ready
                 self._in_flight -= 1
         return web.json_response(payload, status=status)
+
+    async def _gathered(self) -> None:
+        """Wait until ``gather`` requests are in flight together (then let every one go)."""
+        if self._enough is None:
+            self._enough = asyncio.Event()
+        with self._lock:
+            if self._in_flight >= self.gather:
+                self._enough.set()
+        try:
+            await asyncio.wait_for(self._enough.wait(), GATHER_WAIT)
+        except TimeoutError:
+            self._enough.set()  # they never came together: the test will say so
 
     def stats(self) -> dict:
         with self._lock:

@@ -362,7 +362,7 @@ def test_interrupted_claims_are_checked_with_twilio_all_at_once(reminder_app, fa
             assert app.extensions["sender"].send(row.phone, row.body).ok
         db.session.commit()
     assert fake_twilio.max_in_flight_seen == 1
-    fake_twilio.latency = 0.1
+    fake_twilio.gather = 10  # no answer until ten questions are in flight together
     report = sweep(app, at + dt.timedelta(minutes=5))
     assert report.reconciled == 10 and report.sent == 0
     assert fake_twilio.max_in_flight_seen == 10  # ten questions to Twilio at once
@@ -663,7 +663,7 @@ def test_next_batch_fills_the_places_the_last_one_frees(reminder_app, fake_twili
     """Batches overlap at the sender: the limit of requests in flight stays full across
     batch boundaries instead of draining at the end of each batch."""
     app = reminder_app(REMINDER_BATCH=5, SEND_CONCURRENCY=8)
-    fake_twilio.latency = 0.2
+    fake_twilio.gather = 8  # answers only once a second batch has joined the first
     phones = [f"+120255501{i:02d}" for i in range(20)]
     for phone in phones:
         subscribe(app, phone)
@@ -681,7 +681,7 @@ def test_next_batch_fills_the_places_the_last_one_frees(reminder_app, fake_twili
 def test_more_than_a_hundred_requests_in_flight_when_the_account_allows(fake_twilio):
     from bot.sender import Limits, TwilioSender
 
-    fake_twilio.latency = 0.3
+    fake_twilio.gather = 150  # no answer until 150 requests are in flight together
     sender = TwilioSender(ACCOUNT_SID, AUTH_TOKEN, CLINIC_NUMBER, fake_twilio.base_url)
     texts = [(f"+1202555{i:04d}", "hello") for i in range(200)]
     results = sender.send_many(texts, Limits(in_flight=150, per_second=100_000))
