@@ -66,6 +66,18 @@ class ImportReport:
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
+def template_csv(content) -> str:
+    """A file to fill in: the header and two example rows (fictional numbers), in the
+    clinic's exercise names. Importing it as it is enrolls the two examples."""
+    first, second = (e.name for e in content.exercises[:2])
+    rows = [
+        ",".join(COLUMNS),
+        f"Ana Lopez,(202) 555-0101,es,{first}; {second},09:00,",
+        f"Bob Smith,202-555-0102,en,{second},18:30,America/Chicago",
+    ]
+    return "\r\n".join(rows) + "\r\n"
+
+
 def decode(data: bytes) -> str:
     """The file's text: UTF-8 (with or without a BOM) or UTF-16 with a BOM, else a clear
     ImportFileError saying what the file is and how to save it."""

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     flash,
@@ -37,6 +38,7 @@ from bot.importer import (
     job_state,
     read_file,
     start_import_job,
+    template_csv,
 )
 from bot.models import ImportJob, Patient, StaffUser, db, utcnow
 from bot.phones import staff_facing
@@ -420,6 +422,18 @@ def upload():
                     "success" if not report.errors else "warning",
                 )
     return render_template("import.html", form=form, report=report)
+
+
+@bp.get("/patients/import/template.csv")
+def import_template():
+    """The file to fill in, with the header and two example rows (UTF-8 with a BOM, so
+    Excel opens accents right)."""
+    body = "\ufeff" + template_csv(_content())
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="patients-template.csv"'},
+    )
 
 
 @bp.get("/patients/import/<id:job_id>")

@@ -459,3 +459,13 @@ def test_an_import_job_page_follows_and_says_when_it_was_cut_short(staff_client,
     page = staff_client.get(f"/patients/import/{ids[2]}").get_data(as_text=True)
     assert "The file was not imported: line 2: the file is not UTF-8" in page
     assert staff_client.get("/patients/import/999999").status_code == 404
+
+
+def test_the_template_imports_as_it_is(staff_client, twilio_app, fake_twilio):
+    assert "Download a template" in staff_client.get("/patients/import").get_data(as_text=True)
+    response = staff_client.get("/patients/import/template.csv")
+    assert response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    assert response.data.startswith(b"\xef\xbb\xbf" + HEADER.strip().encode())
+    assert "2 enrolled" in upload(staff_client, response.data)
+    assert enrolled_names(twilio_app) == ["Ana Lopez", "Bob Smith"]
