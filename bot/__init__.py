@@ -74,13 +74,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # does not answer a connection in a few seconds is reported, not waited for, and
         # a lock held elsewhere is waited for twice the webhook's time at most: a staff
         # page then says the database is not reachable instead of hanging.
-        options.setdefault(
-            "connect_args",
-            {
-                "options": f"-c jit=off -c lock_timeout={int(2 * wait * 1000)}ms",
-                "connect_timeout": CONNECT_TIMEOUT,
-            },
-        )
+        options.setdefault("connect_args", _pg_connect_args(CONNECT_TIMEOUT, lock_timeout=2 * wait))
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
@@ -91,12 +85,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             # and a BEGIN would cost a round trip on every text (bot/inbound.py). It
             # waits at most WEBHOOK_DB_TIMEOUT for a lock, a statement or a connection,
             # so the patient is answered well inside Twilio's 15 seconds.
-            limit = f"{int(wait * 1000)}ms"
-            webhook_options = {**options, "pool_timeout": wait, "connect_args": {
-                **options.get("connect_args", {}),
-                "options": f"-c jit=off -c statement_timeout={limit} -c lock_timeout={limit}",
-                "connect_timeout": max(1, min(CONNECT_TIMEOUT, int(wait))),
-            }}  # fmt: skip
+            connect = max(1, min(CONNECT_TIMEOUT, int(wait)))
+            webhook_options = {
+                **options,
+                "pool_timeout": wait,
+                "connect_args": _pg_connect_args(
+                    connect, lock_timeout=wait, statement_timeout=wait
+                ),
+            }
             app.extensions["webhook_engine"] = create_engine(
                 db.engine.url, isolation_level="AUTOCOMMIT", **webhook_options
             )
@@ -159,6 +155,12 @@ class SecureWhenHttps(SecureCookieSessionInterface):
         if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
             return self.session_class()
         return super().open_session(app, request)
+
+
+def _pg_connect_args(connect_timeout: int, **timeouts: float) -> dict:
+    """psycopg's connection arguments: JIT off, and the given timeouts (in seconds)."""
+    settings = ["-c jit=off"] + [f"-c {name}={int(s * 1000)}ms" for name, s in timeouts.items()]
+    return {"options": " ".join(settings), "connect_timeout": connect_timeout}
 
 
 def _tune_sqlite(engine, wait: float) -> None:

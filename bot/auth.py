@@ -133,14 +133,14 @@ def session_user(session: Session, token: str, now: dt.datetime) -> StaffUser | 
     config = current_app.config
     idle = dt.timedelta(minutes=config["STAFF_IDLE_MINUTES"])
     lifetime = dt.timedelta(hours=config["STAFF_SESSION_HOURS"])
-    if _utc(row.created_at) + lifetime <= now or _utc(row.last_seen_at) + idle <= now:
+    if row.created_at + lifetime <= now or row.last_seen_at + idle <= now:
         session.delete(row)
         session.commit()
         return None
     user = session.get(StaffUser, row.user_id)
     if user is None or not user.active:
         return None
-    if now - _utc(row.last_seen_at) >= SEEN_EVERY:
+    if now - row.last_seen_at >= SEEN_EVERY:
         row.last_seen_at = now
         session.commit()
     user.session_token = token
@@ -150,10 +150,6 @@ def session_user(session: Session, token: str, now: dt.datetime) -> StaffUser | 
 @login_manager.user_loader
 def load_user(token: str) -> StaffUser | None:
     return session_user(db.session, token, utcnow())
-
-
-def _utc(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 # --- signing in ----------------------------------------------------------------------------

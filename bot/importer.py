@@ -223,8 +223,7 @@ def import_csv(
             patient = existing.get(enrollment.phone)
             if patient is not None and patient.removed_at is None:
                 report.duplicates += 1
-                if pt.never_invited(session, patient):
-                    to_invite.append((line, patient.id))
+                to_invite.append((line, patient.id))  # invited below only if never invited
                 continue
             patient = pt.enroll(session, enrollment, recorded_by, "import", utcnow())
             report.enrolled += 1
@@ -234,14 +233,24 @@ def import_csv(
             progress("enrolling", min(start + BATCH, len(parsed)), len(parsed))
 
     reconcile_invitations(app)
-    to_invite = [(line, pid) for line, pid in to_invite if _still_never_invited(pid)]
-    _invite_all(app, to_invite, report, progress)
+    waiting = _never_invited([pid for _, pid in to_invite])
+    _invite_all(app, [(line, pid) for line, pid in to_invite if pid in waiting], report, progress)
     return report
 
 
-def _still_never_invited(patient_id: int) -> bool:
-    patient = db.session.get(Patient, patient_id)
-    return patient is not None and pt.never_invited(db.session, patient)
+def _never_invited(ids: list[int]) -> set[int]:
+    """Of these patients, those no invitation was accepted or claimed for: one query a
+    batch, after claims left by an interrupted run were settled with Twilio."""
+    found: set[int] = set()
+    for start in range(0, len(ids), BATCH):
+        found.update(
+            db.session.scalars(
+                select(Patient.id).where(
+                    Patient.id.in_(ids[start : start + BATCH]), pt.never_invited_filter()
+                )
+            )
+        )
+    return found
 
 
 def invite_pending(app: Flask, progress: Progress | None = None) -> ImportReport:

@@ -456,7 +456,7 @@ def status_of(patient: Patient, last_action: str | None, last_at: dt.datetime | 
     if (
         last_action == "opt_in"
         and last_at is not None
-        and _utc(last_at) >= _utc(patient.enrolled_at)
+        and last_at >= patient.enrolled_at
     ):
         return "subscribed"
     return "invited"
@@ -547,8 +547,3 @@ def conversation(session: Session, phone: str, limit: int = 200) -> list[Message
         select(Message).where(Message.phone == phone).order_by(Message.id.desc()).limit(limit)
     ).all()
     return list(reversed(newest))
-
-
-def _utc(moment: dt.datetime) -> dt.datetime:
-    """SQLite hands back naive datetimes; everything stored is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

@@ -431,7 +431,7 @@ def reconcile(session: Session, sender: Sender, settings, now, report: SweepRepo
     ).all()
     if not stale:
         return
-    claimed = [_aware(r.claimed_at) for r in stale]
+    claimed = [r.claimed_at for r in stale]
     answers = sender.find_sent_many(
         [(row.phone, row.body, when) for row, when in zip(stale, claimed, strict=True)],
         settings.limits,
@@ -442,7 +442,7 @@ def reconcile(session: Session, sender: Sender, settings, now, report: SweepRepo
             found.append((row, when, answer.sid))
         elif answer.error:
             report.unknown += 1  # asked again by the next sweep; never sent meanwhile
-        elif row.expires_at is not None and _aware(row.expires_at) <= now:
+        elif row.expires_at is not None and row.expires_at <= now:
             missed.append(row.id)
         else:
             not_sent.append(row.id)
@@ -477,8 +477,3 @@ def reconcile(session: Session, sender: Sender, settings, now, report: SweepRepo
         )
         report.missed += len(missed)
     session.commit()
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    """SQLite hands back naive datetimes; everything stored is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
