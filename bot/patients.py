@@ -453,11 +453,7 @@ def status_of(patient: Patient, last_action: str | None, last_at: dt.datetime | 
         return "opted_out"
     if patient.paused:
         return "paused"
-    if (
-        last_action == "opt_in"
-        and last_at is not None
-        and last_at >= patient.enrolled_at
-    ):
+    if last_action == "opt_in" and last_at is not None and last_at >= patient.enrolled_at:
         return "subscribed"
     return "invited"
 

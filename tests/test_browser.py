@@ -94,9 +94,10 @@ def test_patients_page_fits_a_phone(live_server, browser_page):
     page.get_by_label("Email").fill(STAFF_EMAIL)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.goto(f"{live_server}/patients/new")
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 390, "the enrollment form scrolls sideways on a phone"
+    for path in ("/patients/new", "/patients", "/patients/import"):
+        page.goto(f"{live_server}{path}")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{path} scrolls sideways on a phone"
 
 
 def sign_in_page(page, live_server, email=STAFF_EMAIL):
