@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
@@ -15,8 +15,8 @@ from sqlalchemy import create_engine, event
 from twilio.request_validator import RequestValidator
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from bot import checkins, security
 from bot import config as settings
-from bot import security
 from bot.auth import login_manager
 from bot.content import ContentError, load_content
 from bot.models import DATABASE_UNAVAILABLE, db
@@ -50,7 +50,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         raise settings.ConfigError(str(exc)) from None
     app.extensions["content"] = content
     app.context_processor(lambda: {"clinic_name": content.clinic.name})
-    app.extensions["replier"] = Replier(content, ZoneInfo(app.config["CLINIC_TIMEZONE"]))
+    app.extensions["replier"] = replier = Replier(content, ZoneInfo(app.config["CLINIC_TIMEZONE"]))
+    app.extensions["checkin_settings"] = checkins.Settings(
+        phone=replier.phone, window=app.config["REMINDER_WINDOW"]
+    )
 
     token = app.config.get("TWILIO_AUTH_TOKEN")
     app.extensions["twilio_validator"] = RequestValidator(token) if token else None
@@ -111,15 +114,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
-    from bot import auth, cli, simulator, staff, webhook
+    from bot import auth, cli, inbox, reports, simulator, staff, webhook
 
     app.extensions["csrf"].exempt(webhook.bp)  # Twilio signs its requests instead
     app.register_blueprint(webhook.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(staff.bp)
+    app.register_blueprint(inbox.bp)
+    app.register_blueprint(reports.bp)
     app.register_blueprint(cli.bp)
     for error in DATABASE_UNAVAILABLE:
         app.register_error_handler(error, database_unavailable)
+    app.register_error_handler(404, not_found)
     app.cli.add_command(cli.staff_cli)
     app.cli.add_command(cli.patients_cli)
     app.cli.add_command(cli.reminders_cli)
@@ -128,6 +134,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if app.config["SIMULATOR"]:
         app.register_blueprint(simulator.bp)
     return app
+
+
+def not_found(error: Exception):
+    """The app's own 404 page, with its navigation (a page that was removed, a typo)."""
+    return render_template("not_found.html"), 404
 
 
 def database_unavailable(error: Exception):

@@ -13,6 +13,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from bot.alerts import send_alert
 from bot.auth import StaffError, create_staff, set_password
 from bot.clock import make_scheduler
 from bot.importer import MAX_FILE_BYTES, ImportFileError, import_csv, invite_pending
@@ -43,6 +44,8 @@ def chat(phone: str) -> None:
             raise click.ClickException(
                 f"the database is not ready ({exc.orig}); run: flask --app bot db upgrade"
             ) from None
+        if outcome.alert:
+            send_alert(current_app._get_current_object(), phone)
         if not outcome.stored:
             raise click.ClickException(
                 "the database did not take the text (see the log); if it is new, run: "

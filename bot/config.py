@@ -49,6 +49,7 @@ SETTINGS: dict[str, Any] = {
     "REMINDER_BATCH": 1000,  # reminders claimed and sent together
     "STAFF_IDLE_MINUTES": 30,  # a staff session ends after this long without a request
     "STAFF_SESSION_HOURS": 12,  # ...and this long after signing in, whatever happens
+    "ALERT_NUMBER": None,  # the on-call phone, texted of urgent texts (no health details)
     "SIMULATOR": None,  # default: on with --debug, off otherwise
     "LOG_LEVEL": "INFO",
 }
@@ -92,6 +93,8 @@ def check(config: dict[str, Any], instance_path: str, debug: bool, testing: bool
         config["TWILIO_FROM_NUMBER"] = e164(from_number, "TWILIO_FROM_NUMBER")
     if sid and not from_number:
         raise ConfigError("TWILIO_ACCOUNT_SID is set but TWILIO_FROM_NUMBER is not")
+    if config.get("ALERT_NUMBER"):
+        config["ALERT_NUMBER"] = e164(config["ALERT_NUMBER"], "ALERT_NUMBER")
     for name in ("TWILIO_API_BASE_URL", "PUBLIC_BASE_URL"):
         value = config.get(name)
         if value:

@@ -42,14 +42,17 @@ from sqlalchemy import (
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import OperationalError
 
+from bot import checkins, threads
+from bot.commands import Done, read_command
 from bot.compliance import Keyword, classify, is_spanish_keyword
-from bot.models import SMS_CONSENT_ACTIONS, ConsentEvent, Message, Patient
+from bot.models import SMS_CONSENT_ACTIONS, ConsentEvent, Message, Patient, Thread
 from bot.replies import MAX_READ_CHARS, Replier
 from bot.text import normalize
 
 messages = Message.__table__
 consents = ConsentEvent.__table__
 patients = Patient.__table__
+thread_rows = Thread.__table__
 
 MAX_BODY_CHARS = 1600  # Twilio's limit for one message
 HOUR = dt.timedelta(hours=1)
@@ -69,6 +72,7 @@ class Outcome:
     kind: str
     duplicate: bool = False
     stored: bool = True  # False: the database could not take it (kept in the spool)
+    alert: bool = False  # urgent, and the on-call phone was not told this past hour
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,14 @@ class Candidate:
     always: bool = False  # STOP and START: answered whatever the gate says
     consent: Keyword | None = None  # an opt-out or opt-in to record
     keyword: str = ""
+    reason: str | None = None  # why a person should see it (bot.threads.REASONS)
+    urgent: bool = False
+
+    @classmethod
+    def of(cls, reply: str, kind: str, **fields) -> Candidate:
+        """An answer with the inbox reason its kind gives."""
+        reason = threads.reason_for(kind)
+        return cls(reply, kind, reason=reason, urgent=reason in threads.URGENT, **fields)
 
 
 def clean_body(body: str) -> str:
@@ -96,6 +108,7 @@ def candidate(replier: Replier, body: str, opt_out_type: str | None, now) -> Can
         red_flag = replier.red_flag(normalize(body[:MAX_READ_CHARS]))
         if red_flag:
             text = f"{red_flag.body}\n\n{text}"
+            return Candidate(text, "opt_out", True, Keyword.OPT_OUT, keyword[1], "red_flag", True)
         return Candidate(text, "opt_out", True, Keyword.OPT_OUT, keyword[1])
     if kind == Keyword.OPT_IN:
         text = replier.opt_in_text(spanish=is_spanish_keyword(keyword[1]))
@@ -103,18 +116,11 @@ def candidate(replier: Replier, body: str, opt_out_type: str | None, now) -> Can
     if kind == Keyword.HELP:
         return Candidate(replier.help_text(spanish=is_spanish_keyword(keyword[1])), "help")
     answer = replier.reply(body, now)
-    return Candidate(answer.body, answer.kind)
+    return Candidate.of(answer.body, answer.kind)
 
 
-def gate(answer: Candidate, opted_out: bool, recent: int, rate_limit: int) -> tuple[str, bool]:
-    """The kind to log and whether to reply. PostgreSQL runs the same rule in _PG_RECORD."""
-    if answer.always:
-        return answer.kind, True
-    if opted_out:
-        return "opted_out", False  # never text a number that said STOP
-    if recent >= rate_limit:
-        return "rate_limited", False
-    return answer.kind, True
+# Answers a patient's command never overrides: safety and the carriers' keywords.
+BEFORE_COMMANDS = frozenset({"opt_out", "opt_in", "help", "emergency"})
 
 
 @contextlib.contextmanager
@@ -154,13 +160,52 @@ def handle_inbound(
     now: dt.datetime,
     rate_limit: int,
     answered: Candidate | None = None,
+    settings: checkins.Settings | None = None,
 ) -> Outcome:
     """Record one text and what it is answered. ``answered``: the patient was answered
-    already (a spooled text, recorded once the database is back): record that answer."""
+    already (a spooled text, recorded once the database is back): record that answer.
+    ``settings``: for an enrolled patient's commands (DONE, "7pm", "pause"...)."""
     body = clean_body(message.body)
     answer = answered or candidate(replier, body, message.opt_out_type, now)
     if answer.kind == "my_routine":  # rare: the one answer that reads the patient's record
         answer = _own_routine(conn, replier, message.phone) or answer
+    command = None
+    if answered is None and settings and answer.kind not in BEFORE_COMMANDS:
+        # "I'm done with my exercises for today" is read by the reply logic: DONE too.
+        command = read_command(body) or (Done() if answer.kind == "done" else None)
+    if command is not None and not _seen(conn, message.message_sid):
+        # Rare, and it writes more than one row: one transaction, on its own path.
+        with _transaction(conn):
+            done = checkins.carry_out(
+                conn, settings, message.phone, command, message.message_sid, now
+            )
+            if done is not None:
+                answer = Candidate(done.reply, done.kind, reason=done.reason, urgent=done.urgent)
+            return _record(conn, message, body, answer, now, rate_limit)
+    return _record(conn, message, body, answer, now, rate_limit)
+
+
+def _seen(conn: Connection, sid: str) -> bool:
+    return (
+        conn.execute(select(messages.c.id).where(messages.c.message_sid == sid)).first() is not None
+    )
+
+
+@contextlib.contextmanager
+def _transaction(conn: Connection) -> Iterator[None]:
+    """PostgreSQL's webhook connection runs in autocommit: a transaction of its own here.
+    SQLite's is in one already (``webhook_connection``)."""
+    if conn.dialect.name == "postgresql":
+        with conn.connection.driver_connection.transaction():
+            yield
+    else:
+        yield
+
+
+def _record(
+    conn: Connection, message: Inbound, body: str, answer: Candidate, now, rate_limit
+) -> Outcome:
+    spanish = answer.kind.startswith("spanish") or is_spanish_keyword(answer.keyword)
     values = {
         "phone": message.phone,
         "sid": message.message_sid,
@@ -173,6 +218,10 @@ def handle_inbound(
         "reply": answer.reply,
         "action": answer.consent.value if answer.consent else None,
         "keyword": answer.keyword[:40],
+        "keeps": answer.always or threads.kept_while_open(answer.kind),
+        "held": threads.held_text(spanish),
+        "reason": answer.reason,
+        "urgent": answer.urgent,
     }
     record = _record_postgresql if conn.dialect.name == "postgresql" else _record_sqlite
     result = record(conn, answer, values)
@@ -182,8 +231,8 @@ def handle_inbound(
             select(messages.c.body).where(messages.c.reply_to_sid == message.message_sid)
         ).scalar()
         return Outcome(stored, "duplicate", duplicate=True)
-    kind, send = result
-    return Outcome(answer.reply if send else None, kind)
+    kind, send, reply, alert = result
+    return Outcome(reply if send else None, kind, alert=alert)
 
 
 def _own_routine(conn: Connection, replier: Replier, phone: str) -> Candidate | None:
@@ -198,20 +247,25 @@ def _own_routine(conn: Connection, replier: Replier, phone: str) -> Candidate | 
 
 def _record_postgresql(conn: Connection, answer: Candidate, values: dict):
     # Straight to psycopg: SQLAlchemy's result machinery cost a third of this statement's
-    # time, for one row of three plain values.
+    # time, for one row of a few plain values.
     try:
         cursor = conn.connection.driver_connection.execute(_PG_RECORD, values)
     except psycopg.OperationalError as exc:  # a timeout, a lost connection: as SQLAlchemy's
         raise OperationalError("the webhook's statement", None, exc) from exc
-    inserted, kind, send = cursor.fetchone()
-    return (kind, send) if inserted else None
+    inserted, kind, send, reply, alert = cursor.fetchone()
+    return (kind, send, reply, alert) if inserted else None
 
 
 def _record_sqlite(conn: Connection, answer: Candidate, values: dict):
     state = conn.execute(_state_query(), values).one()
     if state.seen is not None:
         return None
-    kind, send = gate(answer, state.consent == Keyword.OPT_OUT, state.recent, values["rate_limit"])
+    thread = conn.execute(select(thread_rows).where(thread_rows.c.phone == values["phone"])).first()
+    thread_open = thread is not None and thread.status == "open"
+    with_staff = thread_open and thread.with_staff
+    kind, send, reply = gate(
+        answer, state.consent == Keyword.OPT_OUT, state.recent, values, with_staff
+    )
     phone, sid, now = values["phone"], values["sid"], values["now"]
     inserted = conn.execute(
         _insert_inbound(),
@@ -229,16 +283,66 @@ def _record_sqlite(conn: Connection, answer: Candidate, values: dict):
     if send:
         conn.execute(
             insert(messages),
-            {"phone": phone, "direction": "out", "body": answer.reply, "message_sid": None,
+            {"phone": phone, "direction": "out", "body": reply, "message_sid": None,
              "reply_to_sid": sid, "kind": kind, "created_at": now},
         )  # fmt: skip
-    return kind, send
+    reason = values["reason"] or ("follow_up" if thread_open else None)
+    alert = False
+    if reason:
+        alert = _write_thread(conn, thread, reason, values, inserted.id)
+    return kind, send, reply, alert
 
 
-# One statement, one round trip, atomic. "state" reads the number's last consent event and
-# its texts in the past hour; "decision" is gate(); the reply and the consent event are
-# written only when the inbound row is (the CTE "inbound" is empty for a MessageSid seen
-# before). Parameters are psycopg's, passed straight to the driver.
+def gate(
+    answer: Candidate, opted_out: bool, recent: int, values: dict, with_staff: bool = False
+) -> tuple[str, bool, str]:
+    """The kind to log, whether to reply, and the reply. PostgreSQL runs the same rule in
+    _PG_RECORD's "decision"."""
+    if answer.always:
+        return answer.kind, True, answer.reply
+    if opted_out:
+        return "opted_out", False, answer.reply  # never text a number that said STOP
+    if recent >= values["rate_limit"]:
+        return "rate_limited", False, answer.reply
+    if with_staff and not values["keeps"]:
+        return "held_for_staff", True, values["held"]
+    return answer.kind, True, answer.reply
+
+
+def _write_thread(conn: Connection, thread, reason: str, values: dict, message_id: int) -> bool:
+    """Open or update the number's thread as _PG_RECORD's "thread" does; whether to alert
+    the on-call phone (urgent, and not alerted in the past hour)."""
+    now, urgent = values["now"], values["urgent"]
+    if thread is None:
+        conn.execute(
+            insert(thread_rows),
+            {"phone": values["phone"], "status": "open", "urgent": urgent, "reason": reason,
+             "unread": True, "with_staff": False, "last_in_at": now, "last_message_id": message_id,
+             "opened_at": now, "alerted_at": now if urgent else None},
+        )  # fmt: skip
+        return urgent
+    still_open = thread.status == "open"
+    keep_reason = still_open and (reason == "follow_up" or (thread.urgent and not urgent))
+    alert = urgent and (thread.alerted_at is None or thread.alerted_at < values["since"])
+    conn.execute(
+        thread_rows.update()
+        .where(thread_rows.c.id == thread.id)
+        .values(
+            status="open", unread=True, urgent=urgent or (still_open and thread.urgent),
+            reason=thread.reason if keep_reason else reason, last_in_at=now,
+            last_message_id=message_id, opened_at=thread.opened_at if still_open else now,
+            with_staff=still_open and thread.with_staff, done_at=None, done_by=None,
+            alerted_at=now if alert else thread.alerted_at,
+        )
+    )  # fmt: skip
+    return alert
+
+
+# One statement, one round trip, atomic. "state" reads the number's last consent event, its
+# texts in the past hour and whether its thread is open with staff; "decision" is gate();
+# the reply, the consent event and the thread are written only when the inbound row is
+# (the CTE "inbound" is empty for a MessageSid seen before); "thread" is _write_thread().
+# Parameters are psycopg's, passed straight to the driver.
 _PG_RECORD = """
 WITH state AS (
     SELECT
@@ -247,14 +351,21 @@ WITH state AS (
                   ORDER BY id DESC LIMIT 1), '') = 'opt_out' AS opted_out,
         (SELECT count(*) FROM (SELECT 1 FROM messages WHERE phone = %(phone)s
             AND direction = 'in' AND created_at >= %(since)s
-            LIMIT %(rate_limit)s) AS counted) AS recent
+            LIMIT %(rate_limit)s) AS counted) AS recent,
+        coalesce(th.status = 'open', false) AS thread_open,
+        coalesce(th.status = 'open' AND th.with_staff, false) AS with_staff
+    FROM (SELECT 1) AS one LEFT JOIN threads AS th ON th.phone = %(phone)s
 ), decision AS (
     SELECT
         CASE WHEN %(always)s THEN %(candidate_kind)s
              WHEN opted_out THEN 'opted_out'
              WHEN recent >= %(rate_limit)s THEN 'rate_limited'
+             WHEN with_staff AND NOT %(keeps)s THEN 'held_for_staff'
              ELSE %(candidate_kind)s END AS kind,
-        (%(always)s OR NOT (opted_out OR recent >= %(rate_limit)s)) AS send
+        (%(always)s OR NOT (opted_out OR recent >= %(rate_limit)s)) AS send,
+        CASE WHEN NOT %(always)s AND with_staff AND NOT %(keeps)s THEN %(held)s
+             ELSE %(reply)s END AS reply,
+        coalesce(%(reason)s::varchar, CASE WHEN thread_open THEN 'follow_up' END) AS reason
     FROM state
 ), inbound AS (
     INSERT INTO messages (phone, direction, body, message_sid, kind, created_at)
@@ -263,7 +374,7 @@ WITH state AS (
     RETURNING id
 ), reply AS (
     INSERT INTO messages (phone, direction, body, reply_to_sid, kind, created_at)
-    SELECT %(phone)s, 'out', %(reply)s, %(sid)s, decision.kind, %(now)s
+    SELECT %(phone)s, 'out', decision.reply, %(sid)s, decision.kind, %(now)s
     FROM inbound, decision WHERE decision.send
     RETURNING id
 ), consent AS (
@@ -271,8 +382,33 @@ WITH state AS (
     SELECT %(phone)s, %(action)s, %(keyword)s, 'sms', %(sid)s, %(now)s
     FROM inbound WHERE %(action)s::varchar IS NOT NULL
     RETURNING id
+), thread AS (
+    INSERT INTO threads AS t (phone, status, urgent, reason, unread, with_staff, last_in_at,
+                              last_message_id, opened_at, alerted_at)
+    SELECT %(phone)s, 'open', %(urgent)s, decision.reason, true, false, %(now)s, inbound.id,
+           %(now)s, CASE WHEN %(urgent)s THEN %(now)s END
+    FROM inbound, decision WHERE decision.reason IS NOT NULL
+    ON CONFLICT (phone) DO UPDATE SET
+        status = 'open',
+        unread = true,
+        urgent = excluded.urgent OR (t.status = 'open' AND t.urgent),
+        reason = CASE WHEN t.status = 'open' AND (excluded.reason = 'follow_up'
+                          OR (t.urgent AND NOT excluded.urgent)) THEN t.reason
+                      ELSE excluded.reason END,
+        last_in_at = excluded.last_in_at,
+        last_message_id = excluded.last_message_id,
+        opened_at = CASE WHEN t.status = 'open' THEN t.opened_at ELSE excluded.opened_at END,
+        with_staff = t.status = 'open' AND t.with_staff,
+        done_at = NULL,
+        done_by = NULL,
+        alerted_at = CASE WHEN excluded.urgent AND (t.alerted_at IS NULL
+                              OR t.alerted_at < %(since)s) THEN excluded.last_in_at
+                          ELSE t.alerted_at END
+    RETURNING %(urgent)s AND t.alerted_at = %(now)s AS alert
 )
-SELECT (SELECT count(*) FROM inbound), decision.kind, decision.send FROM decision
+SELECT (SELECT count(*) FROM inbound), decision.kind, decision.send, decision.reply,
+       coalesce((SELECT alert FROM thread), false)
+FROM decision
 """
 
 

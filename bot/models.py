@@ -91,6 +91,8 @@ class Message(db.Model):
     reply_to_sid: Mapped[str | None] = mapped_column(String(64), index=True)
     kind: Mapped[str | None] = mapped_column(String(64))  # what the reply answered
     status: Mapped[str | None] = mapped_column(String(20))  # delivery status, when known
+    # A reply typed by staff: who sent it (None for the bot's own texts).
+    sent_by: Mapped[str | None] = mapped_column(String(254))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (Index("ix_messages_phone_created_at", "phone", "created_at"),)
@@ -195,6 +197,9 @@ class Patient(db.Model):
     reminder_time: Mapped[dt.time] = mapped_column(Time)  # local time of day
     timezone: Mapped[str] = mapped_column(String(64))
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A pause with an end: reminders start again at this moment (midnight where the patient
+    # is, on the day they resume); None while paused: until someone resumes them.
+    paused_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     number_invalid: Mapped[bool] = mapped_column(Boolean, default=False)
     enrolled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     enrolled_by: Mapped[str] = mapped_column(String(254))  # staff email, or "import"
@@ -231,6 +236,9 @@ class ReminderDelivery(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error_code: Mapped[int | None] = mapped_column(Integer)
     note: Mapped[str | None] = mapped_column(String(200))  # why skipped or failed
+    # "later": the patient asked for the day's reminder again, at this moment (once).
+    again_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    again_sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (
@@ -270,3 +278,68 @@ class ImportJob(db.Model):
     total: Mapped[int] = mapped_column(Integer, default=0)
     report: Mapped[dict | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(String(500))
+
+
+class Thread(db.Model):
+    """A number's conversation with the clinic as the staff inbox sees it: one row per
+    number, written by the webhook's one statement when a text needs a person.
+
+    open: in the inbox until staff mark it done; a new text that needs a person opens it
+    again. While it is open, every text of the number lands in it. Once staff have replied
+    (``with_staff``), until they mark it done, the bot answers only safety, STOP/HELP and
+    the patient's own commands, the rest with "a staff member will reply" instead of
+    guessing. ``unread``: a text came since staff last opened it."""
+
+    __tablename__ = "threads"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    phone: Mapped[str] = mapped_column(String(32), unique=True)
+    status: Mapped[str] = mapped_column(String(8), default="open")  # "open" or "done"
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str] = mapped_column(String(32))  # why it is in the inbox (REASONS)
+    unread: Mapped[bool] = mapped_column(Boolean, default=True)
+    with_staff: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_in_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    last_message_id: Mapped[int | None] = mapped_column(BigId)  # the last text in
+    opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    done_by: Mapped[str | None] = mapped_column(String(254))
+    # The last time the on-call phone (ALERT_NUMBER) was told of this number: at most hourly.
+    alerted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_threads_inbox", "status", "urgent", "last_in_at"),)
+
+
+class AdherenceDay(db.Model):
+    """A patient's answer to one day's routine ("DONE", "done, pain 3"): one row per patient
+    per local date; a second DONE the same day changes nothing."""
+
+    __tablename__ = "adherence_days"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    local_date: Mapped[dt.date] = mapped_column(Date)
+    done_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    pain: Mapped[int | None] = mapped_column(Integer)  # 0-10, when the patient gave one
+    message_sid: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (
+        UniqueConstraint("patient_id", "local_date", name="uq_adherence_days_patient_day"),
+    )
+
+
+class ScheduleChange(db.Model):
+    """A change to a patient's reminders (time, pause, resume, "later"), by the patient by
+    text, by staff, or by the app itself (the pain pause): kept, never changed."""
+
+    __tablename__ = "schedule_changes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    change: Mapped[str] = mapped_column(String(16))  # time, pause, resume, later
+    detail: Mapped[str] = mapped_column(String(200))  # "Paused until Dec 7", "Time 7:00 PM"
+    source: Mapped[str] = mapped_column(String(16))  # "text", "staff" or "app"
+    actor: Mapped[str] = mapped_column(String(254))  # "the patient", a staff email, "the app"

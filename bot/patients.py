@@ -29,6 +29,7 @@ from bot.models import (
     Message,
     Patient,
     ReminderDelivery,
+    ScheduleChange,
 )
 from bot.replies import PhraseIndex
 from bot.sender import BAD_NUMBERS, UNSUBSCRIBED, Sender, SendResult
@@ -287,7 +288,9 @@ def never_invited(session: Session, patient: Patient) -> bool:
 CLAIMED = "claimed"  # a text written down before it is sent, its answer not yet recorded
 
 
-def claim_texts(session: Session, texts: list[tuple[str, str]], kind: str, now) -> list[int]:
+def claim_texts(
+    session: Session, texts: list[tuple[str, str]], kind: str, now, sent_by: str | None = None
+) -> list[int]:
     """Write down texts (phone, body) about to be sent, as "claimed" rows of the
     conversation, and commit: whatever happens to this process once they are sent, the
     texts are on record, and a claim left behind is reconciled with Twilio
@@ -296,7 +299,7 @@ def claim_texts(session: Session, texts: list[tuple[str, str]], kind: str, now) 
         return []
     rows = [
         {"phone": phone, "direction": "out", "body": body, "message_sid": None, "kind": kind,
-         "status": CLAIMED, "created_at": now}
+         "status": CLAIMED, "created_at": now, "sent_by": sent_by}
         for phone, body in texts
     ]  # fmt: skip
     ids = session.scalars(
@@ -533,6 +536,18 @@ def reminder_history(session: Session, patient_id: int, limit: int = 14) -> list
             select(ReminderDelivery)
             .where(ReminderDelivery.patient_id == patient_id)
             .order_by(ReminderDelivery.local_date.desc())
+            .limit(limit)
+        )
+    )
+
+
+def schedule_history(session: Session, patient_id: int, limit: int = 20) -> list[ScheduleChange]:
+    """The latest changes to the patient's reminders, newest first."""
+    return list(
+        session.scalars(
+            select(ScheduleChange)
+            .where(ScheduleChange.patient_id == patient_id)
+            .order_by(ScheduleChange.id.desc())
             .limit(limit)
         )
     )

@@ -40,9 +40,10 @@ from sqlalchemy import Engine, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from bot.checkins import end_pauses
 from bot.content import Content
 from bot.models import Message, Patient, ReminderDelivery
-from bot.patients import record_refusals, subscribed_filter
+from bot.patients import record_refusals, subscribed_filter, within_sending_hours
 from bot.segments import count_segments, is_gsm7
 from bot.sender import Limits, Sender, limits_from_config, pipelined
 from bot.text import gsm_name
@@ -84,6 +85,8 @@ class SweepReport:
     reconciled: int = 0
     missed: int = 0  # the day's window closed before it was sent: recorded, never sent late
     unknown: int = 0  # sent perhaps: left claimed, reconciled by a later sweep
+    again: int = 0  # sent again an hour after the patient texted "later"
+    resumed: int = 0  # patients whose pause ran out
 
     def line(self) -> str:
         text = f"due {self.due}, sent {self.sent}, skipped {self.skipped}, failed {self.failed}"
@@ -93,6 +96,10 @@ class SweepReport:
             text += f", missed (window closed) {self.missed}"
         if self.unknown:
             text += f", awaiting Twilio's answer {self.unknown}"
+        if self.again:
+            text += f", sent again (later) {self.again}"
+        if self.resumed:
+            text += f", pauses ended {self.resumed}"
         return text
 
 
@@ -171,6 +178,8 @@ def send_due(
     clock = clock or database_clock(session)
     if not dry_run:
         reconcile(session, sender, settings, clock(), report)
+        report.resumed = end_pauses(session.connection(), clock())
+        session.commit()
     plan(session, content, settings, at, report, dry_run)
     if dry_run:
         return report
@@ -196,7 +205,51 @@ def send_due(
             done += len(batch)
             if progress:
                 progress(done, max(pending or 0, done))
+    send_again(session, sender, settings, clock(), report)
     return report
+
+
+def send_again(
+    session: Session, sender: Sender, settings: ReminderSettings, now: dt.datetime, report
+) -> None:
+    """The day's reminder again, once, for patients who texted "later" an hour ago: claimed
+    (``again_sent_at``, committed) before it is sent, so it goes out at most once; not sent
+    to a patient who stopped or paused meanwhile, nor outside the sending window."""
+    due = session.execute(
+        update(deliveries)
+        .where(
+            deliveries.c.again_at <= now,
+            deliveries.c.again_sent_at.is_(None),
+            deliveries.c.status == "sent",
+        )
+        .values(again_sent_at=now)
+        .returning(deliveries.c.patient_id, deliveries.c.phone, deliveries.c.body)
+    ).all()
+    session.commit()
+    if not due:
+        return
+    zones = dict(
+        session.execute(
+            select(Patient.id, Patient.timezone).where(
+                subscribed_filter(), Patient.id.in_([row.patient_id for row in due])
+            )
+        ).all()
+    )
+    window = (settings.window_start, settings.window_end)
+    for row in due:
+        zone = zones.get(row.patient_id)
+        if zone is None or not within_sending_hours(now, zone, window):
+            continue
+        result = sender.send(row.phone, row.body)
+        if result.ok:
+            report.again += 1
+            session.execute(
+                insert(Message.__table__),
+                {"phone": row.phone, "direction": "out", "body": row.body,
+                 "message_sid": result.sid, "kind": "reminder_again", "status": result.status,
+                 "created_at": now},
+            )  # fmt: skip
+    session.commit()
 
 
 def _texts(batch) -> list[tuple[str, str]]:

@@ -24,12 +24,21 @@ from flask import (
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Email, Length
 
+from bot import adherence, threads
 from bot import patients as pt
 from bot.auth import StaffError, create_staff, set_active
+from bot.checkins import record_change
 from bot.importer import (
     INLINE_ROWS,
     MAX_FILE_BYTES,
@@ -58,6 +67,13 @@ def clinic_time(moment) -> str:
         return ""
     local = moment.astimezone(ZoneInfo(current_app.config["CLINIC_TIMEZONE"]))
     return f"{local:%b} {local.day}, {local.year}, {pt.clock(local.time())} {local.tzname()}"
+
+
+@bp.app_template_filter("clinic_date")
+def clinic_date(moment, zone: str | None = None) -> str:
+    """A day as people read it, "Mon, Dec 7", where the clinic is (or in ``zone``)."""
+    local = moment.astimezone(ZoneInfo(zone or current_app.config["CLINIC_TIMEZONE"]))
+    return f"{local:%a}, {local:%b} {local.day}"
 
 
 bp.add_app_template_filter(pt.readable_phone, "phone")
@@ -98,6 +114,10 @@ class ActionForm(FlaskForm):
     """Buttons that change something: only the CSRF token."""
 
 
+class ReplyForm(FlaskForm):
+    body = TextAreaField("Reply by text")
+
+
 class StaffForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(min=10, max=200)])
@@ -113,6 +133,10 @@ def _patient(patient_id: int, removed_too: bool = False) -> Patient:
     if patient.removed_at is not None and not (removed_too and current_user.is_admin):
         abort(404)
     return patient
+
+
+def _today(zone: str):
+    return utcnow().astimezone(ZoneInfo(zone)).date()
 
 
 def _content():
@@ -190,6 +214,9 @@ def patients():
     return render_template(
         "patients.html",
         rows=rows,
+        summaries=adherence.summaries(
+            db.session, [p for p, _ in rows], _today(current_app.config["CLINIC_TIMEZONE"])
+        ),
         search=search,
         status=status,
         statuses=pt.STATUS_LABELS,
@@ -303,6 +330,10 @@ def patient(patient_id: int):
         reminder_labels=pt.REMINDER_LABELS,
         clock=pt.clock,
         action=ActionForm(),
+        reply=ReplyForm(),
+        thread=threads.thread_of(db.session, record.phone),
+        changes=pt.schedule_history(db.session, record.id),
+        chart=adherence.chart(adherence.last_days(db.session, record, _today(record.timezone))),
     )
 
 
@@ -361,7 +392,12 @@ def _set_paused(patient_id: int, paused: bool, message: str):
     if not ActionForm().validate_on_submit():
         abort(400)
     record = _patient(patient_id)
-    record.paused = paused
+    if record.paused != paused:
+        record.paused, record.paused_until = paused, None
+        record_change(
+            db.session.connection(), record.id, "pause" if paused else "resume",
+            "Paused" if paused else "Reminders resumed", ("staff", current_user.email), utcnow(),
+        )  # fmt: skip
     db.session.commit()
     flash(message.format(record.name), "success")
     return redirect(url_for("staff.patient", patient_id=record.id))

@@ -17,6 +17,7 @@ from twilio.request_validator import (
 )
 from twilio.twiml.messaging_response import MessagingResponse
 
+from bot.alerts import send_alert
 from bot.compliance import Keyword
 from bot.inbound import (
     Candidate,
@@ -109,6 +110,7 @@ def reply_to(message: Inbound) -> Outcome:
                 message,
                 utcnow(),
                 app.config["RATE_LIMIT_PER_HOUR"],
+                settings=app.extensions["checkin_settings"],
             )
     except DATABASE_UNAVAILABLE as exc:
         return _without_database(app, message, exc)
@@ -225,6 +227,9 @@ def inbound_sms():
     response = twiml(outcome.reply)
     if outcome.stored:
         _replay_after(response)
+    if outcome.alert:  # the on-call phone, once the patient's answer has gone
+        app = current_app._get_current_object()
+        response.call_on_close(lambda: send_alert(app, message.phone))
     return response
 
 

@@ -22,8 +22,10 @@ from sqlalchemy import create_engine, text
 from twilio.request_validator import RequestValidator
 
 from bot import create_app
+from bot import patients as pt
 from bot.config import SETTINGS
-from bot.models import db
+from bot.models import ConsentEvent, db
+from bot.reminders import ReminderSettings, send_due, sweep_session
 from tests.fake_twilio import FakeTwilio
 
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
@@ -258,3 +260,54 @@ def text_bot(client):
     return lambda body, phone=PATIENT, sid=None, **extra: post_sms(
         client, body, phone, sid, **extra
     )
+
+
+ENROLLED = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def subscribe(
+    app,
+    phone,
+    name="Ana Lopez",
+    time="09:00",
+    tz="America/New_York",
+    routine=("cat-camel", "pelvic-tilt"),
+    language="en",
+    confirm=True,
+) -> int:
+    with app.app_context():
+        patient = pt.enroll(
+            db.session,
+            pt.Enrollment(name, phone, language, list(routine), pt.parse_time(time), tz),
+            "test",
+            "staff",
+            ENROLLED,
+        )
+        if confirm:
+            db.session.add(
+                ConsentEvent(
+                    phone=phone,
+                    action="opt_in",
+                    keyword="yes",
+                    source="sms",
+                    created_at=ENROLLED + dt.timedelta(minutes=5),
+                )
+            )
+        db.session.commit()
+        return patient.id
+
+
+def sweep(app, at: dt.datetime, now: dt.datetime | None = None, **kwargs):
+    """A sweep for the moment ``at``, with the real clock at ``now`` (default: ``at``; a
+    catch-up run by hand has ``at`` in the past)."""
+    real = (now or at).astimezone(dt.UTC)
+    with app.app_context(), sweep_session(db.engine) as session:
+        return send_due(
+            session,
+            app.extensions["sender"],
+            app.extensions["content"],
+            ReminderSettings.from_config(app.config),
+            at.astimezone(dt.UTC),
+            clock=lambda: real,
+            **kwargs,
+        )

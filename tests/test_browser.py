@@ -187,3 +187,143 @@ def test_a_form_with_mistakes_focuses_the_first_one(live_server, browser_page):
     assert focused == ["name", "name-error"]
     described = page.locator("#phone-error")
     playwright_api.expect(described).to_contain_text("is not a")
+
+
+# --- the inbox, at a desk and on a phone ---------------------------------------------------
+
+AXE = Path(__file__).resolve().parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def text_clinic(live_server: str, body: str, phone: str) -> str:
+    """A patient's text through the signed webhook, as Twilio posts it; the bot's answer."""
+    import requests
+
+    from tests.conftest import sign, twilio_params
+
+    params = twilio_params(body, phone)
+    url = f"{live_server}/sms"
+    response = requests.post(
+        url, data=params, headers={"X-Twilio-Signature": sign(url, params)}, timeout=10
+    )
+    response.raise_for_status()
+    return response.text
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_patient_asks_for_a_person_and_staff_answer_from_the_inbox(
+    live_server, browser_page, fake_twilio, width
+):
+    page = browser_page
+    expect = playwright_api.expect
+    page.set_viewport_size({"width": width, "height": 900})
+    phone = "+12025550160"
+    assert "<Message>" in text_clinic(live_server, "can I talk to someone", phone)
+    sign_in_page(page, live_server)
+    inbox_link = page.get_by_role("link", name="Inbox")
+    expect(inbox_link).to_contain_text("1")  # one unread, in the navigation
+    inbox_link.click()
+    expect(page.get_by_role("heading", name="Inbox")).to_be_visible()
+    row = page.locator("table.inbox tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("can I talk to someone")
+    expect(row).to_contain_text("Asks for a person")
+    expect(row).to_contain_text("Unread")
+    if width == 1280:
+        OUTPUT.mkdir(exist_ok=True)
+        page.screenshot(path=str(OUTPUT / "inbox.png"), full_page=True)
+    row.get_by_role("link").click()
+    box = page.get_by_label("Reply by text")
+    box.fill("Hi! This is Jo at the front desk. When is a good time to call?")
+    expect(page.locator("#body-count")).to_have_text("62 characters, 1 text.")
+    box.press_sequentially(" \U0001f600")
+    expect(page.locator("#body-count")).to_contain_text("Costs more")
+    box.fill("Hi! This is Jo at the front desk. When is a good time to call?")
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(page.get_by_text("Reply sent.")).to_be_visible()
+    expect(page.locator(".conversation")).to_contain_text("When is a good time to call?")
+    expect(page.locator(".conversation")).to_contain_text(f"sent by {STAFF_EMAIL}")
+    [sent] = fake_twilio.sent_to(phone)
+    assert sent.body == "Hi! This is Jo at the front desk. When is a good time to call?"
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.get_by_role("button", name="Mark done", exact=True).click()
+    expect(page.get_by_text("Nothing needs a person right now.")).to_be_visible()
+    expect(page.get_by_role("link", name="Inbox")).to_have_text("Inbox")
+
+
+def staff_pages(twilio_app, live_server) -> list[str]:
+    """Every staff page, with data on it: a patient with texts, a chart and an open thread."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from bot.models import AdherenceDay, Message, ReminderDelivery, Thread, db
+    from tests.conftest import subscribe
+
+    phone = "+12025550161"
+    patient_id = subscribe(twilio_app, phone, name="María García")
+    subscribe(twilio_app, "+12025550162", name="Sean O'Connor")  # no DONE yet
+    text_clinic(live_server, "call me please", phone)
+    today = dt.datetime.now(ZoneInfo("America/New_York")).date()
+    pains = [6, 6, 5, None, 5, 4, 4, None, 3, 3, 4, 2, 3, None, 2, 2, 2, 1, 2, 1, 1, 1]
+    with twilio_app.app_context():
+        for n in range(26):  # reminders for 26 days; done on most, with the pain easing
+            day = today - dt.timedelta(days=n)
+            sid = f"SMreminder{n:024d}"
+            db.session.add(
+                ReminderDelivery(patient_id=patient_id, local_date=day, phone=phone,
+                                 body="Your exercises", status="sent", message_sid=sid,
+                                 due_at=dt.datetime.now(dt.UTC))
+            )  # fmt: skip
+            db.session.add(
+                Message(phone=phone, direction="out", body="Your exercises", kind="reminder",
+                        message_sid=sid, status="delivered",
+                        created_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=n))
+            )  # fmt: skip
+            if n % 6 != 5:
+                pain = pains[len(pains) - 1 - n] if n < len(pains) else 6
+                db.session.add(
+                    AdherenceDay(patient_id=patient_id, done_at=dt.datetime.now(dt.UTC),
+                                 local_date=day, pain=pain)
+                )  # fmt: skip
+        db.session.commit()
+        thread_id = db.session.scalar(db.select(Thread.id))
+    return [
+        "/signin", "/patients", "/patients/new", "/patients/import", "/inbox",
+        f"/inbox/{thread_id}", f"/patients/{patient_id}", f"/patients/{patient_id}/edit",
+        "/dashboard", "/staff", "/no-such-page",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_axe_finds_nothing_serious_on_any_staff_page(live_server, browser_page, twilio_app, width):
+    if not AXE.exists():
+        pytest.skip("axe-core is not installed: the README's test command installs it with npm")
+    from tests.conftest import ADMIN_EMAIL
+
+    add_staff(twilio_app, ADMIN_EMAIL, "admin")
+    page = browser_page
+    page.set_viewport_size({"width": width, "height": 900})
+    paths = staff_pages(twilio_app, live_server)
+    source = AXE.read_text()
+    found = {}
+    for path in paths:
+        if path == "/signin":
+            page.goto(f"{live_server}/signin")
+        else:
+            if "signin" in page.url or path == paths[1]:
+                sign_in_page(page, live_server, ADMIN_EMAIL)
+            page.goto(f"{live_server}{path}")
+        page.evaluate(source)  # run from the test, not the page: the CSP stays as it is
+        result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+        serious = [
+            (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+            for v in result["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
+        if serious:
+            found[path] = serious
+        if width == 1280 and path.startswith("/patients/") and path[10:].isdigit():
+            OUTPUT.mkdir(exist_ok=True)
+            page.screenshot(path=str(OUTPUT / "patient-chart.png"), full_page=True)
+        if width == 1280 and path == "/dashboard":
+            page.screenshot(path=str(OUTPUT / "dashboard.png"), full_page=True)
+    assert not found, found

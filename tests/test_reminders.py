@@ -23,14 +23,20 @@ from bot.reminders import (
     ReminderSettings,
     claim,
     reminder_text,
-    send_due,
-    sweep_session,
 )
 from bot.segments import count_segments, is_gsm7
-from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, CLINIC_NUMBER, TEST_DATABASE_URL, sign
+from tests.conftest import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    CLINIC_NUMBER,
+    ENROLLED,
+    TEST_DATABASE_URL,
+    sign,
+    subscribe,
+    sweep,
+)
 
 NY = ZoneInfo("America/New_York")
-ENROLLED = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC)
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -53,54 +59,6 @@ def reminder_app(make_app, fake_twilio):
         return make_app(**config)
 
     return make
-
-
-def subscribe(
-    app,
-    phone,
-    name="Ana Lopez",
-    time="09:00",
-    tz="America/New_York",
-    routine=("cat-camel", "pelvic-tilt"),
-    language="en",
-    confirm=True,
-) -> int:
-    with app.app_context():
-        patient = pt.enroll(
-            db.session,
-            pt.Enrollment(name, phone, language, list(routine), pt.parse_time(time), tz),
-            "test",
-            "staff",
-            ENROLLED,
-        )
-        if confirm:
-            db.session.add(
-                ConsentEvent(
-                    phone=phone,
-                    action="opt_in",
-                    keyword="yes",
-                    source="sms",
-                    created_at=ENROLLED + dt.timedelta(minutes=5),
-                )
-            )
-        db.session.commit()
-        return patient.id
-
-
-def sweep(app, at: dt.datetime, now: dt.datetime | None = None, **kwargs):
-    """A sweep for the moment ``at``, with the real clock at ``now`` (default: ``at``; a
-    catch-up run by hand has ``at`` in the past)."""
-    real = (now or at).astimezone(dt.UTC)
-    with app.app_context(), sweep_session(db.engine) as session:
-        return send_due(
-            session,
-            app.extensions["sender"],
-            app.extensions["content"],
-            ReminderSettings.from_config(app.config),
-            at.astimezone(dt.UTC),
-            clock=lambda: real,
-            **kwargs,
-        )
 
 
 def say_stop(phone: str, when: dt.datetime) -> None:

@@ -1,0 +1,295 @@
+"""Who does the exercises: the figures of the patients list, a patient's last 30 days (an
+SVG chart drawn on the server), the dashboard and the CSV export.
+
+Definitions, the same on every page:
+- a day done: the patient texted DONE (with or without a reminder that day), one per
+  patient per local date (``adherence_days``);
+- a reminder sent: Twilio accepted it; delivered: the carrier confirmed it (Twilio's status
+  callback, which needs ``PUBLIC_BASE_URL``);
+- adherence: days done / reminders delivered, at most 100%.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.models import AdherenceDay, ConsentEvent, Message, Patient, ReminderDelivery
+from bot.patients import subscribed_filter
+
+DELIVERED = ("delivered", "read")
+RANGES = (7, 30, 90)
+QUIET_DAYS = 3  # no DONE in this many days: listed on the dashboard
+
+
+def ratio(done: int, delivered: int) -> float | None:
+    return min(1.0, done / delivered) if delivered else None
+
+
+# --- the patients list ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Summary:
+    last_text: dt.datetime | None = None
+    last_done: dt.date | None = None
+    done_14: int = 0  # days done in the last 14 days
+
+
+def summaries(session: Session, patients: list[Patient], today: dt.date) -> dict[int, Summary]:
+    """For a page of patients: their last text, last DONE and days done of the last 14."""
+    if not patients:
+        return {}
+    ids = [p.id for p in patients]
+    since = today - dt.timedelta(days=13)
+    days = {
+        pid: (last, count)
+        for pid, last, count in session.execute(
+            select(
+                AdherenceDay.patient_id,
+                func.max(AdherenceDay.local_date),
+                func.count().filter(AdherenceDay.local_date >= since),
+            )
+            .where(AdherenceDay.patient_id.in_(ids))
+            .group_by(AdherenceDay.patient_id)
+        )
+    }
+    texts = dict(
+        session.execute(
+            select(Message.phone, func.max(Message.created_at))
+            .where(Message.phone.in_([p.phone for p in patients]), Message.direction == "in")
+            .group_by(Message.phone)
+        ).all()
+    )
+    result = {}
+    for p in patients:
+        last, count = days.get(p.id, (None, 0))
+        result[p.id] = Summary(texts.get(p.phone), last, count)
+    return result
+
+
+# --- one patient's 30 days -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Day:
+    date: dt.date
+    done: bool
+    reminded: bool  # a reminder was sent that day
+    pain: int | None
+
+    @property
+    def label(self) -> str:
+        what = "done" if self.done else "missed" if self.reminded else "no reminder"
+        return what + (f", pain {self.pain}/10" if self.pain is not None else "")
+
+
+def last_days(session: Session, patient: Patient, today: dt.date, count: int = 30) -> list[Day]:
+    first = today - dt.timedelta(days=count - 1)
+    done = {
+        d: pain
+        for d, pain in session.execute(
+            select(AdherenceDay.local_date, AdherenceDay.pain).where(
+                AdherenceDay.patient_id == patient.id, AdherenceDay.local_date >= first
+            )
+        )
+    }
+    reminded = set(
+        session.scalars(
+            select(ReminderDelivery.local_date).where(
+                ReminderDelivery.patient_id == patient.id,
+                ReminderDelivery.local_date >= first,
+                ReminderDelivery.status == "sent",
+            )
+        )
+    )
+    return [
+        Day(d, d in done, d in reminded, done.get(d))
+        for d in (first + dt.timedelta(days=i) for i in range(count))
+    ]
+
+
+@dataclass(frozen=True)
+class Chart:
+    """The 30 days as SVG parts: one square a day, the pain line above."""
+
+    days: list[Day]
+    width: int = 0
+    height: int = 120
+    cells: list[dict] = field(default_factory=list)
+    pain_points: str = ""
+    pain_dots: list[dict] = field(default_factory=list)
+
+
+CELL, GAP, TOP, PAIN_HEIGHT = 18, 4, 8, 60
+
+
+def chart(days: list[Day]) -> Chart:
+    cells, dots, points = [], [], []
+    for i, day in enumerate(days):
+        x = i * (CELL + GAP)
+        state = "done" if day.done else "missed" if day.reminded else "none"
+        cells.append({"x": x, "y": TOP + PAIN_HEIGHT + 12, "state": state, "day": day})
+        if day.pain is not None:
+            y = TOP + PAIN_HEIGHT - day.pain * PAIN_HEIGHT / 10
+            points.append(f"{x + CELL / 2:.0f},{y:.0f}")
+            dots.append({"cx": x + CELL / 2, "cy": round(y), "day": day})
+    width = len(days) * (CELL + GAP)
+    return Chart(days, width, TOP + PAIN_HEIGHT + 12 + CELL + 4, cells, " ".join(points), dots)
+
+
+# --- the dashboard ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    days: int
+    first: dt.date
+    last: dt.date
+    subscribers: int
+    sent: int
+    delivered: int
+    done: int
+    opt_outs: int
+    average_pain: float | None
+    quiet: list[tuple[Patient, dt.date | None]]
+    quiet_total: int
+
+    @property
+    def adherence(self) -> float | None:
+        return ratio(self.done, self.delivered)
+
+
+def dashboard(
+    session: Session, days: int, now: dt.datetime, zone: str, limit: int = 50
+) -> Dashboard:
+    """The clinic's figures over the last ``days`` local dates (the clinic's time zone)."""
+    today = now.astimezone(ZoneInfo(zone)).date()
+    first = today - dt.timedelta(days=days - 1)
+    start = dt.datetime.combine(first, dt.time(0), tzinfo=ZoneInfo(zone))
+    subscribers = session.scalar(
+        select(func.count()).select_from(Patient).where(subscribed_filter())
+    )
+    sent, delivered = session.execute(
+        select(
+            func.count(),
+            func.count().filter(Message.status.in_(DELIVERED)),
+        )
+        .select_from(ReminderDelivery)
+        .outerjoin(Message, Message.message_sid == ReminderDelivery.message_sid)
+        .where(
+            ReminderDelivery.status == "sent",
+            ReminderDelivery.local_date >= first,
+            ReminderDelivery.local_date <= today,
+        )
+    ).one()
+    done, pain = session.execute(
+        select(func.count(), func.avg(AdherenceDay.pain)).where(
+            AdherenceDay.local_date >= first, AdherenceDay.local_date <= today
+        )
+    ).one()
+    opt_outs = session.scalar(
+        select(func.count()).where(
+            ConsentEvent.action == "opt_out", ConsentEvent.created_at >= start
+        )
+    )
+    quiet_since = today - dt.timedelta(days=QUIET_DAYS - 1)
+    last_done = (
+        select(func.max(AdherenceDay.local_date))
+        .where(AdherenceDay.patient_id == Patient.id)
+        .scalar_subquery()
+    )
+    quiet_filter = (
+        subscribed_filter(),
+        func.coalesce(last_done, dt.date(1970, 1, 1)) < quiet_since,
+    )
+    quiet = session.execute(
+        select(Patient, last_done)
+        .where(*quiet_filter)
+        .order_by(Patient.name, Patient.id)
+        .limit(limit)
+    ).all()
+    quiet_total = session.scalar(select(func.count()).select_from(Patient).where(*quiet_filter))
+    return Dashboard(
+        days, first, today, subscribers or 0, sent, delivered, done, opt_outs or 0,
+        float(pain) if pain is not None else None, [(p, d) for p, d in quiet], quiet_total or 0,
+    )  # fmt: skip
+
+
+# --- the export ----------------------------------------------------------------------------
+
+EXPORT_COLUMNS = [
+    "name", "phone", "status", "days_done", "reminders_sent", "reminders_delivered",
+    "adherence_percent", "average_pain", "last_done",
+]  # fmt: skip
+
+
+def safe_cell(value) -> str:
+    """A cell a spreadsheet shows as text: one starting with = + - @ (or a tab or carriage
+    return) would run as a formula when the file is opened (CSV injection)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def export_csv(session: Session, first: dt.date, last: dt.date) -> str:
+    """Adherence per patient for local dates ``first``..``last``, as CSV (UTF-8, with a BOM
+    for Excel)."""
+    from bot.patients import status_columns, status_of
+
+    done = {
+        pid: (count, pain, last_done)
+        for pid, count, pain, last_done in session.execute(
+            select(
+                AdherenceDay.patient_id,
+                func.count(),
+                func.avg(AdherenceDay.pain),
+                func.max(AdherenceDay.local_date),
+            )
+            .where(AdherenceDay.local_date >= first, AdherenceDay.local_date <= last)
+            .group_by(AdherenceDay.patient_id)
+        )
+    }
+    reminders = {
+        pid: (sent, delivered)
+        for pid, sent, delivered in session.execute(
+            select(
+                ReminderDelivery.patient_id,
+                func.count(),
+                func.count().filter(Message.status.in_(DELIVERED)),
+            )
+            .outerjoin(Message, Message.message_sid == ReminderDelivery.message_sid)
+            .where(
+                ReminderDelivery.status == "sent",
+                ReminderDelivery.local_date >= first,
+                ReminderDelivery.local_date <= last,
+            )
+            .group_by(ReminderDelivery.patient_id)
+        )
+    }
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_COLUMNS)
+    rows = session.execute(
+        select(Patient, *status_columns())
+        .where(Patient.removed_at.is_(None))
+        .order_by(Patient.name, Patient.id)
+    )
+    for patient, action, at in rows:
+        count, pain, last_done = done.get(patient.id, (0, None, None))
+        sent, delivered = reminders.get(patient.id, (0, 0))
+        share = ratio(count, delivered)
+        writer.writerow(
+            [
+                safe_cell(patient.name), patient.phone, status_of(patient, action, at), count,
+                sent, delivered, "" if share is None else round(share * 100),
+                "" if pain is None else f"{float(pain):.1f}",
+                last_done.isoformat() if last_done else "",
+            ]
+        )  # fmt: skip
+    return "\ufeff" + out.getvalue()

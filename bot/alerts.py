@@ -1,0 +1,44 @@
+"""The on-call phone (``ALERT_NUMBER``): told of an urgent text, at most once an hour per
+number (``threads.alerted_at``, set by the webhook's statement), with no health details."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+
+from bot.models import DATABASE_UNAVAILABLE, Patient, db
+from bot.phones import mask
+
+log = logging.getLogger(__name__)
+
+
+def alert_text(name: str | None) -> str:
+    """What the on-call phone reads: who, by initial only, and where to look."""
+    who = f"{name.strip()[0].upper()}." if name and name.strip() else "a number not enrolled"
+    return f"Clinic text line: urgent text from a patient ({who}), see the inbox."
+
+
+def send_alert(app, phone: str) -> None:
+    """Text the on-call phone about an urgent text from ``phone``, when it is set."""
+    number = app.config.get("ALERT_NUMBER")
+    if not number:
+        return
+    with app.app_context():
+        try:
+            name = db.session.scalar(
+                select(Patient.name).where(Patient.phone == phone, Patient.removed_at.is_(None))
+            )
+        except DATABASE_UNAVAILABLE:
+            name = None
+        finally:
+            db.session.remove()
+        result = app.extensions["sender"].send(number, alert_text(name))
+    if result.ok:
+        log.info("on-call phone alerted of an urgent text from %s", mask(phone))
+    else:
+        log.error(
+            "the on-call phone could not be alerted of an urgent text from %s: %s",
+            mask(phone),
+            result.error or result.status,
+        )

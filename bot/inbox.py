@@ -1,0 +1,142 @@
+"""Staff pages of the inbox: the threads that need a person, a thread's conversation, and
+replies by text (from a thread, or from the patient's page)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from bot import patients as pt
+from bot import threads as th
+from bot.models import DATABASE_UNAVAILABLE, Patient, Thread, db, utcnow
+from bot.phones import staff_facing
+from bot.segments import GSM7_BASIC, GSM7_EXTENSION
+from bot.staff import ActionForm, ReplyForm, require_sign_in
+
+bp = Blueprint("inbox", __name__)
+bp.before_request(require_sign_in)
+
+
+@bp.app_context_processor
+def unread():
+    """The unread count in the navigation of every staff page."""
+    if not current_user.is_authenticated:
+        return {}
+    try:
+        return {"inbox_unread": th.unread_count(db.session)}
+    except DATABASE_UNAVAILABLE:  # the page itself says so (503)
+        db.session.rollback()
+        return {}
+
+
+@bp.app_context_processor
+def sms_alphabet():
+    """For the reply box's counter (bot/static/reply.js): the alphabet as the server has it."""
+    return {
+        "gsm7_basic": "".join(sorted(GSM7_BASIC)),
+        "gsm7_extension": "".join(sorted(GSM7_EXTENSION)),
+    }
+
+
+@bp.get("/inbox")
+def inbox():
+    status = "done" if request.args.get("status") == "done" else "open"
+    page = request.args.get("page", "1")
+    page = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
+    rows = th.inbox(db.session, status, page)
+    return render_template(
+        "inbox.html",
+        rows=rows,
+        status=status,
+        page=page,
+        page_size=th.PAGE,
+        counts=th.counts(db.session),
+        urgent=th.URGENT,
+    )
+
+
+def _thread(thread_id: int) -> Thread:
+    thread = db.session.get(Thread, thread_id)
+    if thread is None:
+        abort(404)
+    return thread
+
+
+def _enrolled(phone: str) -> Patient | None:
+    return db.session.scalar(
+        db.select(Patient).where(Patient.phone == phone, Patient.removed_at.is_(None))
+    )
+
+
+@bp.get("/inbox/<id:thread_id>")
+def thread(thread_id: int):
+    record = _thread(thread_id)
+    th.mark_read(db.session, record)
+    db.session.commit()
+    return render_template(
+        "thread.html",
+        thread=record,
+        patient=_enrolled(record.phone),
+        reason=th.REASONS.get(record.reason, record.reason),
+        messages=pt.conversation(db.session, record.phone),
+        reply=ReplyForm(),
+        action=ActionForm(),
+        opted_out=bool(pt.opted_out_numbers(db.session, [record.phone])),
+    )
+
+
+@bp.post("/inbox/<id:thread_id>/reply")
+def reply_in_thread(thread_id: int):
+    record = _thread(thread_id)
+    form = ReplyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    sent = _send(record.phone, form.body.data or "")
+    if sent and request.form.get("then") == "done":
+        th.mark_done(db.session, _thread(thread_id), current_user.email, utcnow())
+        db.session.commit()
+        flash("Sent, and the thread is marked done.", "success")
+        return redirect(url_for("inbox.inbox"))
+    return redirect(url_for("inbox.thread", thread_id=record.id, _anchor="reply"))
+
+
+@bp.post("/patients/<id:patient_id>/reply")
+def reply_to_patient(patient_id: int):
+    patient = db.session.get(Patient, patient_id)
+    if patient is None or patient.removed_at is not None:
+        abort(404)
+    form = ReplyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    _send(patient.phone, form.body.data or "")
+    return redirect(url_for("staff.patient", patient_id=patient.id, _anchor="reply"))
+
+
+def _send(phone: str, body: str) -> bool:
+    try:
+        result = th.send_reply(
+            db.session, current_app.extensions["sender"], phone, body, current_user.email, utcnow()
+        )
+    except th.ReplyRefused as refused:
+        db.session.rollback()
+        flash(str(refused), "error")
+        return False
+    db.session.commit()
+    if result.ok:
+        flash("Reply sent.", "success")
+        return True
+    flash(f"The reply could not be sent ({staff_facing(result.error or result.status)}).", "error")
+    return False
+
+
+@bp.post("/inbox/<id:thread_id>/done")
+def done(thread_id: int):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    th.mark_done(db.session, _thread(thread_id), current_user.email, utcnow())
+    db.session.commit()
+    flash(
+        "Marked done: out of the inbox until the number texts something that needs a person.",
+        "success",
+    )
+    return redirect(url_for("inbox.inbox"))

@@ -1,0 +1,62 @@
+"""Staff pages about who does the exercises: the dashboard and the adherence export."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Response, current_app, render_template, request
+
+from bot import adherence
+from bot.models import db, utcnow
+from bot.staff import require_sign_in
+
+bp = Blueprint("reports", __name__)
+bp.before_request(require_sign_in)
+
+MAX_EXPORT_DAYS = 366
+
+
+@bp.get("/dashboard")
+def dashboard():
+    days = request.args.get("days", "30")
+    days = int(days) if days.isdigit() and int(days) in adherence.RANGES else 30
+    zone = current_app.config["CLINIC_TIMEZONE"]
+    figures = adherence.dashboard(db.session, days, utcnow(), zone)
+    return render_template(
+        "dashboard.html", figures=figures, ranges=adherence.RANGES, quiet_days=adherence.QUIET_DAYS
+    )
+
+
+def _date(raw: str | None, default: dt.date) -> dt.date | None:
+    if not raw:
+        return default
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        return None
+
+
+@bp.get("/adherence.csv")
+def export():
+    """Adherence per patient for a range of dates (``from``, ``to``: YYYY-MM-DD)."""
+    today = utcnow().astimezone(ZoneInfo(current_app.config["CLINIC_TIMEZONE"])).date()
+    last = _date(request.args.get("to"), today)
+    first = _date(request.args.get("from"), today - dt.timedelta(days=29))
+    if first is None or last is None:
+        return Response(
+            "from and to must be dates such as 2026-11-01\n", 400, mimetype="text/plain"
+        )
+    if first > last or (last - first).days >= MAX_EXPORT_DAYS:
+        return Response(
+            f"from must be on or before to, at most {MAX_EXPORT_DAYS} days apart\n",
+            400,
+            mimetype="text/plain",
+        )
+    body = adherence.export_csv(db.session, first, last)
+    name = f"adherence-{first.isoformat()}-to-{last.isoformat()}.csv"
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

@@ -1,0 +1,201 @@
+"""Adherence on the staff pages: the dashboard's figures from a database with known answers,
+the CSV export, a patient's 30-day chart and the patients list's columns."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot import adherence
+from bot.models import AdherenceDay, ConsentEvent, Message, Patient, ReminderDelivery, db
+from tests.conftest import ENROLLED, subscribe
+
+NY = ZoneInfo("America/New_York")
+# The pages count from the real day: the fixture's days are counted back from it.
+NOW = dt.datetime.now(dt.UTC)
+TODAY = NOW.astimezone(NY).date()
+A, B, C, D = "+12025550131", "+12025550132", "+12025550133", "+12025550134"
+
+
+def day(n: int) -> dt.date:
+    return TODAY - dt.timedelta(days=n)
+
+
+def remind(patient_id: int, phone: str, days_ago: int, delivered: bool) -> None:
+    sid = f"SM{patient_id:04d}{days_ago:04d}" + "0" * 24
+    db.session.add(
+        ReminderDelivery(
+            patient_id=patient_id, local_date=day(days_ago), phone=phone, body="Your exercises",
+            status="sent", message_sid=sid, due_at=NOW - dt.timedelta(days=days_ago),
+        )
+    )  # fmt: skip
+    db.session.add(
+        Message(
+            phone=phone, direction="out", body="Your exercises", message_sid=sid,
+            kind="reminder", status="delivered" if delivered else "sent",
+            created_at=NOW - dt.timedelta(days=days_ago),
+        )
+    )  # fmt: skip
+
+
+def done(patient_id: int, days_ago: int, pain: int | None = None) -> None:
+    db.session.add(
+        AdherenceDay(
+            patient_id=patient_id, local_date=day(days_ago), pain=pain,
+            done_at=NOW - dt.timedelta(days=days_ago),
+        )
+    )  # fmt: skip
+
+
+@pytest.fixture
+def clinic(twilio_app):
+    """Four patients over the last ten days, with answers worked out by hand:
+    A: reminded days 0-6, all delivered, done days 0-4 with pains 2,4,6 (days 0-2);
+    B: reminded days 0-6, delivered days 0-2 only, done day 5 (quiet for the last 3 days);
+    C: reminded day 20 (outside 7 and 30? inside 30), done day 20, opted out 2 days ago;
+    D: enrolled, never answered YES: not a subscriber, no reminders, no DONE."""
+    ids = {phone: subscribe(twilio_app, phone, name=name) for phone, name in
+           [(A, "Ana Able"), (B, "=HYPERLINK(\"x\")"), (C, "Cy Crane")]}  # fmt: skip
+    subscribe(twilio_app, D, name="Dee Dunn", confirm=False)
+    with twilio_app.app_context():
+        for n in range(7):
+            remind(ids[A], A, n, delivered=True)
+            remind(ids[B], B, n, delivered=n <= 2)
+        for n, pain in [(0, 2), (1, 4), (2, 6), (3, None), (4, None)]:
+            done(ids[A], n, pain)
+        done(ids[B], 5)
+        remind(ids[C], C, 20, delivered=True)
+        done(ids[C], 20, 8)
+        db.session.add(
+            ConsentEvent(phone=C, action="opt_out", keyword="stop", source="sms",
+                         created_at=NOW - dt.timedelta(days=2))
+        )  # fmt: skip
+        db.session.commit()
+    return ids
+
+
+def figures(app, days: int) -> adherence.Dashboard:
+    with app.app_context():
+        return adherence.dashboard(db.session, days, NOW, "America/New_York")
+
+
+def test_dashboard_seven_days(twilio_app, clinic):
+    f = figures(twilio_app, 7)
+    assert (f.first, f.last) == (day(6), TODAY)
+    assert f.subscribers == 2  # A and B; C opted out, D never said YES
+    assert (f.sent, f.delivered, f.done) == (14, 10, 6)  # A 7+7... B 7 sent, 3 delivered
+    assert f.adherence == pytest.approx(6 / 10)
+    assert f.opt_outs == 1
+    assert f.average_pain == pytest.approx(4.0)  # 2, 4, 6
+    assert [p.name for p, _ in f.quiet] == ['=HYPERLINK("x")']  # B: last DONE 5 days ago
+    assert f.quiet[0][1] == day(5) and f.quiet_total == 1
+
+
+def test_dashboard_thirty_days_takes_in_older_days(twilio_app, clinic):
+    f = figures(twilio_app, 30)
+    assert (f.sent, f.delivered, f.done) == (15, 11, 7)
+    assert f.average_pain == pytest.approx((2 + 4 + 6 + 8) / 4)
+
+
+def test_dashboard_page(staff_client, twilio_app, clinic):
+    page = staff_client.get("/dashboard?days=7").get_data(as_text=True)
+    assert "<dt>Adherence</dt><dd>60%</dd>" in page
+    assert 'aria-current="page">Last 7 days' in page
+    bad = staff_client.get("/dashboard?days=13").get_data(as_text=True)
+    assert 'aria-current="page">Last 30 days' in bad  # an unknown range: the default
+
+
+def test_export_per_patient(staff_client, twilio_app, clinic):
+    url = f"/adherence.csv?from={day(6).isoformat()}&to={TODAY.isoformat()}"
+    response = staff_client.get(url)
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    text = response.get_data(as_text=True)
+    assert text.startswith("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    by_phone = {r["phone"]: r for r in rows}
+    assert set(by_phone) == {A, B, C, D}
+    a, b = by_phone[A], by_phone[B]
+    assert (a["days_done"], a["reminders_sent"], a["reminders_delivered"]) == ("5", "7", "7")
+    assert (a["adherence_percent"], a["average_pain"], a["last_done"]) == (
+        "71",
+        "4.0",
+        TODAY.isoformat(),
+    )
+    assert (b["days_done"], b["reminders_delivered"], b["adherence_percent"]) == ("1", "3", "33")
+    assert b["name"] == '\'=HYPERLINK("x")'  # never a formula in a spreadsheet
+    assert by_phone[D]["adherence_percent"] == "" and by_phone[D]["status"] == "invited"
+
+
+@pytest.mark.parametrize(
+    "query", ["from=yesterday", "from=2026-12-10&to=2026-12-01", "from=2024-01-01&to=2026-01-02"]
+)
+def test_export_refuses_bad_ranges(staff_client, query):
+    response = staff_client.get(f"/adherence.csv?{query}")
+    assert response.status_code == 400 and b"from" in response.data
+
+
+def test_export_and_dashboard_need_sign_in(twilio_app):
+    client = twilio_app.test_client()
+    for url in ("/dashboard", "/adherence.csv"):
+        assert "/signin" in client.get(url).location
+
+
+def test_chart_of_thirty_days(twilio_app, clinic):
+    with twilio_app.app_context():
+        patient = db.session.get(Patient, clinic[A])
+        days = adherence.last_days(db.session, patient, TODAY)
+    assert len(days) == 30 and days[-1].date == TODAY
+    assert [d.label for d in days[-7:]] == [
+        "missed",
+        "missed",
+        "done",
+        "done",
+        "done, pain 6/10",
+        "done, pain 4/10",
+        "done, pain 2/10",
+    ]
+    assert days[0].label == "no reminder"
+    drawn = adherence.chart(days)
+    assert [c["state"] for c in drawn.cells].count("done") == 5
+    assert len(drawn.pain_dots) == 3 and drawn.pain_points.count(",") == 3
+    # Pain 6 is drawn higher than pain 2 (SVG's y grows downwards).
+    assert drawn.pain_dots[0]["cy"] < drawn.pain_dots[2]["cy"]
+
+
+def test_patient_page_shows_the_chart_with_text_alternatives(staff_client, twilio_app):
+    patient_id = subscribe(twilio_app, A)
+    with twilio_app.app_context():
+        db.session.add(
+            AdherenceDay(patient_id=patient_id, local_date=dt.datetime.now(NY).date(),
+                         done_at=dt.datetime.now(dt.UTC), pain=3)
+        )  # fmt: skip
+        db.session.commit()
+    page = staff_client.get(f"/patients/{patient_id}").get_data(as_text=True)
+    assert '<svg viewBox="0 0 660 102"' in page and 'role="img"' in page
+    assert '<title id="chart-title">Last 30 days: 1 done</title>' in page
+    assert "done, pain 3/10" in page and "The 30 days as a table" in page
+
+
+def test_patients_list_gains_last_text_last_done_and_14_days(staff_client, twilio_app):
+    patient_id = subscribe(twilio_app, A)
+    today = dt.datetime.now(NY).date()
+    with twilio_app.app_context():
+        for n in (0, 1, 13, 14):  # 14 days ago is outside the last 14
+            db.session.add(
+                AdherenceDay(patient_id=patient_id, local_date=today - dt.timedelta(days=n),
+                             done_at=ENROLLED)
+            )  # fmt: skip
+        db.session.add(
+            Message(phone=A, direction="in", body="hi", kind="menu",
+                    created_at=dt.datetime(2026, 11, 20, 21, 51, tzinfo=dt.UTC))
+        )  # fmt: skip
+        db.session.commit()
+    page = staff_client.get("/patients").get_data(as_text=True)
+    assert "3 of 14 days" in page
+    assert "Nov 20, 2026, 4:51 PM EST" in page
+    assert today.strftime("%b %d") in page

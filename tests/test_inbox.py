@@ -1,0 +1,301 @@
+"""The staff inbox: what lands in it and what does not, reopening, staff replies through the
+Twilio stand-in, the bot holding back while staff have a thread, and the on-call alert."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from sqlalchemy import select
+
+from bot.alerts import alert_text
+from bot.models import ConsentEvent, Message, Thread, db
+from tests.conftest import PATIENT, STAFF_EMAIL, csrf_token, post_sms, subscribe
+
+STRANGER = "+12025550177"  # texts the clinic, not enrolled
+ON_CALL = "+12025550198"  # the on-call phone
+
+
+def reply_of(response) -> str:
+    found = re.findall(r"<Message>(.*?)</Message>", response.get_data(as_text=True), re.S)
+    return found[0] if found else ""
+
+
+def threads(app) -> list[Thread]:
+    with app.app_context():
+        rows = db.session.scalars(select(Thread).order_by(Thread.id)).all()
+        db.session.expunge_all()
+        return rows
+
+
+def thread_of(app, phone=PATIENT) -> Thread | None:
+    return next((t for t in threads(app) if t.phone == phone), None)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason", "urgent"),
+    [
+        ("can I talk to someone", "person", False),
+        ("call me please", "person", False),
+        ("can I move my appointment", "person", False),
+        ("blorp zizzle frobnicate", "unknown", False),
+        ("hi, I have a herniated disc", "pain", False),
+        ("the cat camel hurts my back when I do it", "exercise_pain", True),
+        ("I suddenly can't feel my legs", "red_flag", True),
+        ("is the pelvic tilt safe if I'm pregnant", "question", False),
+    ],
+)
+def test_texts_that_need_a_person_land_in_the_inbox(twilio_app, text, reason, urgent):
+    post_sms(twilio_app.test_client(), text)
+    [thread] = threads(twilio_app)
+    assert (thread.phone, thread.status, thread.reason, thread.urgent) == (
+        PATIENT,
+        "open",
+        reason,
+        urgent,
+    )
+    assert thread.unread
+
+
+@pytest.mark.parametrize(
+    "text", ["what are your hours", "where are you", "thanks!", "cat camel", "do you take aetna"]
+)
+def test_texts_the_bot_answers_do_not(twilio_app, text):
+    post_sms(twilio_app.test_client(), text)
+    assert threads(twilio_app) == []
+
+
+def test_every_text_of_an_open_thread_lands_and_the_bot_still_answers(twilio_app):
+    client = twilio_app.test_client()
+    post_sms(client, "can I talk to someone")
+    hours = post_sms(client, "what are your hours")
+    assert "hours" in reply_of(hours).lower()  # no staff reply yet: the bot answers
+    [thread] = threads(twilio_app)
+    assert thread.reason == "person"  # the reason that brought it stays
+    with twilio_app.app_context():
+        last = db.session.get(Message, thread.last_message_id)
+        assert last.body == "what are your hours"
+
+
+def test_a_more_serious_text_raises_the_thread_and_a_lesser_one_does_not_lower_it(twilio_app):
+    client = twilio_app.test_client()
+    post_sms(client, "call me")
+    post_sms(client, "I have chest pain and can't breathe")
+    post_sms(client, "call me back when you can")
+    [thread] = threads(twilio_app)
+    assert (thread.reason, thread.urgent) == ("red_flag", True)
+
+
+def test_done_thread_reopens_on_a_text_that_needs_a_person(staff_client, twilio_app):
+    client = twilio_app.test_client()
+    post_sms(client, "can I talk to someone")
+    thread = thread_of(twilio_app)
+    token = csrf_token(staff_client, f"/inbox/{thread.id}")
+    response = staff_client.post(f"/inbox/{thread.id}/done", data={"csrf_token": token})
+    assert response.status_code == 302
+    done = thread_of(twilio_app)
+    assert (done.status, done.done_by, done.unread) == ("done", STAFF_EMAIL, False)
+    post_sms(client, "thanks")  # answered by the bot: stays done
+    assert thread_of(twilio_app).status == "done"
+    post_sms(client, "call me please")
+    reopened = thread_of(twilio_app)
+    assert (reopened.status, reopened.unread, reopened.done_by) == ("open", True, None)
+
+
+def test_inbox_lists_urgent_first_then_newest_with_unread_count_in_navigation(
+    staff_client, twilio_app
+):
+    client = twilio_app.test_client()
+    post_sms(client, "can I talk to someone", phone="+12025550111")
+    post_sms(client, "I fell and can't feel my legs", phone="+12025550112")
+    post_sms(client, "call me", phone=STRANGER)
+    subscribe(twilio_app, "+12025550111", name="Ana <b>Lopez</b>")
+    page = staff_client.get("/inbox").get_data(as_text=True)
+    order = [page.index(x) for x in ("(202) 555-0112", "(202) 555-0177", "Ana &lt;b&gt;Lopez")]
+    assert order == sorted(order)  # urgent first, then the newest
+    assert "Red-flag symptoms" in page and "Asks for a person" in page
+    assert "Not enrolled" in page
+    assert re.search(r'<span class="badge" aria-label="3 unread">3</span>', page)
+    other = staff_client.get("/patients").get_data(as_text=True)
+    assert 'aria-label="3 unread"' in other  # on every staff page
+    thread = thread_of(twilio_app, STRANGER)
+    staff_client.get(f"/inbox/{thread.id}")  # opening it reads it
+    assert 'aria-label="2 unread"' in staff_client.get("/patients").get_data(as_text=True)
+
+
+def test_inbox_needs_sign_in(twilio_app):
+    post_sms(twilio_app.test_client(), "call me")
+    thread = thread_of(twilio_app)
+    client = twilio_app.test_client()
+    for url in ("/inbox", f"/inbox/{thread.id}"):
+        response = client.get(url)
+        assert response.status_code == 302 and "/signin" in response.location
+    assert client.post(f"/inbox/{thread.id}/reply", data={"body": "hi"}).status_code in (302, 400)
+    assert client.post(f"/inbox/{thread.id}/done").status_code in (302, 400)
+    assert thread_of(twilio_app).status == "open"
+
+
+def send_reply(staff_client, url_page: str, url_post: str, body: str, **extra):
+    token = csrf_token(staff_client, url_page)
+    return staff_client.post(url_post, data={"csrf_token": token, "body": body, **extra})
+
+
+def test_staff_reply_goes_through_twilio_and_is_logged_with_who_sent_it(
+    staff_client, twilio_app, fake_twilio
+):
+    client = twilio_app.test_client()
+    post_sms(client, "can I move my appointment", phone=STRANGER)
+    thread = thread_of(twilio_app, STRANGER)
+    url = f"/inbox/{thread.id}"
+    response = send_reply(staff_client, url, url + "/reply", "Sure, \u2019Tuesday at 3?\u2019")
+    assert response.status_code == 302
+    [sent] = fake_twilio.sent_to(STRANGER)
+    assert sent.body == "Sure, 'Tuesday at 3?'"  # curly quotes made plain: one cheap text
+    with twilio_app.app_context():
+        row = db.session.scalar(select(Message).where(Message.kind == "staff_reply"))
+        assert (row.sent_by, row.message_sid, row.status) == (STAFF_EMAIL, sent.sid, "queued")
+    page = staff_client.get(url).get_data(as_text=True)
+    assert "Sure, &#39;Tuesday at 3?&#39;" in page and f"sent by {STAFF_EMAIL}" in page
+    assert thread_of(twilio_app, STRANGER).with_staff
+
+
+def test_while_staff_have_the_thread_the_bot_does_not_guess(staff_client, twilio_app):
+    client = twilio_app.test_client()
+    post_sms(client, "can I talk to someone")
+    thread = thread_of(twilio_app)
+    send_reply(staff_client, f"/inbox/{thread.id}", f"/inbox/{thread.id}/reply", "Hi, it's Jo.")
+    held = reply_of(post_sms(client, "what are your hours"))
+    assert held.startswith("Thanks, we got your message. A staff member will reply soon")
+    assert reply_of(post_sms(client, "I fell and can't feel my legs")).startswith("Please call 911")
+    assert "ayuda" not in reply_of(post_sms(client, "HELP")).lower()
+    assert "A staff member" not in reply_of(post_sms(client, "HELP"))
+    held_es = reply_of(post_sms(client, "hola, cual es el horario?"))
+    assert held_es.startswith("Gracias, recibimos su mensaje")
+    # Marked done: the bot answers again.
+    token = csrf_token(staff_client, f"/inbox/{thread.id}")
+    staff_client.post(f"/inbox/{thread.id}/done", data={"csrf_token": token})
+    assert "hours" in reply_of(post_sms(client, "what are your hours")).lower()
+
+
+def test_stop_is_still_honoured_while_staff_have_the_thread(staff_client, twilio_app):
+    client = twilio_app.test_client()
+    post_sms(client, "call me")
+    thread = thread_of(twilio_app)
+    send_reply(staff_client, f"/inbox/{thread.id}", f"/inbox/{thread.id}/reply", "Calling now")
+    assert "no more texts" in reply_of(post_sms(client, "STOP"))
+
+
+def test_reply_to_an_opted_out_number_is_refused_with_the_reason(
+    staff_client, twilio_app, fake_twilio
+):
+    client = twilio_app.test_client()
+    post_sms(client, "call me")
+    post_sms(client, "STOP")
+    thread = thread_of(twilio_app)
+    page = staff_client.get(f"/inbox/{thread.id}").get_data(as_text=True)
+    assert "opted out of texts" in page and "<textarea" not in page
+    response = send_reply(staff_client, "/inbox", f"/inbox/{thread.id}/reply", "Are you ok?")
+    assert response.status_code == 302
+    shown = staff_client.get(response.location).get_data(as_text=True)
+    assert "Not sent: this number opted out of texts" in shown
+    assert fake_twilio.sent_to(PATIENT) == []
+    with twilio_app.app_context():
+        assert db.session.scalar(select(Message).where(Message.kind == "staff_reply")) is None
+
+
+@pytest.mark.parametrize(("body", "message"), [("   ", "Type a reply first"), ("x" * 1601, "1601")])
+def test_empty_or_too_long_reply_is_refused(staff_client, twilio_app, fake_twilio, body, message):
+    post_sms(twilio_app.test_client(), "call me")
+    thread = thread_of(twilio_app)
+    response = send_reply(staff_client, "/inbox", f"/inbox/{thread.id}/reply", body)
+    assert message in staff_client.get(response.location).get_data(as_text=True)
+    assert fake_twilio.sent_to(PATIENT) == []
+
+
+def test_reply_from_the_patient_page(staff_client, twilio_app, fake_twilio):
+    patient_id = subscribe(twilio_app, PATIENT)
+    url = f"/patients/{patient_id}"
+    page = staff_client.get(url).get_data(as_text=True)
+    assert 'data-gsm7="' in page and 'aria-describedby="body-count"' in page
+    response = send_reply(staff_client, url, url + "/reply", "See you Tuesday!")
+    assert response.status_code == 302 and response.location.startswith(url)
+    [sent] = fake_twilio.sent_to(PATIENT)
+    assert sent.body == "See you Tuesday!"
+    assert "See you Tuesday!" in staff_client.get(url).get_data(as_text=True)
+    thread = thread_of(twilio_app)
+    assert (thread.status, thread.reason, thread.with_staff) == ("open", "staff", True)
+
+
+def test_send_and_mark_done(staff_client, twilio_app, fake_twilio):
+    post_sms(twilio_app.test_client(), "call me")
+    thread = thread_of(twilio_app)
+    url = f"/inbox/{thread.id}"
+    response = send_reply(staff_client, url, url + "/reply", "Done, thanks", then="done")
+    assert response.location.endswith("/inbox")
+    assert thread_of(twilio_app).status == "done"
+    assert len(fake_twilio.sent_to(PATIENT)) == 1
+
+
+# --- the on-call phone ----------------------------------------------------------------------
+
+
+def texted(client, body, phone=PATIENT):
+    """A text, its answer sent (the response closed: the alert goes after it)."""
+    response = post_sms(client, body, phone=phone)
+    response.close()
+    return response
+
+
+@pytest.fixture
+def alerting_app(make_app, fake_twilio):
+    from tests.conftest import ACCOUNT_SID, CLINIC_NUMBER
+
+    return make_app(
+        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+        TWILIO_FROM_NUMBER=CLINIC_NUMBER,
+        TWILIO_API_BASE_URL=fake_twilio.base_url,
+        SEND_RETRY_BACKOFF=0.01,
+        ALERT_NUMBER=ON_CALL,
+    )
+
+
+def test_urgent_text_alerts_the_on_call_phone_once_an_hour_without_health_details(
+    alerting_app, fake_twilio
+):
+    subscribe(alerting_app, PATIENT, name="Maria Garcia")
+    client = alerting_app.test_client()
+    texted(client, "I fell down the stairs and can't feel my legs")
+    texted(client, "the pain is getting worse, I can't feel my legs")
+    [alert] = fake_twilio.sent_to(ON_CALL)
+    assert alert.body == "Clinic text line: urgent text from a patient (M.), see the inbox."
+    assert alert.body == alert_text("Maria Garcia")
+    for detail in ("legs", "fell", "Garcia", "Maria", "555"):
+        assert detail not in alert.body
+    texted(client, "call me", phone=STRANGER)  # not urgent: no alert
+    texted(client, "chest pain and I can't breathe", phone="+12025550113")
+    bodies = [m.body for m in fake_twilio.sent_to(ON_CALL)]
+    assert bodies[1:] == [alert_text(None)]  # another number: its own alert
+    # An hour later, the same patient again: alerted again.
+    with alerting_app.app_context():
+        thread = db.session.scalar(select(Thread).where(Thread.phone == PATIENT))
+        thread.alerted_at -= dt.timedelta(minutes=61)
+        db.session.commit()
+    texted(client, "I can't feel my legs at all now")
+    assert len(fake_twilio.sent_to(ON_CALL)) == 3
+
+
+def test_no_alert_without_alert_number(twilio_app, fake_twilio):
+    post_sms(twilio_app.test_client(), "I can't feel my legs")
+    assert thread_of(twilio_app).urgent
+    assert fake_twilio.sent_to(ON_CALL) == []
+
+
+def test_opted_out_patient_with_a_red_flag_still_reaches_the_inbox(twilio_app):
+    client = twilio_app.test_client()
+    post_sms(client, "STOP")
+    post_sms(client, "I can't feel my legs")
+    thread = thread_of(twilio_app)
+    assert (thread.reason, thread.urgent) == ("red_flag", True)
+    with twilio_app.app_context():
+        assert db.session.scalar(select(ConsentEvent.action)) == "opt_out"
