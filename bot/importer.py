@@ -175,14 +175,17 @@ def read_file(
     return rows, errors
 
 
-def import_csv(
-    app: Flask, data: bytes | str, recorded_by: str, progress: Progress | None = None
-) -> ImportReport:
+def _parse(
+    app: Flask, data: bytes | str
+) -> tuple[list[tuple[int, pt.Enrollment]], ImportReport, dict[int, str]]:
+    """The file's enrollments by line, a report holding its bad rows, and each line's name
+    as written (for saying which row is bad)."""
     report = ImportReport()
     content = app.extensions["content"]
     matcher = pt.RoutineMatcher(content)
     default_tz = app.config["CLINIC_TIMEZONE"]
     rows, unreadable = read_file(data)
+    names = {line: (row.get("name") or "").strip()[:120] for line, row in rows}
 
     parsed: list[tuple[int, pt.Enrollment]] = []
     seen: dict[str, int] = {}
@@ -210,7 +213,13 @@ def import_csv(
         seen[enrollment.phone] = line
         parsed.append((line, enrollment))
     report.errors.sort()
+    return parsed, report, names
 
+
+def import_csv(
+    app: Flask, data: bytes | str, recorded_by: str, progress: Progress | None = None
+) -> ImportReport:
+    parsed, report, _ = _parse(app, data)
     to_invite: list[tuple[int, int]] = []  # (line, patient id)
     session = db.session
     for start in range(0, len(parsed), BATCH):
@@ -238,15 +247,68 @@ def import_csv(
     return report
 
 
+@dataclass
+class Preview:
+    """What importing a file would do, worked out before anything is written or sent."""
+
+    rows: int = 0
+    new: int = 0  # would be enrolled
+    duplicates: int = 0  # enrolled already: skipped
+    invite_now: int = 0  # would be invited at once
+    held: int = 0  # outside the sending hours where the patient is: held for the day
+    opted_out: int = 0  # the number opted out: not invited
+    errors: list[tuple[int, str, str]] = field(default_factory=list)  # (line, name, reason)
+
+
+def preview_csv(app: Flask, data: bytes | str) -> Preview:
+    """How many a file would enroll and invite, and which rows are bad and why, by line
+    and name: nothing is written and nothing sent. Raises ImportFileError as import_csv."""
+    parsed, report, names = _parse(app, data)
+    result = Preview(rows=report.rows)
+    result.errors = [(line, names.get(line, ""), reason) for line, reason in report.errors]
+    window, now = app.config["REMINDER_WINDOW"], utcnow()
+    session = db.session
+    for start in range(0, len(parsed), BATCH):
+        batch = parsed[start : start + BATCH]
+        phones = [e.phone for _, e in batch]
+        existing = {
+            p.phone: p.id
+            for p in session.scalars(
+                select(Patient).where(Patient.phone.in_(phones), Patient.removed_at.is_(None))
+            )
+        }
+        waiting = _never_invited(list(existing.values()))
+        opted_out = pt.opted_out_numbers(session, phones)
+        for _, enrollment in batch:
+            if enrollment.phone in existing:
+                result.duplicates += 1
+                if existing[enrollment.phone] not in waiting:
+                    continue
+            else:
+                result.new += 1
+            if enrollment.phone in opted_out:
+                result.opted_out += 1
+            elif pt.within_sending_hours(now, enrollment.timezone, window):
+                result.invite_now += 1
+            else:
+                result.held += 1
+    return result
+
+
 def _never_invited(ids: list[int]) -> set[int]:
-    """Of these patients, those no invitation was accepted or claimed for: one query a
-    batch, after claims left by an interrupted run were settled with Twilio."""
+    """Of these patients, those no invitation was accepted or claimed for and who have not
+    answered: one query a batch, after claims left by an interrupted run were settled
+    with Twilio."""
     found: set[int] = set()
     for start in range(0, len(ids), BATCH):
         found.update(
             db.session.scalars(
                 select(Patient.id).where(
-                    Patient.id.in_(ids[start : start + BATCH]), pt.never_invited_filter()
+                    Patient.id.in_(ids[start : start + BATCH]),
+                    pt.never_invited_filter(),
+                    # Not one who answered already (subscribed by texting YES or START):
+                    # an opted-out number is kept, to be reported as such.
+                    pt.status_expression().in_(("invited", "opted_out")),
                 )
             )
         )
@@ -272,27 +334,79 @@ def invite_pending(app: Flask, progress: Progress | None = None) -> ImportReport
     return report
 
 
+def invite_again(app: Flask, ids: list[int]) -> ImportReport:
+    """The invitation once more to these patients (``patients.invite_again_candidates``),
+    within the sending hours; claims an interrupted run left are settled with Twilio first."""
+    reconcile_invitations(app)
+    report = ImportReport(rows=len(ids))
+    _invite_all(app, [(pid, pid) for pid in ids], report, None)
+    return report
+
+
 # --- a large import from the staff page, in the background ---------------------------------
 
 INLINE_ROWS = 100  # a file with more rows is imported in the background
 STALE_JOB = dt.timedelta(minutes=2)  # a running job not heard of since: its process died
 
 
-def start_import_job(app: Flask, data: bytes, recorded_by: str) -> int:
+PREVIEW_KEPT = dt.timedelta(hours=1)  # an upload waits this long for its confirmation
+
+
+def keep_for_confirmation(app: Flask, data: bytes, preview: Preview, recorded_by: str) -> int:
+    """Keep an uploaded file until a staff member confirms the import (an ``import_jobs``
+    row, status "preview", so any web worker finds it); uploads left unconfirmed past
+    PREVIEW_KEPT are forgotten. Returns the row's id."""
+    db.session.execute(
+        update(ImportJob)
+        .where(ImportJob.status == "preview", ImportJob.created_at < utcnow() - PREVIEW_KEPT)
+        .values(status="cancelled", upload=None)
+    )
+    job = ImportJob(
+        created_by=recorded_by, status="preview", stage="preview", upload=data,
+        report={"preview": asdict(preview)}, total=preview.rows,
+    )  # fmt: skip
+    db.session.add(job)
+    db.session.commit()
+    return job.id
+
+
+def confirm_import(app: Flask, job: ImportJob, recorded_by: str) -> None:
+    """Import a previewed file: small ones at once (the row gets the report), larger ones
+    in the background (``start_import_job``). The kept upload is dropped either way."""
+    data = job.upload or b""
+    job.upload, job.status, job.stage, job.report = None, "running", "reading", None
+    job.updated_at = utcnow()
+    db.session.commit()
+    rows, _ = read_file(data)
+    if len(rows) > INLINE_ROWS:
+        start_import_job(app, data, recorded_by, job.id)
+        return
+    try:
+        report = import_csv(app, data, recorded_by)
+    except ImportFileError as exc:
+        db.session.rollback()
+        _update_job(job.id, status="failed", error=str(exc)[:500])
+    else:
+        _update_job(job.id, status="done", report=asdict(report))
+
+
+def start_import_job(app: Flask, data: bytes, recorded_by: str, job_id: int | None = None) -> int:
     """Run ``import_csv`` on a thread of this process, with its progress and report in an
     ``import_jobs`` row, so the page that started it answers at once (an import of 20,000
     rows and their invitations takes minutes; a web worker is given 30 seconds). Returns
     the job's id. Should this process die meanwhile, every invitation sent is on record
     or claimed, and 'flask --app bot patients invite' (or the same file again) finishes."""
-    job = ImportJob(created_by=recorded_by, status="running", stage="reading")
-    db.session.add(job)
-    db.session.commit()
+    if job_id is None:
+        job = ImportJob(created_by=recorded_by, status="running", stage="reading")
+        db.session.add(job)
+        db.session.commit()
+        job_id = job.id
     thread = threading.Thread(
-        target=_run_job, args=(app, job.id, data, recorded_by), name=f"import-{job.id}"
+        target=_run_job, args=(app, job_id, data, recorded_by), name=f"import-{job_id}"
     )
     app.extensions.setdefault("import_threads", []).append(thread)
     thread.start()
-    return job.id
+    return job_id
 
 
 def _run_job(app: Flask, job_id: int, data: bytes, recorded_by: str) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -272,12 +273,16 @@ class ImportJob(db.Model):
     created_by: Mapped[str] = mapped_column(String(254))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    status: Mapped[str] = mapped_column(String(16), default="running")  # running, done, failed
+    # preview (waiting for confirmation), cancelled, running, done, failed
+    status: Mapped[str] = mapped_column(String(16), default="running")
     stage: Mapped[str] = mapped_column(String(16), default="reading")
     done: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int] = mapped_column(Integer, default=0)
     report: Mapped[dict | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(String(500))
+    # The uploaded file while it waits for a staff member to confirm the preview; dropped
+    # once confirmed, cancelled, or an hour old.
+    upload: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class Thread(db.Model):

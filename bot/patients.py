@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from sqlalchemy import Select, and_, delete, insert, or_, select, update
+from sqlalchemy import and_, case, delete, func, insert, null, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.content import Content
@@ -472,36 +472,134 @@ def subscribed_filter():
     )
 
 
-def patient_list(session: Session, search: str = "", status: str = "") -> list[tuple[Patient, str]]:
-    """Enrolled patients matching the search, with their status; removed ones only when
-    ``status`` is "removed"."""
-    removed = Patient.removed_at.is_not(None) if status == "removed" else None
-    query: Select = select(Patient, *status_columns()).where(
-        removed if removed is not None else Patient.removed_at.is_(None)
+def status_expression():
+    """The status as SQL: the same rule as ``status_of``, for filtering and counting in the
+    database (a clinic's list runs to thousands of patients)."""
+    last_action = _last_sms_consent(ConsentEvent.action)
+    return case(
+        (Patient.removed_at.is_not(None), "removed"),
+        (last_action == "opt_out", "opted_out"),
+        (Patient.paused.is_(True), "paused"),
+        (
+            and_(
+                last_action == "opt_in",
+                _last_sms_consent(ConsentEvent.created_at) >= Patient.enrolled_at,
+            ),
+            "subscribed",
+        ),
+        else_="invited",
     )
-    # What was typed, as text: no control characters (PostgreSQL refuses a NUL), and "%" or
-    # "_" are letters to look for, not wildcards.
+
+
+def last_activity():
+    """When the number last texted or was texted (the index on messages' phone and time)."""
+    return (
+        select(func.max(Message.created_at)).where(Message.phone == Patient.phone).scalar_subquery()
+    )
+
+
+def last_invitation():
+    return (
+        select(func.max(Message.created_at))
+        .where(Message.phone == Patient.phone, Message.kind == "invitation")
+        .scalar_subquery()
+    )
+
+
+PAGE = 50
+SORTS = {"name": "Name", "activity": "Last activity"}
+
+
+@dataclass(frozen=True)
+class PatientPage:
+    rows: list  # (Patient, status, last activity, last invitation)
+    total: int  # matching the search and the status
+    counts: dict[str, int]  # matching the search, per status
+    page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // PAGE))
+
+
+def _search_condition(search: str):
+    """What was typed, as a condition; None: nothing to search; False: nothing can match."""
+    # As text: no control characters (PostgreSQL refuses a NUL), and "%" or "_" are
+    # letters to look for, not wildcards.
     search = "".join(ch for ch in search[:100] if ch.isprintable()).strip()
-    if search:
-        digits = re.sub(r"\D", "", search)
-        # Every word typed, anywhere in the name, as the name is searched ("garcia maria",
-        # "oconnor", "jose" for José); or the number's digits ("0143", "(703) 555-0143").
-        words = normalize(search).split()
-        conditions = []
-        if words:
-            conditions.append(
-                and_(*(Patient.search_name.contains(w, autoescape=True) for w in words))
-            )
-        if len(digits) >= 3:
-            conditions.append(Patient.phone.contains(digits))
-        if not conditions:
-            return []
-        query = query.where(or_(*conditions))
-    rows = session.execute(query.order_by(Patient.name, Patient.id)).all()
-    listed = [(patient, status_of(patient, action, at)) for patient, action, at in rows]
+    if not search:
+        return None
+    digits = re.sub(r"\D", "", search)
+    # Every word typed, anywhere in the name, as the name is searched ("garcia maria",
+    # "oconnor", "jose" for José); or the number's digits ("0143", "(703) 555-0143").
+    words = normalize(search).split()
+    conditions = []
+    if words:
+        conditions.append(and_(*(Patient.search_name.contains(w, autoescape=True) for w in words)))
+    if len(digits) >= 3:
+        conditions.append(Patient.phone.contains(digits))
+    return or_(*conditions) if conditions else False
+
+
+def patient_page(
+    session: Session, search: str = "", status: str = "", sort: str = "name", page: int = 1
+) -> PatientPage:
+    """One page of enrolled patients matching the search (and the status, when given),
+    with the count of each status; removed ones only when ``status`` is "removed"."""
+    matching = _search_condition(search)
+    if matching is False:
+        return PatientPage([], 0, {}, 1)
+    state = status_expression()
+    where = [matching] if matching is not None else []
+    counts = dict(
+        session.execute(
+            select(state, func.count()).select_from(Patient).where(*where).group_by(state)
+        ).all()
+    )
     if status:
-        listed = [(p, s) for p, s in listed if s == status]
-    return listed
+        where.append(state == status)
+    else:
+        where.append(Patient.removed_at.is_(None))
+    total = counts.get(status, 0) if status else sum(
+        n for key, n in counts.items() if key != "removed"
+    )  # fmt: skip
+    activity = last_activity()
+    order = (
+        (activity.desc().nulls_last(), Patient.id.desc())
+        if sort == "activity"
+        else (Patient.search_name, Patient.id)
+    )
+    page = min(max(page, 1), max(1, -(-total // PAGE)))
+    invited = last_invitation() if status == "invited" else null()
+    rows = session.execute(
+        select(Patient, state, activity, invited)
+        .where(*where)
+        .order_by(*order)
+        .offset((page - 1) * PAGE)
+        .limit(PAGE)
+    ).all()
+    return PatientPage([tuple(r) for r in rows], total, counts, page)
+
+
+def invite_again_candidates(session: Session, older_than: dt.datetime) -> list[int]:
+    """Invited patients who have not answered and whose last invitation went out before
+    ``older_than`` (never one sooner: a second invitation is the last)."""
+    invited = last_invitation()
+    return list(
+        session.scalars(
+            select(Patient.id).where(
+                Patient.removed_at.is_(None),
+                Patient.number_invalid.is_(False),
+                status_expression() == "invited",
+                invited.is_not(None),
+                invited < older_than,
+                select(func.count())
+                .where(Message.phone == Patient.phone, Message.kind == "invitation")
+                .scalar_subquery()
+                < 2,
+            )
+        )
+    )
 
 
 def patient_status(session: Session, patient: Patient) -> str:

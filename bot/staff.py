@@ -7,6 +7,7 @@ require the admin role. Forms carry CSRF tokens (Flask-WTF).
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import wraps
 from zoneinfo import ZoneInfo
 
@@ -40,15 +41,15 @@ from bot import patients as pt
 from bot.auth import StaffError, create_staff, set_active
 from bot.checkins import record_change
 from bot.importer import (
-    INLINE_ROWS,
     MAX_FILE_BYTES,
     ImportFileError,
-    import_csv,
     job_state,
-    read_file,
-    start_import_job,
+    keep_for_confirmation,
+    preview_csv,
     template_csv,
 )
+from bot.importer import confirm_import as importer_confirm
+from bot.importer import invite_again as importer_invite_again
 from bot.models import ImportJob, Patient, StaffUser, db, utcnow
 from bot.phones import staff_facing
 
@@ -210,19 +211,51 @@ def patients():
     status = request.args.get("status", "")
     if status not in pt.STATUSES and not (status == "removed" and current_user.is_admin):
         status = ""
-    rows = pt.patient_list(db.session, search, status)
+    sort = request.args.get("sort", "name")
+    sort = sort if sort in pt.SORTS else "name"
+    page = request.args.get("page", "1")
+    page = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
+    listing = pt.patient_page(db.session, search, status, sort, page)
     return render_template(
         "patients.html",
-        rows=rows,
+        listing=listing,
         summaries=adherence.summaries(
-            db.session, [p for p, _ in rows], _today(current_app.config["CLINIC_TIMEZONE"])
+            db.session,
+            [row[0] for row in listing.rows],
+            _today(current_app.config["CLINIC_TIMEZONE"]),
         ),
         search=search,
         status=status,
+        sort=sort,
+        sorts=pt.SORTS,
         statuses=pt.STATUS_LABELS,
         exercises={e.id: e.name for e in _content().exercises},
         clock=pt.clock,
+        action=ActionForm(),
+        again=len(pt.invite_again_candidates(db.session, utcnow() - INVITE_AGAIN_AFTER))
+        if status == "invited"
+        else 0,
     )
+
+
+INVITE_AGAIN_AFTER = dt.timedelta(days=2)  # unanswered this long: one more invitation
+
+
+@bp.post("/patients/invite-again")
+def invite_again():
+    """The invitation once more, to every patient who has not answered one sent two days
+    ago or more (once: a patient gets two invitations at most)."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    ids = pt.invite_again_candidates(db.session, utcnow() - INVITE_AGAIN_AFTER)
+    report = importer_invite_again(current_app._get_current_object(), ids)
+    held = len(report.invite_failures)
+    flash(
+        f"Sent the invitation again to {report.invited} of {len(ids)} patients."
+        + (f" Not sent to {held}: see each patient's page." if held else ""),
+        "success" if not held else "warning",
+    )
+    return redirect(url_for("staff.patients", status="invited"))
 
 
 @bp.route("/patients/new", methods=["GET", "POST"])
@@ -403,6 +436,22 @@ def _set_paused(patient_id: int, paused: bool, message: str):
     return redirect(url_for("staff.patient", patient_id=record.id))
 
 
+@bp.get("/patients/<id:patient_id>/remove")
+def confirm_remove(patient_id: int):
+    """Removing asks on a page of its own, away from the everyday buttons."""
+    record = _patient(patient_id)
+    return render_template(
+        "confirm.html",
+        heading=f"Remove {record.name}?",
+        explanation="Reminders stop and the patient leaves the lists; the texts and the "
+        "consent history stay on record.",
+        button="Remove patient",
+        action_url=url_for("staff.remove", patient_id=record.id),
+        back_url=url_for("staff.patient", patient_id=record.id),
+        action=ActionForm(),
+    )
+
+
 @bp.post("/patients/<id:patient_id>/remove")
 def remove(patient_id: int):
     if not ActionForm().validate_on_submit():
@@ -412,6 +461,23 @@ def remove(patient_id: int):
     db.session.commit()
     flash(f"{record.name} is removed: no more reminders. The texts stay on record.", "success")
     return redirect(url_for("staff.patients"))
+
+
+@bp.get("/patients/<id:patient_id>/delete-data")
+@admin_only
+def confirm_delete_data(patient_id: int):
+    record = _patient(patient_id, removed_too=True)
+    return render_template(
+        "confirm.html",
+        heading=f"Delete the data of {record.name} for good?",
+        explanation="Every text to or from the number, the name and routine, and the text of "
+        "each daily reminder are deleted, and cannot be brought back. The consent history "
+        "is kept, as the law requires, with a line saying who deleted the data and when.",
+        button="Delete this patient's data",
+        action_url=url_for("staff.delete_data", patient_id=record.id),
+        back_url=url_for("staff.patient", patient_id=record.id),
+        action=ActionForm(),
+    )
 
 
 @bp.post("/patients/<id:patient_id>/delete-data")
@@ -432,8 +498,9 @@ def delete_data(patient_id: int):
 
 @bp.route("/patients/import", methods=["GET", "POST"])
 def upload():
+    """A CSV file: read and previewed (how many enrolled, invited, held, which rows are
+    bad and why); nothing is written or sent until a staff member confirms."""
     form = ActionForm()
-    report = None
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
@@ -444,20 +511,37 @@ def upload():
             data = upload_file.stream.read(MAX_FILE_BYTES + 1)
             app = current_app._get_current_object()
             try:
-                rows, _ = read_file(data)  # a file that cannot be read is said so at once
-                if len(rows) > INLINE_ROWS:
-                    job_id = start_import_job(app, data, current_user.email)
-                    return redirect(url_for("staff.import_job", job_id=job_id))
-                report = import_csv(app, data, current_user.email)
+                preview = preview_csv(app, data)
             except ImportFileError as exc:
                 flash(f"The file was not imported: {exc}.", "error")
             else:
-                flash(
-                    f"Enrolled {report.enrolled}, already enrolled {report.duplicates}, "
-                    f"rows with errors {len(report.errors)}.",
-                    "success" if not report.errors else "warning",
-                )
-    return render_template("import.html", form=form, report=report)
+                job_id = keep_for_confirmation(app, data, preview, current_user.email)
+                return redirect(url_for("staff.import_job", job_id=job_id))
+    return render_template("import.html", form=form)
+
+
+@bp.post("/patients/import/<id:job_id>/confirm")
+def confirm_import(job_id: int):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    job = db.session.get(ImportJob, job_id) or abort(404)
+    if job.status != "preview" or job.upload is None:
+        flash("This import was confirmed or cancelled already.", "warning")
+        return redirect(url_for("staff.import_job", job_id=job.id))
+    importer_confirm(current_app._get_current_object(), job, current_user.email)
+    return redirect(url_for("staff.import_job", job_id=job_id))
+
+
+@bp.post("/patients/import/<id:job_id>/cancel")
+def cancel_import(job_id: int):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    job = db.session.get(ImportJob, job_id) or abort(404)
+    if job.status == "preview":
+        job.status, job.upload = "cancelled", None
+        db.session.commit()
+        flash("Import cancelled: nobody was enrolled or texted.", "success")
+    return redirect(url_for("staff.upload"))
 
 
 @bp.get("/patients/import/template.csv")
@@ -477,8 +561,15 @@ def import_job(job_id: int):
     """A background import's progress (the page reloads itself while it runs), then its
     report."""
     job = db.session.get(ImportJob, job_id) or abort(404)
+    preview = (job.report or {}).get("preview") if job.status == "preview" else None
     return render_template(
-        "import_job.html", job=job, state=job_state(job, utcnow()), report=job.report
+        "import_job.html",
+        job=job,
+        state=job_state(job, utcnow()),
+        report=None if preview else job.report,
+        preview=preview,
+        action=ActionForm(),
+        held_note=pt.held_for_the_night(current_app.config["REMINDER_WINDOW"]),
     )
 
 

@@ -190,16 +190,21 @@ def fake_twilio():
     fake.stop()
 
 
+def twilio_settings(fake_twilio, **extra) -> dict:
+    """Settings of an app that sends real REST requests, to the stand-in."""
+    return {
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_FROM_NUMBER": CLINIC_NUMBER,
+        "TWILIO_API_BASE_URL": fake_twilio.base_url,
+        "SEND_RETRY_BACKOFF": 0.01,
+        **extra,
+    }
+
+
 @pytest.fixture
 def twilio_app(make_app, fake_twilio):
     """The app sending real REST requests, to the stand-in."""
-    return make_app(
-        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
-        TWILIO_FROM_NUMBER=CLINIC_NUMBER,
-        TWILIO_API_BASE_URL=fake_twilio.base_url,
-        SEND_RETRY_BACKOFF=0.01,
-        SEND_RATE_PER_SECOND=1000,
-    )
+    return make_app(**twilio_settings(fake_twilio, SEND_RATE_PER_SECOND=1000))
 
 
 STAFF_EMAIL = "frontdesk@clinic.example"

@@ -397,12 +397,7 @@ def test_later_before_the_days_reminder(reminder_sweep_app):
 
 @pytest.fixture
 def reminder_sweep_app(make_app, fake_twilio):
-    from tests.conftest import ACCOUNT_SID, CLINIC_NUMBER
+    from tests.conftest import twilio_settings
 
-    return make_app(
-        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
-        TWILIO_FROM_NUMBER=CLINIC_NUMBER,
-        TWILIO_API_BASE_URL=fake_twilio.base_url,
-        SEND_RETRY_BACKOFF=0.01,
-        REMINDER_WINDOW="08:00-21:00",  # the default quiet hours
-    )
+    # The default quiet hours (the suite's other apps send at any hour).
+    return make_app(**twilio_settings(fake_twilio, REMINDER_WINDOW="08:00-21:00"))

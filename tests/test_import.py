@@ -125,15 +125,9 @@ def test_invitations_go_out_concurrently(make_app, fake_twilio, tmp_path):
 
 
 def test_upload_page(staff_client, twilio_app, fake_twilio):
-    token = csrf_token(staff_client, "/patients/import")
-    response = staff_client.post(
-        "/patients/import",
-        data={"csrf_token": token, "file": (io.BytesIO((HEADER + GOOD + BAD).encode()), "p.csv")},
-        content_type="multipart/form-data",
-    )
-    text = response.get_data(as_text=True)
+    text = upload(staff_client, (HEADER + GOOD + BAD).encode())
     assert "3 enrolled" in text and "7 with errors" in text
-    assert "&#39;moonwalk&#39; is not one of the clinic&#39;s exercises" in text
+    assert "'moonwalk' is not one of the clinic's exercises" in text
     assert count_patients(twilio_app) == 3
 
 
@@ -214,15 +208,33 @@ def test_invite_command_sends_the_held_invitations_once(twilio_app, fake_twilio,
 # --- files as spreadsheets and careless hands make them ------------------------------------
 
 
-def upload(client, data: bytes):
-    token = csrf_token(client, "/patients/import")
-    response = client.post(
-        "/patients/import",
-        data={"csrf_token": token, "file": (io.BytesIO(data), "patients.csv")},
-        content_type="multipart/form-data",
-    )
+def upload(client, data: bytes, confirm: bool = True):
+    """Upload a file on the import page; once it is previewed, confirm it (unless told
+    not to). The text of the page it ends on: the report, the preview, or the refusal."""
+    response = post_file(client, data)
+    if response.status_code == 302 and confirm:
+        response = confirm_preview(client, response.location)
+    if response.status_code == 302:
+        response = client.get(response.location)
     assert response.status_code == 200, response.status_code
     return response.get_data(as_text=True).replace("&#39;", "'").replace("&#34;", '"')
+
+
+def post_file(client, data: bytes, name: str = "patients.csv"):
+    token = csrf_token(client, "/patients/import")
+    return client.post(
+        "/patients/import",
+        data={"csrf_token": token, "file": (io.BytesIO(data), name)},
+        content_type="multipart/form-data",
+    )
+
+
+def confirm_preview(client, preview_url: str):
+    """Press the preview page's confirm button; the response (a redirect to the job page)."""
+    page = client.get(preview_url).get_data(as_text=True)
+    action = re.search(r'action="(/patients/import/\d+/confirm)"', page)
+    assert action, "no confirm button on the preview"
+    return client.post(action.group(1), data={"csrf_token": csrf_token(client, preview_url)})
 
 
 def enrolled_names(app) -> list[str]:
@@ -420,12 +432,8 @@ def test_a_large_file_is_imported_in_the_background(staff_client, twilio_app, fa
     import bot.importer
 
     rows = "".join(f"P {i},+1202555{i + 1000:04d},,cat camel,09:00,\n" for i in range(150))
-    token = csrf_token(staff_client, "/patients/import")
-    response = staff_client.post(
-        "/patients/import",
-        data={"csrf_token": token, "file": (io.BytesIO((HEADER + rows).encode()), "p.csv")},
-        content_type="multipart/form-data",
-    )
+    preview = post_file(staff_client, (HEADER + rows).encode())
+    response = confirm_preview(staff_client, preview.location)
     assert response.status_code == 302
     job_url = response.location
     assert re.fullmatch(r"/patients/import/\d+", job_url)
@@ -469,3 +477,60 @@ def test_the_template_imports_as_it_is(staff_client, twilio_app, fake_twilio):
     assert response.data.startswith(b"\xef\xbb\xbf" + HEADER.strip().encode())
     assert "2 enrolled" in upload(staff_client, response.data)
     assert enrolled_names(twilio_app) == ["Ana Lopez", "Bob Smith"]
+
+
+# --- the preview before anything is sent -----------------------------------------------------
+
+
+def test_preview_says_what_will_happen_and_sends_nothing(staff_client, twilio_app, fake_twilio):
+    from tests.conftest import subscribe
+
+    subscribe(twilio_app, "+12025550101", name="Already Here")
+    post_sms(twilio_app.test_client(), "STOP", phone="+12025550104")
+    rows = (
+        "Ana Lopez,(202) 555-0102,,cat camel,09:00,\n"
+        "Bob Smith,(202) 555-0103,,pelvic tilt,09:00,\n"
+        "Stopped Sam,(202) 555-0104,,pelvic tilt,09:00,\n"
+        "Already Here,(202) 555-0101,,cat camel,09:00,\n"
+        "Bad <b>Number</b>,12345,,cat camel,09:00,\n"
+        "Moon Walker,(202) 555-0105,,moonwalk,09:00,\n"
+    )
+    page = upload(staff_client, (HEADER + rows).encode(), confirm=False)
+    assert "Check the import before it runs" in page
+    assert "<strong>3</strong> patients enrolled" in page  # Ana, Bob, Sam
+    assert "<strong>2</strong> invitations sent now" in page
+    assert "<strong>1</strong> not invited: the number opted out" in page
+    assert "<strong>1</strong> already enrolled" in page
+    assert "<strong>2</strong> rows with errors" in page
+    assert "<td>6</td><td>Bad &lt;b&gt;Number&lt;/b&gt;</td><td>phone:" in page
+    assert "<td>7</td><td>Moon Walker</td><td>routine:" in page and "moonwalk" in page
+    assert count_patients(twilio_app) == 1 and fake_twilio.messages == []
+    [job_url] = re.findall(r'action="(/patients/import/\d+)/confirm"', page)
+    response = confirm_preview(staff_client, job_url)
+    report = staff_client.get(response.location).get_data(as_text=True)
+    assert "3 enrolled" in report and "2 invitations sent" in report
+    assert count_patients(twilio_app) == 4
+    # Confirmed once: a second press does nothing more.
+    again = staff_client.post(
+        job_url + "/confirm", data={"csrf_token": csrf_token(staff_client, job_url)}
+    )
+    assert "confirmed or cancelled already" in staff_client.get(again.location).get_data(
+        as_text=True
+    )
+    assert len(fake_twilio.messages) == 2
+    with twilio_app.app_context():
+        from bot.models import ImportJob
+
+        assert db.session.scalar(select(ImportJob.upload)) is None  # the file is not kept
+
+
+def test_cancelled_preview_imports_nothing(staff_client, twilio_app, fake_twilio):
+    page = upload(staff_client, (HEADER + GOOD).encode(), confirm=False)
+    [job_url] = re.findall(r'action="(/patients/import/\d+)/confirm"', page)
+    token = csrf_token(staff_client, job_url)
+    staff_client.post(job_url + "/cancel", data={"csrf_token": token})
+    response = staff_client.post(job_url + "/confirm", data={"csrf_token": token})
+    assert count_patients(twilio_app) == 0 and fake_twilio.messages == []
+    assert "confirmed or cancelled already" in staff_client.get(response.location).get_data(
+        as_text=True
+    )

@@ -249,15 +249,9 @@ def texted(client, body, phone=PATIENT):
 
 @pytest.fixture
 def alerting_app(make_app, fake_twilio):
-    from tests.conftest import ACCOUNT_SID, CLINIC_NUMBER
+    from tests.conftest import twilio_settings
 
-    return make_app(
-        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
-        TWILIO_FROM_NUMBER=CLINIC_NUMBER,
-        TWILIO_API_BASE_URL=fake_twilio.base_url,
-        SEND_RETRY_BACKOFF=0.01,
-        ALERT_NUMBER=ON_CALL,
-    )
+    return make_app(**twilio_settings(fake_twilio, ALERT_NUMBER=ON_CALL))
 
 
 def test_urgent_text_alerts_the_on_call_phone_once_an_hour_without_health_details(

@@ -34,6 +34,7 @@ from tests.conftest import (
     sign,
     subscribe,
     sweep,
+    twilio_settings,
 )
 
 NY = ZoneInfo("America/New_York")
@@ -47,14 +48,11 @@ def ny(*args) -> dt.datetime:
 @pytest.fixture
 def reminder_app(make_app, fake_twilio):
     def make(**settings):
-        config = {
-            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-            "TWILIO_FROM_NUMBER": CLINIC_NUMBER,
-            "TWILIO_API_BASE_URL": fake_twilio.base_url,
-            "SEND_RETRY_BACKOFF": 0.01,
-            "SEND_RATE_PER_SECOND": 1000,
-            "REMINDER_WINDOW": "08:00-21:00",  # the default quiet hours
-        }
+        config = twilio_settings(
+            fake_twilio,
+            SEND_RATE_PER_SECOND=1000,
+            REMINDER_WINDOW="08:00-21:00",  # the default quiet hours
+        )
         config.update(settings)
         return make_app(**config)
 

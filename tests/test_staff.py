@@ -661,3 +661,100 @@ def test_the_edit_form_shows_every_mistake_at_once(staff_client, twilio_app):
     for field in ("name", "language", "reminder_time", "routine"):
         assert f'id="{field}-error"' in html, field
     assert patient_row(twilio_app).name == "Ana Lopez"
+
+
+def test_remove_and_delete_ask_on_a_page_of_their_own(staff_client, admin_client, twilio_app):
+    response = enroll_form(staff_client, name="Ana <i>Lopez</i>")
+    url = response.location
+    page_html = page(staff_client.get(url))
+    assert "data-confirm" not in page_html
+    confirm = page(staff_client.get(url + "/remove"))
+    assert "<h1>Remove Ana &lt;i&gt;Lopez&lt;/i&gt;?</h1>" in confirm
+    assert patient_row(twilio_app).removed_at is None  # asking removes nothing
+    assert staff_client.get(url + "/delete-data").status_code == 403  # admins only
+    token = csrf_token(staff_client, url + "/remove")
+    staff_client.post(url + "/remove", data={"csrf_token": token})
+    assert patient_row(twilio_app).removed_at is not None
+    asked = page(admin_client.get(url + "/delete-data"))
+    assert "Delete the data of Ana &lt;i&gt;Lopez&lt;/i&gt; for good?" in asked
+    assert patient_row(twilio_app).name == "Ana <i>Lopez</i>"
+
+
+def seed_patients(app, count: int, prefix: str = "+1202555") -> None:
+    """``count`` enrolled patients named "Patient 000"... (invited: no YES yet)."""
+    import bot.patients as ptm
+
+    with app.app_context():
+        for n in range(count):
+            ptm.enroll(
+                db.session,
+                ptm.Enrollment(f"Patient {n:03d}", f"{prefix}{n:04d}", "en", ["cat-camel"],
+                               dt.time(9), "America/New_York"),
+                "test", "staff", dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+            )  # fmt: skip
+        db.session.commit()
+
+
+def test_patients_come_in_pages_of_50_with_status_counts(staff_client, twilio_app):
+    seed_patients(twilio_app, 120)
+    with twilio_app.app_context():
+        db.session.add(
+            ConsentEvent(phone="+12025550007", action="opt_in", keyword="yes", source="sms",
+                         created_at=dt.datetime(2026, 11, 2, tzinfo=dt.UTC))
+        )  # fmt: skip
+        db.session.commit()
+    first = page(staff_client.get("/patients"))
+    assert first.count("<tr>") == 51  # the header and 50 patients
+    assert "120 patients, page 1 of 3." in first
+    assert ">All (120)</a>" in first and ">Invited (119)</a>" in first
+    assert ">Subscribed (1)</a>" in first
+    third = page(staff_client.get("/patients?page=3"))
+    assert third.count("<tr>") == 21 and "Patient 119" in third and "Previous" in third
+    assert "Patient 000" not in third
+    beyond = page(staff_client.get("/patients?page=99"))  # past the end: the last page
+    assert "page 3 of 3" in beyond
+    subscribed = page(staff_client.get("/patients?status=subscribed"))
+    assert "Patient 007" in subscribed and "1 patient." in subscribed
+    searched = page(staff_client.get("/patients?q=patient+11"))
+    assert ">All (11)</a>" in searched  # Patient 011 and 110-119
+
+
+def test_sort_by_last_activity(staff_client, twilio_app):
+    seed_patients(twilio_app, 3)
+    post_sms(twilio_app.test_client(), "hours", phone="+12025550001")
+    listed = page(staff_client.get("/patients?sort=activity"))
+    assert listed.index("Patient 001") < listed.index("Patient 000")
+    by_name = page(staff_client.get("/patients?sort=name"))
+    assert by_name.index("Patient 000") < by_name.index("Patient 001")
+
+
+def test_bulk_resend_to_who_has_not_answered(staff_client, twilio_app, fake_twilio):
+    seed_patients(twilio_app, 3)
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(days=3)
+    with twilio_app.app_context():
+        for n, when in [(0, old), (1, old), (2, dt.datetime.now(dt.UTC))]:
+            db.session.add(
+                Message(phone=f"+1202555{n:04d}", direction="out", body="reply YES",
+                        kind="invitation", status="sent", created_at=when)
+            )  # fmt: skip
+        db.session.add(  # patient 1 answered
+            ConsentEvent(phone="+12025550001", action="opt_in", keyword="yes", source="sms",
+                         created_at=dt.datetime.now(dt.UTC))
+        )  # fmt: skip
+        db.session.commit()
+    invited = page(staff_client.get("/patients?status=invited"))
+    assert "Send the invitation again to 1" in invited and "since " in invited
+    token = csrf_token(staff_client, "/patients?status=invited")
+    response = staff_client.post("/patients/invite-again", data={"csrf_token": token})
+    assert "Sent the invitation again to 1 of 1" in page(staff_client.get(response.location))
+    assert [m.to for m in fake_twilio.messages] == ["+12025550000"]
+    # Never a third invitation.
+    with twilio_app.app_context():
+        db.session.execute(
+            Message.__table__.update().values(created_at=old).where(Message.kind == "invitation")
+        )
+        db.session.commit()
+    again = page(staff_client.get("/patients?status=invited"))
+    assert "Send the invitation again to 1" in again  # patient 2 only; patient 0 had two
+    staff_client.post("/patients/invite-again", data={"csrf_token": token})
+    assert sorted(m.to for m in fake_twilio.messages) == ["+12025550000", "+12025550002"]
