@@ -5,7 +5,7 @@ Definitions, the same on every page:
 - a day done: the patient texted DONE (with or without a reminder that day), one per
   patient per local date (``adherence_days``);
 - a reminder sent: Twilio accepted it; delivered: the carrier confirmed it (Twilio's status
-  callback, which needs ``PUBLIC_BASE_URL``);
+  callback, which needs ``PUBLIC_BASE_URL``, kept on the reminder's row);
 - adherence: days done / reminders delivered, at most 100%.
 """
 
@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.models import AdherenceDay, ConsentEvent, Message, Patient, ReminderDelivery
-from bot.patients import subscribed_filter
+from bot.patients import latest_consents, status_expression, with_status
 
 DELIVERED = ("delivered", "read")
 RANGES = (7, 30, 90)
@@ -173,21 +173,18 @@ def dashboard(
     today = now.astimezone(ZoneInfo(zone)).date()
     first = today - dt.timedelta(days=days - 1)
     start = dt.datetime.combine(first, dt.time(0), tzinfo=ZoneInfo(zone))
+    consent = latest_consents()
     subscribers = session.scalar(
-        select(func.count()).select_from(Patient).where(subscribed_filter())
+        with_status(select(func.count()).select_from(Patient), consent).where(
+            status_expression(consent) == "subscribed", Patient.number_invalid.is_(False)
+        )
     )
+    in_range = (ReminderDelivery.local_date >= first, ReminderDelivery.local_date <= today)
     sent, delivered = session.execute(
         select(
             func.count(),
-            func.count().filter(Message.status.in_(DELIVERED)),
-        )
-        .select_from(ReminderDelivery)
-        .outerjoin(Message, Message.message_sid == ReminderDelivery.message_sid)
-        .where(
-            ReminderDelivery.status == "sent",
-            ReminderDelivery.local_date >= first,
-            ReminderDelivery.local_date <= today,
-        )
+            func.count().filter(ReminderDelivery.delivery_status.in_(DELIVERED)),
+        ).where(ReminderDelivery.status == "sent", *in_range)
     ).one()
     done, pain = session.execute(
         select(func.count(), func.avg(AdherenceDay.pain)).where(
@@ -199,26 +196,30 @@ def dashboard(
             ConsentEvent.action == "opt_out", ConsentEvent.created_at >= start
         )
     )
+    # Subscribers with no DONE since: one pass over the recent days (a hashed NOT IN),
+    # then each listed patient's last DONE.
     quiet_since = today - dt.timedelta(days=QUIET_DAYS - 1)
+    recent = select(AdherenceDay.patient_id).where(AdherenceDay.local_date >= quiet_since)
+    quiet_filter = (
+        status_expression(consent) == "subscribed",
+        Patient.number_invalid.is_(False),
+        Patient.id.not_in(recent),
+    )
     last_done = (
         select(func.max(AdherenceDay.local_date))
         .where(AdherenceDay.patient_id == Patient.id)
         .scalar_subquery()
     )
-    quiet_filter = (
-        subscribed_filter(),
-        func.coalesce(last_done, dt.date(1970, 1, 1)) < quiet_since,
-    )
     quiet = session.execute(
-        select(Patient, last_done)
+        with_status(select(Patient, last_done, func.count().over()), consent)
         .where(*quiet_filter)
-        .order_by(Patient.name, Patient.id)
+        .order_by(Patient.search_name, Patient.id)
         .limit(limit)
     ).all()
-    quiet_total = session.scalar(select(func.count()).select_from(Patient).where(*quiet_filter))
+    quiet_total = quiet[0][2] if quiet else 0  # all of them, counted with the first page
     return Dashboard(
         days, first, today, subscribers or 0, sent, delivered, done, opt_outs or 0,
-        float(pain) if pain is not None else None, [(p, d) for p, d in quiet], quiet_total or 0,
+        float(pain) if pain is not None else None, [(p, d) for p, d, _ in quiet], quiet_total,
     )  # fmt: skip
 
 
@@ -261,9 +262,8 @@ def export_csv(session: Session, first: dt.date, last: dt.date) -> str:
             select(
                 ReminderDelivery.patient_id,
                 func.count(),
-                func.count().filter(Message.status.in_(DELIVERED)),
+                func.count().filter(ReminderDelivery.delivery_status.in_(DELIVERED)),
             )
-            .outerjoin(Message, Message.message_sid == ReminderDelivery.message_sid)
             .where(
                 ReminderDelivery.status == "sent",
                 ReminderDelivery.local_date >= first,

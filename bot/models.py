@@ -119,7 +119,10 @@ class ConsentEvent(db.Model):
     message_sid: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    __table_args__ = (Index("ix_consent_events_phone_id", "phone", "id"),)
+    __table_args__ = (
+        Index("ix_consent_events_phone_id", "phone", "id"),
+        Index("ix_consent_events_action_created_at", "action", "created_at"),
+    )
 
 
 class StaffUser(UserMixin, db.Model):
@@ -237,6 +240,8 @@ class ReminderDelivery(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error_code: Mapped[int | None] = mapped_column(Integer)
     note: Mapped[str | None] = mapped_column(String(200))  # why skipped or failed
+    # What the carrier said of it (Twilio's status callback): delivered, undelivered...
+    delivery_status: Mapped[str | None] = mapped_column(String(20))
     # "later": the patient asked for the day's reminder again, at this moment (once).
     again_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     again_sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -245,6 +250,9 @@ class ReminderDelivery(db.Model):
     __table_args__ = (
         UniqueConstraint("patient_id", "local_date", name="uq_reminder_deliveries_patient_day"),
         Index("ix_reminder_deliveries_status_due", "status", "due_at"),
+        # The dashboard's range of days, read from the index alone.
+        Index("ix_reminder_deliveries_day", "local_date", "status", "delivery_status"),
+        Index("ix_reminder_deliveries_message_sid", "message_sid"),
     )
 
 
@@ -330,6 +338,7 @@ class AdherenceDay(db.Model):
 
     __table_args__ = (
         UniqueConstraint("patient_id", "local_date", name="uq_adherence_days_patient_day"),
+        Index("ix_adherence_days_day", "local_date", "pain", "patient_id"),
     )
 
 

@@ -28,7 +28,7 @@ from bot.inbound import (
     handle_inbound,
     webhook_connection,
 )
-from bot.models import DATABASE_UNAVAILABLE, Message, db, utcnow
+from bot.models import DATABASE_UNAVAILABLE, Message, ReminderDelivery, db, utcnow
 from bot.phones import mask
 from bot.spool import Spooled
 
@@ -253,6 +253,11 @@ def status_callback():
             update(Message.__table__)
             .where(Message.__table__.c.message_sid == sid)
             .values(status=status)
+        )
+        conn.execute(  # a daily reminder's: for the dashboard's "delivered"
+            update(ReminderDelivery.__table__)
+            .where(ReminderDelivery.__table__.c.message_sid == sid)
+            .values(delivery_status=status)
         )
     code = request.form.get("ErrorCode")
     log.debug("status %s for %s%s", status, sid, f" (error {code})" if code else "")

@@ -31,6 +31,7 @@ def remind(patient_id: int, phone: str, days_ago: int, delivered: bool) -> None:
         ReminderDelivery(
             patient_id=patient_id, local_date=day(days_ago), phone=phone, body="Your exercises",
             status="sent", message_sid=sid, due_at=NOW - dt.timedelta(days=days_ago),
+            delivery_status="delivered" if delivered else "sent",
         )
     )  # fmt: skip
     db.session.add(

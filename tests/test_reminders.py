@@ -718,6 +718,8 @@ def test_status_callback_updates_the_message(reminder_app, fake_twilio):
         assert db.session.scalar(select(Message.status).where(Message.message_sid == sid)) == (
             "delivered"
         )
+        delivery = db.session.scalar(select(ReminderDelivery))
+        assert delivery.delivery_status == "delivered"  # the dashboard counts it delivered
     params = {"MessageSid": sid, "MessageStatus": "failed"}
     assert client.post("/sms/status", data=params).status_code == 403  # unsigned
     bad = {"MessageSid": sid, "MessageStatus": "exploded"}
