@@ -387,8 +387,15 @@ def edit(patient_id: int):
         })  # fmt: skip
         errors.pop("phone", None)  # not on this form: the number stays
         if not errors:
+            was = (record.reminder_time, record.timezone)
             for field, value in values.items():
                 setattr(record, field, value)
+            if (record.reminder_time, record.timezone) != was:
+                record_change(
+                    db.session.connection(), record.id, "time",
+                    f"Daily time {pt.clock(record.reminder_time)} {record.timezone} (was "
+                    f"{pt.clock(was[0])} {was[1]})", ("staff", current_user.email), utcnow(),
+                )  # fmt: skip
             db.session.commit()
             flash(f"Saved the changes for {record.name}.", "success")
             return redirect(url_for("staff.patient", patient_id=record.id))

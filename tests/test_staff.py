@@ -351,7 +351,11 @@ def test_edit_routine_time_and_language(staff_client, twilio_app):
     assert (patient.name, patient.language, patient.routine) == ("Ana M. Lopez", "es", ["bird-dog"])
     assert patient.reminder_time.strftime("%H:%M") == "07:45"
     assert patient.timezone == "America/Chicago"
-    assert "Saved the changes" in page(staff_client.get(response.location))
+    detail = page(staff_client.get(response.location))
+    assert "Saved the changes" in detail
+    # The change of time is kept with who made it, beside the patient's own by text.
+    assert "Daily time 7:45 AM America/Chicago (was 9:00 AM America/New_York)" in detail
+    assert f"<td>{STAFF_EMAIL}</td>" in detail
 
 
 def test_pause_resume(staff_client, twilio_app):
@@ -365,7 +369,9 @@ def test_pause_resume(staff_client, twilio_app):
     assert "Reminders paused for Ana Lopez" in detail and ">Paused<" in detail
     assert patient_row(twilio_app).paused is True
     staff_client.post(f"{url}/resume", data={"csrf_token": token})
-    assert ">Subscribed<" in page(staff_client.get(url))
+    resumed = page(staff_client.get(url))
+    assert ">Subscribed<" in resumed
+    assert resumed.count(f"<td>{STAFF_EMAIL}</td>") == 2  # Paused, Reminders resumed
 
 
 def test_remove_keeps_history(staff_client, twilio_app):
