@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.models import AdherenceDay, ConsentEvent, Message, Patient, ReminderDelivery
-from bot.patients import latest_consents, status_expression, with_status
+from bot.patients import status_expression
 
 DELIVERED = ("delivered", "read")
 RANGES = (7, 30, 90)
@@ -173,11 +173,10 @@ def dashboard(
     today = now.astimezone(ZoneInfo(zone)).date()
     first = today - dt.timedelta(days=days - 1)
     start = dt.datetime.combine(first, dt.time(0), tzinfo=ZoneInfo(zone))
-    consent = latest_consents()
     subscribers = session.scalar(
-        with_status(select(func.count()).select_from(Patient), consent).where(
-            status_expression(consent) == "subscribed", Patient.number_invalid.is_(False)
-        )
+        select(func.count())
+        .select_from(Patient)
+        .where(status_expression() == "subscribed", Patient.number_invalid.is_(False))
     )
     in_range = (ReminderDelivery.local_date >= first, ReminderDelivery.local_date <= today)
     sent, delivered = session.execute(
@@ -201,7 +200,7 @@ def dashboard(
     quiet_since = today - dt.timedelta(days=QUIET_DAYS - 1)
     recent = select(AdherenceDay.patient_id).where(AdherenceDay.local_date >= quiet_since)
     quiet_filter = (
-        status_expression(consent) == "subscribed",
+        status_expression() == "subscribed",
         Patient.number_invalid.is_(False),
         Patient.id.not_in(recent),
     )
@@ -211,7 +210,7 @@ def dashboard(
         .scalar_subquery()
     )
     quiet = session.execute(
-        with_status(select(Patient, last_done, func.count().over()), consent)
+        select(Patient, last_done, func.count().over())
         .where(*quiet_filter)
         .order_by(Patient.search_name, Patient.id)
         .limit(limit)

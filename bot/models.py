@@ -208,6 +208,12 @@ class Patient(db.Model):
     enrolled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     enrolled_by: Mapped[str] = mapped_column(String(254))  # staff email, or "import"
     removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The number's last opt-in or opt-out by text, copied from consent_events by database
+    # triggers (migration 0012) so that pages counting thousands of patients' statuses read
+    # one table. What decides whether a number is texted is always consent_events itself.
+    sms_consent: Mapped[str | None] = mapped_column(String(16))
+    sms_consent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    sms_consent_id: Mapped[int | None] = mapped_column(BigId)
 
     @validates("name")
     def _searchable(self, _key: str, name: str) -> str:

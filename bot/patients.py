@@ -472,45 +472,20 @@ def subscribed_filter():
     )
 
 
-def latest_consents():
-    """Each number's last opt-in or opt-out by text (phone, action, created_at): one pass
-    over the consent history (the newest id per number, then those rows by key), for pages
-    that need the status of every patient; a lookup per patient cost two index probes
-    each."""
-    newest = (
-        select(func.max(ConsentEvent.id).label("id"))
-        .where(ConsentEvent.action.in_(SMS_CONSENT_ACTIONS))
-        .group_by(ConsentEvent.phone)
-        .subquery()
-    )
-    return (
-        select(ConsentEvent.phone, ConsentEvent.action, ConsentEvent.created_at)
-        .join(newest, newest.c.id == ConsentEvent.id)
-        .subquery("latest_consent")
-    )
-
-
-def status_expression(consent=None):
-    """The status as SQL: the same rule as ``status_of``, for filtering and counting in the
-    database (a clinic's list runs to thousands of patients). ``consent``: the
-    ``latest_consents()`` subquery joined to the query (else a lookup per patient)."""
-    if consent is not None:
-        last_action, last_at = consent.c.action, consent.c.created_at
-    else:
-        last_action = _last_sms_consent(ConsentEvent.action)
-        last_at = _last_sms_consent(ConsentEvent.created_at)
+def status_expression():
+    """The status as SQL: the same rule as ``status_of``, for filtering and counting
+    thousands of patients in the database, from the copy of each number's last opt-in or
+    opt-out on the patient row (kept by triggers, migration 0012)."""
     return case(
         (Patient.removed_at.is_not(None), "removed"),
-        (last_action == "opt_out", "opted_out"),
+        (Patient.sms_consent == "opt_out", "opted_out"),
         (Patient.paused.is_(True), "paused"),
-        (and_(last_action == "opt_in", last_at >= Patient.enrolled_at), "subscribed"),
+        (
+            and_(Patient.sms_consent == "opt_in", Patient.sms_consent_at >= Patient.enrolled_at),
+            "subscribed",
+        ),
         else_="invited",
     )
-
-
-def with_status(query, consent):
-    """``query`` (on Patient) joined to the latest consents, for ``status_expression``."""
-    return query.outerjoin(consent, consent.c.phone == Patient.phone)
 
 
 def last_activity():
@@ -571,14 +546,11 @@ def patient_page(
     matching = _search_condition(search)
     if matching is False:
         return PatientPage([], 0, {}, 1)
-    consent = latest_consents()
-    state = status_expression(consent)
+    state = status_expression()
     where = [matching] if matching is not None else []
     counts = dict(
         session.execute(
-            with_status(select(state, func.count()).select_from(Patient), consent)
-            .where(*where)
-            .group_by(state)
+            select(state, func.count()).select_from(Patient).where(*where).group_by(state)
         ).all()
     )
     if status:
@@ -596,12 +568,12 @@ def patient_page(
     )
     page = min(max(page, 1), max(1, -(-total // PAGE)))
     invited = last_invitation() if status == "invited" else null()
-    if status:
-        query = with_status(select(Patient, state, activity, invited), consent)
-    else:  # no filter on the status: looked up for the page's rows only
-        query = select(Patient, status_expression(), activity, invited)
     rows = session.execute(
-        query.where(*where).order_by(*order).offset((page - 1) * PAGE).limit(PAGE)
+        select(Patient, state, activity, invited)
+        .where(*where)
+        .order_by(*order)
+        .offset((page - 1) * PAGE)
+        .limit(PAGE)
     ).all()
     return PatientPage([tuple(r) for r in rows], total, counts, page)
 
@@ -610,13 +582,12 @@ def invite_again_candidates(session: Session, older_than: dt.datetime) -> list[i
     """Invited patients who have not answered and whose last invitation went out before
     ``older_than`` (never one sooner: a second invitation is the last). The invited are
     found first, then their invitations, by number (the index on messages' phone)."""
-    consent = latest_consents()
     invited = (
-        with_status(select(Patient.id, Patient.phone), consent)
+        select(Patient.id, Patient.phone)
         .where(
             Patient.removed_at.is_(None),
             Patient.number_invalid.is_(False),
-            status_expression(consent) == "invited",
+            status_expression() == "invited",
         )
         .subquery()
     )

@@ -80,7 +80,7 @@ def test_a_locked_table_gets_an_answer_in_time_and_the_text_later(make_app):
             select(Message.body).where(Message.reply_to_sid == texts["hours"])
         )
         assert reply == answers["hours"]  # what the patient was really answered
-        consents = db.session.scalars(select(ConsentEvent.action)).all()
+        consents = db.session.scalars(select(ConsentEvent.action).order_by(ConsentEvent.id)).all()
     assert consents == ["opt_out"]  # the STOP counts
     assert list((app.extensions["spool"].folder).glob("*.jsonl")) == []
     # Replaying again records nothing twice.

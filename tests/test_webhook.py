@@ -298,7 +298,10 @@ def test_spanish_opt_out_and_in_are_confirmed_in_spanish(text_bot, session):
     assert "no recibira mas mensajes" in only_message(text_bot("ALTO"))
     assert messages_of(text_bot("horario")) == []
     assert "recibira nuestros mensajes" in only_message(text_bot("Si"))
-    assert session.scalars(select(ConsentEvent.action)).all() == ["opt_out", "opt_in"]
+    assert session.scalars(select(ConsentEvent.action).order_by(ConsentEvent.id)).all() == [
+        "opt_out",
+        "opt_in",
+    ]
     help_es = only_message(text_bot("AYUDA"))
     assert "Pueden aplicar tarifas" in help_es and "STOP" in help_es
     assert count_segments(help_es).segments <= 2
@@ -307,14 +310,18 @@ def test_spanish_opt_out_and_in_are_confirmed_in_spanish(text_bot, session):
 def test_opt_out_type_field_is_honoured(text_bot, session):
     reply = only_message(text_bot("please dont text me anymore", OptOutType="STOP"))
     assert "no more texts" in reply
-    assert session.scalars(select(ConsentEvent.action)).all() == ["opt_out"]
+    assert session.scalars(select(ConsentEvent.action).order_by(ConsentEvent.id)).all() == [
+        "opt_out"
+    ]
 
 
 def test_opt_out_with_a_red_flag_says_911_first_and_opts_out(text_bot, session):
     reply = only_message(text_bot("stop texting me, I fell down the stairs"))
     assert reply.startswith("Please call 911")
     assert "no more texts" in reply
-    assert session.scalars(select(ConsentEvent.action)).all() == ["opt_out"]
+    assert session.scalars(select(ConsentEvent.action).order_by(ConsentEvent.id)).all() == [
+        "opt_out"
+    ]
     assert messages_of(text_bot("hours")) == []
 
 

@@ -1,0 +1,106 @@
+"""The copy of each number's last opt-in or opt-out on the patient row (database triggers,
+migration 0012) that the staff pages count statuses from: it follows every way a consent
+event is written, and the status read from it is the status read from the history."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from sqlalchemy import select
+
+from bot import patients as pt
+from bot.models import ConsentEvent, Patient, db
+from tests.conftest import ENROLLED, post_sms, subscribe
+
+NUMBERS = [f"+120255501{n:02d}" for n in range(40, 46)]
+
+
+def copies(app) -> dict[str, tuple[str | None, int | None]]:
+    with app.app_context():
+        return {
+            p.phone: (p.sms_consent, p.sms_consent_id) for p in db.session.scalars(select(Patient))
+        }
+
+
+def latest_by_id(app, phone: str) -> tuple[str | None, int | None]:
+    with app.app_context():
+        row = db.session.execute(
+            select(ConsentEvent.action, ConsentEvent.id)
+            .where(ConsentEvent.phone == phone, ConsentEvent.action.in_(pt.SMS_CONSENT_ACTIONS))
+            .order_by(ConsentEvent.id.desc())
+            .limit(1)
+        ).first()
+        return (row.action, row.id) if row else (None, None)
+
+
+def statuses_agree(app) -> None:
+    """For every patient: the status the pages count (the copy) is the status the
+    history gives (``status_of``)."""
+    with app.app_context():
+        rows = db.session.execute(
+            select(Patient, pt.status_expression(), *pt.status_columns())
+        ).all()
+        for patient, counted, action, at in rows:
+            assert counted == pt.status_of(patient, action, at), patient.phone
+
+
+def test_texts_through_the_webhook_move_the_copy(app):
+    subscribe(app, NUMBERS[0], confirm=False)
+    client = app.test_client()
+    assert copies(app)[NUMBERS[0]] == (None, None)
+    for text, action in [("YES", "opt_in"), ("STOP", "opt_out"), ("START", "opt_in"),
+                         ("hours", "opt_in"), ("stop texting me", "opt_out")]:  # fmt: skip
+        post_sms(client, text, phone=NUMBERS[0])
+        assert copies(app)[NUMBERS[0]] == latest_by_id(app, NUMBERS[0])
+        assert copies(app)[NUMBERS[0]][0] == action
+    statuses_agree(app)
+
+
+def test_a_number_that_said_stop_before_enrolling_is_opted_out_from_the_start(app):
+    post_sms(app.test_client(), "STOP", phone=NUMBERS[1])
+    subscribe(app, NUMBERS[1], confirm=False)
+    assert copies(app)[NUMBERS[1]][0] == "opt_out"
+    with app.app_context():
+        listed = pt.patient_page(db.session, status="opted_out")
+        assert [row[0].phone for row in listed.rows] == [NUMBERS[1]]
+    statuses_agree(app)
+
+
+def test_staff_agreement_in_person_and_carrier_refusals(app):
+    subscribe(app, NUMBERS[2])  # agreed in person, then YES
+    assert copies(app)[NUMBERS[2]][0] == "opt_in"
+    with app.app_context():
+        patient = db.session.scalar(select(Patient).where(Patient.phone == NUMBERS[2]))
+        pt.record_refusals(db.session, [(patient.id, NUMBERS[2], 21610)], ENROLLED)
+        db.session.commit()
+    assert copies(app)[NUMBERS[2]] == latest_by_id(app, NUMBERS[2])
+    assert copies(app)[NUMBERS[2]][0] == "opt_out"
+    statuses_agree(app)
+
+
+def test_any_order_of_events_ends_with_the_last_by_id(app):
+    """Random histories, written as every path writes them, with times out of order: each
+    copy is the event with the highest id, and every status agrees."""
+    rng = random.Random(7)
+    for phone in NUMBERS:
+        if rng.random() < 0.8:  # some enrolled before their texts, some after
+            subscribe(app, phone, confirm=False)
+    actions = ["opt_in", "opt_out", "in_person"]
+    with app.app_context():
+        for _ in range(200):
+            phone = rng.choice(NUMBERS)
+            when = ENROLLED + dt.timedelta(minutes=rng.randrange(-600, 600))
+            db.session.add(
+                ConsentEvent(phone=phone, action=rng.choice(actions), keyword="x",
+                             source=rng.choice(["sms", "staff", "twilio"]), created_at=when)
+            )  # fmt: skip
+            if rng.random() < 0.3:
+                db.session.commit()
+        db.session.commit()
+    for phone in NUMBERS:
+        if rng.random() < 0.5 and phone not in copies(app):
+            subscribe(app, phone, confirm=False)
+    for phone, copy in copies(app).items():
+        assert copy == latest_by_id(app, phone), phone
+    statuses_agree(app)
