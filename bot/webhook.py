@@ -158,13 +158,13 @@ def replay_spool(app) -> int:
         with webhook_connection(app.extensions["webhook_engine"]) as conn:
             for entry in entries:
                 message = Inbound(entry.phone, entry.body, entry.message_sid, entry.opt_out_type)
-                answered = Candidate(
+                answered = Candidate.of(
                     entry.reply or "",
                     entry.kind,
                     always=True,  # it was answered: record the answer as sent
                     consent=Keyword(entry.consent) if entry.consent else None,
                     keyword=entry.keyword,
-                )
+                )  # with the inbox reason its kind gives: a red flag lands, even late
                 handle_inbound(
                     conn, app.extensions["replier"], message, entry.received,
                     app.config["RATE_LIMIT_PER_HOUR"], answered,

@@ -12,7 +12,7 @@ import pytest
 from flask_login.utils import _create_identifier
 from sqlalchemy import create_engine, func, select, text
 
-from bot.models import ConsentEvent, Message, db
+from bot.models import ConsentEvent, Message, Thread, db
 from tests.conftest import PATIENT, new_sid, post_sms
 from tests.test_webhook import messages_of, only_message
 
@@ -82,6 +82,9 @@ def test_a_locked_table_gets_an_answer_in_time_and_the_text_later(make_app):
         assert reply == answers["hours"]  # what the patient was really answered
         consents = db.session.scalars(select(ConsentEvent.action).order_by(ConsentEvent.id)).all()
     assert consents == ["opt_out"]  # the STOP counts
+    with app.app_context():  # the red flag answered meanwhile is in the inbox, urgent
+        thread = db.session.scalar(select(Thread))
+        assert (thread.reason, thread.urgent) == ("red_flag", True)
     assert list((app.extensions["spool"].folder).glob("*.jsonl")) == []
     # Replaying again records nothing twice.
     result = app.test_cli_runner().invoke(args=["spool", "replay"])
