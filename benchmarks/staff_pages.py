@@ -26,10 +26,13 @@ from pathlib import Path
 from flask import Flask, render_template_string
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from database import create_database, empty_all  # noqa: E402
 
 from bot import create_app  # noqa: E402
 from bot.auth import create_staff  # noqa: E402
@@ -112,13 +115,7 @@ def fill(url: str, refill: bool) -> None:
             print(f"database kept: {patients:,} patients, {have:,} messages")
             conn.execute(text("VACUUM ANALYZE"))  # as autovacuum would after a migration
             return
-        tables = conn.execute(
-            text(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                "AND tablename <> 'alembic_version'"
-            )
-        ).scalars()
-        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        empty_all(conn)
         started = time.monotonic()
         for statement in FILL:
             conn.execute(
@@ -131,18 +128,6 @@ def fill(url: str, refill: bool) -> None:
         }  # fmt: skip
         print(f"filled in {time.monotonic() - started:.0f} s: {counts}")
     engine.dispose()
-
-
-def ensure_database(url: str) -> None:
-    parsed = make_url(url)
-    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        exists = conn.execute(
-            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": parsed.database}
-        ).scalar()
-        if not exists:
-            conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
-    admin.dispose()
 
 
 def timed(client, url: str, requests: int) -> tuple[float, float, int]:
@@ -183,7 +168,7 @@ def main() -> None:
     )
     parser.add_argument("--refill", action="store_true")
     args = parser.parse_args()
-    ensure_database(args.database_url)
+    create_database(args.database_url)
     app = create_app(
         {"DATABASE_URL": args.database_url, "SECRET_KEY": "bench-secret-key-0123456789abcdef",
          "LOG_LEVEL": "WARNING", "TESTING": True, "WTF_CSRF_ENABLED": False}

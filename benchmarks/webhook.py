@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
+from database import create_database
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from twilio.request_validator import RequestValidator
@@ -67,16 +68,7 @@ def wait_for(port: int, process: subprocess.Popen, timeout: float = 30.0) -> Non
 
 def prepare_database(url: str) -> None:
     """Create the benchmark database if needed, bring it to the schema, empty it."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "postgresql":
-        admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            exists = conn.scalar(
-                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": parsed.database}
-            )
-            if not exists:
-                conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
-        admin.dispose()
+    create_database(url)
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "b" * 40}
     subprocess.run([BIN / "flask", "--app", "bot", "db", "upgrade"], env=env, check=True,
                    cwd=ROOT, capture_output=True)  # fmt: skip
@@ -91,20 +83,25 @@ def prepare_database(url: str) -> None:
     engine.dispose()
 
 
+def twilio_form(sid: str, rng: random.Random) -> dict:
+    """What Twilio posts for one text: a fictional patient's number, a common question."""
+    return {
+        "MessageSid": sid,
+        "AccountSid": "AC" + "0" * 32,
+        "From": f"+1202555{rng.randrange(10000):04d}",
+        "To": "+12025550199",
+        "Body": rng.choice(BODIES),
+        "NumMedia": "0",
+    }
+
+
 def signed_requests(path: Path, port: int, count: int) -> None:
     validator = RequestValidator(TOKEN)
     url = f"http://127.0.0.1:{port}/sms"
     rng = random.Random(7)
     with path.open("w") as out:
         for i in range(count):
-            params = {
-                "MessageSid": f"SM{i:032x}",
-                "AccountSid": "AC" + "0" * 32,
-                "From": f"+1202555{rng.randrange(10000):04d}",
-                "To": "+12025550199",
-                "Body": rng.choice(BODIES),
-                "NumMedia": "0",
-            }
+            params = twilio_form(f"SM{i:032x}", rng)
             out.write(f"{validator.compute_signature(url, params)}\t{urlencode(params)}\n")
 
 

@@ -23,7 +23,6 @@ import time
 from pathlib import Path
 
 from flask_migrate import upgrade
-from sqlalchemy import text
 from twilio.request_validator import RequestValidator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +30,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bare_app import create_app as create_bare_app  # noqa: E402
-from webhook import BODIES, TOKEN  # noqa: E402
+from database import create_database, empty_all  # noqa: E402
+from webhook import TOKEN, twilio_form  # noqa: E402
 
 from bot import create_app  # noqa: E402
 from bot.models import db  # noqa: E402
@@ -43,13 +43,7 @@ def signed_requests(count: int, seed: int) -> list[tuple[dict, str]]:
     validator, rng = RequestValidator(TOKEN), random.Random(seed)
     requests = []
     for i in range(count):
-        params = {
-            "MessageSid": f"SM{seed:08x}{i:024x}",
-            "AccountSid": "AC" + "0" * 32,
-            "From": f"+1202555{rng.randrange(10000):04d}",
-            "To": "+12025550199",
-            "Body": rng.choice(BODIES),
-        }
+        params = twilio_form(f"SM{seed:08x}{i:024x}", rng)
         requests.append((params, validator.compute_signature(URL, params)))
     return requests
 
@@ -81,19 +75,14 @@ def main() -> None:
          "SECRET_KEY": "bench-secret-key-0123456789abcdef", "LOG_LEVEL": "WARNING",
          "RATE_LIMIT_PER_HOUR": 1_000_000}
     )  # fmt: skip
+    create_database(args.database_url)
     with app.app_context():
         upgrade()
     bot, bare = app.test_client(), create_bare_app().test_client()
     figures: dict[str, list[float]] = {"bare Flask": [], "the bot": []}
     for round_ in range(args.rounds):
         with app.app_context(), db.engine.begin() as conn:
-            tables = conn.execute(
-                text(
-                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                    "AND tablename <> 'alembic_version'"
-                )
-            ).scalars()
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            empty_all(conn)
         requests = signed_requests(args.requests, round_)
         figures["bare Flask"].append(cpu_per_request(bare, requests))
         figures["the bot"].append(cpu_per_request(bot, requests))

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
-
-from bot.models import DATABASE_UNAVAILABLE, Patient, db
+from bot.models import DATABASE_UNAVAILABLE, db
+from bot.patients import enrolled
 from bot.phones import mask
 
 log = logging.getLogger(__name__)
@@ -26,9 +25,8 @@ def send_alert(app, phone: str) -> None:
         return
     with app.app_context():
         try:
-            name = db.session.scalar(
-                select(Patient.name).where(Patient.phone == phone, Patient.removed_at.is_(None))
-            )
+            patient = enrolled(db.session, phone)
+            name = patient.name if patient else None
         except DATABASE_UNAVAILABLE:
             name = None
         finally:

@@ -22,6 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from bot import commands as c
 from bot.models import AdherenceDay, Patient, ReminderDelivery, ScheduleChange
 from bot.patients import clock as _clock
+from bot.patients import in_window
 
 patients = Patient.__table__
 days = AdherenceDay.__table__
@@ -209,11 +210,6 @@ def _window_text(settings: Settings, spanish: bool) -> str:
     return f"between {_clock(start)} and {closes}"
 
 
-def within_window(settings: Settings, t: dt.time) -> bool:
-    start, end = settings.window
-    return start <= t and (t < end or end == dt.time.max)
-
-
 def _later(conn, settings, patient, now, today, spanish) -> Result:
     zone = ZoneInfo(patient.timezone)
     delivery = conn.execute(
@@ -240,7 +236,7 @@ def _later(conn, settings, patient, now, today, spanish) -> Result:
             text = f"You asked for a later reminder already: it comes again at {at}."
         return Result(text, "later_again")
     local = again.astimezone(zone)
-    if local.date() != today or not within_window(settings, local.time()):
+    if local.date() != today or not in_window(local.time(), settings.window):
         window = _window_text(settings, spanish)
         if spanish:
             text = f"Seria muy tarde hoy: solo enviamos mensajes {window}. Hasta manana!"
@@ -256,7 +252,7 @@ def _later(conn, settings, patient, now, today, spanish) -> Result:
 
 
 def _new_time(conn, settings, patient, wanted: dt.time, now, spanish) -> Result:
-    if not within_window(settings, wanted):
+    if not in_window(wanted, settings.window):
         window = _window_text(settings, spanish)
         if spanish:
             text = (

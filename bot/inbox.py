@@ -29,13 +29,12 @@ def unread():
         return {}
 
 
-@bp.app_context_processor
-def sms_alphabet():
-    """For the reply box's counter (bot/static/reply.js): the alphabet as the server has it."""
-    return {
-        "gsm7_basic": "".join(sorted(GSM7_BASIC)),
-        "gsm7_extension": "".join(sorted(GSM7_EXTENSION)),
-    }
+# For the reply box's counter (bot/static/reply.js): the alphabet as the server has it.
+SMS_ALPHABET = {
+    "gsm7_basic": "".join(sorted(GSM7_BASIC)),
+    "gsm7_extension": "".join(sorted(GSM7_EXTENSION)),
+}
+bp.app_context_processor(lambda: SMS_ALPHABET)
 
 
 @bp.get("/inbox")
@@ -62,12 +61,6 @@ def _thread(thread_id: int) -> Thread:
     return thread
 
 
-def _enrolled(phone: str) -> Patient | None:
-    return db.session.scalar(
-        db.select(Patient).where(Patient.phone == phone, Patient.removed_at.is_(None))
-    )
-
-
 @bp.get("/inbox/<id:thread_id>")
 def thread(thread_id: int):
     record = _thread(thread_id)
@@ -76,7 +69,7 @@ def thread(thread_id: int):
     return render_template(
         "thread.html",
         thread=record,
-        patient=_enrolled(record.phone),
+        patient=pt.enrolled(db.session, record.phone),
         reason=th.REASONS.get(record.reason, record.reason),
         messages=pt.conversation(db.session, record.phone),
         reply=ReplyForm(),

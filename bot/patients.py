@@ -251,12 +251,17 @@ def opted_out_numbers(session: Session, phones: list[str], chunk: int = 500) -> 
     return result
 
 
+def in_window(t: dt.time, window: tuple[dt.time, dt.time]) -> bool:
+    """Whether a time of day falls in the sending window (REMINDER_WINDOW; "24:00" ends at
+    dt.time.max)."""
+    start, end = window
+    return start <= t and (t < end or end == dt.time.max)
+
+
 def within_sending_hours(now: dt.datetime, timezone: str, window: tuple[dt.time, dt.time]) -> bool:
     """Whether it is within the sending window (REMINDER_WINDOW) where the patient is: no
     text the app starts itself, reminder or invitation, goes out at night."""
-    start, end = window
-    local = now.astimezone(ZoneInfo(timezone)).time()
-    return start <= local and (local < end or end == dt.time.max)
+    return in_window(now.astimezone(ZoneInfo(timezone)).time(), window)
 
 
 def held_for_the_night(window: tuple[dt.time, dt.time]) -> str:
@@ -644,6 +649,13 @@ def reminder_history(session: Session, patient_id: int, limit: int = 14) -> list
             .order_by(ReminderDelivery.local_date.desc())
             .limit(limit)
         )
+    )
+
+
+def enrolled(session: Session, phone: str) -> Patient | None:
+    """The enrolled (not removed) patient of a number, if any."""
+    return session.scalar(
+        select(Patient).where(Patient.phone == phone, Patient.removed_at.is_(None))
     )
 
 

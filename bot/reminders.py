@@ -245,10 +245,8 @@ def send_again(
             report.again += 1
             session.execute(
                 insert(Message.__table__),
-                {"phone": row.phone, "direction": "out", "body": row.body,
-                 "message_sid": result.sid, "kind": "reminder_again", "status": result.status,
-                 "created_at": now},
-            )  # fmt: skip
+                _logged(row, result.sid, result.status, now, kind="reminder_again"),
+            )
     session.commit()
 
 
@@ -449,7 +447,7 @@ def record(session: Session, rows, results, at: dt.datetime, report: SweepReport
     record_refusals(session, refusals, at)
 
 
-def _logged(row, sid: str, status: str, at: dt.datetime) -> dict:
+def _logged(row, sid: str, status: str, at: dt.datetime, kind: str = "reminder") -> dict:
     """The conversation's row for a reminder Twilio accepted."""
     return {
         "phone": row.phone,
@@ -457,7 +455,7 @@ def _logged(row, sid: str, status: str, at: dt.datetime) -> dict:
         "body": row.body,
         "message_sid": sid,
         "reply_to_sid": None,
-        "kind": "reminder",
+        "kind": kind,
         "status": status,
         "created_at": at,
     }

@@ -175,9 +175,7 @@ def send_reply(
             "Not sent: this number opted out of texts (it texted STOP or its carrier said "
             "so). It can be texted again only after the patient texts START; call instead."
         )
-    patient = session.scalar(
-        select(Patient).where(Patient.phone == phone, Patient.removed_at.is_(None))
-    )
+    patient = pt.enrolled(session, phone)
     if patient is not None and patient.number_invalid:
         raise ReplyRefused("Not sent: Twilio said this number cannot take texts. Call instead.")
     [claim] = pt.claim_texts(session, [(phone, text)], "staff_reply", now, sent_by=by)
