@@ -327,3 +327,39 @@ def test_axe_finds_nothing_serious_on_any_staff_page(live_server, browser_page, 
         if width == 1280 and path == "/dashboard":
             page.screenshot(path=str(OUTPUT / "dashboard.png"), full_page=True)
     assert not found, found
+
+
+def test_hostile_names_and_texts_on_a_phone(live_server, browser_page, twilio_app):
+    """At 390 px, a name and texts made to break out of the page (a textarea, a string, an
+    attribute) run nothing, scroll nothing sideways, and a reply of the same goes out."""
+    from bot.models import Thread, db
+    from tests.conftest import subscribe
+
+    name = "Tex</textarea><script>window.pwned=1</script>'+x+'"
+    patient_id = subscribe(twilio_app, "+12025550170", name=name)
+    text_clinic(live_server, f"call me {name} {'a' * 120}", "+12025550170")
+    text_clinic(
+        live_server, 'can I talk to someone "><img src=x onerror=window.pwned=1>', "+12025550171"
+    )
+    with twilio_app.app_context():
+        threads = db.session.scalars(db.select(Thread.id).order_by(Thread.id)).all()
+    page = browser_page
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in_page(page, live_server)
+    paths = ["/inbox", *(f"/inbox/{t}" for t in threads), "/patients", "/dashboard",
+             "/patients?status=invited", f"/patients/{patient_id}",
+             f"/patients/{patient_id}/edit", f"/patients/{patient_id}/remove"]  # fmt: skip
+    for path in paths:
+        page.goto(f"{live_server}{path}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+        assert page.evaluate("typeof window.pwned") == "undefined", path
+    page.goto(f"{live_server}/inbox/{threads[0]}")
+    page.get_by_label("Reply by text").fill("</textarea><script>window.pwned=1</script>'+x+'")
+    page.get_by_role("button", name="Send", exact=True).click()
+    playwright_api.expect(page.get_by_text("Reply sent.")).to_be_visible()
+    playwright_api.expect(page.locator(".conversation")).to_contain_text("</textarea><script>")
+    assert page.evaluate("typeof window.pwned") == "undefined"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert dialogs == []

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import re
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
-from bot.models import Patient, db
+from bot.models import ImportJob, Patient, Thread, db
 from tests.conftest import (
     PASSWORD,
     STAFF_EMAIL,
@@ -24,7 +25,9 @@ HOSTILE_NAMES = [
     "</title><script>window.pwned=1</script>",
     '"><img src=x onerror="window.pwned=1">',
     "Eve&#39;);window.pwned=1;//",
+    "Tex</textarea><script>window.pwned=1</script>",
 ]
+IMPORT_HEADER = "name,phone,language,routine,reminder_time,timezone\n"
 INLINE_HANDLER = re.compile(r"<[^>]*\son[a-z]+\s*=", re.I)
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\ssrc=)[^>]*>", re.I)
 
@@ -67,15 +70,21 @@ def test_templates_hold_no_inline_script_or_handler():
 
 
 def every_page(app, client):
-    """The GET pages of the app, with a patient's id where the URL takes one."""
+    """The GET pages of the app, with each row's id where the URL takes one (a patient, an
+    inbox thread, an import)."""
     with app.app_context():
-        ids = db.session.scalars(db.select(Patient.id)).all()
+        ids = {
+            "patient_id": db.session.scalars(db.select(Patient.id)).all(),
+            "thread_id": db.session.scalars(db.select(Thread.id)).all(),
+            "job_id": db.session.scalars(db.select(ImportJob.id)).all(),
+        }
     for rule in app.url_map.iter_rules():
         if "GET" not in rule.methods or rule.endpoint == "static":
             continue
-        if "patient_id" in rule.arguments:
-            for patient_id in ids:
-                yield rule.rule.replace("<id:patient_id>", str(patient_id))
+        [argument] = rule.arguments or [None]
+        if argument in ids:
+            for row_id in ids[argument]:
+                yield rule.rule.replace(f"<id:{argument}>", str(row_id))
         elif not rule.arguments:
             yield rule.rule
 
@@ -84,8 +93,19 @@ def test_hostile_names_run_nothing_on_any_page(admin_client, twilio_app):
     for number, name in enumerate(HOSTILE_NAMES):
         response = enroll_form(admin_client, name=name, phone=f"(202) 555-014{number}")
         assert response.status_code == 302, page(response)
-        # ...and a text the patient sends, shown in the conversation
-        post_sms(admin_client, f"hi {name}", phone=f"+1202555014{number}")
+        # ...and a text the patient sends, shown in the conversation and the inbox
+        post_sms(admin_client, f"call me {name}", phone=f"+1202555014{number}")
+    # ...and an import whose preview names its bad rows
+    rows = "".join(
+        f'"{n.replace(chr(34), chr(34) * 2)}",12345,,cat camel,09:00,\n' for n in HOSTILE_NAMES
+    )
+    token = csrf_token(admin_client, "/patients/import")
+    upload = admin_client.post(
+        "/patients/import",
+        data={"csrf_token": token, "file": (io.BytesIO((IMPORT_HEADER + rows).encode()), "x.csv")},
+        content_type="multipart/form-data",
+    )
+    assert upload.status_code == 302
     seen = 0
     for url in every_page(twilio_app, admin_client):
         response = admin_client.get(url)
