@@ -22,6 +22,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from flask import Flask, render_template_string
 from flask_migrate import upgrade
@@ -35,8 +36,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from database import create_database, empty_all  # noqa: E402
 
 from bot import create_app  # noqa: E402
+from bot.adherence import roll_up  # noqa: E402
 from bot.auth import create_staff  # noqa: E402
-from bot.models import db  # noqa: E402
+from bot.models import db, utcnow  # noqa: E402
 
 PATIENTS = 10_000
 MESSAGES = 1_000_000
@@ -178,6 +180,10 @@ def main() -> None:
         db.engine.dispose()
     fill(args.database_url, args.refill)
     with app.app_context():
+        # As the clock does every hour: the settled days' counts for the dashboard.
+        db.session.execute(text("DELETE FROM daily_figures"))
+        today = utcnow().astimezone(ZoneInfo(app.config["CLINIC_TIMEZONE"])).date()
+        print(f"daily figures: {roll_up(db.session, today)} settled days written")
         db.session.execute(text("DELETE FROM staff_users"))
         create_staff(db.session, EMAIL, PASSWORD, "admin")
         db.session.commit()
@@ -193,7 +199,7 @@ def main() -> None:
         "patients, first page": "/patients",
         "patients, search 'garcia'": "/patients?q=garcia",
         "patients, search '0143'": "/patients?q=0143",
-        "patients, by last activity": "/patients?sort=activity",
+        "patients, by last text": "/patients?sort=last_text",
         "patients, invited": "/patients?status=invited",
         "a patient": f"/patients/{patient_id}",
         "dashboard, 7 days": "/dashboard?days=7",

@@ -10,7 +10,7 @@ Then drives each with wrk (16 connections) replaying distinct, correctly signed 
 requests, and prints requests per second and p50/p99 latency side by side, and where the
 machine's CPU time went per request (the app's gunicorn workers, PostgreSQL, wrk; Linux).
 
-    .venv/bin/python benchmarks/webhook.py [--seconds 20] [--connections 16]
+    .venv/bin/python benchmarks/webhook.py [--seconds 20] [--connections 16] [--enrolled]
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/bot_bench]
 
 Needs wrk (Debian package ``wrk``). The database named by --database-url is emptied.
@@ -66,8 +66,25 @@ def wait_for(port: int, process: subprocess.Popen, timeout: float = 30.0) -> Non
     raise SystemExit(f"server on port {port} did not start")
 
 
-def prepare_database(url: str) -> None:
-    """Create the benchmark database if needed, bring it to the schema, empty it."""
+# With --enrolled: every number that texts is a subscribed patient (agreed in person, then
+# YES), as in a clinic where most texts come from the patients it enrolled.
+ENROLL = [
+    """INSERT INTO consent_events (phone, action, keyword, source, created_at)
+       SELECT '+1202555' || lpad(g::text, 4, '0'), 'opt_in', 'yes', 'sms',
+              now() - interval '1 day'
+       FROM generate_series(0, 9999) AS g""",
+    """INSERT INTO patients (name, search_name, phone, language, routine, reminder_time,
+        timezone, paused, number_invalid, enrolled_at, enrolled_by)
+       SELECT 'Patient ' || g, 'patient ' || g, '+1202555' || lpad(g::text, 4, '0'), 'en',
+              '["cat-camel"]', time '09:00', 'America/New_York', false, false,
+              now() - interval '2 days', 'bench'
+       FROM generate_series(0, 9999) AS g""",
+]
+
+
+def prepare_database(url: str, enrolled: bool = False) -> None:
+    """Create the benchmark database if needed, bring it to the schema, empty it (and
+    enroll every number that texts, with ``enrolled``)."""
     create_database(url)
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "b" * 40}
     subprocess.run([BIN / "flask", "--app", "bot", "db", "upgrade"], env=env, check=True,
@@ -76,10 +93,15 @@ def prepare_database(url: str) -> None:
     with engine.begin() as conn:
         # TRUNCATE, not DELETE: the dead rows of earlier runs would slow every later one.
         if engine.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE messages, consent_events"))
+            conn.execute(text("TRUNCATE messages, consent_events, patients CASCADE"))
         else:
             conn.execute(text("DELETE FROM messages"))
             conn.execute(text("DELETE FROM consent_events"))
+        if enrolled:
+            if engine.dialect.name != "postgresql":
+                raise SystemExit("--enrolled needs PostgreSQL")
+            for statement in ENROLL:
+                conn.execute(text(statement))
     engine.dispose()
 
 
@@ -208,11 +230,14 @@ def main() -> None:
             "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bot_bench"
         ),
     )
+    parser.add_argument(
+        "--enrolled", action="store_true", help="every number that texts is an enrolled patient"
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
 
-    prepare_database(args.database_url)
+    prepare_database(args.database_url, args.enrolled)
     apps = {
         "bare": "bare_app:create_app()",
         "reference": "reference_app:create_app()",
@@ -244,7 +269,7 @@ def main() -> None:
                 script_args = [str(requests_file), "2"]
                 # Warm up (imports, pools, prepared statements), empty the tables, measure.
                 run_wrk(ports[name], script_args, 2, args.connections)
-                prepare_database(args.database_url)
+                prepare_database(args.database_url, args.enrolled)
                 results[name] = measured_run(
                     servers[name], ports[name], script_args, args.seconds, args.connections
                 )
@@ -259,8 +284,10 @@ def main() -> None:
 
     backend = make_url(args.database_url).get_backend_name()
     kind = "sync" if args.threads == 1 else f"gthread ({args.threads} threads)"
+    who = "enrolled patients" if args.enrolled else "numbers not enrolled"
     print(f"machine: {os.cpu_count()} CPUs; gunicorn {args.workers} {kind} workers each; "
-          f"wrk -t2 -c{args.connections} -d{args.seconds}s; database {backend}")  # fmt: skip
+          f"wrk -t2 -c{args.connections} -d{args.seconds}s; database {backend}; "
+          f"texts from {who}")  # fmt: skip
     print(f"{'':<57}{'CPU us per request':>27}")
     print(f"{'app':<11}{'req/s':>9}{'of bare':>9}{'p50':>10}{'p99':>10}{'requests':>10}"
           f"{'non-2xx':>9}{'workers':>10}{'postgres':>10}{'wrk':>7}")  # fmt: skip

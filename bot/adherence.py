@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from bot.models import AdherenceDay, ConsentEvent, Message, Patient, ReminderDelivery
+from bot.models import AdherenceDay, ConsentEvent, DailyFigure, Patient, ReminderDelivery
 from bot.patients import status_expression
 
 DELIVERED = ("delivered", "read")
@@ -60,17 +61,10 @@ def summaries(session: Session, patients: list[Patient], today: dt.date) -> dict
             .group_by(AdherenceDay.patient_id)
         )
     }
-    texts = dict(
-        session.execute(
-            select(Message.phone, func.max(Message.created_at))
-            .where(Message.phone.in_([p.phone for p in patients]), Message.direction == "in")
-            .group_by(Message.phone)
-        ).all()
-    )
     result = {}
     for p in patients:
         last, count = days.get(p.id, (None, 0))
-        result[p.id] = Summary(texts.get(p.phone), last, count)
+        result[p.id] = Summary(p.last_text_at, last, count)
     return result
 
 
@@ -147,6 +141,127 @@ def chart(days: list[Day]) -> Chart:
 # --- the dashboard ---------------------------------------------------------------------------
 
 
+# --- the counts of each day ------------------------------------------------------------------
+
+# A local date's counts are final this many days after it: the carriers' delivery receipts
+# (Twilio posts them within hours, at most 72) and DONEs texted late where a patient lives
+# further west are in. Settled days are added up once into ``daily_figures``.
+SETTLED_DAYS = 7
+
+
+@dataclass(frozen=True)
+class Figures:
+    sent: int = 0
+    delivered: int = 0
+    done: int = 0
+    pain_total: int = 0
+    pain_count: int = 0
+
+    def __add__(self, other: Figures) -> Figures:
+        return Figures(*(a + b for a, b in zip(self.astuple(), other.astuple(), strict=True)))
+
+    def astuple(self) -> tuple[int, ...]:
+        return (self.sent, self.delivered, self.done, self.pain_total, self.pain_count)
+
+
+def count_days(session: Session, first: dt.date, last: dt.date) -> dict[dt.date, Figures]:
+    """Each local date's counts from the reminders and DONEs themselves (dates with none
+    are left out)."""
+    reminders = session.execute(
+        select(
+            ReminderDelivery.local_date,
+            func.count(),
+            func.count().filter(ReminderDelivery.delivery_status.in_(DELIVERED)),
+        )
+        .where(
+            ReminderDelivery.status == "sent",
+            ReminderDelivery.local_date >= first,
+            ReminderDelivery.local_date <= last,
+        )
+        .group_by(ReminderDelivery.local_date)
+    )
+    days = {d: Figures(sent, delivered) for d, sent, delivered in reminders}
+    answers = session.execute(
+        select(
+            AdherenceDay.local_date,
+            func.count(),
+            func.coalesce(func.sum(AdherenceDay.pain), 0),
+            func.count(AdherenceDay.pain),
+        )
+        .where(AdherenceDay.local_date >= first, AdherenceDay.local_date <= last)
+        .group_by(AdherenceDay.local_date)
+    )
+    for d, done, pain_total, pain_count in answers:
+        days[d] = days.get(d, Figures()) + Figures(0, 0, done, int(pain_total), pain_count)
+    return days
+
+
+def roll_up(session: Session, today: dt.date) -> int:
+    """Write the counts of every settled local date not written yet, from the first date
+    with a reminder or a DONE, one row a date (zeros too) so that the written dates have no
+    gap; return how many were written. Safe to run at any time and twice at once (a date
+    already written is left as it is). The caller commits."""
+    until = today - dt.timedelta(days=SETTLED_DAYS)
+    last = session.scalar(select(func.max(DailyFigure.local_date)))
+    if last is not None:
+        first = last + dt.timedelta(days=1)
+    else:
+        starts = [
+            session.scalar(select(func.min(ReminderDelivery.local_date))),
+            session.scalar(select(func.min(AdherenceDay.local_date))),
+        ]
+        if not any(starts):
+            return 0
+        first = min(d for d in starts if d)
+    if first > until:
+        return 0
+    counted = count_days(session, first, until)
+    now = dt.datetime.now(dt.UTC)
+    rows = []
+    for i in range((until - first).days + 1):
+        date = first + dt.timedelta(days=i)
+        figures = counted.get(date, Figures())
+        rows.append(
+            {"local_date": date, "sent": figures.sent, "delivered": figures.delivered,
+             "done": figures.done, "pain_total": figures.pain_total,
+             "pain_count": figures.pain_count, "computed_at": now}
+        )  # fmt: skip
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    table = DailyFigure.__table__
+    session.execute(
+        dialect.insert(table)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=[table.c.local_date])
+    )
+    return len(rows)
+
+
+def figures_between(session: Session, first: dt.date, last: dt.date) -> Figures:
+    """The counts of local dates ``first``..``last``: the written rows of settled dates,
+    the rest counted from the reminders and DONEs."""
+    written = DailyFigure.local_date.between(first, last)
+    until, *sums = session.execute(
+        select(
+            func.max(DailyFigure.local_date),
+            func.coalesce(func.sum(DailyFigure.sent), 0),
+            func.coalesce(func.sum(DailyFigure.delivered), 0),
+            func.coalesce(func.sum(DailyFigure.done), 0),
+            func.coalesce(func.sum(DailyFigure.pain_total), 0),
+            func.coalesce(func.sum(DailyFigure.pain_count), 0),
+        ).where(written)
+    ).one()
+    figures = Figures(*(int(n) for n in sums))
+    # Written dates have no gap and start at the first date with data: the dates after
+    # the last written one are counted.
+    live_first = until + dt.timedelta(days=1) if until is not None else first
+    for day in count_days(session, live_first, last).values():
+        figures += day
+    return figures
+
+
+# --- the dashboard ---------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class Dashboard:
     days: int
@@ -178,18 +293,8 @@ def dashboard(
         .select_from(Patient)
         .where(status_expression() == "subscribed", Patient.number_invalid.is_(False))
     )
-    in_range = (ReminderDelivery.local_date >= first, ReminderDelivery.local_date <= today)
-    sent, delivered = session.execute(
-        select(
-            func.count(),
-            func.count().filter(ReminderDelivery.delivery_status.in_(DELIVERED)),
-        ).where(ReminderDelivery.status == "sent", *in_range)
-    ).one()
-    done, pain = session.execute(
-        select(func.count(), func.avg(AdherenceDay.pain)).where(
-            AdherenceDay.local_date >= first, AdherenceDay.local_date <= today
-        )
-    ).one()
+    figures = figures_between(session, first, today)
+    pain = figures.pain_total / figures.pain_count if figures.pain_count else None
     opt_outs = session.scalar(
         select(func.count()).where(
             ConsentEvent.action == "opt_out", ConsentEvent.created_at >= start
@@ -217,8 +322,8 @@ def dashboard(
     ).all()
     quiet_total = quiet[0][2] if quiet else 0  # all of them, counted with the first page
     return Dashboard(
-        days, first, today, subscribers or 0, sent, delivered, done, opt_outs or 0,
-        float(pain) if pain is not None else None, [(p, d) for p, d, _ in quiet], quiet_total,
+        days, first, today, subscribers or 0, figures.sent, figures.delivered, figures.done,
+        opt_outs or 0, pain, [(p, d) for p, d, _ in quiet], quiet_total,
     )  # fmt: skip
 
 

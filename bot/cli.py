@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import logging
 import sys
+from zoneinfo import ZoneInfo
 
 import click
 from flask import Blueprint, current_app
@@ -13,6 +14,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from bot.adherence import SETTLED_DAYS, roll_up
 from bot.alerts import send_alert
 from bot.auth import StaffError, create_staff, set_password
 from bot.clock import make_scheduler
@@ -200,6 +202,16 @@ def send_due_command(at_text: str | None, dry_run: bool) -> None:
         bar.__exit__(None, None, None)
     prefix = "dry run: " if dry_run else ""
     click.echo(f"{prefix}{report.line()}")
+
+
+@bp.cli.command("roll-up")
+def roll_up_command() -> None:
+    """Add up the dashboard's counts of every day settled (older than a week) and not added
+    up yet (the clock does it every hour; safe to run any time)."""
+    zone = ZoneInfo(current_app.config["CLINIC_TIMEZONE"])
+    written = roll_up(db.session, utcnow().astimezone(zone).date())
+    db.session.commit()
+    click.echo(f"Wrote the counts of {written} days (days settle after {SETTLED_DAYS}).")
 
 
 @click.command("scheduler")

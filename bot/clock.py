@@ -1,4 +1,5 @@
-"""The clock process: ``flask --app bot scheduler`` runs the reminder sweep every minute.
+"""The clock process: ``flask --app bot scheduler`` runs the reminder sweep every minute
+and adds up the dashboard's settled days every hour.
 
 Run exactly one, beside any number of web workers (APScheduler's job stores are not
 shared between processes, and a scheduler inside web workers would run once per worker).
@@ -9,11 +10,13 @@ database before sending it.
 from __future__ import annotations
 
 import logging
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
 
+from bot.adherence import roll_up
 from bot.models import db, utcnow
 from bot.reminders import ReminderSettings, send_due, sweep_session
 from bot.webhook import replay_spool
@@ -50,6 +53,23 @@ def _replay_spool(app: Flask) -> None:
             log.exception("spool not replayed; the next minute tries again")
 
 
+def roll_up_once(app: Flask) -> None:
+    """The dashboard's counts of the days that can no longer change, written once."""
+    with app.app_context():
+        today = utcnow().astimezone(ZoneInfo(app.config["CLINIC_TIMEZONE"])).date()
+        try:
+            written = roll_up(db.session, today)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("daily figures not written; the next hour tries again")
+            return
+        finally:
+            db.session.remove()
+        if written:
+            log.info("daily figures: %d days written", written)
+
+
 def make_scheduler(app: Flask) -> BlockingScheduler:
     scheduler = BlockingScheduler(timezone="UTC")
     scheduler.add_job(
@@ -60,6 +80,16 @@ def make_scheduler(app: Flask) -> BlockingScheduler:
         coalesce=True,  # after a pause, one sweep catches up, not one per missed minute
         misfire_grace_time=50,
         max_instances=1,  # a long sweep is not overlapped by the next
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        roll_up_once,
+        CronTrigger(minute=17, second=35, timezone="UTC"),  # every hour, off the sweep's beat
+        args=[app],
+        id="daily-figures",
+        coalesce=True,
+        misfire_grace_time=600,
+        max_instances=1,
         replace_existing=True,
     )
     return scheduler

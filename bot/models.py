@@ -214,6 +214,9 @@ class Patient(db.Model):
     sms_consent: Mapped[str | None] = mapped_column(String(16))
     sms_consent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     sms_consent_id: Mapped[int | None] = mapped_column(BigId)
+    # When the number last texted the clinic, copied from messages by a database trigger
+    # (migration 0013) so that the list sorts thousands of patients by it from one table.
+    last_text_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     @validates("name")
     def _searchable(self, _key: str, name: str) -> str:
@@ -346,6 +349,22 @@ class AdherenceDay(db.Model):
         UniqueConstraint("patient_id", "local_date", name="uq_adherence_days_patient_day"),
         Index("ix_adherence_days_day", "local_date", "pain", "patient_id"),
     )
+
+
+class DailyFigure(db.Model):
+    """The dashboard's counts of one settled local date (``adherence.roll_up``): written
+    once the day can no longer change, so that a 90-day dashboard adds 90 rows instead of
+    counting every reminder and DONE again. Counts only: no patient in them."""
+
+    __tablename__ = "daily_figures"
+
+    local_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    sent: Mapped[int] = mapped_column(Integer)  # reminders Twilio accepted
+    delivered: Mapped[int] = mapped_column(Integer)  # of those, the carrier confirmed
+    done: Mapped[int] = mapped_column(Integer)  # patients who texted DONE
+    pain_total: Mapped[int] = mapped_column(Integer)  # the sum of the pain scores given
+    pain_count: Mapped[int] = mapped_column(Integer)  # how many DONEs gave one
+    computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class ScheduleChange(db.Model):

@@ -421,6 +421,7 @@ def delete_patient_data(
     ).rowcount
     patient.name = DELETED_NAME
     patient.routine = []
+    patient.last_text_at = None
     patient.removed_at = patient.removed_at or now
     detail = (
         f"deleted {texts} texts and the name; blanked {reminders} daily reminders; "
@@ -493,13 +494,6 @@ def status_expression():
     )
 
 
-def last_activity():
-    """When the number last texted or was texted (the index on messages' phone and time)."""
-    return (
-        select(func.max(Message.created_at)).where(Message.phone == Patient.phone).scalar_subquery()
-    )
-
-
 def last_invitation():
     return (
         select(func.max(Message.created_at))
@@ -509,12 +503,12 @@ def last_invitation():
 
 
 PAGE = 50
-SORTS = {"name": "Name", "activity": "Last activity"}
+SORTS = {"name": "Name", "last_text": "Last text"}
 
 
 @dataclass(frozen=True)
 class PatientPage:
-    rows: list  # (Patient, status, last activity, last invitation)
+    rows: list  # (Patient, status, last invitation)
     total: int  # matching the search and the status
     counts: dict[str, int]  # matching the search, per status
     page: int
@@ -565,16 +559,15 @@ def patient_page(
     total = counts.get(status, 0) if status else sum(
         n for key, n in counts.items() if key != "removed"
     )  # fmt: skip
-    activity = last_activity()
     order = (
-        (activity.desc().nulls_last(), Patient.id.desc())
-        if sort == "activity"
+        (Patient.last_text_at.desc().nulls_last(), Patient.id.desc())
+        if sort == "last_text"
         else (Patient.search_name, Patient.id)
     )
     page = min(max(page, 1), max(1, -(-total // PAGE)))
     invited = last_invitation() if status == "invited" else null()
     rows = session.execute(
-        select(Patient, state, activity, invited)
+        select(Patient, state, invited)
         .where(*where)
         .order_by(*order)
         .offset((page - 1) * PAGE)

@@ -11,7 +11,15 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot import adherence
-from bot.models import AdherenceDay, ConsentEvent, Message, Patient, ReminderDelivery, db
+from bot.models import (
+    AdherenceDay,
+    ConsentEvent,
+    DailyFigure,
+    Message,
+    Patient,
+    ReminderDelivery,
+    db,
+)
 from tests.conftest import ENROLLED, subscribe
 
 NY = ZoneInfo("America/New_York")
@@ -100,6 +108,63 @@ def test_dashboard_thirty_days_takes_in_older_days(twilio_app, clinic):
     f = figures(twilio_app, 30)
     assert (f.sent, f.delivered, f.done) == (15, 11, 7)
     assert f.average_pain == pytest.approx((2 + 4 + 6 + 8) / 4)
+
+
+def roll_up(app, today: dt.date = TODAY) -> int:
+    with app.app_context():
+        written = adherence.roll_up(db.session, today)
+        db.session.commit()
+        return written
+
+
+def written_days(app) -> list[tuple]:
+    with app.app_context():
+        return [
+            (f.local_date, f.sent, f.delivered, f.done, f.pain_total, f.pain_count)
+            for f in db.session.scalars(db.select(DailyFigure).order_by(DailyFigure.local_date))
+        ]
+
+
+def test_roll_up_writes_each_settled_day_once(twilio_app, clinic):
+    # From the first date with data (C's day 20) to the last settled one (day 7), one row
+    # a date, zeros where nothing happened; the last 7 days are still counted live.
+    assert roll_up(twilio_app) == 14
+    rows = written_days(twilio_app)
+    assert [r[0] for r in rows] == [day(n) for n in range(20, 6, -1)]
+    assert rows[0] == (day(20), 1, 1, 1, 8, 1)
+    assert all(r[1:] == (0, 0, 0, 0, 0) for r in rows[1:])
+    assert roll_up(twilio_app) == 0  # nothing new settled
+    # A day later, one more date has settled: A's and B's day 6 (2 sent, 1 delivered).
+    assert roll_up(twilio_app, TODAY + dt.timedelta(days=1)) == 1
+    assert written_days(twilio_app)[-1] == (day(6), 2, 1, 0, 0, 0)
+    # The command the clock runs hourly, by hand: safe to run again.
+    result = twilio_app.test_cli_runner().invoke(args=["roll-up"])
+    assert result.exit_code == 0 and "Wrote the counts of 0 days" in result.output
+
+
+def test_roll_up_of_nothing(twilio_app):
+    assert roll_up(twilio_app) == 0
+    assert written_days(twilio_app) == []
+
+
+@pytest.mark.parametrize("days", adherence.RANGES)
+def test_dashboard_the_same_from_written_days(twilio_app, clinic, days):
+    counted = figures(twilio_app, days)
+    roll_up(twilio_app, TODAY + dt.timedelta(days=3))  # settles days 4-6 too
+    written = figures(twilio_app, days)
+
+    def plain(f: adherence.Dashboard) -> tuple:
+        return (f.subscribers, f.sent, f.delivered, f.done, f.opt_outs, f.average_pain,
+                [(p.id, d) for p, d in f.quiet], f.quiet_total)  # fmt: skip
+
+    assert plain(written) == plain(counted)
+    # Written, the rows are what the dashboard adds: changing one shows on the page.
+    with twilio_app.app_context():
+        db.session.execute(
+            db.update(DailyFigure).where(DailyFigure.local_date == day(6)).values(sent=100)
+        )
+        db.session.commit()
+    assert figures(twilio_app, days).sent == counted.sent - 2 + 100
 
 
 def test_dashboard_page(staff_client, twilio_app, clinic):

@@ -1,6 +1,7 @@
-"""The copy of each number's last opt-in or opt-out on the patient row (database triggers,
-migration 0012) that the staff pages count statuses from: it follows every way a consent
-event is written, and the status read from it is the status read from the history."""
+"""The copies on the patient row that the staff pages count and sort from, kept by database
+triggers: each number's last opt-in or opt-out (migration 0012), which follows every way a
+consent event is written and gives the status the history gives; and the time of the
+number's last text (migration 0013)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import random
 from sqlalchemy import select
 
 from bot import patients as pt
-from bot.models import ConsentEvent, Patient, db
+from bot.models import ConsentEvent, Message, Patient, db
 from tests.conftest import ENROLLED, post_sms, subscribe
 
 NUMBERS = [f"+120255501{n:02d}" for n in range(40, 46)]
@@ -104,3 +105,54 @@ def test_any_order_of_events_ends_with_the_last_by_id(app):
     for phone, copy in copies(app).items():
         assert copy == latest_by_id(app, phone), phone
     statuses_agree(app)
+
+
+# --- the last text -------------------------------------------------------------------------
+
+
+def last_texts(app) -> dict[str, tuple]:
+    """Per patient: the copy, and the newest inbound text in the messages table."""
+    with app.app_context():
+        return {
+            p.phone: (
+                p.last_text_at,
+                db.session.scalar(
+                    select(db.func.max(Message.created_at)).where(
+                        Message.phone == p.phone, Message.direction == "in"
+                    )
+                ),
+            )
+            for p in db.session.scalars(select(Patient))
+        }
+
+
+def test_last_text_follows_texts_in_and_not_out(app):
+    post_sms(app.test_client(), "hours", phone=NUMBERS[0])  # before enrolling: taken
+    subscribe(app, NUMBERS[0], confirm=False)  # the invitation goes out: not a text in
+    subscribe(app, NUMBERS[1], confirm=False)
+    copy = last_texts(app)
+    assert copy[NUMBERS[0]][0] is not None and copy[NUMBERS[0]][0] == copy[NUMBERS[0]][1]
+    assert copy[NUMBERS[1]] == (None, None)
+    post_sms(app.test_client(), "YES", phone=NUMBERS[1])
+    copy = last_texts(app)
+    assert copy[NUMBERS[1]][0] is not None and copy[NUMBERS[1]][0] == copy[NUMBERS[1]][1]
+    # A text written with an older time (a replayed spool) does not move it back.
+    newest = copy[NUMBERS[1]][0]
+    with app.app_context():
+        db.session.add(
+            Message(phone=NUMBERS[1], direction="in", body="late", kind="unknown",
+                    created_at=newest - dt.timedelta(hours=1))
+        )  # fmt: skip
+        db.session.commit()
+    assert last_texts(app)[NUMBERS[1]][0] == newest
+
+
+def test_deleting_a_patients_data_forgets_the_last_text(app):
+    subscribe(app, NUMBERS[2], confirm=False)
+    post_sms(app.test_client(), "YES", phone=NUMBERS[2])
+    assert last_texts(app)[NUMBERS[2]][0] is not None
+    with app.app_context():
+        patient = db.session.scalar(select(Patient).where(Patient.phone == NUMBERS[2]))
+        pt.delete_patient_data(db.session, patient, "admin@clinic.example", None, ENROLLED)
+        db.session.commit()
+    assert last_texts(app)[NUMBERS[2]] == (None, None)

@@ -750,8 +750,9 @@ def test_clock_job_settings_and_one_tick(reminder_app, fake_twilio):
     app = reminder_app(REMINDER_WINDOW="00:00-23:59")
     subscribe(app, "+12025550101", time="00:00")
     scheduler = make_scheduler(app)
-    [job] = scheduler.get_jobs()
+    job = scheduler.get_job("reminder-sweep")
     assert job.coalesce is True and job.max_instances == 1 and job.misfire_grace_time == 50
+    assert {j.id for j in scheduler.get_jobs()} == {"reminder-sweep", "daily-figures"}
     assert str(scheduler.timezone) == "UTC"
     sweep_once(app)  # what the clock runs each minute, at the real time
     assert [m.to for m in fake_twilio.messages] == ["+12025550101"]

@@ -725,11 +725,13 @@ def test_patients_come_in_pages_of_50_with_status_counts(staff_client, twilio_ap
     assert ">All (11)</a>" in searched  # Patient 011 and 110-119
 
 
-def test_sort_by_last_activity(staff_client, twilio_app):
+def test_sort_by_last_text(staff_client, twilio_app):
     seed_patients(twilio_app, 3)
+    post_sms(twilio_app.test_client(), "hours", phone="+12025550002")
     post_sms(twilio_app.test_client(), "hours", phone="+12025550001")
-    listed = page(staff_client.get("/patients?sort=activity"))
-    assert listed.index("Patient 001") < listed.index("Patient 000")
+    listed = page(staff_client.get("/patients?sort=last_text"))
+    # The newest text first, then the older one, then who never texted.
+    assert listed.index("Patient 001") < listed.index("Patient 002") < listed.index("Patient 000")
     by_name = page(staff_client.get("/patients?sort=name"))
     assert by_name.index("Patient 000") < by_name.index("Patient 001")
 
