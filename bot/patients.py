@@ -212,7 +212,7 @@ def enroll(
 
 
 def invitation_text(content: Content, patient: Patient) -> str:
-    return content.text("invitation", patient.language, time=clock(patient.reminder_time))
+    return content.say("invitation", patient.language, time=clock(patient.reminder_time))
 
 
 def readable_phone(number: str | None) -> str:

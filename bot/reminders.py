@@ -128,10 +128,10 @@ def reminder_text(content: Content, name: str, language: str, routine: list[str]
         listed = ", ".join(items[:shown])
         if shown < len(items):
             listed += f" (+{len(items) - shown} more)"
-        text = content.text("reminder", language, name=first, routine=listed)
+        text = content.say("reminder", language, name=first, routine=listed)
         if is_gsm7(text) and count_segments(text).segments <= MAX_SEGMENTS:
             return text
-    return content.text("reminder", language, name=first, routine=items[0] if items else "")
+    return content.say("reminder", language, name=first, routine=items[0] if items else "")
 
 
 # --- when ----------------------------------------------------------------------------------

@@ -34,6 +34,8 @@ MAX_WINDOW_WORDS = 5
 CAUTION_MARGIN = 8.0
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 DAY_SHORT = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+DIAS = ("lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domingo")
+DIAS_CORTOS = ("Lun", "Mar", "Mie", "Jue", "Vie", "Sab", "Dom")
 
 
 @dataclass(frozen=True)
@@ -542,6 +544,7 @@ class Replier:
             [(alias, a) for a in content.areas for alias in a.aliases], cutoff=88.0
         )
         self.numbered = {str(i): e for i, e in enumerate(content.exercises, start=1)}
+        self.say = content.say  # every sentence comes from the content's catalogue
         from bot.spanish import SpanishReplies  # it builds on this module's helpers
 
         self.spanish = SpanishReplies(self)
@@ -685,13 +688,8 @@ class Replier:
             ):
                 continue
             if what == SELF_HARM:
-                return Reply("emergency", self.crisis_text())
-            return Reply(
-                "emergency",
-                f"Please call 911 or go to the nearest emergency room now. {what} needs "
-                f"care right away. Do not do the exercises. When you can, call us at "
-                f"{self.phone}.",
-            )
+                return Reply("emergency", self.say("crisis"))
+            return Reply("emergency", self.say("emergency", what=what))
         return None
 
     def about_exercise(self, text: str) -> bool:
@@ -711,13 +709,15 @@ class Replier:
         about_exercise = bool(reading.exercises) or bool(PAIN_WITH_ACTIVITY.search(normalized))
         if not (about_exercise and (DURING.search(normalized) or reading.exercises)):
             return None
-        which = f"the {reading.exercises[0].name}" if reading.exercises else "that exercise"
-        return Reply(
-            "pain",
-            f"Please stop {which} now. Pain during or after an exercise is a reason to call "
-            f"us before you do it again: {self.phone}. If the pain is severe, or you have "
-            "numbness or weakness, call 911.",
+        return self.stop_exercise(reading.exercises, "en")
+
+    def stop_exercise(self, exercises: list[Exercise], language: str) -> Reply:
+        which = (
+            self.say("the_exercise", language, exercise=exercises[0].name)
+            if exercises
+            else self.say("that_exercise", language)
         )
+        return Reply("pain", self.say("exercise_pain", language, which=which))
 
     def answer(self, reading: Reading, now: dt.datetime, normalized: str) -> Reply:
         intents = dict(reading.intents)
@@ -813,9 +813,8 @@ class Replier:
         if len("\n\n".join(parts)) > MAX_REPLY_CHARS and len(reading.exercises) > 1:
             # Two exercises' steps and more: the first one's steps, the other by name.
             first, other = reading.exercises[:2]
-            parts[asked.index("exercise")] = (
-                f"{self.exercise_text(first)}\n\nText {other.name.upper()} for its steps."
-            )
+            other_one = self.say("exercise_other", name=other.name.upper())
+            parts[asked.index("exercise")] = f"{self.exercise_text(first)}\n\n{other_one}"
         while len("\n\n".join(parts)) > MAX_REPLY_CHARS and len(parts) > 1:
             parts.pop()
             asked.pop()
@@ -825,182 +824,114 @@ class Replier:
         if intent == "exercise":
             return "\n\n".join(self.exercise_text(e) for e in reading.exercises[:2])
         if intent == "area":
-            return self.area_text([area for area, _ in reading.areas]) + _nerve_caveat(reading)
+            return self.area_text([area for area, _ in reading.areas]) + self.nerve_caveat(reading)
         if intent == "hours":
             return self.hours_text(reading, now)
         if intent == "location":
             return self.location()
-        if intent == "phone":
-            return self.phone_text()
         if intent == "insurance":
             return self.insurance_text(reading)
         if intent == "list":
             return self.exercise_list()
-        if intent == "appointment":
-            return f"To book, change or cancel an appointment, please call us at {self.phone}."
-        if intent == "cost":
-            return (
-                f"For prices, copays and paying without insurance, please call us at {self.phone}."
-            )
         if intent == "other_body":
-            return (
-                "The clinic's home exercises are for the back, hips and hamstrings. For your "
-                f"{reading.other_body}, please call us at {self.phone}, and stop anything that "
-                "hurts."
-            ) + _nerve_caveat(reading)
-        if intent == "dosage":
-            return (
-                "Each exercise's steps say how long to hold it and how many times to do it: "
-                "text its name (like CAT CAMEL), or EXERCISES for the list. Follow what your "
-                f"provider told you first. Questions? Call {self.phone}."
-            )
-        if intent == "ask_clinic":
-            return (
-                "Please ask your provider first: call us at "
-                f"{self.phone}. This text line gives the clinic's exercise instructions, not "
-                "medical advice."
-            )
+            return self.say("other_body", part=reading.other_body) + self.nerve_caveat(reading)
         if intent == "about":
             return self.help_text()
-        if intent == "enroll":
-            return (
-                "The front desk signs patients up for the daily exercise reminder: call us at "
-                f"{self.phone} or ask at your next visit."
-            )
-        if intent == "media":
-            return (
-                "This text line sends the steps in words: text an exercise name (like CAT "
-                f"CAMEL). For pictures or a video, ask us at {self.phone}."
-            )
-        if intent == "reminders":
-            return (
-                "Your daily exercise reminder comes at the time you chose with us. To change "
-                f"its time or pause it, call us at {self.phone}. Reply STOP to stop all texts."
-            )
-        if intent == "holiday":
-            return f"Our hours may differ on holidays: please call {self.phone} to check."
-        if intent == "spanish":
-            return (
-                f"{self.content.clinic.spanish} Llame al {self.phone} para hablar con "
-                "nosotros en espanol."
-            )
-        if intent == "thanks":
-            return self.thanks()
-        if intent == "pain_general":
-            return self.pain_general()
-        return self.menu()
+        # The answers that are one message of the catalogue.
+        return self.say(SAID_AS.get(intent, "menu"))
 
     # -- texts -----------------------------------------------------------------------------
 
     def menu(self) -> str:
-        c = self.content.clinic
-        return (
-            f"Hi! This is the {c.name} text line. Text an exercise name (like CAT CAMEL) for "
-            f"its steps, or EXERCISES, HOURS, ADDRESS or INSURANCE. To talk to us, call "
-            f"{self.phone}. {c.spanish}"
-        )
+        return self.say("menu")
 
     def unknown(self) -> str:
-        return (
-            "Sorry, I did not understand that. Text EXERCISES, HOURS, ADDRESS or INSURANCE, "
-            f"or an exercise name like CAT CAMEL. To talk to someone, call {self.phone}."
-        )
+        return self.say("unknown")
 
     def thanks(self) -> str:
-        return "You're welcome! Text MENU anytime for exercises, hours or our address."
+        return self.say("thanks")
 
     def feeling_better(self) -> str:
-        return "Glad to hear it! Keep up your exercises. Text MENU anytime for exercises or hours."
+        return self.say("feeling_better")
 
     def done(self) -> str:
-        return "Great work today! Keep it up. Text MENU anytime for exercises, hours or help."
+        return self.say("done")
 
-    def crisis_text(self) -> str:
-        return (
-            "If you are thinking of harming yourself, please call or text 988 now (Suicide & "
-            "Crisis Lifeline, any time). If you are in danger, call 911. When you can, call us "
-            f"at {self.phone}."
-        )
-
-    def pain_general(self) -> str:
-        return (
-            f"Sorry you are hurting. Text LOWER BACK, SCIATICA or HIPS for the clinic's "
-            f"exercises, and stop any exercise that hurts. To talk to us, call {self.phone}. "
-            "If pain is severe or you have numbness or weakness, call 911."
-        )
-
-    def phone_text(self) -> str:
-        return (
-            f"This is the clinic's automated text line. To talk to a person, call us at "
-            f"{self.phone} during office hours (text HOURS to see them)."
-        )
-
-    def location(self) -> str:
+    def location(self, language: str = "en") -> str:
         c = self.content.clinic
-        return f"{c.name}: {c.address}. {c.directions} Call {self.phone}."
+        directions = (c.directions_es or c.directions) if language == "es" else c.directions
+        return self.say("location", language, address=c.address, directions=directions)
 
-    def exercise_text(self, exercise: Exercise) -> str:
-        lines = [f"{exercise.name} - {_lower_first(exercise.purpose)}"]
-        lines += [f"{i}. {step}" for i, step in enumerate(exercise.steps, start=1)]
+    def exercise_text(self, exercise: Exercise, language: str = "en") -> str:
+        title = self.say(
+            "exercise_title", language, name=exercise.name, purpose=_lower_first(exercise.purpose)
+        )
+        lines = [title] + [f"{i}. {step}" for i, step in enumerate(exercise.steps, start=1)]
         if exercise.tips:
-            lines.append("Tips: " + " ".join(exercise.tips))
-        lines.append(f"Stop if it hurts: call {self.phone}.")
+            lines.append(self.say("exercise_tips", language, tips=" ".join(exercise.tips)))
+        lines.append(self.say("exercise_stop", language))
         return "\n".join(lines)
 
-    def exercise_list(self) -> str:
+    def exercise_list(self, language: str = "en") -> str:
         names = "\n".join(f"{i} {e.name}" for i, e in enumerate(self.content.exercises, 1))
-        return f"Our home exercises:\n{names}\nText a name or number for the steps."
+        return self.say("exercise_list", language, names=names)
 
     def routine_text(self, routine: list[str], language: str) -> str | None:
         """A patient's own routine, from their record; None when it names no exercise."""
         names = [e.name for x in routine for e in self.content.exercises if e.id == x]
         if not names:
             return None
-        listed = ", ".join(names)
-        if language == "es":
-            return f"Su rutina: {listed}. Envie el nombre de un ejercicio para ver los pasos."
-        return f"Your routine: {listed}. Text an exercise name for its steps."
+        return self.say("routine", language, routine=", ".join(names))
+
+    def nerve_caveat(self, reading: Reading) -> str:
+        """For a text that names numbness or tingling ("tingling down my leg")."""
+        return " " + self.say("nerve") if NERVE_SIGNS & set(reading.tokens) else ""
+
+    def joined(self, names, language: str = "en") -> str:
+        """Names as a list is said: "Aetna and Cigna"."""
+        return f" {self.say('and', language)} ".join(names)
 
     def area_text(self, areas: list[Area]) -> str:
         chosen: list[Exercise] = []
         for area in areas:
             chosen += [e for e in area.exercises if e not in chosen]
-        label = " and ".join(a.name for a in areas)
-        names = ", ".join(e.name for e in chosen)
-        return (
-            f"For {label}, try: {names}. Text a name for the steps. Stop any exercise that "
-            f"hurts and call {self.phone}."
+        return self.say(
+            "area",
+            areas=self.joined(a.name for a in areas),
+            exercises=", ".join(e.name for e in chosen),
         )
 
     def insurance_text(self, reading: Reading) -> str:
-        parts = []
-        if reading.plans:
-            names = " and ".join(p.name for p in reading.plans)
-            parts.append(f"Yes, we accept {names}.")
         unknown = [plan_title(name) for name in reading.other_plans]
         if not reading.plans and not unknown:
             guess = self.unknown_plan(reading.tokens)
             if guess:
                 unknown.append(guess)
-        if unknown:
-            names = " and ".join(dict.fromkeys(unknown))
-            verb = "are" if len(unknown) > 1 else "is"
-            parts.append(
-                f"{names} {verb} not on our list of accepted plans. Please call {self.phone} "
-                "to ask before your visit."
-            )
-        if reading.plans and not unknown:
-            parts.append(f"Questions about your coverage? Call {self.phone}.")
-        if not parts:
-            plans = ", ".join(p.name for p in self.content.insurance)
-            parts.append(f"We accept: {plans}. Questions? Call {self.phone}.")
-        elif unknown:
-            plans = ", ".join(p.name for p in self.content.insurance)
-            parts.append(f"We accept: {plans}.")
+        parts = self.insurance_answer(reading.plans, unknown, "en")
         recent = not PAST_EVENT.search(" ".join(reading.tokens))
         if ACCIDENT_WORDS & set(reading.tokens) and recent:
-            parts.append("If you were hurt just now, call 911.")  # "I was in a car accident"
+            parts.append(self.say("accident"))  # "I was in a car accident"
         return " ".join(parts)
+
+    def insurance_answer(self, accepted: list[Plan], others: list[str], language: str) -> list:
+        """Yes for each accepted plan named, not on the list for the others, the list when
+        a plan is not on it or none was named. Never yes for a plan not accepted."""
+        parts = []
+        if accepted:
+            names = self.joined(dict.fromkeys(p.name for p in accepted), language)
+            parts.append(self.say("insurance_yes", language, plans=names))
+        if others:
+            key = "insurance_not_listed_many" if len(set(others)) > 1 else "insurance_not_listed"
+            names = self.joined(dict.fromkeys(others), language)
+            parts.append(self.say(key, language, plans=names))
+        listed = ", ".join(p.name for p in self.content.insurance)
+        if accepted and not others:
+            parts.append(self.say("insurance_coverage", language))
+        elif not parts:
+            parts.append(self.say("insurance_list", language, plans=listed))
+        else:
+            parts.append(self.say("insurance_accepted", language, plans=listed))
+        return parts
 
     def unknown_plan(self, tokens: list[str]) -> str | None:
         """The plan a patient named that is on neither list ("do you take Zorba Health")."""
@@ -1042,43 +973,53 @@ class Replier:
             days = ["today"]
         parts = reading.parts_of_day
         lines = []
+        asked_days = []
         for day in days:
             if day == "weekend":
                 lines += [self.day_line(5, parts, at=at), self.day_line(6, parts, at=at)]
+                asked_days += [5, 6]
             elif day == "today":
-                lines.append(self.day_line(today, parts, "Today", at))
+                lines.append(self.day_line(today, parts, "today", at))
+                asked_days.append(today)
             elif day == "tomorrow":
-                lines.append(self.day_line((today + 1) % 7, parts, "Tomorrow", at))
+                lines.append(self.day_line((today + 1) % 7, parts, "tomorrow", at))
+                asked_days.append((today + 1) % 7)
             elif isinstance(day, int):
                 lines.append(self.day_line(day, parts, at=at))
+                asked_days.append(day)
         if not lines:
             return self.week_hours()
-        if any("closed" in line for line in lines):
+        if any(not self.content.hours[d] for d in asked_days):
             lines.append(self.week_hours())
         else:
-            lines.append(f"Call {self.phone}.")
+            lines.append(self.say("call"))
         return "\n".join(lines)
 
-    def week_hours(self) -> str:
-        rows: list[str] = []
-        closed = [DAY_SHORT[d] for d in range(7) if not self.content.hours[d]]
-        for day in range(7):
-            spans = self.content.hours[day]
-            if spans:
-                rows.append(f"{DAY_SHORT[day]} {spans_text(spans)}")
+    def week_hours(self, language: str = "en") -> str:
+        short = DAY_SHORT if language == "en" else DIAS_CORTOS
+        hours = self.content.hours
+        rows = [f"{short[d]} {self.spans(hours[d], language)}" for d in range(7) if hours[d]]
+        closed = [short[d] for d in range(7) if not hours[d]]
         if closed:
-            rows.append(" & ".join(closed) + " closed")
-        return "Office hours:\n" + "\n".join(rows) + f"\nCall {self.phone}."
+            glue = " & " if language == "en" else f" {self.say('and', language)} "
+            rows.append(self.say("hours_closed_days", language, days=glue.join(closed)))
+        return self.say("hours_week", language, rows="\n".join(rows))
+
+    def spans(self, spans: tuple[Span, ...], language: str = "en") -> str:
+        text = spans_text(spans)
+        return text if language == "en" else text.replace(" & ", f" {self.say('and', language)} ")
 
     def day_line(
-        self, day: int, parts: list[str], label: str | None = None, at: list[dt.time] = ()
+        self, day: int, parts: list[str], relative: str = "", at: list[dt.time] = ()
     ) -> str:
-        label = label or DAY_NAMES[day]
+        """One day's hours: a day of the week, or ``relative`` ("today", "tomorrow")."""
         spans = self.content.hours[day]
-        on = "" if label in ("Today", "Tomorrow") else "on "
         if not spans:
-            return f"We are closed {on}{DAY_NAMES[day] if on else label.lower()}."
-        line = f"{label}: open {spans_text(spans)}."
+            if relative:
+                return self.say("hours_closed_relative", day=self.say(relative))
+            return self.say("hours_closed_on", day=DAY_NAMES[day])
+        label = self.say(relative).capitalize() if relative else DAY_NAMES[day]
+        line = [self.say("hours_day", day=label, spans=spans_text(spans))]
         for part in parts:
             lo, hi = PART_OF_DAY[part]
             inside = [
@@ -1087,79 +1028,55 @@ class Replier:
                 if s.start.hour < hi and _hours(s.end) > lo
             ]
             if inside:
-                line += f" Yes, open in the {part}: {spans_text(tuple(inside))}."
+                line.append(self.say("hours_part_open", part=part, spans=spans_text(tuple(inside))))
             else:
-                line += f" Not open in the {part}."
+                line.append(self.say("hours_part_closed", part=part))
         for moment in at:
             open_then = any(s.start <= moment < s.end for s in spans)
-            line += f" {'Yes, open' if open_then else 'Not open'} at {_clock(moment)}."
-        return line
+            key = "hours_at_open" if open_then else "hours_at_closed"
+            line.append(self.say(key, time=_clock(moment)))
+        return " ".join(line)
 
     def open_now(self, local: dt.datetime) -> str:
         moment = local.time()
         for span in self.content.hours[local.weekday()]:
             if span.start <= moment < span.end:
-                return f"Yes, we are open now until {_clock(span.end)}. Call {self.phone}."
+                return self.say("open_now", time=_clock(span.end))
         for ahead in range(8):
             day = (local.weekday() + ahead) % 7
             for span in self.content.hours[day]:
                 if ahead == 0 and span.start <= moment:
                     continue
-                when = "today" if ahead == 0 else (
-                    "tomorrow" if ahead == 1 else DAY_NAMES[day]
+                when = (
+                    self.say("today") if ahead == 0
+                    else self.say("tomorrow") if ahead == 1 else DAY_NAMES[day]
                 )  # fmt: skip
-                return (
-                    f"We are closed right now. We open again {when} at {_clock(span.start)}. "
-                    f"Call {self.phone}."
-                )
-        return f"We are closed right now. Call {self.phone}."
+                return self.say("closed_now_until", when=when, time=_clock(span.start))
+        return self.say("closed_now")
 
     def unavailable_text(self) -> str:
         """When the database cannot take a text: the patient is told to call."""
-        return (
-            f"{self.content.clinic.name}: sorry, we could not take your message just now. "
-            f"Please call us at {self.phone}. If this is an emergency, call 911."
-        )
+        return self.say("unavailable")
 
     # -- compliance texts (the keywords are read in bot.compliance) ------------------------
 
     def help_text(self, spanish: bool = False) -> str:
-        c = self.content.clinic
-        if spanish:
-            return (
-                f"{c.name}: respuestas sobre ejercicios, horario, direccion y seguro, y "
-                "recordatorios diarios de ejercicios si se inscribio (1 msj/dia). Pueden "
-                f"aplicar tarifas de mensajes y datos. Llame al {self.phone}. Responda STOP "
-                "para cancelar."
-            )
-        return (
-            f"{c.name}: answers about exercises, hours, our address and insurance, and daily "
-            f"exercise reminders if you signed up (1 msg/day). Msg & data rates may apply. "
-            f"Call {self.phone}. Reply STOP to opt out."
-        )
+        return self.say("help", "es" if spanish else "en")
 
     def opt_out_text(self, spanish: bool = False) -> str:
-        if spanish:
-            return (
-                f"{self.content.clinic.name}: no recibira mas mensajes de nosotros. Responda "
-                "START para volver a recibirlos."
-            )
-        return (
-            f"{self.content.clinic.name}: you are unsubscribed and will get no more texts from "
-            "us. Reply START to subscribe again."
-        )
+        return self.say("opt_out", "es" if spanish else "en")
 
     def opt_in_text(self, spanish: bool = False) -> str:
-        if spanish:
-            return (
-                f"{self.content.clinic.name}: recibira nuestros mensajes. Pueden aplicar "
-                "tarifas de mensajes y datos. Responda HELP para ayuda, STOP para cancelar."
-            )
-        return (
-            f"{self.content.clinic.name}: you are subscribed to our texts. Msg & data "
-            "rates may apply. Reply HELP for help, STOP to opt out."
-        )
+        return self.say("opt_in", "es" if spanish else "en")
 
+
+# The intents answered with one message of the catalogue, by its key.
+SAID_AS = {
+    "appointment": "appointment", "cost": "cost", "dosage": "dosage",
+    "ask_clinic": "ask_provider", "enroll": "enroll", "media": "media",
+    "reminders": "reminders", "holiday": "holiday", "spanish": "spanish_spoken",
+    "thanks": "thanks", "pain_general": "pain_general", "phone": "phone_person",
+}  # fmt: skip
 
 PLAN_FILLER = frozenset(
     "insurance insurances plan plans my the a an from through thru health healthcare medical "
@@ -1223,13 +1140,6 @@ def _clock(t: dt.time) -> str:
 
 def spans_text(spans: tuple[Span, ...]) -> str:
     return " & ".join(f"{_clock(s.start)}-{_clock(s.end)}" for s in spans)
-
-
-def _nerve_caveat(reading: Reading) -> str:
-    """For a text that names numbness or tingling ("tingling down my leg")."""
-    if NERVE_SIGNS & set(reading.tokens):
-        return " If numbness or weakness came on suddenly, call 911."
-    return ""
 
 
 def _phrases(normalized: str) -> str:

@@ -13,13 +13,10 @@ import datetime as dt
 import re
 from typing import TYPE_CHECKING
 
-from bot.replies import Reply, joined_plans, plan_title, spans_text, words_by_intent
+from bot.replies import DIAS, Reply, joined_plans, plan_title, words_by_intent
 
 if TYPE_CHECKING:
     from bot.replies import Replier
-
-DIAS = ("lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domingo")
-DIAS_CORTOS = ("Lun", "Mar", "Mie", "Jue", "Vie", "Sab", "Dom")
 
 # Words that say a text is in Spanish; a few more are below with their intent.
 MARKERS = frozenset(
@@ -73,7 +70,7 @@ class SpanishReplies:
     def __init__(self, replier: Replier):
         self.replier = replier
         self.content = replier.content
-        self.phone = replier.phone
+        self.say = replier.say
 
     def is_spanish(self, tokens: list[str], english: frozenset[str]) -> bool:
         """More Spanish words than English ones: "hola, do you take aetna?" is English."""
@@ -86,29 +83,13 @@ class SpanishReplies:
             if not pattern.search(normalized):
                 continue
             if what == CRISIS:
-                return Reply(
-                    "emergency",
-                    "Si piensa hacerse dano, llame o envie un texto al 988 ahora (linea de "
-                    "crisis, en espanol tambien). Si esta en peligro, llame al 911. Cuando "
-                    f"pueda, llamenos al {self.phone}.",
-                )
-            return Reply(
-                "emergency",
-                "Llame al 911 o vaya a la sala de emergencias ahora (call 911). "
-                f"{what} necesita atencion de inmediato. No haga los ejercicios. "
-                f"Cuando pueda, llamenos al {self.phone}.",
-            )
+                return Reply("emergency", self.say("crisis", "es"))
+            return Reply("emergency", self.say("emergency", "es", what=what))
         return None
 
     def exercise_pain(self, exercises) -> Reply:
         """Pain during or after an exercise (the English answer's twin): stop and call."""
-        which = f"el {exercises[0].name}" if exercises else "ese ejercicio"
-        return Reply(
-            "pain",
-            f"Por favor deje de hacer {which} ahora. Si le duele durante o despues de un "
-            f"ejercicio, llamenos antes de hacerlo otra vez: {self.phone}. Si el dolor es "
-            "fuerte, o tiene adormecimiento o debilidad, llame al 911.",
-        )
+        return self.replier.stop_exercise(exercises, "es")
 
     def reply(self, tokens: list[str], now: dt.datetime) -> Reply:
         intents = list(dict.fromkeys(INTENTS[t] for t in tokens if t in INTENTS))
@@ -121,7 +102,7 @@ class SpanishReplies:
         if len(intents) > 1:
             intents = [i for i in intents if i not in ("greeting", "thanks")] or intents
         if not intents:
-            return Reply("spanish", self.menu())
+            return Reply("spanish", self.say("menu", "es"))
         parts = [self.section(intent, tokens, plans, now) for intent in intents[:3]]
         return Reply("spanish+" + "+".join(intents[:3]), "\n\n".join(parts))
 
@@ -129,38 +110,14 @@ class SpanishReplies:
         if intent == "hours":
             return self.hours(tokens, now)
         if intent == "location":
-            clinic = self.content.clinic
-            return f"{clinic.address}. {clinic.directions_es or clinic.directions}"
+            return self.replier.location("es")
         if intent == "insurance":
-            return self.insurance(plans)
+            accepted = [key for _, key in plans if not isinstance(key, str)]
+            others = [name for name, key in plans if isinstance(key, str)]
+            return " ".join(self.replier.insurance_answer(accepted, others, "es"))
         if intent == "exercises":
-            names = ", ".join(e.name for e in self.content.exercises[:5])
-            return (
-                f"Nuestros ejercicios (en ingles): {names}... Escriba el nombre de uno para "
-                f"ver los pasos. Para ayuda en espanol, llame al {self.phone}."
-            )
-        if intent == "appointment":
-            return (
-                f"Para hacer, cambiar o cancelar una cita, llame al {self.phone}. "
-                f"{self.content.clinic.spanish}"
-            )
-        if intent == "pain":
-            return (
-                f"Lo sentimos. Para ayuda en espanol con su dolor y sus ejercicios, llame al "
-                f"{self.phone}. Si el dolor es fuerte, o tiene adormecimiento o debilidad, "
-                "llame al 911."
-            )
-        if intent == "thanks":
-            return "De nada! Escriba HORARIO, DIRECCION o SEGURO cuando quiera."
-        if intent == "cost":
-            return f"Para precios y pagos sin seguro, llame al {self.phone}. Se habla Espanol."
-        return self.menu()
-
-    def menu(self) -> str:
-        return (
-            f"Hola! {self.content.clinic.spanish} Escriba HORARIO, DIRECCION o SEGURO. Para "
-            f"hablar con nosotros en espanol, llame al {self.phone}."
-        )
+            return self.replier.exercise_list("es")
+        return self.say(SAID_AS.get(intent, "menu"), "es")
 
     def hours(self, tokens: list[str], now: dt.datetime) -> str:
         hours = self.content.hours
@@ -170,42 +127,20 @@ class SpanishReplies:
             days.append(local.weekday())
         if "manana" in tokens and "por" not in tokens:  # "por la manana" is the morning
             days.append((local.weekday() + 1) % 7)
-        lines = []
-        for day in dict.fromkeys(days):
-            spans = hours[day]
-            lines.append(
-                f"El {DIAS[day]}: abierto {_es(spans_text(spans))}."
-                if spans
-                else f"El {DIAS[day]} estamos cerrados."
-            )
-        if not lines or any("cerrados" in line for line in lines):
-            rows = [f"{DIAS_CORTOS[d]} {_es(spans_text(hours[d]))}" for d in range(7) if hours[d]]
-            closed = [DIAS_CORTOS[d] for d in range(7) if not hours[d]]
-            if closed:
-                rows.append(" y ".join(closed) + " cerrado")
-            lines.append("Horario:\n" + "\n".join(rows))
-        lines.append(f"Llame al {self.phone}.")
+        days = list(dict.fromkeys(days))
+        lines = [
+            self.say("hours_day", "es", day=DIAS[day], spans=self.replier.spans(hours[day], "es"))
+            if hours[day]
+            else self.say("hours_closed_on", "es", day=DIAS[day])
+            for day in days
+        ]
+        if not lines or any(not hours[day] for day in days):
+            lines.append(self.replier.week_hours("es"))
+        else:
+            lines.append(self.say("call", "es"))
         return "\n".join(lines)
 
-    def insurance(self, plans) -> str:
-        accepted = [key for _, key in plans if not isinstance(key, str)]
-        others = [name for name, key in plans if isinstance(key, str)]
-        listed = ", ".join(p.name for p in self.content.insurance)
-        parts = []
-        if accepted:
-            parts.append(f"Si, aceptamos {' y '.join(dict.fromkeys(p.name for p in accepted))}.")
-        if others:
-            names = " y ".join(dict.fromkeys(others))
-            parts.append(
-                f"{names} no esta en nuestra lista de planes aceptados. Llame al "
-                f"{self.phone} antes de su visita."
-            )
-        if not accepted:
-            parts.append(f"Aceptamos: {listed}.")
-        if accepted and not others:
-            parts.append(f"Preguntas sobre su cobertura? Llame al {self.phone}.")
-        return " ".join(parts)
 
-
-def _es(spans: str) -> str:
-    return spans.replace(" & ", " y ")
+# The Spanish intents answered with one message of the catalogue, by its key.
+SAID_AS = {"appointment": "appointment", "pain": "pain_general", "thanks": "thanks",
+           "cost": "cost", "greeting": "menu"}  # fmt: skip

@@ -125,3 +125,55 @@ def test_spanish_directions_are_optional(tmp_path, raw):
         .body
     )
     assert "44110" in body and "between Giant and VA ABC" in body  # the English directions
+
+
+# --- the message catalogue ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda t: t.pop("menu"), r"texts\.menu: missing \(every message needs en and es\)"),
+        (lambda t: t["thanks"].pop("es"), r"texts\.thanks\.es: missing: write the message"),
+        (lambda t: t["thanks"].update(es=""), r"texts\.thanks\.es: missing"),
+        (lambda t: t["open_now"].update(en="Open until {tme}."),
+         r"texts\.open_now\.en: unknown placeholder \{tme\} \(known: .*\{time\}"),
+        (lambda t: t["call"].update(es="Llame al {phone"), r"texts\.call\.es: a \{ or \}"),
+        (lambda t: t["done"].update(es="Buen trabajo \U0001f4aa"), r"texts\.done\.es: .*GSM-7"),
+        (lambda t: t["done"].update(es="Muy bien, está hecho."), r"texts\.done\.es: .*GSM-7"),
+        (lambda t: t.update(menu_two={"en": "x", "es": "y"}), r"texts\.menu_two: no such message"),
+        (lambda t: t["invitation"].update(es="{clinic}: responda SI a las {time}. HELP."),
+         r"texts\.invitation\.es: must contain STOP"),
+        (lambda t: t.update(menu="Hi!"), r"texts\.menu: expected a mapping"),
+    ],
+)  # fmt: skip
+def test_broken_message_is_named(tmp_path, raw, change, message):
+    change(raw["texts"])
+    with pytest.raises(ContentError, match=message):
+        load_content(write(tmp_path, raw))
+
+
+def test_every_message_in_every_language_and_filled_in(raw):
+    from bot.content.messages import LANGUAGES, MESSAGES
+
+    content = load_content()
+    assert set(content.texts) == set(MESSAGES)
+    for key, names in MESSAGES.items():
+        for language in LANGUAGES:
+            text = content.say(key, language, **{n: f"<{n}>" for n in names})
+            assert "{" not in text and is_gsm7(text), (key, language)
+            assert content.clinic.name not in text or "{clinic}" in raw["texts"][key][language]
+
+
+def test_a_message_edited_in_the_file_is_what_patients_get(tmp_path, raw):
+    from zoneinfo import ZoneInfo
+
+    from bot.replies import Replier
+
+    raw["texts"]["thanks"]["en"] = "Any time! Text\n MENU   for more."
+    raw["texts"]["hours_week"]["es"] = "Nuestro horario:\n{rows}\nLlame al {phone}."
+    content = load_content(write(tmp_path, raw))
+    replier = Replier(content, ZoneInfo("America/New_York"))
+    now = dt.datetime.now(dt.UTC)
+    assert replier.reply("thank you!", now).body == "Any time! Text\nMENU for more."
+    assert replier.reply("cual es su horario", now).body.startswith("Nuestro horario:\nLun ")

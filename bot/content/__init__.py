@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import string
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from bot.content.messages import EVERYWHERE, LANGUAGES, MARKERS, MESSAGES
 from bot.segments import is_gsm7, to_plain
 from bot.text import normalize
 
@@ -68,13 +70,6 @@ class Clinic:
     directions_es: str = ""  # the directions in Spanish; the English ones when empty
 
 
-LANGUAGES = ("en", "es")
-REQUIRED_TEXTS = {
-    "invitation": ("{clinic}", "{time}", "STOP", "HELP"),
-    "reminder": ("{name}", "{routine}", "DONE", "STOP"),
-}
-
-
 @dataclass(frozen=True)
 class Content:
     clinic: Clinic
@@ -83,12 +78,17 @@ class Content:
     other_plans: tuple[str, ...]
     exercises: tuple[Exercise, ...]
     areas: tuple[Area, ...]
-    texts: dict[str, dict[str, str]]  # name -> language -> template
+    texts: dict[str, dict[str, str]]  # key -> language -> template (bot.content.messages)
 
-    def text(self, which: str, language: str, **values: str) -> str:
-        templates = self.texts[which]
+    def say(self, key: str, language: str = "en", **values: object) -> str:
+        """The message ``key`` in ``language`` ("en" for a language it does not know), with
+        its placeholders filled in."""
+        templates = self.texts[key]
         template = templates.get(language) or templates["en"]
-        return template.format(clinic=self.clinic.name, **values)
+        return template.format(
+            clinic=self.clinic.name, phone=self.clinic.phone, spanish=self.clinic.spanish,
+            **values,
+        )  # fmt: skip
 
     def exercise(self, exercise_id: str) -> Exercise:
         for exercise in self.exercises:
@@ -184,20 +184,48 @@ def parse_content(raw: Any) -> Content:
                 exercises=tuple(by_id[x] for x in ids),
             )
         )
-    texts_raw = _mapping(top.get("texts"), "texts")
+    texts = _catalogue(_mapping(top.get("texts"), "texts"))
+    return Content(clinic, hours, insurance, other_plans, tuple(exercises), tuple(areas), texts)
+
+
+def _catalogue(raw: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """Every message the code says, in every language, with only the placeholders the code
+    fills in."""
+    unknown = sorted(set(raw) - set(MESSAGES))
+    if unknown:
+        raise ContentError(f"texts.{unknown[0]}: no such message (the keys are listed in "
+                           "bot/content/messages.py)")  # fmt: skip
     texts: dict[str, dict[str, str]] = {}
-    for name, markers in REQUIRED_TEXTS.items():
-        by_language = _mapping(texts_raw.get(name), f"texts.{name}")
-        texts[name] = {}
+    for key, allowed in MESSAGES.items():
+        if key not in raw:
+            raise ContentError(f"texts.{key}: missing (every message needs en and es)")
+        by_language = _mapping(raw[key], f"texts.{key}")
+        texts[key] = {}
         for language in LANGUAGES:
-            where = f"texts.{name}.{language}"
-            template = _text(by_language.get(language), where, required=language == "en")
-            missing = [m for m in markers if template and m not in template]
+            where = f"texts.{key}.{language}"
+            if not isinstance(by_language.get(language), str) or not by_language[language]:
+                raise ContentError(f"{where}: missing: write the message in this language")
+            template = _message(by_language[language], where)
+            try:
+                names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+            except ValueError as exc:
+                raise ContentError(f"{where}: a {{ or }} out of place ({exc})") from None
+            extra = sorted(names - allowed - EVERYWHERE)
+            if extra:
+                known = ", ".join(f"{{{n}}}" for n in sorted(allowed | EVERYWHERE))
+                raise ContentError(f"{where}: unknown placeholder {{{extra[0]}}} (known: {known})")
+            missing = [m for m in MARKERS.get(key, ()) if m not in template]
             if missing:
                 raise ContentError(f"{where}: must contain {missing[0]}")
-            if template:
-                texts[name][language] = template
-    return Content(clinic, hours, insurance, other_plans, tuple(exercises), tuple(areas), texts)
+            texts[key][language] = template
+    return texts
+
+
+def _message(value: str, where: str) -> str:
+    """A message as text: its lines kept (a list of hours is one line each), the spaces
+    inside each line made single."""
+    lines = [_text(line, where) if line.strip() else "" for line in value.split("\n")]
+    return "\n".join(lines).strip("\n")
 
 
 def _mapping(value: Any, where: str) -> dict[str, Any]:

@@ -1,0 +1,97 @@
+"""The message catalogue's keys: every sentence the app texts a patient is one of these,
+written in the content file under ``texts`` in every language (``LANGUAGES``).
+
+Each key lists the placeholders the code fills in for it; beyond those, every message may
+use ``{clinic}`` (the clinic's name), ``{phone}`` (its number) and ``{spanish}`` (its
+"Se habla Espanol" line). Some messages must also contain words the law or the carriers
+require (``MARKERS``). The content loader refuses a file with a key missing, a language
+missing, a placeholder the code does not fill, or a character outside plain SMS text,
+naming the key.
+"""
+
+from __future__ import annotations
+
+LANGUAGES = ("en", "es")
+EVERYWHERE = frozenset({"clinic", "phone", "spanish"})
+
+MESSAGES: dict[str, frozenset[str]] = {
+    key: frozenset(names.split())
+    for key, names in {
+        # Texts the app sends first.
+        "invitation": "time",
+        "reminder": "name routine",
+        # STOP, START, HELP; the database away.
+        "help": "",
+        "opt_out": "",
+        "opt_in": "",
+        "unavailable": "",
+        # Safety.
+        "emergency": "what",
+        "crisis": "",
+        "exercise_pain": "which",
+        "the_exercise": "exercise",
+        "that_exercise": "",
+        "pain_general": "",
+        "nerve": "",
+        "accident": "",
+        # Small talk and the menu.
+        "menu": "",
+        "unknown": "",
+        "thanks": "",
+        "feeling_better": "",
+        "done": "",
+        "phone_person": "",
+        "spanish_spoken": "",
+        # Exercises.
+        "exercise_title": "name purpose",
+        "exercise_tips": "tips",
+        "exercise_stop": "",
+        "exercise_other": "name",
+        "exercise_list": "names",
+        "routine": "routine",
+        "area": "areas exercises",
+        "other_body": "part",
+        "dosage": "",
+        "ask_provider": "",
+        "media": "",
+        # The clinic.
+        "location": "address directions",
+        "appointment": "",
+        "cost": "",
+        "enroll": "",
+        "reminders": "",
+        "holiday": "",
+        # Insurance.
+        "insurance_yes": "plans",
+        "insurance_not_listed": "plans",
+        "insurance_not_listed_many": "plans",
+        "insurance_coverage": "",
+        "insurance_list": "plans",
+        "insurance_accepted": "plans",
+        # Hours.
+        "hours_week": "rows",
+        "hours_closed_days": "days",
+        "hours_day": "day spans",
+        "hours_closed_on": "day",
+        "hours_closed_relative": "day",
+        "hours_part_open": "part spans",
+        "hours_part_closed": "part",
+        "hours_at_open": "time",
+        "hours_at_closed": "time",
+        "open_now": "time",
+        "closed_now_until": "when time",
+        "closed_now": "",
+        "call": "",
+        # Words the answers are put together with.
+        "and": "",
+        "today": "",
+        "tomorrow": "",
+    }.items()
+}
+
+# Words a message must contain: what carriers require of a consent request and of every
+# reminder.
+MARKERS: dict[str, tuple[str, ...]] = {
+    "invitation": ("{clinic}", "{time}", "STOP", "HELP"),
+    "reminder": ("{name}", "{routine}", "DONE", "STOP"),
+}
