@@ -50,9 +50,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         raise settings.ConfigError(str(exc)) from None
     app.extensions["content"] = content
     app.context_processor(lambda: {"clinic_name": content.clinic.name})
-    app.extensions["replier"] = replier = Replier(content, ZoneInfo(app.config["CLINIC_TIMEZONE"]))
+    app.extensions["replier"] = Replier(content, ZoneInfo(app.config["CLINIC_TIMEZONE"]))
     app.extensions["checkin_settings"] = checkins.Settings(
-        phone=replier.phone, window=app.config["REMINDER_WINDOW"]
+        say=content.say, window=app.config["REMINDER_WINDOW"]
     )
 
     token = app.config.get("TWILIO_AUTH_TOKEN")

@@ -13,6 +13,7 @@ reply logic as any other.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -50,7 +51,7 @@ class Result:
 
 @dataclass(frozen=True)
 class Settings:
-    phone: str  # the clinic's, as patients read it
+    say: Callable[..., str]  # the content's catalogue (``Content.say``)
     window: tuple[dt.time, dt.time]  # when reminders may go out
 
 
@@ -75,17 +76,17 @@ def carry_out(
     patient = enrolled(conn, phone)
     if patient is None:
         return None
-    spanish = patient.language == "es"
+    language = patient.language  # the patient's language: every answer is said in it
     today = now.astimezone(ZoneInfo(patient.timezone)).date()
     if isinstance(command, c.Done):
-        return _done(conn, settings, patient, command, sid, now, today, spanish)
+        return _done(conn, settings, patient, command, sid, now, today, language)
     if isinstance(command, c.Later):
-        return _later(conn, settings, patient, now, today, spanish)
+        return _later(conn, settings, patient, now, today, language)
     if isinstance(command, c.NewTime):
-        return _new_time(conn, settings, patient, command.time, now, spanish)
+        return _new_time(conn, settings, patient, command.time, now, language)
     if isinstance(command, c.Pause):
-        return _pause(conn, patient, command, now, today, spanish)
-    return _resume(conn, settings, patient, now, spanish)
+        return _pause(conn, settings, patient, command, now, today, language)
+    return _resume(conn, settings, patient, now, language)
 
 
 def record_change(conn: Connection, patient_id: int, change: str, detail: str, by, now) -> None:
@@ -102,7 +103,7 @@ def record_change(conn: Connection, patient_id: int, change: str, detail: str, b
 # --- DONE ----------------------------------------------------------------------------------
 
 
-def _done(conn, settings, patient, command: c.Done, sid, now, today, spanish) -> Result:
+def _done(conn, settings, patient, command: c.Done, sid, now, today, language) -> Result:
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     stored = conn.execute(
         dialect.insert(days)
@@ -111,30 +112,19 @@ def _done(conn, settings, patient, command: c.Done, sid, now, today, spanish) ->
         .on_conflict_do_nothing(index_elements=[days.c.patient_id, days.c.local_date])
         .returning(days.c.id)
     ).first()  # fmt: skip
+    say = settings.say
     if stored is None:
-        text = (
-            "Hoy ya quedo anotado como hecho. Gracias!"
-            if spanish
-            else "Today is already recorded as done. Thank you!"
-        )
-        return Result(text, "done_again")
+        return Result(say("done_again", language), "done_again")
     pain = command.pain
     if pain is not None and pain >= HIGH_PAIN:
-        return _high_pain(conn, settings, patient, pain, now, today, spanish)
+        return _high_pain(conn, settings, patient, pain, now, today, language)
     streak = streak_on(conn, patient.id, today)
-    if spanish:
-        text = "Buen trabajo hoy!"
-        if streak >= STREAK_WORTH_SAYING:
-            text += f" Lleva {streak} dias seguidos."
-        if pain is not None:
-            text += f" Anotamos su dolor: {pain}/10."
-    else:
-        text = "Great work today!"
-        if streak >= STREAK_WORTH_SAYING:
-            text += f" That's {streak} days in a row."
-        if pain is not None:
-            text += f" Pain {pain}/10 noted."
-    return Result(text, "done")
+    parts = [say("done_great", language)]
+    if streak >= STREAK_WORTH_SAYING:
+        parts.append(say("done_streak", language, days=streak))
+    if pain is not None:
+        parts.append(say("done_pain", language, pain=pain))
+    return Result(" ".join(parts), "done")
 
 
 def streak_on(conn: Connection, patient_id: int, today: dt.date) -> int:
@@ -154,7 +144,7 @@ def streak_on(conn: Connection, patient_id: int, today: dt.date) -> int:
     return streak
 
 
-def _high_pain(conn, settings, patient, pain, now, today, spanish) -> Result:
+def _high_pain(conn, settings, patient, pain, now, today, language) -> Result:
     since = today - dt.timedelta(days=PAIN_PAUSE_DAYS - 1)
     high = conn.execute(
         select(func.count()).where(
@@ -170,47 +160,21 @@ def _high_pain(conn, settings, patient, pain, now, today, spanish) -> Result:
             .values(paused=True, paused_until=None)
         )
         record_change(conn, patient.id, "pause", PAIN_PAUSE_DETAIL, ("app", "the app"), now)
-        if spanish:
-            text = (
-                f"Su dolor fue de 7 o mas dos veces en 3 dias, asi que pausamos sus "
-                f"recordatorios. Llamenos al {settings.phone} antes de seguir con los "
-                "ejercicios. Si el dolor es fuerte o tiene entumecimiento o debilidad, llame "
-                "al 911."
-            )
-        else:
-            text = (
-                f"Your pain was 7 or more twice in 3 days, so we paused your reminders. "
-                f"Please call us at {settings.phone} before you go on with the exercises. "
-                "If the pain is severe or you have numbness or weakness, call 911."
-            )
-        return Result(text, "pain_pause", "pain_score", urgent=True)
-    if spanish:
-        text = (
-            f"Gracias por avisarnos. Un dolor de {pain}/10 es alto: deje los ejercicios y "
-            f"llamenos al {settings.phone} antes de hacerlos otra vez. Si el dolor es fuerte o "
-            "tiene entumecimiento o debilidad, llame al 911."
-        )
-    else:
-        text = (
-            f"Thanks for telling us. Pain of {pain}/10 is high: please stop the exercises and "
-            f"call us at {settings.phone} before you do them again. If the pain is severe or "
-            "you have numbness or weakness, call 911."
-        )
+        return Result(settings.say("pain_pause", language), "pain_pause", "pain_score", urgent=True)
+    text = settings.say("pain_high", language, pain=pain)
     return Result(text, "done_high_pain", "pain_score", urgent=True)
 
 
 # --- the schedule ----------------------------------------------------------------------------
 
 
-def _window_text(settings: Settings, spanish: bool) -> str:
+def _window_text(settings: Settings, language: bool) -> str:
     start, end = settings.window
     closes = "12:00 AM" if end == dt.time.max else _clock(end)
-    if spanish:
-        return f"entre las {_clock(start)} y las {closes}"
-    return f"between {_clock(start)} and {closes}"
+    return settings.say("window", language, start=_clock(start), end=closes)
 
 
-def _later(conn, settings, patient, now, today, spanish) -> Result:
+def _later(conn, settings, patient, now, today, language) -> Result:
     zone = ZoneInfo(patient.timezone)
     delivery = conn.execute(
         select(deliveries.c.id, deliveries.c.status, deliveries.c.again_at).where(
@@ -218,72 +182,48 @@ def _later(conn, settings, patient, now, today, spanish) -> Result:
         )
     ).first()
     again = now + LATER
+    say = settings.say
     if delivery is None or delivery.status != "sent":
-        if spanish:
-            text = (
-                f"Su recordatorio de hoy todavia no ha salido: llega a las "
-                f"{_clock(patient.reminder_time)}."
-            )
-        else:
-            at = _clock(patient.reminder_time)
-            text = f"Today's reminder has not gone out yet: it comes at {at}."
+        text = say("later_not_sent", language, time=_clock(patient.reminder_time))
         return Result(text, "later_not_sent")
     if delivery.again_at is not None:
         at = _clock(delivery.again_at.astimezone(zone).time())
-        if spanish:
-            text = f"Ya pidio otro recordatorio hoy: le escribimos otra vez a las {at}."
-        else:
-            text = f"You asked for a later reminder already: it comes again at {at}."
-        return Result(text, "later_again")
+        return Result(say("later_again", language, time=at), "later_again")
     local = again.astimezone(zone)
     if local.date() != today or not in_window(local.time(), settings.window):
-        window = _window_text(settings, spanish)
-        if spanish:
-            text = f"Seria muy tarde hoy: solo enviamos mensajes {window}. Hasta manana!"
-        else:
-            text = f"That would be too late today: we only text {window}. See you tomorrow!"
-        return Result(text, "later_refused")
+        window = _window_text(settings, language)
+        return Result(say("later_too_late", language, window=window), "later_refused")
     conn.execute(update(deliveries).where(deliveries.c.id == delivery.id).values(again_at=again))
     at = _clock(local.time())
     record_change(conn, patient.id, "later", f"Today's reminder again at {at}", BY_TEXT, now)
-    if spanish:
-        return Result(f"Muy bien: le enviamos sus ejercicios otra vez a las {at}.", "later")
-    return Result(f"OK: we'll text your exercises again at {at}.", "later")
+    return Result(say("later", language, time=at), "later")
 
 
-def _new_time(conn, settings, patient, wanted: dt.time, now, spanish) -> Result:
+def _new_time(conn, settings, patient, wanted: dt.time, now, language) -> Result:
     if not in_window(wanted, settings.window):
-        window = _window_text(settings, spanish)
-        if spanish:
-            text = (
-                f"No enviamos recordatorios a las {_clock(wanted)}: solo {window}. Escriba "
-                "una hora en ese horario, por ejemplo 7PM."
-            )
-        else:
-            text = (
-                f"We can't send reminders at {_clock(wanted)}: only {window}. Text a time in "
-                "those hours, like 7PM."
-            )
+        window = _window_text(settings, language)
+        text = settings.say("time_refused", language, time=_clock(wanted), window=window)
         return Result(text, "time_refused")
     conn.execute(update(patients).where(patients.c.id == patient.id).values(reminder_time=wanted))
     detail = f"Daily time {_clock(wanted)} (was {_clock(patient.reminder_time)})"
     record_change(conn, patient.id, "time", detail, BY_TEXT, now)
-    if spanish:
-        return Result(f"Listo: su recordatorio diario ahora es a las {_clock(wanted)}.", "time")
-    return Result(f"Done: your daily reminder is now at {_clock(wanted)}.", "time")
+    return Result(settings.say("time_changed", language, time=_clock(wanted)), "time")
 
 
 ES_DAYS = ("lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domingo")
 ES_MONTHS = "ene feb mar abr may jun jul ago sep oct nov dic".split()
+EN_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+EN_MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
 
 
-def day_text(day: dt.date, spanish: bool) -> str:
-    if spanish:
-        return f"{ES_DAYS[day.weekday()]} {day.day} de {ES_MONTHS[day.month - 1]}"
-    return f"{day:%A}, {day:%b} {day.day}"
+def day_text(day: dt.date, language: str, say: Callable[..., str]) -> str:
+    days, months = (ES_DAYS, ES_MONTHS) if language == "es" else (EN_DAYS, EN_MONTHS)
+    return say(
+        "date", language, weekday=days[day.weekday()], day=day.day, month=months[day.month - 1]
+    )
 
 
-def _pause(conn, patient, command: c.Pause, now, today, spanish) -> Result:
+def _pause(conn, settings, patient, command: c.Pause, now, today, language) -> Result:
     resumes = c.resume_date(command, today)
     until = dt.datetime.combine(resumes, dt.time(0), tzinfo=ZoneInfo(patient.timezone))
     conn.execute(
@@ -292,17 +232,8 @@ def _pause(conn, patient, command: c.Pause, now, today, spanish) -> Result:
     record_change(
         conn, patient.id, "pause", f"Paused until {resumes:%b} {resumes.day}", BY_TEXT, now
     )
-    if spanish:
-        text = (
-            f"Sus recordatorios quedan en pausa hasta el {day_text(resumes, True)}. "
-            "Escriba REANUDAR para volver antes."
-        )
-    else:
-        text = (
-            f"Your reminders are paused until {day_text(resumes, False)}. Text RESUME to "
-            "start them sooner."
-        )
-    return Result(text, "pause")
+    date = day_text(resumes, language, settings.say)
+    return Result(settings.say("paused", language, date=date), "pause")
 
 
 def paused_for_pain(conn: Connection, patient_id: int) -> bool:
@@ -316,14 +247,10 @@ def paused_for_pain(conn: Connection, patient_id: int) -> bool:
     return last == PAIN_PAUSE_DETAIL
 
 
-def _resume(conn, settings, patient, now, spanish) -> Result:
+def _resume(conn, settings, patient, now, language) -> Result:
     at = _clock(max(patient.reminder_time, settings.window[0]))
     if patient.paused and paused_for_pain(conn, patient.id):
-        if spanish:
-            text = f"Llamenos al {settings.phone} antes de seguir con los ejercicios, por favor."
-        else:
-            text = f"Please call us at {settings.phone} before you go on with the exercises."
-        return Result(text, "resume_refused", "person")
+        return Result(settings.say("resume_refused", language), "resume_refused", "person")
     if patient.paused:
         conn.execute(
             update(patients)
@@ -331,9 +258,7 @@ def _resume(conn, settings, patient, now, spanish) -> Result:
             .values(paused=False, paused_until=None)
         )
         record_change(conn, patient.id, "resume", "Reminders resumed", BY_TEXT, now)
-    if spanish:
-        return Result(f"Sus recordatorios siguen: cada dia a las {at}.", "resume")
-    return Result(f"Your reminders are on: every day at {at}.", "resume")
+    return Result(settings.say("resumed", language, time=at), "resume")
 
 
 def end_pauses(conn: Connection, now: dt.datetime) -> int:

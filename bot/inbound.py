@@ -181,8 +181,8 @@ def handle_inbound(
             )
             if done is not None:
                 answer = Candidate(done.reply, done.kind, reason=done.reason, urgent=done.urgent)
-            return _record(conn, message, body, answer, now, rate_limit)
-    return _record(conn, message, body, answer, now, rate_limit)
+            return _record(conn, replier, message, body, answer, now, rate_limit)
+    return _record(conn, replier, message, body, answer, now, rate_limit)
 
 
 def _seen(conn: Connection, sid: str) -> bool:
@@ -203,7 +203,13 @@ def _transaction(conn: Connection) -> Iterator[None]:
 
 
 def _record(
-    conn: Connection, message: Inbound, body: str, answer: Candidate, now, rate_limit
+    conn: Connection,
+    replier: Replier,
+    message: Inbound,
+    body: str,
+    answer: Candidate,
+    now,
+    rate_limit,
 ) -> Outcome:
     spanish = answer.kind.startswith("spanish") or is_spanish_keyword(answer.keyword)
     values = {
@@ -219,7 +225,8 @@ def _record(
         "action": answer.consent.value if answer.consent else None,
         "keyword": answer.keyword[:40],
         "keeps": answer.always or threads.kept_while_open(answer.kind),
-        "held": threads.held_text(spanish),
+        # While staff have the thread: no guessing (bot.threads).
+        "held": replier.say("held", "es" if spanish else "en"),
         "reason": answer.reason,
         "urgent": answer.urgent,
     }

@@ -234,7 +234,7 @@ EMERGENCY_PATTERNS = [
          r"self|(pooped|pooping|pooed|soiled|shit|shat) (myself|my pants)|"
          r"(peed|peeing|pissed|pissing) (myself|my pants)|wet my pants|wet (the|my) bed|"
          r"leak\w* (urine|pee)|control (my|when i) (bladder|bowels?|pee))\b",
-         "Loss of bladder or bowel control",
+         "flag_bladder",
          (re.compile(r"\b(is|are|feels?|seems?) (fine|ok|okay|normal)\b|\bno (bladder|bowel) "
                      r"(problems?|issues?)\b"),)),
         (r"\b(groin|saddle|genital\w*|private parts?|inner thighs? (is|are|went|feels?) numb)\b|"
@@ -243,13 +243,13 @@ EMERGENCY_PATTERNS = [
          r"\bnumb\w*\b.{0,30}\b(down there|(between|betwen|btwn) (my|the) legs|crotch|"
          r"privates|private area|perineum|vagina\w*|penis|anus)\b|\b(down there|"
          r"(between|betwen|btwn) (my|the) legs|crotch|privates|private area)\b.{0,30}\bnumb\w*",
-         "Numbness in the groin or saddle area", ()),
+         "flag_groin", ()),
         (r"\bchest (pain|hurts?|pressure|tight\w*)\b|\bheart attack\b|"
          r"\b(cant|cannot|can not|hard to|trouble|difficulty|difficult|struggling to) "
          r"breath(e|ing)?\b|\bshort(ness)? of breath\b|\b(hurts?|painful) to breathe?\b",
-         "Chest pain or trouble breathing", ()),
+         "flag_chest", ()),
         (r"\b(passed out|fainted|blacked out|lost consciousness|(feel|feeling) faint|about "
-         r"to pass out)\b", "Fainting", ()),
+         r"to pass out)\b", "flag_fainting", ()),
         (r"\b(cant|cannot|can not|unable to|couldnt) (feel (my |the )?(left |right |both )?"
          r"(legs?|feet|foot|toes?|thighs?|lower body)|feel anything (below|in|from)|"
          r"move(?! on\b)|lift|stand on|walk|stand)\b"
@@ -260,7 +260,7 @@ EMERGENCY_PATTERNS = [
          r"feet|foot|toes)\b|"
          r"\b(legs?|feet|foot|toes) (is|are|went|go|goes|going|feels?|feel) (weak|numb|dead)\b|"
          r"\bparaly[sz]\w*\b|\b(can|could) (barely|hardly) walk\b|"
-         r"\b(numb|weak) (legs?|feet|foot)\b", "Sudden weakness or numbness in the legs", ()),
+         r"\b(numb|weak) (legs?|feet|foot)\b", "flag_legs", ()),
         (r"\b(i|he|she|just|we|mom|dad) (fell|slipped|tripped|collapsed)\b(?!" + NOT_A_FALL + ")|"
          r"\bfell (down|off|on)\b(?!" + NOT_A_FALL + ")|\b(had|took) a (bad )?fall\b|"
          r"^(fell|slipped|tripped)\b(?!" + NOT_A_FALL + r")|"
@@ -274,16 +274,16 @@ EMERGENCY_PATTERNS = [
          r"\brear ended( me)? (today|just now)\b|\b(accident|crash|wreck)\b.{0,20}\b(today|this "
          r"morning|this afternoon|this evening|tonight|just now|an hour ago)\b|"
          r"\bjust (been |got |was |were |had )?(in )?(a|an) (car |auto )?(accident|crash|wreck)\b",
-         "A fall or injury", (PAST_EVENT,)),
+         "flag_injury", (PAST_EVENT,)),
         (r"\b(i|just|got|was|am|been) (injured|badly hurt)\b|\binjured my\b|\bhurt myself\b|"
          r"\bjust got hurt\b|\b(got|was) hurt\b.*\b(today|just now)\b",
-         "A fall or injury", (DURING_EXERCISE, PAST_EVENT)),
+         "flag_injury", (DURING_EXERCISE, PAST_EVENT)),
         (r"\b(fever|chills)\b.*\bback\b|\bback\b.*\b(fever|chills)\b",
-         "Back pain with a fever", ()),
+         "flag_fever", ()),
         (r"\b(worst (\w+ )?pain|unbearable|excruciating|cant move(?! on))\b|"
          r"\bsudden\w* (and )?(severe|intense|terrible|extreme|excruciating)\b|"
          r"\bpain\b.{0,20}\b(10|ten) (out of |of )?(10|ten)\b|"
-         r"\b(10|ten) (out of |of )?(10|ten)\b.{0,10}\bpain\b", "Severe pain", ()),
+         r"\b(10|ten) (out of |of )?(10|ten)\b.{0,10}\bpain\b", "flag_severe", ()),
         (r"\b(suicid\w*|kill myself|end my life|(want|wanna|going) to die|better off dead|"
          r"(dont|do not) want to (live|be alive)|feel like (im |i am )?dying)\b", SELF_HARM, ()),
     ]
@@ -689,7 +689,7 @@ class Replier:
                 continue
             if what == SELF_HARM:
                 return Reply("emergency", self.say("crisis"))
-            return Reply("emergency", self.say("emergency", what=what))
+            return Reply("emergency", self.say("emergency", what=self.say(what)))
         return None
 
     def about_exercise(self, text: str) -> bool:

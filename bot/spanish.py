@@ -49,18 +49,18 @@ EMERGENCY = [
     (re.compile(p), what)
     for p, what in [
         (r"\b(vejiga|intestino|orinar|orine|orino|me hice pipi|control de (la )?orina|"
-         r"incontinencia)\b", "La perdida de control de la vejiga o del intestino"),
+         r"incontinencia)\b", "flag_bladder"),
         (r"\b(ingle|entre las piernas|zona intima|genitales)\b",
-         "El adormecimiento en la ingle o entre las piernas"),
+         "flag_groin"),
         (r"\bdolor (de|en el) pecho\b|\bno puedo respirar\b|\bfalta de aire\b",
-         "El dolor de pecho o la falta de aire"),
+         "flag_chest"),
         (r"\bno (puedo|siento) (sentir|mover|caminar|pararme|las piernas|los pies)\b|"
          r"\b(piernas|pies) (debiles|dormidas|entumidas|entumecidas)\b|\bdebilidad\b",
-         "La debilidad o el adormecimiento de las piernas"),
+         "flag_legs"),
         (r"\bme (cai|caigo)\b|\buna caida\b|\bacabo de (caerme|chocar|tener un accidente)\b|"
-         r"\b(accidente|choque) (hoy|ahorita|ahora)\b", "Una caida o un accidente"),
-        (r"\bfiebre\b.*\bespalda\b|\bespalda\b.*\bfiebre\b", "El dolor de espalda con fiebre"),
-        (r"\bme desmaye\b|\bperdi el conocimiento\b", "El desmayo"),
+         r"\b(accidente|choque) (hoy|ahorita|ahora)\b", "flag_injury"),
+        (r"\bfiebre\b.*\bespalda\b|\bespalda\b.*\bfiebre\b", "flag_fever"),
+        (r"\bme desmaye\b|\bperdi el conocimiento\b", "flag_fainting"),
         (r"\b(suicid\w*|quiero morir(me)?|matarme|quitarme la vida)\b", CRISIS),
     ]
 ]  # fmt: skip
@@ -84,7 +84,7 @@ class SpanishReplies:
                 continue
             if what == CRISIS:
                 return Reply("emergency", self.say("crisis", "es"))
-            return Reply("emergency", self.say("emergency", "es", what=what))
+            return Reply("emergency", self.say("emergency", "es", what=self.say(what, "es")))
         return None
 
     def exercise_pain(self, exercises) -> Reply:

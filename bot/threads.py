@@ -66,19 +66,6 @@ def kept_while_open(kind: str) -> bool:
     return any(part in KEPT_WHILE_OPEN for part in kind.split("+"))
 
 
-def held_text(spanish: bool) -> str:
-    """The answer to a text while staff have the thread: no guessing."""
-    if spanish:
-        return (
-            "Gracias, recibimos su mensaje. Alguien de la clinica le contestara pronto. Si es "
-            "una emergencia, llame al 911."
-        )
-    return (
-        "Thanks, we got your message. A staff member will reply soon. If this is an "
-        "emergency, call 911."
-    )
-
-
 @dataclass(frozen=True)
 class Row:
     """One line of the inbox."""

@@ -66,6 +66,12 @@ def say_stop(phone: str, when: dt.datetime) -> None:
     )
 
 
+def hours_from_midnight(at: dt.datetime, zone: str) -> float:
+    local = at.astimezone(ZoneInfo(zone))
+    hours = local.hour + local.minute / 60
+    return min(hours, 24 - hours)
+
+
 def plan_only(app, at: dt.datetime) -> None:
     """Within an app context: plan the due reminders, as a sweep does first."""
     from bot.reminders import SweepReport, plan
@@ -309,9 +315,13 @@ def test_interrupted_claims_are_checked_with_twilio_all_at_once(reminder_app, fa
     # Real time here: Twilio's list is filtered by when the text was really sent.
     app = reminder_app(REMINDER_CLAIM_TIMEOUT=60, REMINDER_WINDOW="00:00-24:00")
     phones = [f"+120255501{i:02d}" for i in range(10)]
-    for phone in phones:
-        subscribe(app, phone, time="00:00")
     at = dt.datetime.now(dt.UTC)
+    # Where the patients are, the sweep five minutes later is still the same day (in New
+    # York near midnight, it would be the next day's reminders too): of two zones 14 hours
+    # apart, the one further from midnight.
+    zone = max(("America/New_York", "Asia/Tokyo"), key=lambda z: hours_from_midnight(at, z))
+    for phone in phones:
+        subscribe(app, phone, time="00:00", tz=zone)
     with app.app_context():  # claims, sends, dies before recording Twilio's answers
         plan_only(app, at)
         for row in claim(db.session, 10, at):
