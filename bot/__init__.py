@@ -45,7 +45,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     mask_log_records()  # no phone number or account SID in any log line
 
     try:
-        content = load_content(app.config["CONTENT_FILE"])
+        content = load_content(app.config["CONTENT_FILE"], app.config["SPANISH_ACCENTS"])
     except ContentError as exc:
         raise settings.ConfigError(str(exc)) from None
     app.extensions["content"] = content

@@ -35,6 +35,9 @@ SETTINGS: dict[str, Any] = {
     "PROXY_HOPS": 1,
     "CLINIC_TIMEZONE": "America/New_York",
     "CONTENT_FILE": None,  # default: bot/content/clinic.yaml
+    # Spanish with every accent (á, í, ó, ú cost UCS-2: 70 characters a segment instead of
+    # 160) or in plain letters (a, i, o, u; ñ, é, ü, ¿ and ¡ are plain SMS text and stay).
+    "SPANISH_ACCENTS": False,
     "RATE_LIMIT_PER_HOUR": 20,
     # Seconds the webhook waits for the database (a lock, a statement, a free connection)
     # before it answers the patient without it; Twilio gives up after 15.
@@ -125,6 +128,7 @@ def check(config: dict[str, Any], instance_path: str, debug: bool, testing: bool
     config["REMINDER_WINDOW"] = window(config, "REMINDER_WINDOW")
     config["STAFF_IDLE_MINUTES"] = integer(config, "STAFF_IDLE_MINUTES", minimum=1)
     config["STAFF_SESSION_HOURS"] = integer(config, "STAFF_SESSION_HOURS", minimum=1)
+    config["SPANISH_ACCENTS"] = flag(config, "SPANISH_ACCENTS")
     simulator = config.get("SIMULATOR")
     config["SIMULATOR"] = debug if simulator is None else flag(config, "SIMULATOR")
 

@@ -57,6 +57,15 @@ def is_gsm7(text: str) -> bool:
     return GSM7.issuperset(text)
 
 
+# The letters of Spanish outside GSM-7 (its é, ñ, ü, ¿ and ¡ are in it), and their plain
+# forms: one of them makes a whole text UCS-2.
+SPANISH_ACCENTS = str.maketrans("áíóúÁÍÓÚ", "aiouAIOU")
+
+
+def plain_spanish(text: str) -> str:
+    return text.translate(SPANISH_ACCENTS)
+
+
 def to_plain(text: str) -> str:
     """Replace typographic quotes, dashes and the like with their GSM-7 forms."""
     return text.translate(PLAIN_FORMS)

@@ -164,7 +164,7 @@ def test_streak_when_worth_saying(twilio_app):
 
 def test_spanish_patient_is_answered_in_spanish(twilio_app):
     subscribe(twilio_app, PATIENT, language="es")
-    assert reply_of(post_sms(twilio_app.test_client(), "listo")) == "Buen trabajo hoy!"
+    assert reply_of(post_sms(twilio_app.test_client(), "listo")) == "¡Buen trabajo hoy!"
 
 
 def test_done_without_a_reminder_that_day_counts(twilio_app):

@@ -87,7 +87,8 @@ def test_not_yaml(tmp_path):
         (lambda d: d["areas"][0].update(exercises=["nope"]), r"areas\[0\]\.exercises: .*'nope'"),
         (lambda d: d["other_plans"].append("aetna"), r"other_plans: 'aetna' is also"),
         (lambda d: d.update(exercises="cat camel"), r"exercises: expected a non-empty list"),
-        (lambda d: d["clinic"].update(directions_es="Aquí"), r"clinic\.directions_es: .*GSM-7"),
+        (lambda d: d["clinic"].update(directions_es="Aquí \U0001f600"),
+         r"clinic\.directions_es: .*GSM-7"),
         (lambda d: d["clinic"].update(directions_es=["a"]), r"clinic\.directions_es: expected"),
     ],
 )  # fmt: skip
@@ -140,7 +141,7 @@ def test_spanish_directions_are_optional(tmp_path, raw):
          r"texts\.open_now\.en: unknown placeholder \{tme\} \(known: .*\{time\}"),
         (lambda t: t["call"].update(es="Llame al {phone"), r"texts\.call\.es: a \{ or \}"),
         (lambda t: t["done"].update(es="Buen trabajo \U0001f4aa"), r"texts\.done\.es: .*GSM-7"),
-        (lambda t: t["done"].update(es="Muy bien, está hecho."), r"texts\.done\.es: .*GSM-7"),
+        (lambda t: t["done"].update(en="It's done. Está hecho."), r"texts\.done\.en: .*GSM-7"),
         (lambda t: t.update(menu_two={"en": "x", "es": "y"}), r"texts\.menu_two: no such message"),
         (lambda t: t["invitation"].update(es="{clinic}: responda SI a las {time}. HELP."),
          r"texts\.invitation\.es: must contain STOP"),

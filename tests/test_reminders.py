@@ -779,7 +779,7 @@ def test_reminder_text(app):
     for language in ("en", "es"):
         for routine in (["cat-camel"], every):
             text = reminder_text(content, "Zoë Ana Pérez", language, routine)
-            assert text.startswith("Hi Zoe!" if language == "en" else "Hola Zoe!")
+            assert text.startswith("Hi Zoe!" if language == "en" else "¡Hola, Zoe!")
             assert is_gsm7(text) and count_segments(text).segments <= 2
             assert "DONE" in text and "STOP" in text
     assert "Envie el nombre de un ejercicio" in reminder_text(content, "Ana", "es", ["cat-camel"])

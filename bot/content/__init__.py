@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from bot.content.messages import EVERYWHERE, LANGUAGES, MARKERS, MESSAGES
-from bot.segments import is_gsm7, to_plain
+from bot.segments import is_gsm7, plain_spanish, to_plain
 from bot.text import normalize
 
 DEFAULT_CONTENT_FILE = Path(__file__).with_name("clinic.yaml")
@@ -97,7 +97,9 @@ class Content:
         raise KeyError(exercise_id)
 
 
-def load_content(path: str | Path | None = None) -> Content:
+def load_content(path: str | Path | None = None, accents: bool = False) -> Content:
+    """The content file at ``path``; its Spanish with every accent (``accents``) or in
+    plain letters (the default: á, í, ó, ú as a, i, o, u)."""
     path = Path(path) if path else DEFAULT_CONTENT_FILE
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -108,21 +110,22 @@ def load_content(path: str | Path | None = None) -> Content:
     except yaml.YAMLError as exc:
         raise ContentError(f"content file {path} is not valid YAML: {exc}") from None
     try:
-        return parse_content(raw)
+        return parse_content(raw, accents)
     except ContentError as exc:
         raise ContentError(f"content file {path}: {exc}") from None
 
 
-def parse_content(raw: Any) -> Content:
+def parse_content(raw: Any, accents: bool = False) -> Content:
     top = _mapping(raw, "the file")
+    spanish = Spanish(accents)
     clinic_raw = _mapping(top.get("clinic"), "clinic")
     clinic = Clinic(
         name=_text(clinic_raw.get("name"), "clinic.name"),
         phone=_text(clinic_raw.get("phone"), "clinic.phone"),
         address=_text(clinic_raw.get("address"), "clinic.address"),
         directions=_text(clinic_raw.get("directions"), "clinic.directions"),
-        spanish=_text(clinic_raw.get("spanish", ""), "clinic.spanish", required=False),
-        directions_es=_text(
+        spanish=spanish.text(clinic_raw.get("spanish", ""), "clinic.spanish", required=False),
+        directions_es=spanish.text(
             clinic_raw.get("directions_es", ""), "clinic.directions_es", required=False
         ),
     )
@@ -184,11 +187,23 @@ def parse_content(raw: Any) -> Content:
                 exercises=tuple(by_id[x] for x in ids),
             )
         )
-    texts = _catalogue(_mapping(top.get("texts"), "texts"))
+    texts = _catalogue(_mapping(top.get("texts"), "texts"), spanish)
     return Content(clinic, hours, insurance, other_plans, tuple(exercises), tuple(areas), texts)
 
 
-def _catalogue(raw: dict[str, Any]) -> dict[str, dict[str, str]]:
+class Spanish:
+    """Spanish as the setting writes it: the letters outside plain SMS text kept
+    (``accents``) or made plain; any other character outside it refused."""
+
+    def __init__(self, accents: bool):
+        self.accents = accents
+
+    def text(self, value: Any, where: str, required: bool = True) -> str:
+        text = _text(value, where, required, spanish=True)
+        return text if self.accents else plain_spanish(text)
+
+
+def _catalogue(raw: dict[str, Any], spanish: Spanish) -> dict[str, dict[str, str]]:
     """Every message the code says, in every language, with only the placeholders the code
     fills in."""
     unknown = sorted(set(raw) - set(MESSAGES))
@@ -205,7 +220,7 @@ def _catalogue(raw: dict[str, Any]) -> dict[str, dict[str, str]]:
             where = f"texts.{key}.{language}"
             if not isinstance(by_language.get(language), str) or not by_language[language]:
                 raise ContentError(f"{where}: missing: write the message in this language")
-            template = _message(by_language[language], where)
+            template = _message(by_language[language], where, spanish if language == "es" else None)
             try:
                 names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
             except ValueError as exc:
@@ -221,10 +236,11 @@ def _catalogue(raw: dict[str, Any]) -> dict[str, dict[str, str]]:
     return texts
 
 
-def _message(value: str, where: str) -> str:
+def _message(value: str, where: str, spanish: Spanish | None = None) -> str:
     """A message as text: its lines kept (a list of hours is one line each), the spaces
     inside each line made single."""
-    lines = [_text(line, where) if line.strip() else "" for line in value.split("\n")]
+    read = spanish.text if spanish else _text
+    lines = [read(line, where) if line.strip() else "" for line in value.split("\n")]
     return "\n".join(lines).strip("\n")
 
 
@@ -242,7 +258,7 @@ def _items(value: Any, where: str, required: bool = True) -> list[dict[str, Any]
     return [_mapping(item, f"{where}[{i}]") for i, item in enumerate(value)]
 
 
-def _text(value: Any, where: str, required: bool = True) -> str:
+def _text(value: Any, where: str, required: bool = True, spanish: bool = False) -> str:
     if isinstance(value, int | float) and not isinstance(value, bool):
         value = str(value)
     if value is None and not required:
@@ -250,7 +266,7 @@ def _text(value: Any, where: str, required: bool = True) -> str:
     if not isinstance(value, str) or (required and not value.strip()):
         raise ContentError(f"{where}: expected text, found {_kind(value)}")
     text = " ".join(to_plain(value).split())
-    if not is_gsm7(text):
+    if not is_gsm7(plain_spanish(text) if spanish else text):
         bad = next(ch for ch in text if not is_gsm7(ch))
         raise ContentError(
             f"{where}: {bad!r} is not plain SMS text (GSM-7) and would make every text "
