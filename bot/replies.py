@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein
 
 from bot.content import Area, Content, Exercise, Plan, Span
+from bot.segments import plain_spanish
 from bot.text import normalize
 
 # Only the first part of a very long text is read: a question sits at its start, and the
@@ -34,14 +35,18 @@ MAX_WINDOW_WORDS = 5
 CAUTION_MARGIN = 8.0
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 DAY_SHORT = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-DIAS = ("lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domingo")
-DIAS_CORTOS = ("Lun", "Mar", "Mie", "Jue", "Vie", "Sab", "Dom")
+DIAS = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
+DIAS_CORTOS = ("Lun", "Mar", "Mié", "Jue", "Vie", "Sáb", "Dom")
+# The parts of the day, as the catalogue says them.
+PART_NAMES = {"morning": "morning", "afternoon": "afternoon", "evening": "evening",
+              "night": "evening"}  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Reply:
     kind: str  # what the reply answers: "hours", "exercise", "emergency", ... joined by "+"
     body: str
+    language: str = "en"  # what it is written in
 
 
 # --- words --------------------------------------------------------------------------------
@@ -300,6 +305,7 @@ SPANISH_PAIN_WORDS = (
     r"duele|duelen|dolio|dolor|dolores|adolorid[oa]s?|punzadas?|ardor|arde|hormigue\w*|"
     r"entumid\w*|entumec\w*|mareo|mareos|maread[oa]|peor"
 )
+SPANISH_MARKS = frozenset("¿¡")  # a question or an exclamation opened as Spanish opens it
 SPANISH_PAIN = re.compile(rf"\b({SPANISH_PAIN_WORDS})\b")  # the answer is then in Spanish
 EXERCISE_PAIN = re.compile(
     r"\b(pain|painful|hurts?|hurting|hurted|ache|aches|aching|sore|sharp|pinch\w*|"
@@ -545,6 +551,11 @@ class Replier:
         )
         self.numbered = {str(i): e for i, e in enumerate(content.exercises, start=1)}
         self.say = content.say  # every sentence comes from the content's catalogue
+        # The days as written in each language, with accents or in plain letters as the
+        # content is (SPANISH_ACCENTS).
+        write = (lambda d: d) if content.accents else plain_spanish
+        self.weekdays = {"en": DAY_NAMES, "es": tuple(map(write, DIAS))}
+        self.weekdays_short = {"en": DAY_SHORT, "es": tuple(map(write, DIAS_CORTOS))}
         from bot.spanish import SpanishReplies  # it builds on this module's helpers
 
         self.spanish = SpanishReplies(self)
@@ -626,58 +637,71 @@ class Replier:
 
     # -- answering -------------------------------------------------------------------------
 
-    def reply(self, text: str, now: dt.datetime) -> Reply:
-        """The answer to one text; ``now`` is an aware datetime (for "open now?")."""
+    def reply(self, text: str, now: dt.datetime, language: str | None = None) -> Reply:
+        """The answer to one text, in ``language`` ("en", "es"; None: the text's own);
+        ``now`` is an aware datetime (for "open now?")."""
         normalized = normalize(text[:MAX_READ_CHARS])
-        emergency = self.red_flag(normalized)
+        given = language is not None
+        emergency = self.red_flag(normalized, language)
         if emergency:
             return emergency
+        asks_in_spanish = bool(SPANISH_MARKS.intersection(text))  # "¿", "¡"
+        if language is None:
+            language = "es" if asks_in_spanish else "en"  # until the words say otherwise
         if not normalized:
             if ACKNOWLEDGING.intersection(text):  # "👍": a thumbs-up, not a question
-                return Reply("thanks", self.thanks())
-            return Reply("menu", self.menu())
+                return replace(Reply("thanks", self.thanks(language)), language=language)
+            return replace(Reply("menu", self.menu(language)), language=language)
         # "exercise 3 please", "done thanks": the same without the polite words.
         core = " ".join(t for t in normalized.split() if t not in POLITE_WORDS)
         number = NUMBERED.fullmatch(core)
         if number and number.group(1) in self.numbered:
-            return Reply("exercise", self.exercise_text(self.numbered[number.group(1)]))
+            return replace(
+                Reply("exercise", self.exercise_text(self.numbered[number.group(1)], language)),
+                language=language,
+            )
         if core in DONE_WORDS:
-            return Reply("done", self.done())
+            return replace(Reply("done", self.done(language)), language=language)
         reading = self.read(normalized)
+        # Spanish words are read by the Spanish reader; "¿" or "¡" only says how to answer.
         spanish = self.spanish.is_spanish(reading.tokens, ENGLISH_WORDS)
+        if spanish and not given:
+            language = "es"
         mended = " ".join(reading.corrected)  # "my execises hurt": "my exercises hurt"
         # Safety first, in either language: pain during an exercise stops it.
-        pain = self.exercise_pain(mended, reading) or self.exercise_pain(normalized, reading)
-        if pain:
-            if spanish or SPANISH_PAIN.search(normalized):
-                return self.spanish.exercise_pain(reading.exercises)
-            return pain
-        # In Spanish, unless an exercise is named: its steps exist only in English.
+        if self.exercise_pain(mended, reading) or self.exercise_pain(normalized, reading):
+            if not given and SPANISH_PAIN.search(normalized):
+                language = "es"
+            return replace(self.stop_exercise(reading.exercises, language), language=language)
+        # Read in Spanish, unless an exercise is named.
         if not reading.exercises and spanish:
-            return self.spanish.reply(reading.tokens, now)
+            return replace(self.spanish.reply(reading.tokens, now, language), language=language)
         asked = {"insurance", "location", "phone", "appointment", "exercise", "area"}
         if (
             DONE_PHRASE.search(mended)
             and not asked & set(reading.intents)
             and "you" not in reading.tokens  # "are you done today?" asks about the clinic
         ):
-            return Reply("done", self.done())
+            return replace(Reply("done", self.done(language)), language=language)
         if (
             FEELING_BETTER.search(mended)
             and reading.tokens[0] not in QUESTION_WORDS
             and not (asked - {"area"} | {"pain"}) & set(reading.intents)
         ):
-            return Reply("better", self.feeling_better())
+            return replace(Reply("better", self.feeling_better(language)), language=language)
         if MY_ROUTINE.search(mended) and not (asked | {"dosage"}) & set(reading.intents):
             # Without the patient's record (see bot.inbound), the whole list.
-            return Reply("my_routine", self.exercise_list())
-        return self.answer(reading, now, normalized)
+            return replace(Reply("my_routine", self.exercise_list(language)), language=language)
+        return replace(self.answer(reading, now, normalized, language), language=language)
 
-    def red_flag(self, normalized: str) -> Reply | None:
-        """The emergency answer, in English or Spanish, when the text names a red flag."""
-        return self.emergency(normalized) or self.spanish.emergency(normalized)
+    def red_flag(self, normalized: str, language: str | None = None) -> Reply | None:
+        """The emergency answer when the text names a red flag, in English or Spanish: in
+        ``language``, or None: the language the red flag was named in."""
+        return self.emergency(normalized, language or "en") or self.spanish.emergency(
+            normalized, language or "es"
+        )
 
-    def emergency(self, normalized: str) -> Reply | None:
+    def emergency(self, normalized: str, language: str = "en") -> Reply | None:
         # Exercise names are read as one word here: "knee to chest hurts" is not chest pain.
         text = self.exercise_names.sub(lambda m: m.group(0).replace(" ", ""), normalized)
         text = NEGATED_RED_FLAGS.sub(" ", spell_red_flags(text))  # "no chest pain, just..."
@@ -688,8 +712,9 @@ class Replier:
             ):
                 continue
             if what == SELF_HARM:
-                return Reply("emergency", self.say("crisis"))
-            return Reply("emergency", self.say("emergency", what=self.say(what)))
+                return Reply("emergency", self.say("crisis", language), language)
+            said = self.say("emergency", language, what=self.say(what, language))
+            return Reply("emergency", said, language)
         return None
 
     def about_exercise(self, text: str) -> bool:
@@ -698,18 +723,16 @@ class Replier:
             return True
         return bool(self.exercise_index.find(text.split()))
 
-    def exercise_pain(self, normalized: str, reading: Reading) -> Reply | None:
+    def exercise_pain(self, normalized: str, reading: Reading) -> bool:
         """Pain during or after an exercise: stop it and call the clinic."""
         if not EXERCISE_PAIN.search(NO_PAIN.sub("", normalized)):
-            return None
+            return False
         if not reading.exercises and (
             ASKS_WHAT_HELPS & set(reading.tokens) or ASKS_FOR_EXERCISES.search(normalized)
         ):
-            return None  # "what exercises help when I have pain": a question, not a report
+            return False  # "what exercises help when I have pain": a question, not a report
         about_exercise = bool(reading.exercises) or bool(PAIN_WITH_ACTIVITY.search(normalized))
-        if not (about_exercise and (DURING.search(normalized) or reading.exercises)):
-            return None
-        return self.stop_exercise(reading.exercises, "en")
+        return about_exercise and bool(DURING.search(normalized) or reading.exercises)
 
     def stop_exercise(self, exercises: list[Exercise], language: str) -> Reply:
         which = (
@@ -719,7 +742,9 @@ class Replier:
         )
         return Reply("pain", self.say("exercise_pain", language, which=which))
 
-    def answer(self, reading: Reading, now: dt.datetime, normalized: str) -> Reply:
+    def answer(
+        self, reading: Reading, now: dt.datetime, normalized: str, language: str = "en"
+    ) -> Reply:
         intents = dict(reading.intents)
         strong = {"hours", "location", "phone", "insurance", "exercise", "appointment"}
         # An exercise named apart from the body area asks for that exercise ("the doctor
@@ -799,63 +824,67 @@ class Replier:
             intents.pop("phone")  # every one of those answers already gives the phone
         if not intents:
             if normalized in YES_NO_SMALLTALK:
-                return Reply("thanks", self.thanks())
+                return Reply("thanks", self.thanks(language))
             unknown_plan = self.unknown_plan(reading.tokens)
             if unknown_plan:
                 intents["insurance"] = 0
             else:
-                return Reply("unknown", self.unknown())
+                return Reply("unknown", self.unknown(language))
 
         # The first questions asked, at most three: every one a reply to pay for, and
         # Twilio refuses a reply over 1,600 characters outright.
         asked = sorted(intents, key=intents.__getitem__)[:MAX_ANSWERS]
-        parts = [self.section(intent, reading, now) for intent in asked]
+        parts = [self.section(intent, reading, now, language) for intent in asked]
         if len("\n\n".join(parts)) > MAX_REPLY_CHARS and len(reading.exercises) > 1:
             # Two exercises' steps and more: the first one's steps, the other by name.
             first, other = reading.exercises[:2]
-            other_one = self.say("exercise_other", name=other.name.upper())
-            parts[asked.index("exercise")] = f"{self.exercise_text(first)}\n\n{other_one}"
+            other_one = self.say("exercise_other", language, name=other.name.upper())
+            parts[asked.index("exercise")] = f"{self.exercise_text(first, language)}\n\n{other_one}"
         while len("\n\n".join(parts)) > MAX_REPLY_CHARS and len(parts) > 1:
             parts.pop()
             asked.pop()
         return Reply("+".join(asked), "\n\n".join(parts))
 
-    def section(self, intent: str, reading: Reading, now: dt.datetime) -> str:
+    def section(self, intent: str, reading: Reading, now: dt.datetime, language: str = "en") -> str:
         if intent == "exercise":
-            return "\n\n".join(self.exercise_text(e) for e in reading.exercises[:2])
+            return "\n\n".join(self.exercise_text(e, language) for e in reading.exercises[:2])
         if intent == "area":
-            return self.area_text([area for area, _ in reading.areas]) + self.nerve_caveat(reading)
+            return self.area_text(
+                [area for area, _ in reading.areas], language
+            ) + self.nerve_caveat(reading, language)
         if intent == "hours":
-            return self.hours_text(reading, now)
+            return self.hours_text(reading, now, language)
         if intent == "location":
-            return self.location()
+            return self.location(language)
         if intent == "insurance":
-            return self.insurance_text(reading)
+            return self.insurance_text(reading, language)
         if intent == "list":
-            return self.exercise_list()
+            return self.exercise_list(language)
         if intent == "other_body":
-            return self.say("other_body", part=reading.other_body) + self.nerve_caveat(reading)
+            return self.say("other_body", language, part=reading.other_body) + self.nerve_caveat(
+                reading, language
+            )
         if intent == "about":
-            return self.help_text()
+            return self.help_text(language == "es")
         # The answers that are one message of the catalogue.
-        return self.say(SAID_AS.get(intent, "menu"))
+        return self.say(SAID_AS.get(intent, "menu"), language)
 
     # -- texts -----------------------------------------------------------------------------
 
-    def menu(self) -> str:
-        return self.say("menu")
+    def menu(self, language: str = "en") -> str:
+        return self.say("menu", language)
 
-    def unknown(self) -> str:
-        return self.say("unknown")
+    def unknown(self, language: str = "en") -> str:
+        return self.say("unknown", language)
 
-    def thanks(self) -> str:
-        return self.say("thanks")
+    def thanks(self, language: str = "en") -> str:
+        return self.say("thanks", language)
 
-    def feeling_better(self) -> str:
-        return self.say("feeling_better")
+    def feeling_better(self, language: str = "en") -> str:
+        return self.say("feeling_better", language)
 
-    def done(self) -> str:
-        return self.say("done")
+    def done(self, language: str = "en") -> str:
+        return self.say("done", language)
 
     def location(self, language: str = "en") -> str:
         c = self.content.clinic
@@ -883,15 +912,15 @@ class Replier:
             return None
         return self.say("routine", language, routine=", ".join(names))
 
-    def nerve_caveat(self, reading: Reading) -> str:
+    def nerve_caveat(self, reading: Reading, language: str = "en") -> str:
         """For a text that names numbness or tingling ("tingling down my leg")."""
-        return " " + self.say("nerve") if NERVE_SIGNS & set(reading.tokens) else ""
+        return " " + self.say("nerve", language) if NERVE_SIGNS & set(reading.tokens) else ""
 
     def joined(self, names, language: str = "en") -> str:
         """Names as a list is said: "Aetna and Cigna"."""
         return f" {self.say('and', language)} ".join(names)
 
-    def area_text(self, areas: list[Area]) -> str:
+    def area_text(self, areas: list[Area], language: str = "en") -> str:
         chosen: list[Exercise] = []
         for area in areas:
             chosen += [e for e in area.exercises if e not in chosen]
@@ -901,16 +930,16 @@ class Replier:
             exercises=", ".join(e.name for e in chosen),
         )
 
-    def insurance_text(self, reading: Reading) -> str:
+    def insurance_text(self, reading: Reading, language: str = "en") -> str:
         unknown = [plan_title(name) for name in reading.other_plans]
         if not reading.plans and not unknown:
             guess = self.unknown_plan(reading.tokens)
             if guess:
                 unknown.append(guess)
-        parts = self.insurance_answer(reading.plans, unknown, "en")
+        parts = self.insurance_answer(reading.plans, unknown, language)
         recent = not PAST_EVENT.search(" ".join(reading.tokens))
         if ACCIDENT_WORDS & set(reading.tokens) and recent:
-            parts.append(self.say("accident"))  # "I was in a car accident"
+            parts.append(self.say("accident", language))  # "I was in a car accident"
         return " ".join(parts)
 
     def insurance_answer(self, accepted: list[Plan], others: list[str], language: str) -> list:
@@ -962,12 +991,12 @@ class Replier:
             return None
         return plan_title(name)
 
-    def hours_text(self, reading: Reading, now: dt.datetime) -> str:
+    def hours_text(self, reading: Reading, now: dt.datetime, language: str = "en") -> str:
         local = now.astimezone(self.timezone)
         today = local.weekday()
         days = reading.days
         if "now" in days or (not days and _asks_now(reading.tokens)):
-            return self.open_now(local)
+            return self.open_now(local, language)
         at = times_asked(" ".join(reading.tokens))  # "are you open monday at 1pm"
         if at and not days:
             days = ["today"]
@@ -976,27 +1005,30 @@ class Replier:
         asked_days = []
         for day in days:
             if day == "weekend":
-                lines += [self.day_line(5, parts, at=at), self.day_line(6, parts, at=at)]
+                lines += [
+                    self.day_line(5, parts, at=at, language=language),
+                    self.day_line(6, parts, at=at, language=language),
+                ]
                 asked_days += [5, 6]
             elif day == "today":
-                lines.append(self.day_line(today, parts, "today", at))
+                lines.append(self.day_line(today, parts, "today", at, language))
                 asked_days.append(today)
             elif day == "tomorrow":
-                lines.append(self.day_line((today + 1) % 7, parts, "tomorrow", at))
+                lines.append(self.day_line((today + 1) % 7, parts, "tomorrow", at, language))
                 asked_days.append((today + 1) % 7)
             elif isinstance(day, int):
-                lines.append(self.day_line(day, parts, at=at))
+                lines.append(self.day_line(day, parts, at=at, language=language))
                 asked_days.append(day)
         if not lines:
-            return self.week_hours()
+            return self.week_hours(language)
         if any(not self.content.hours[d] for d in asked_days):
-            lines.append(self.week_hours())
+            lines.append(self.week_hours(language))
         else:
-            lines.append(self.say("call"))
+            lines.append(self.say("call", language))
         return "\n".join(lines)
 
     def week_hours(self, language: str = "en") -> str:
-        short = DAY_SHORT if language == "en" else DIAS_CORTOS
+        short = self.weekdays_short[language]
         hours = self.content.hours
         rows = [f"{short[d]} {self.spans(hours[d], language)}" for d in range(7) if hours[d]]
         closed = [short[d] for d in range(7) if not hours[d]]
@@ -1010,16 +1042,25 @@ class Replier:
         return text if language == "en" else text.replace(" & ", f" {self.say('and', language)} ")
 
     def day_line(
-        self, day: int, parts: list[str], relative: str = "", at: list[dt.time] = ()
+        self,
+        day: int,
+        parts: list[str],
+        relative: str = "",
+        at: list[dt.time] = (),
+        language: str = "en",
     ) -> str:
         """One day's hours: a day of the week, or ``relative`` ("today", "tomorrow")."""
         spans = self.content.hours[day]
         if not spans:
             if relative:
-                return self.say("hours_closed_relative", day=self.say(relative))
-            return self.say("hours_closed_on", day=DAY_NAMES[day])
-        label = self.say(relative).capitalize() if relative else DAY_NAMES[day]
-        line = [self.say("hours_day", day=label, spans=spans_text(spans))]
+                return self.say("hours_closed_relative", language, day=self.say(relative, language))
+            return self.say("hours_closed_on", language, day=self.weekdays[language][day])
+        hours = self.spans(spans, language)
+        if relative:
+            label = self.say(relative, language).capitalize()
+            line = [self.say("hours_day_relative", language, day=label, spans=hours)]
+        else:
+            line = [self.say("hours_day", language, day=self.weekdays[language][day], spans=hours)]
         for part in parts:
             lo, hi = PART_OF_DAY[part]
             inside = [
@@ -1027,36 +1068,39 @@ class Replier:
                 for s in spans
                 if s.start.hour < hi and _hours(s.end) > lo
             ]
+            named = self.say(PART_NAMES[part], language)
             if inside:
-                line.append(self.say("hours_part_open", part=part, spans=spans_text(tuple(inside))))
+                spans_inside = self.spans(tuple(inside), language)
+                line.append(self.say("hours_part_open", language, part=named, spans=spans_inside))
             else:
-                line.append(self.say("hours_part_closed", part=part))
+                line.append(self.say("hours_part_closed", language, part=named))
         for moment in at:
             open_then = any(s.start <= moment < s.end for s in spans)
             key = "hours_at_open" if open_then else "hours_at_closed"
-            line.append(self.say(key, time=_clock(moment)))
+            line.append(self.say(key, language, time=_clock(moment)))
         return " ".join(line)
 
-    def open_now(self, local: dt.datetime) -> str:
+    def open_now(self, local: dt.datetime, language: str = "en") -> str:
         moment = local.time()
         for span in self.content.hours[local.weekday()]:
             if span.start <= moment < span.end:
-                return self.say("open_now", time=_clock(span.end))
+                return self.say("open_now", language, time=_clock(span.end))
         for ahead in range(8):
             day = (local.weekday() + ahead) % 7
             for span in self.content.hours[day]:
                 if ahead == 0 and span.start <= moment:
                     continue
                 when = (
-                    self.say("today") if ahead == 0
-                    else self.say("tomorrow") if ahead == 1 else DAY_NAMES[day]
+                    self.say("today", language) if ahead == 0
+                    else self.say("tomorrow", language) if ahead == 1
+                    else self.say("on_day", language, day=self.weekdays[language][day])
                 )  # fmt: skip
-                return self.say("closed_now_until", when=when, time=_clock(span.start))
-        return self.say("closed_now")
+                return self.say("closed_now_until", language, when=when, time=_clock(span.start))
+        return self.say("closed_now", language)
 
-    def unavailable_text(self) -> str:
+    def unavailable_text(self, language: str = "en") -> str:
         """When the database cannot take a text: the patient is told to call."""
-        return self.say("unavailable")
+        return self.say("unavailable", language)
 
     # -- compliance texts (the keywords are read in bot.compliance) ------------------------
 

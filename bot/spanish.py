@@ -14,6 +14,7 @@ import re
 from typing import TYPE_CHECKING
 
 from bot.replies import DIAS, Reply, joined_plans, plan_title, words_by_intent
+from bot.text import normalize
 
 if TYPE_CHECKING:
     from bot.replies import Replier
@@ -39,7 +40,7 @@ INTENTS = words_by_intent(
         "greeting": "hola buenos buenas",
     }
 )
-DAY_WORDS = {name: i for i, name in enumerate(DIAS)} | {"sabados": 5, "domingos": 6}
+DAY_WORDS = {normalize(name): i for i, name in enumerate(DIAS)} | {"sabados": 5, "domingos": 6}
 
 CRISIS = "crisis"
 NEGATED = re.compile(
@@ -77,21 +78,21 @@ class SpanishReplies:
         spanish = sum(t in MARKERS or t in INTENTS or t in DAY_WORDS for t in tokens)
         return spanish > 0 and spanish > sum(t in english for t in tokens)
 
-    def emergency(self, normalized: str) -> Reply | None:
+    def emergency(self, normalized: str, language: str = "es") -> Reply | None:
+        """A red flag named in Spanish: the emergency answer, in ``language``."""
         normalized = NEGATED.sub(" ", normalized)  # "no tengo fiebre"
         for pattern, what in EMERGENCY:
             if not pattern.search(normalized):
                 continue
             if what == CRISIS:
-                return Reply("emergency", self.say("crisis", "es"))
-            return Reply("emergency", self.say("emergency", "es", what=self.say(what, "es")))
+                return Reply("emergency", self.say("crisis", language), language)
+            said = self.say("emergency", language, what=self.say(what, language))
+            return Reply("emergency", said, language)
         return None
 
-    def exercise_pain(self, exercises) -> Reply:
-        """Pain during or after an exercise (the English answer's twin): stop and call."""
-        return self.replier.stop_exercise(exercises, "es")
-
-    def reply(self, tokens: list[str], now: dt.datetime) -> Reply:
+    def reply(self, tokens: list[str], now: dt.datetime, language: str = "es") -> Reply:
+        """A text read in Spanish, answered in ``language`` (Spanish unless the patient's
+        record says otherwise)."""
         intents = list(dict.fromkeys(INTENTS[t] for t in tokens if t in INTENTS))
         plans = [  # (name, accepted plan or None): "aetna hmo" is one plan, not Aetna
             (plan_title(" ".join(tokens[h.start : h.start + h.size])), h.key)
@@ -102,24 +103,24 @@ class SpanishReplies:
         if len(intents) > 1:
             intents = [i for i in intents if i not in ("greeting", "thanks")] or intents
         if not intents:
-            return Reply("spanish", self.say("menu", "es"))
-        parts = [self.section(intent, tokens, plans, now) for intent in intents[:3]]
+            return Reply("spanish", self.say("menu", language))
+        parts = [self.section(intent, tokens, plans, now, language) for intent in intents[:3]]
         return Reply("spanish+" + "+".join(intents[:3]), "\n\n".join(parts))
 
-    def section(self, intent: str, tokens, plans, now: dt.datetime) -> str:
+    def section(self, intent: str, tokens, plans, now: dt.datetime, language: str) -> str:
         if intent == "hours":
-            return self.hours(tokens, now)
+            return self.hours(tokens, now, language)
         if intent == "location":
-            return self.replier.location("es")
+            return self.replier.location(language)
         if intent == "insurance":
             accepted = [key for _, key in plans if not isinstance(key, str)]
             others = [name for name, key in plans if isinstance(key, str)]
-            return " ".join(self.replier.insurance_answer(accepted, others, "es"))
+            return " ".join(self.replier.insurance_answer(accepted, others, language))
         if intent == "exercises":
-            return self.replier.exercise_list("es")
-        return self.say(SAID_AS.get(intent, "menu"), "es")
+            return self.replier.exercise_list(language)
+        return self.say(SAID_AS.get(intent, "menu"), language)
 
-    def hours(self, tokens: list[str], now: dt.datetime) -> str:
+    def hours(self, tokens: list[str], now: dt.datetime, language: str) -> str:
         hours = self.content.hours
         local = now.astimezone(self.replier.timezone)
         days = [DAY_WORDS[t] for t in tokens if t in DAY_WORDS]
@@ -128,16 +129,22 @@ class SpanishReplies:
         if "manana" in tokens and "por" not in tokens:  # "por la manana" is the morning
             days.append((local.weekday() + 1) % 7)
         days = list(dict.fromkeys(days))
+        names = self.replier.weekdays[language]
         lines = [
-            self.say("hours_day", "es", day=DIAS[day], spans=self.replier.spans(hours[day], "es"))
+            self.say(
+                "hours_day",
+                language,
+                day=names[day],
+                spans=self.replier.spans(hours[day], language),
+            )
             if hours[day]
-            else self.say("hours_closed_on", "es", day=DIAS[day])
+            else self.say("hours_closed_on", language, day=names[day])
             for day in days
         ]
         if not lines or any(not hours[day] for day in days):
-            lines.append(self.replier.week_hours("es"))
+            lines.append(self.replier.week_hours(language))
         else:
-            lines.append(self.say("call", "es"))
+            lines.append(self.say("call", language))
         return "\n".join(lines)
 
 

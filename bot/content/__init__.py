@@ -79,6 +79,7 @@ class Content:
     exercises: tuple[Exercise, ...]
     areas: tuple[Area, ...]
     texts: dict[str, dict[str, str]]  # key -> language -> template (bot.content.messages)
+    accents: bool = False  # Spanish written with every accent (SPANISH_ACCENTS), or plain
 
     def say(self, key: str, language: str = "en", **values: object) -> str:
         """The message ``key`` in ``language`` ("en" for a language it does not know), with
@@ -188,7 +189,9 @@ def parse_content(raw: Any, accents: bool = False) -> Content:
             )
         )
     texts = _catalogue(_mapping(top.get("texts"), "texts"), spanish)
-    return Content(clinic, hours, insurance, other_plans, tuple(exercises), tuple(areas), texts)
+    return Content(
+        clinic, hours, insurance, other_plans, tuple(exercises), tuple(areas), texts, accents
+    )
 
 
 class Spanish:

@@ -81,6 +81,7 @@ MESSAGES: dict[str, frozenset[str]] = {
         "hours_week": "rows",
         "hours_closed_days": "days",
         "hours_day": "day spans",
+        "hours_day_relative": "day spans",
         "hours_closed_on": "day",
         "hours_closed_relative": "day",
         "hours_part_open": "part spans",
@@ -115,6 +116,10 @@ MESSAGES: dict[str, frozenset[str]] = {
         "and": "",
         "today": "",
         "tomorrow": "",
+        "on_day": "day",
+        "morning": "",
+        "afternoon": "",
+        "evening": "",
     }.items()
 }
 
