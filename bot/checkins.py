@@ -21,7 +21,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot import commands as c
-from bot.models import AdherenceDay, Patient, ReminderDelivery, ScheduleChange
+from bot.models import AdherenceDay, Patient, PhoneLanguage, ReminderDelivery, ScheduleChange
 from bot.patients import clock as _clock
 from bot.patients import in_window
 
@@ -29,6 +29,7 @@ patients = Patient.__table__
 days = AdherenceDay.__table__
 changes = ScheduleChange.__table__
 deliveries = ReminderDelivery.__table__
+languages = PhoneLanguage.__table__
 
 HIGH_PAIN = 7  # a pain score this high or higher is urgent
 PAIN_PAUSE_SCORES = 2  # this many high scores ...
@@ -280,3 +281,25 @@ def end_pauses(conn: Connection, now: dt.datetime) -> int:
     for patient_id in ended:
         record_change(conn, patient_id, "resume", "Pause ended", ("app", "the app"), now)
     return len(ended)
+
+
+# --- the language --------------------------------------------------------------------------
+
+
+def set_language(conn: Connection, settings: Settings, phone: str, language: str, now) -> Result:
+    """ESPAÑOL or ENGLISH: the number is answered in that language from now on. An enrolled
+    patient's language is their record's (their reminders follow it too); any other
+    number's is kept apart. The caller owns the transaction."""
+    patient = enrolled(conn, phone)
+    if patient is not None:
+        conn.execute(update(patients).where(patients.c.id == patient.id).values(language=language))
+    else:
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(languages).values(phone=phone, language=language, changed_at=now)
+        conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=[languages.c.phone],
+                set_={"language": language, "changed_at": now},
+            )
+        )
+    return Result(settings.say("language_set", language), "language")

@@ -153,3 +153,22 @@ def resume_date(pause: Pause, today: dt.date) -> dt.date:
         ahead = (pause.weekday - today.weekday()) % 7 or 7
         return today + dt.timedelta(days=ahead)
     return today + dt.timedelta(days=pause.days or DEFAULT_PAUSE_DAYS)
+
+
+# ESPAÑOL and ENGLISH (alone, or "en español", "in English please"): the language the
+# number is answered in from now on.
+LANGUAGES = {
+    "espanol": "es", "en espanol": "es", "spanish": "es", "in spanish": "es",
+    "english": "en", "ingles": "en", "en ingles": "en", "in english": "en",
+}  # fmt: skip
+
+
+def read_language(body: str) -> str | None:
+    """The language a text asks to be answered in from now on, or None."""
+    if len(body) > 40:
+        return None
+    words = [w for w in normalize(body).split() if w not in POLITE and w not in ASKING]
+    return LANGUAGES.get(" ".join(words))
+
+
+ASKING = frozenset("please pls plz por favor".split())

@@ -5,7 +5,9 @@ Everything is in the database before anything is answered to Twilio. It is measu
 (benchmarks/webhook.py) and built for it:
 
 1. The answer is worked out first, from the text alone (``candidate``): the reply logic is
-   pure, so this needs no database.
+   pure, so this needs no database. It is written in English and in Spanish: which one is
+   sent is the number's language (an enrolled patient's record, else what the number
+   asked for with ESPAÑOL or ENGLISH, else the text's own), read in the same statement.
 2. Then the gate, the one rule that can hold an answer back: STOP and START are always
    answered and recorded; anything else gets no reply when the number has opted out, or
    has texted more than ``RATE_LIMIT_PER_HOUR`` times in the past hour.
@@ -43,9 +45,16 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import OperationalError
 
 from bot import checkins, threads
-from bot.commands import Done, read_command
+from bot.commands import Done, read_command, read_language
 from bot.compliance import Keyword, classify, is_spanish_keyword
-from bot.models import SMS_CONSENT_ACTIONS, ConsentEvent, Message, Patient, Thread
+from bot.models import (
+    SMS_CONSENT_ACTIONS,
+    ConsentEvent,
+    Message,
+    Patient,
+    PhoneLanguage,
+    Thread,
+)
 from bot.replies import MAX_READ_CHARS, Replier
 from bot.text import normalize
 
@@ -53,6 +62,7 @@ messages = Message.__table__
 consents = ConsentEvent.__table__
 patients = Patient.__table__
 thread_rows = Thread.__table__
+phone_languages = PhoneLanguage.__table__
 
 MAX_BODY_CHARS = 1600  # Twilio's limit for one message
 HOUR = dt.timedelta(hours=1)
@@ -86,6 +96,15 @@ class Candidate:
     keyword: str = ""
     reason: str | None = None  # why a person should see it (bot.threads.REASONS)
     urgent: bool = False
+    language: str = "en"  # what ``reply`` is written in: the text's own language
+    # The reply in the other language, sent when the number's language is that one; None:
+    # ``reply`` whatever the language (STOP, HELP: the keyword's; a command: the record's).
+    translated: str | None = None
+
+    def in_language(self, language: str) -> str:
+        return self.reply if self.translated is None or language == self.language else (
+            self.translated
+        )  # fmt: skip
 
     @classmethod
     def of(cls, reply: str, kind: str, **fields) -> Candidate:
@@ -101,22 +120,43 @@ def clean_body(body: str) -> str:
 
 def candidate(replier: Replier, body: str, opt_out_type: str | None, now) -> Candidate:
     keyword = classify(body, opt_out_type)
-    kind = keyword[0] if keyword else None
-    if kind == Keyword.OPT_OUT:
-        text = replier.opt_out_text(spanish=is_spanish_keyword(keyword[1]))
-        # "stop texting me, I fell down the stairs": opted out, and told to call 911 first.
-        red_flag = replier.red_flag(normalize(body[:MAX_READ_CHARS]))
-        if red_flag:
-            text = f"{red_flag.body}\n\n{text}"
-            return Candidate(text, "opt_out", True, Keyword.OPT_OUT, keyword[1], "red_flag", True)
-        return Candidate(text, "opt_out", True, Keyword.OPT_OUT, keyword[1])
-    if kind == Keyword.OPT_IN:
-        text = replier.opt_in_text(spanish=is_spanish_keyword(keyword[1]))
-        return Candidate(text, "opt_in", True, Keyword.OPT_IN, keyword[1])
+    if keyword is None:
+        answer = replier.reply(body, now)
+        other = replier.reply(body, now, OTHER_LANGUAGE[answer.language])
+        return Candidate.of(
+            answer.body, answer.kind, language=answer.language, translated=other.body
+        )
+    kind, word = keyword
+    # STOP, START, HELP are answered in the number's language; ALTO, AYUDA... in Spanish.
+    fixed = is_spanish_keyword(word)
+    language = "es" if fixed else "en"
+
+    def said(say, language: str) -> str:
+        text = say(language)
+        if kind == Keyword.OPT_OUT:
+            # "stop texting me, I fell down the stairs": opted out, told to call 911 first.
+            red_flag = replier.red_flag(normalize(body[:MAX_READ_CHARS]), language)
+            if red_flag:
+                return f"{red_flag.body}\n\n{text}"
+        return text
+
+    say = {
+        Keyword.OPT_OUT: lambda lang: replier.opt_out_text(spanish=lang == "es"),
+        Keyword.OPT_IN: lambda lang: replier.opt_in_text(spanish=lang == "es"),
+        Keyword.HELP: lambda lang: replier.help_text(spanish=lang == "es"),
+    }[kind]
+    reply = said(say, language)
+    translated = None if fixed else said(say, "es")
     if kind == Keyword.HELP:
-        return Candidate(replier.help_text(spanish=is_spanish_keyword(keyword[1])), "help")
-    answer = replier.reply(body, now)
-    return Candidate.of(answer.body, answer.kind)
+        return Candidate(reply, "help", language=language, translated=translated)
+    red_flag = kind == Keyword.OPT_OUT and reply != say(language)
+    return Candidate(
+        reply, kind.value, True, kind, word, "red_flag" if red_flag else None, red_flag,
+        language, translated,
+    )  # fmt: skip
+
+
+OTHER_LANGUAGE = {"en": "es", "es": "en"}
 
 
 # Answers a patient's command never overrides: safety and the carriers' keywords.
@@ -169,6 +209,12 @@ def handle_inbound(
     answer = answered or candidate(replier, body, message.opt_out_type, now)
     if answer.kind == "my_routine":  # rare: the one answer that reads the patient's record
         answer = _own_routine(conn, replier, message.phone) or answer
+    language = read_language(body) if answered is None and settings else None
+    if language and answer.kind not in BEFORE_COMMANDS and not _seen(conn, message.message_sid):
+        with _transaction(conn):  # ESPAÑOL, ENGLISH: remembered for the number
+            done = checkins.set_language(conn, settings, message.phone, language, now)
+            answer = Candidate(done.reply, done.kind, language=language)
+            return _record(conn, replier, message, body, answer, now, rate_limit)
     command = None
     if answered is None and settings and answer.kind not in BEFORE_COMMANDS:
         # "I'm done with my exercises for today" is read by the reply logic: DONE too.
@@ -211,7 +257,6 @@ def _record(
     now,
     rate_limit,
 ) -> Outcome:
-    spanish = answer.kind.startswith("spanish") or is_spanish_keyword(answer.keyword)
     values = {
         "phone": message.phone,
         "sid": message.message_sid,
@@ -221,12 +266,15 @@ def _record(
         "rate_limit": rate_limit,
         "always": answer.always,
         "candidate_kind": answer.kind[:64],  # the column's width
-        "reply": answer.reply,
+        "reply_en": answer.in_language("en"),
+        "reply_es": answer.in_language("es"),
+        "text_language": answer.language,
         "action": answer.consent.value if answer.consent else None,
         "keyword": answer.keyword[:40],
         "keeps": answer.always or threads.kept_while_open(answer.kind),
         # While staff have the thread: no guessing (bot.threads).
-        "held": replier.say("held", "es" if spanish else "en"),
+        "held_en": replier.say("held", "en"),
+        "held_es": replier.say("held", "es"),
         "reason": answer.reason,
         "urgent": answer.urgent,
     }
@@ -270,8 +318,9 @@ def _record_sqlite(conn: Connection, answer: Candidate, values: dict):
     thread = conn.execute(select(thread_rows).where(thread_rows.c.phone == values["phone"])).first()
     thread_open = thread is not None and thread.status == "open"
     with_staff = thread_open and thread.with_staff
+    language = state.language or values["text_language"]
     kind, send, reply = gate(
-        answer, state.consent == Keyword.OPT_OUT, state.recent, values, with_staff
+        answer, state.consent == Keyword.OPT_OUT, state.recent, values, with_staff, language
     )
     phone, sid, now = values["phone"], values["sid"], values["now"]
     inserted = conn.execute(
@@ -301,19 +350,25 @@ def _record_sqlite(conn: Connection, answer: Candidate, values: dict):
 
 
 def gate(
-    answer: Candidate, opted_out: bool, recent: int, values: dict, with_staff: bool = False
+    answer: Candidate,
+    opted_out: bool,
+    recent: int,
+    values: dict,
+    with_staff: bool = False,
+    language: str = "en",
 ) -> tuple[str, bool, str]:
-    """The kind to log, whether to reply, and the reply. PostgreSQL runs the same rule in
-    _PG_RECORD's "decision"."""
+    """The kind to log, whether to reply, and the reply in the number's ``language``.
+    PostgreSQL runs the same rule in _PG_RECORD's "decision"."""
+    reply = answer.in_language(language)
     if answer.always:
-        return answer.kind, True, answer.reply
+        return answer.kind, True, reply
     if opted_out:
-        return "opted_out", False, answer.reply  # never text a number that said STOP
+        return "opted_out", False, reply  # never text a number that said STOP
     if recent >= values["rate_limit"]:
-        return "rate_limited", False, answer.reply
+        return "rate_limited", False, reply
     if with_staff and not values["keeps"]:
-        return "held_for_staff", True, values["held"]
-    return answer.kind, True, answer.reply
+        return "held_for_staff", True, values["held_es" if language == "es" else "held_en"]
+    return answer.kind, True, reply
 
 
 def _write_thread(conn: Connection, thread, reason: str, values: dict, message_id: int) -> bool:
@@ -346,7 +401,8 @@ def _write_thread(conn: Connection, thread, reason: str, values: dict, message_i
 
 
 # One statement, one round trip, atomic. "state" reads the number's last consent event, its
-# texts in the past hour and whether its thread is open with staff; "decision" is gate();
+# texts in the past hour, whether its thread is open with staff and its language (the
+# patient's, else the one it asked for, else the text's); "decision" is gate();
 # the reply, the consent event and the thread are written only when the inbound row is
 # (the CTE "inbound" is empty for a MessageSid seen before); "thread" is _write_thread().
 # Parameters are psycopg's, passed straight to the driver.
@@ -360,7 +416,11 @@ WITH state AS (
             AND direction = 'in' AND created_at >= %(since)s
             LIMIT %(rate_limit)s) AS counted) AS recent,
         coalesce(th.status = 'open', false) AS thread_open,
-        coalesce(th.status = 'open' AND th.with_staff, false) AS with_staff
+        coalesce(th.status = 'open' AND th.with_staff, false) AS with_staff,
+        coalesce((SELECT language FROM patients WHERE phone = %(phone)s
+                  AND removed_at IS NULL),
+                 (SELECT language FROM phone_languages WHERE phone = %(phone)s),
+                 %(text_language)s) = 'es' AS spanish
     FROM (SELECT 1) AS one LEFT JOIN threads AS th ON th.phone = %(phone)s
 ), decision AS (
     SELECT
@@ -370,8 +430,9 @@ WITH state AS (
              WHEN with_staff AND NOT %(keeps)s THEN 'held_for_staff'
              ELSE %(candidate_kind)s END AS kind,
         (%(always)s OR NOT (opted_out OR recent >= %(rate_limit)s)) AS send,
-        CASE WHEN NOT %(always)s AND with_staff AND NOT %(keeps)s THEN %(held)s
-             ELSE %(reply)s END AS reply,
+        CASE WHEN NOT %(always)s AND with_staff AND NOT %(keeps)s THEN
+                  CASE WHEN spanish THEN %(held_es)s ELSE %(held_en)s END
+             WHEN spanish THEN %(reply_es)s ELSE %(reply_en)s END AS reply,
         coalesce(%(reason)s::varchar, CASE WHEN thread_open THEN 'follow_up' END) AS reason
     FROM state
 ), inbound AS (
@@ -443,7 +504,20 @@ def _state_query():
         .where(messages.c.message_sid == bindparam("sid", type_=String))
         .scalar_subquery()
     )
-    return select(last_consent.label("consent"), recent.label("recent"), seen.label("seen"))
+    language = func.coalesce(
+        select(patients.c.language)
+        .where(patients.c.phone == phone, patients.c.removed_at.is_(None))
+        .scalar_subquery(),
+        select(phone_languages.c.language)
+        .where(phone_languages.c.phone == phone)
+        .scalar_subquery(),
+    )
+    return select(
+        last_consent.label("consent"),
+        recent.label("recent"),
+        seen.label("seen"),
+        language.label("language"),
+    )
 
 
 @functools.cache

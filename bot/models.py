@@ -351,6 +351,17 @@ class AdherenceDay(db.Model):
     )
 
 
+class PhoneLanguage(db.Model):
+    """The language a number that is not a patient's asked for by text (ESPAÑOL, ENGLISH).
+    An enrolled patient's language is on the patient row (the same texts change it)."""
+
+    __tablename__ = "phone_languages"
+
+    phone: Mapped[str] = mapped_column(String(32), primary_key=True)  # E.164
+    language: Mapped[str] = mapped_column(String(2))  # "en" or "es"
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class DailyFigure(db.Model):
     """The dashboard's counts of one settled local date (``adherence.roll_up``): written
     once the day can no longer change, so that a 90-day dashboard adds 90 rows instead of

@@ -16,6 +16,7 @@ joined in the order they were asked.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo
@@ -531,6 +532,16 @@ class Reading:
     def add(self, intent: str, position: int) -> None:
         self.intents.setdefault(intent, position)
 
+    def copy(self) -> Reading:
+        """A copy to decide on: the decisions change its lists, not the one read."""
+        return replace(
+            self, corrected=list(self.corrected), intents=dict(self.intents),
+            days=list(self.days), parts_of_day=list(self.parts_of_day),
+            exercises=list(self.exercises), plans=list(self.plans),
+            other_plans=list(self.other_plans), areas=list(self.areas),
+            exercise_at=set(self.exercise_at), area_at=set(self.area_at),
+        )  # fmt: skip
+
 
 class Replier:
     """The clinic's answers, built once from the content and reused for every text."""
@@ -551,6 +562,10 @@ class Replier:
         )
         self.numbered = {str(i): e for i, e in enumerate(content.exercises, start=1)}
         self.say = content.say  # every sentence comes from the content's catalogue
+        # The last texts read, and their red flags (the same text is answered twice, once
+        # in each language).
+        self._read_once = functools.lru_cache(maxsize=64)(self._read)
+        self._flags_once = functools.lru_cache(maxsize=64)(self._flags)
         # The days as written in each language, with accents or in plain letters as the
         # content is (SPANISH_ACCENTS).
         write = (lambda d: d) if content.accents else plain_spanish
@@ -575,6 +590,11 @@ class Replier:
     # -- reading ---------------------------------------------------------------------------
 
     def read(self, normalized: str) -> Reading:
+        """What the text asks for. The webhook writes each answer in both languages: the
+        second reading of the same text is the first one's, copied."""
+        return self._read_once(normalized).copy()
+
+    def _read(self, normalized: str) -> Reading:
         normalized = _phrases(normalized)
         tokens = [SHORTHAND.get(t, t) for t in normalized.split()]
         if any(t in SHORTHAND for t in normalized.split()):
@@ -697,11 +717,19 @@ class Replier:
     def red_flag(self, normalized: str, language: str | None = None) -> Reply | None:
         """The emergency answer when the text names a red flag, in English or Spanish: in
         ``language``, or None: the language the red flag was named in."""
-        return self.emergency(normalized, language or "en") or self.spanish.emergency(
-            normalized, language or "es"
-        )
+        found = self._flags_once(normalized)
+        if found is None:
+            return None
+        flag, named_in = found
+        language = language or named_in
+        if flag == "crisis":
+            return Reply("emergency", self.say("crisis", language), language)
+        said = self.say("emergency", language, what=self.say(flag, language))
+        return Reply("emergency", said, language)
 
-    def emergency(self, normalized: str, language: str = "en") -> Reply | None:
+    def _flags(self, normalized: str) -> tuple[str, str] | None:
+        """The red flag a text names (its key in the catalogue, "crisis" for thoughts of
+        self-harm) and the language it is named in."""
         # Exercise names are read as one word here: "knee to chest hurts" is not chest pain.
         text = self.exercise_names.sub(lambda m: m.group(0).replace(" ", ""), normalized)
         text = NEGATED_RED_FLAGS.sub(" ", spell_red_flags(text))  # "no chest pain, just..."
@@ -711,11 +739,9 @@ class Replier:
                 for cancel in unless
             ):
                 continue
-            if what == SELF_HARM:
-                return Reply("emergency", self.say("crisis", language), language)
-            said = self.say("emergency", language, what=self.say(what, language))
-            return Reply("emergency", said, language)
-        return None
+            return ("crisis" if what == SELF_HARM else what), "en"
+        flag = self.spanish.flag(normalized)
+        return (flag, "es") if flag else None
 
     def about_exercise(self, text: str) -> bool:
         """The text speaks of doing an exercise (one by name, or exercising at all)."""

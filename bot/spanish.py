@@ -42,7 +42,7 @@ INTENTS = words_by_intent(
 )
 DAY_WORDS = {normalize(name): i for i, name in enumerate(DIAS)} | {"sabados": 5, "domingos": 6}
 
-CRISIS = "crisis"
+CRISIS = "crisis"  # thoughts of self-harm: the crisis line first
 NEGATED = re.compile(
     r"\bno (tengo|hay|siento)( ningun[oa]?)? (fiebre|dolor de pecho|adormecimiento)\b"
 )
@@ -78,16 +78,12 @@ class SpanishReplies:
         spanish = sum(t in MARKERS or t in INTENTS or t in DAY_WORDS for t in tokens)
         return spanish > 0 and spanish > sum(t in english for t in tokens)
 
-    def emergency(self, normalized: str, language: str = "es") -> Reply | None:
-        """A red flag named in Spanish: the emergency answer, in ``language``."""
+    def flag(self, normalized: str) -> str | None:
+        """The red flag a text names in Spanish: its key in the catalogue, or "crisis"."""
         normalized = NEGATED.sub(" ", normalized)  # "no tengo fiebre"
         for pattern, what in EMERGENCY:
-            if not pattern.search(normalized):
-                continue
-            if what == CRISIS:
-                return Reply("emergency", self.say("crisis", language), language)
-            said = self.say("emergency", language, what=self.say(what, language))
-            return Reply("emergency", said, language)
+            if pattern.search(normalized):
+                return what
         return None
 
     def reply(self, tokens: list[str], now: dt.datetime, language: str = "es") -> Reply:

@@ -9,6 +9,7 @@ run into a template database, then every test gets a copy (SQLite) or emptied ta
 from __future__ import annotations
 
 import datetime as dt
+import html
 import itertools
 import os
 import re
@@ -257,6 +258,12 @@ def post_sms(client, body: str, phone: str = PATIENT, sid: str | None = None, **
     params = twilio_params(body, phone, sid, **extra)
     signature = sign("http://localhost/sms", params)
     return client.post("/sms", data=params, headers={"X-Twilio-Signature": signature})
+
+
+def reply_of(response) -> str:
+    """The text of the webhook's TwiML answer ("" when it answers nothing)."""
+    found = re.findall(r"<Message>(.*?)</Message>", response.get_data(as_text=True), re.S)
+    return html.unescape(found[0]) if found else ""
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ made it."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,15 +13,10 @@ from sqlalchemy import func, select
 from bot import checkins
 from bot import commands as c
 from bot.models import AdherenceDay, Patient, ReminderDelivery, ScheduleChange, Thread, db
-from tests.conftest import PATIENT, csrf_token, post_sms, subscribe
+from tests.conftest import PATIENT, csrf_token, post_sms, reply_of, subscribe
 
 NY = ZoneInfo("America/New_York")
 STRANGER = "+12025550177"
-
-
-def reply_of(response) -> str:
-    found = re.findall(r"<Message>(.*?)</Message>", response.get_data(as_text=True), re.S)
-    return found[0] if found else ""
 
 
 def today_ny() -> dt.date:

@@ -11,15 +11,10 @@ from sqlalchemy import select
 
 from bot.alerts import alert_text
 from bot.models import ConsentEvent, Message, Thread, db
-from tests.conftest import PATIENT, STAFF_EMAIL, csrf_token, post_sms, subscribe
+from tests.conftest import PATIENT, STAFF_EMAIL, csrf_token, post_sms, reply_of, subscribe
 
 STRANGER = "+12025550177"  # texts the clinic, not enrolled
 ON_CALL = "+12025550198"  # the on-call phone
-
-
-def reply_of(response) -> str:
-    found = re.findall(r"<Message>(.*?)</Message>", response.get_data(as_text=True), re.S)
-    return found[0] if found else ""
 
 
 def threads(app) -> list[Thread]:

@@ -110,6 +110,7 @@ MESSAGES: dict[str, frozenset[str]] = {
         "resume_refused": "",
         "resumed": "time",
         "date": "weekday day month",
+        "language_set": "",
         # While staff have the conversation (bot.threads).
         "held": "",
         # Words the answers are put together with.
