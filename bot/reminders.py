@@ -121,13 +121,13 @@ def database_clock(session: Session) -> Clock:
 def reminder_text(content: Content, name: str, language: str, routine: list[str]) -> str:
     """The reminder: first name, today's routine, how to get steps, DONE, STOP; GSM-7, at
     most two segments (a long routine is shortened to what fits)."""
-    names = {e.id: e.name for e in content.exercises}
+    names = {e.id: e.in_language(language).name for e in content.exercises}
     items = [names[x] for x in routine if x in names]
     first = gsm_name(name.split()[0]) if name.split() else ""
     for shown in range(len(items), 0, -1):
         listed = ", ".join(items[:shown])
         if shown < len(items):
-            listed += f" (+{len(items) - shown} more)"
+            listed += " " + content.say("more", language, count=len(items) - shown)
         text = content.say("reminder", language, name=first, routine=listed)
         if is_gsm7(text) and count_segments(text).segments <= MAX_SEGMENTS:
             return text

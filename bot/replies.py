@@ -573,7 +573,27 @@ class Replier:
         self.weekdays_short = {"en": DAY_SHORT, "es": tuple(map(write, DIAS_CORTOS))}
         from bot.spanish import SpanishReplies  # it builds on this module's helpers
 
-        self.spanish = SpanishReplies(self)
+        # The words of the exercises' Spanish names say a text is Spanish ("gato y camello"),
+        # unless English has them too ("abdominal").
+        english_names = {
+            w
+            for e in content.exercises
+            for a in set(e.aliases) - set(e.in_language("es").aliases)
+            for w in a.split()
+        } | {
+            w
+            for index in (self.plan_index, self.area_index)
+            for a in index.aliases
+            for w in a.split()
+        }
+        spanish_names = frozenset(
+            w
+            for e in content.exercises
+            for a in e.in_language("es").aliases
+            for w in a.split()
+            if w not in english_names and w not in COMMON and w not in KEYWORDS
+        )
+        self.spanish = SpanishReplies(self, spanish_names)
         names = sorted(
             {a for e in content.exercises for a in e.aliases if " " in a}, key=len, reverse=True
         )
@@ -762,7 +782,7 @@ class Replier:
 
     def stop_exercise(self, exercises: list[Exercise], language: str) -> Reply:
         which = (
-            self.say("the_exercise", language, exercise=exercises[0].name)
+            self.say("the_exercise", language, exercise=exercises[0].in_language(language).name)
             if exercises
             else self.say("that_exercise", language)
         )
@@ -864,7 +884,8 @@ class Replier:
         if len("\n\n".join(parts)) > MAX_REPLY_CHARS and len(reading.exercises) > 1:
             # Two exercises' steps and more: the first one's steps, the other by name.
             first, other = reading.exercises[:2]
-            other_one = self.say("exercise_other", language, name=other.name.upper())
+            name = other.in_language(language).name.upper()
+            other_one = self.say("exercise_other", language, name=name)
             parts[asked.index("exercise")] = f"{self.exercise_text(first, language)}\n\n{other_one}"
         while len("\n\n".join(parts)) > MAX_REPLY_CHARS and len(parts) > 1:
             parts.pop()
@@ -918,22 +939,33 @@ class Replier:
         return self.say("location", language, address=c.address, directions=directions)
 
     def exercise_text(self, exercise: Exercise, language: str = "en") -> str:
+        said = exercise.in_language(language)
         title = self.say(
-            "exercise_title", language, name=exercise.name, purpose=_lower_first(exercise.purpose)
-        )
-        lines = [title] + [f"{i}. {step}" for i, step in enumerate(exercise.steps, start=1)]
-        if exercise.tips:
-            lines.append(self.say("exercise_tips", language, tips=" ".join(exercise.tips)))
+            "exercise_title", language, name=said.name, purpose=_lower_first(said.purpose),
+            english=exercise.name,
+        )  # fmt: skip
+        lines = [title] + [f"{i}. {step}" for i, step in enumerate(said.steps, start=1)]
+        if said.tips:
+            lines.append(self.say("exercise_tips", language, tips=" ".join(said.tips)))
         lines.append(self.say("exercise_stop", language))
         return "\n".join(lines)
 
     def exercise_list(self, language: str = "en") -> str:
-        names = "\n".join(f"{i} {e.name}" for i, e in enumerate(self.content.exercises, 1))
+        names = "\n".join(
+            f"{i} {e.in_language(language).name}"
+            + (f" ({e.name})" if e.in_language(language).name != e.name else "")
+            for i, e in enumerate(self.content.exercises, 1)
+        )
         return self.say("exercise_list", language, names=names)
 
     def routine_text(self, routine: list[str], language: str) -> str | None:
         """A patient's own routine, from their record; None when it names no exercise."""
-        names = [e.name for x in routine for e in self.content.exercises if e.id == x]
+        names = [
+            e.in_language(language).name
+            for x in routine
+            for e in self.content.exercises
+            if e.id == x
+        ]
         if not names:
             return None
         return self.say("routine", language, routine=", ".join(names))
@@ -952,8 +984,9 @@ class Replier:
             chosen += [e for e in area.exercises if e not in chosen]
         return self.say(
             "area",
-            areas=self.joined(a.name for a in areas),
-            exercises=", ".join(e.name for e in chosen),
+            language,
+            areas=self.joined((a.name for a in areas), language),
+            exercises=", ".join(e.in_language(language).name for e in chosen),
         )
 
     def insurance_text(self, reading: Reading, language: str = "en") -> str:

@@ -68,14 +68,17 @@ EMERGENCY = [
 
 
 class SpanishReplies:
-    def __init__(self, replier: Replier):
+    def __init__(self, replier: Replier, names: frozenset[str] = frozenset()):
         self.replier = replier
+        self.names = names  # words of the exercises' Spanish names
         self.content = replier.content
         self.say = replier.say
 
     def is_spanish(self, tokens: list[str], english: frozenset[str]) -> bool:
         """More Spanish words than English ones: "hola, do you take aetna?" is English."""
-        spanish = sum(t in MARKERS or t in INTENTS or t in DAY_WORDS for t in tokens)
+        spanish = sum(
+            t in MARKERS or t in INTENTS or t in DAY_WORDS or t in self.names for t in tokens
+        )
         return spanish > 0 and spanish > sum(t in english for t in tokens)
 
     def flag(self, normalized: str) -> str | None:

@@ -100,6 +100,7 @@ def test_broken_field_is_named(tmp_path, raw, change, message):
 
 def test_curly_quotes_pasted_by_staff_are_made_plain(tmp_path, raw):
     raw["exercises"][0]["tips"] = ["Don\u2019t rush \u2013 move slowly."]
+    raw["exercises"][0]["es"]["tips"] = ["No se apure \u2013 mu\u00e9vase despacio."]
     content = load_content(write(tmp_path, raw))
     assert content.exercises[0].tips == ("Don't rush - move slowly.",)
 
@@ -178,3 +179,51 @@ def test_a_message_edited_in_the_file_is_what_patients_get(tmp_path, raw):
     now = dt.datetime.now(dt.UTC)
     assert replier.reply("thank you!", now).body == "Any time! Text\nMENU for more."
     assert replier.reply("cual es su horario", now).body.startswith("Nuestro horario:\nLun ")
+
+
+# --- the exercises in Spanish ------------------------------------------------------------------
+
+
+def test_every_exercise_is_written_in_spanish_with_the_same_numbers():
+    for exercise in load_content().exercises:
+        spanish = exercise.spanish
+        assert spanish is not None, exercise.id
+        assert len(spanish.steps) == len(exercise.steps), exercise.id
+        assert len(spanish.tips) == len(exercise.tips), exercise.id
+        assert spanish.aliases and set(spanish.aliases) <= set(exercise.aliases), exercise.id
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda e: e["es"]["steps"].__setitem__(2, "Mantenga 10 segundos."),
+         r"exercises\[0\]\.es\.steps\[2\]: the numbers \['10'\] are not the English step's "
+         r"\['5'\]: the medical sense must be the same"),
+        (lambda e: e["es"]["steps"].pop(), r"\.es\.steps: 5 of them, the English has 6"),
+        (lambda e: e["es"]["tips"].pop(), r"\.es\.tips: 1 of them, the English has 2"),
+        (lambda e: e["es"].pop("name"), r"exercises\[0\]\.es\.name: expected text"),
+        (lambda e: e["es"]["steps"].__setitem__(0, "Manos \U0001f44b"), r"es\.steps\[0\]: .*GSM-7"),
+    ],
+)  # fmt: skip
+def test_a_broken_translation_is_named(tmp_path, raw, change, message):
+    change(raw["exercises"][0])
+    with pytest.raises(ContentError, match=message):
+        load_content(write(tmp_path, raw))
+
+
+def test_a_spanish_text_gets_the_spanish_steps():
+    from zoneinfo import ZoneInfo
+
+    from bot.replies import Replier
+
+    replier = Replier(load_content(), ZoneInfo("America/New_York"))
+    now = dt.datetime.now(dt.UTC)
+    for text in ("como hago el cat camel", "gato y camello", "¿cómo se hace el gato camello?"):
+        body = replier.reply(text, now).body
+        assert body.startswith("Gato y camello (Cat and Camel) - para estirar"), text
+        assert "3. Mantenga 5 segundos." in body and "Si le duele, pare y llame" in body
+    english = replier.reply("how do I do the cat camel", now).body
+    assert english.startswith("Cat and Camel - to stretch") and "3. Hold for 5 seconds." in english
+    # Asked in Spanish for the list: each exercise by its Spanish name and the handout's.
+    listed = replier.reply("que ejercicios tienen", now).body
+    assert "1 Gato y camello (Cat and Camel)\n" in listed

@@ -110,3 +110,13 @@ def test_the_held_answer_in_the_patients_language(staff_client, twilio_app):
     send_reply(staff_client, url, url + "/reply", "Hola, soy Jo.")
     held = said(twilio_app, "what are your hours", SPANISH_PATIENT)
     assert held.startswith("Gracias, recibimos su mensaje")
+
+
+def test_a_spanish_patient_gets_spanish_steps_and_reminders(twilio_app):
+    from bot.reminders import reminder_text
+
+    subscribe(twilio_app, SPANISH_PATIENT, language="es")
+    assert said(twilio_app, "cat camel", SPANISH_PATIENT).startswith("Gato y camello (Cat and")
+    content = twilio_app.extensions["content"]
+    text = reminder_text(content, "Ana Lopez", "es", ["cat-camel", "pelvic-tilt"])
+    assert "Gato y camello, Inclinacion pélvica" in text

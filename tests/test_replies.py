@@ -112,7 +112,7 @@ def test_routine_text(replier):
     assert replier.routine_text(["cat-camel", "gone"], "en") == (
         "Your routine: Cat and Camel. Text an exercise name for its steps."
     )
-    assert replier.routine_text(["cat-camel"], "es").startswith("Su rutina: Cat and Camel.")
+    assert replier.routine_text(["cat-camel"], "es").startswith("Su rutina: Gato y camello.")
     assert replier.routine_text(["gone"], "en") is None
     assert count_segments(replier.routine_text(every, "es")).segments <= 2
 

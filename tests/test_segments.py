@@ -111,7 +111,8 @@ def test_every_message_of_the_catalogue(accents, limit):
               "names": "1 Cat and Camel\n2 Prayer Stretch", "tips": "Muevase despacio.",
               "rows": "Lun 10am-12:30pm y 2pm-5pm\nSab y Dom cerrado", "day": "lunes",
               "spans": "10am-12:30pm", "when": "mañana", "start": "8am", "end": "9pm",
-              "purpose": "para estirar la espalda", "weekday": "lunes", "month": "dic"}  # fmt: skip
+              "purpose": "para estirar la espalda", "weekday": "lunes", "month": "dic",
+              "count": "2", "english": "Cat and Camel"}  # fmt: skip
     for key in content.texts:
         for language in ("en", "es"):
             if language == "en":

@@ -44,13 +44,31 @@ class Plan:
 
 
 @dataclass(frozen=True)
+class Wording:
+    """An exercise as one language says it."""
+
+    name: str
+    purpose: str
+    steps: tuple[str, ...]
+    tips: tuple[str, ...]
+    aliases: tuple[str, ...] = ()  # the names patients know it by in this language
+
+
+@dataclass(frozen=True)
 class Exercise:
     id: str
     name: str
     purpose: str
-    aliases: tuple[str, ...]
+    aliases: tuple[str, ...]  # every name patients know it by, in any language
     steps: tuple[str, ...]
     tips: tuple[str, ...]
+    spanish: Wording | None = None
+
+    def in_language(self, language: str) -> Wording:
+        """Name, purpose, steps and tips in ``language`` (English when not written in it)."""
+        if language == "es" and self.spanish is not None:
+            return self.spanish
+        return Wording(self.name, self.purpose, self.steps, self.tips, self.aliases)
 
 
 @dataclass(frozen=True)
@@ -162,14 +180,35 @@ def parse_content(raw: Any, accents: bool = False) -> Content:
             raise ContentError(f"{where}.id: {exercise_id!r} must be lower-case letters, digits, -")
         if any(e.id == exercise_id for e in exercises):
             raise ContentError(f"{where}.id: {exercise_id!r} is used twice")
+        steps = _texts(item.get("steps"), f"{where}.steps")
+        tips = _texts(item.get("tips", []), f"{where}.tips", required=False)
+        aliases = _aliases(item.get("aliases"), f"{where}.aliases")
+        wording = None
+        if item.get("es") is not None:
+            es = _mapping(item["es"], f"{where}.es")
+            wording = Wording(
+                name=spanish.text(es.get("name"), f"{where}.es.name"),
+                purpose=spanish.text(es.get("purpose"), f"{where}.es.purpose"),
+                steps=_same_numbers(
+                    spanish.texts(es.get("steps"), f"{where}.es.steps"), steps,
+                    f"{where}.es.steps",
+                ),
+                tips=_same_numbers(
+                    spanish.texts(es.get("tips", []), f"{where}.es.tips", required=False),
+                    tips, f"{where}.es.tips",
+                ),
+                aliases=_aliases(es.get("aliases"), f"{where}.es.aliases", spanish=True),
+            )  # fmt: skip
+            aliases = tuple(dict.fromkeys(aliases + wording.aliases))
         exercises.append(
             Exercise(
                 id=exercise_id,
                 name=_text(item.get("name"), f"{where}.name"),
                 purpose=_text(item.get("purpose"), f"{where}.purpose"),
-                aliases=_aliases(item.get("aliases"), f"{where}.aliases"),
-                steps=_texts(item.get("steps"), f"{where}.steps"),
-                tips=_texts(item.get("tips", []), f"{where}.tips", required=False),
+                aliases=aliases,
+                steps=steps,
+                tips=tips,
+                spanish=wording,
             )
         )
     by_id = {e.id: e for e in exercises}
@@ -204,6 +243,27 @@ class Spanish:
     def text(self, value: Any, where: str, required: bool = True) -> str:
         text = _text(value, where, required, spanish=True)
         return text if self.accents else plain_spanish(text)
+
+    def texts(self, value: Any, where: str, required: bool = True) -> tuple[str, ...]:
+        texts = _texts(value, where, required, spanish=True)
+        return texts if self.accents else tuple(map(plain_spanish, texts))
+
+
+NUMBER = re.compile(r"\d+")
+
+
+def _same_numbers(translated: tuple[str, ...], english: tuple[str, ...], where: str):
+    """A translation of steps or tips: as many, each with the English one's numbers (a
+    step that says "hold 5 seconds" says 5 seconds)."""
+    if len(translated) != len(english):
+        raise ContentError(f"{where}: {len(translated)} of them, the English has {len(english)}")
+    for i, (said, meant) in enumerate(zip(translated, english, strict=True)):
+        if NUMBER.findall(said) != NUMBER.findall(meant):
+            raise ContentError(
+                f"{where}[{i}]: the numbers {NUMBER.findall(said)} are not the English "
+                f"step's {NUMBER.findall(meant)}: the medical sense must be the same"
+            )
+    return translated
 
 
 def _catalogue(raw: dict[str, Any], spanish: Spanish) -> dict[str, dict[str, str]]:
@@ -278,16 +338,19 @@ def _text(value: Any, where: str, required: bool = True, spanish: bool = False) 
     return text
 
 
-def _texts(value: Any, where: str, required: bool = True) -> tuple[str, ...]:
+def _texts(value: Any, where: str, required: bool = True, spanish: bool = False) -> tuple[str, ...]:
     if value is None and not required:
         return ()
     if not isinstance(value, list) or (required and not value):
         raise ContentError(f"{where}: expected a non-empty list of text, found {_kind(value)}")
-    return tuple(_text(item, f"{where}[{i}]") for i, item in enumerate(value))
+    return tuple(_text(item, f"{where}[{i}]", spanish=spanish) for i, item in enumerate(value))
 
 
-def _aliases(value: Any, where: str, required: bool = True) -> tuple[str, ...]:
-    names = _texts(value, where, required)
+def _aliases(
+    value: Any, where: str, required: bool = True, spanish: bool = False
+) -> tuple[str, ...]:
+    """Names as texts are read: lower case, no accents or punctuation."""
+    names = _texts(value, where, required, spanish)
     return tuple(dict.fromkeys(normalize(name) for name in names if normalize(name)))
 
 

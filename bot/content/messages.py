@@ -20,6 +20,7 @@ MESSAGES: dict[str, frozenset[str]] = {
         # Texts the app sends first.
         "invitation": "time",
         "reminder": "name routine",
+        "more": "count",
         # STOP, START, HELP; the database away.
         "help": "",
         "opt_out": "",
@@ -52,11 +53,11 @@ MESSAGES: dict[str, frozenset[str]] = {
         "phone_person": "",
         "spanish_spoken": "",
         # Exercises.
-        "exercise_title": "name purpose",
+        "exercise_title": "name purpose english",
         "exercise_tips": "tips",
         "exercise_stop": "",
         "exercise_other": "name",
-        "exercise_list": "names",
+        "exercise_list": "names",  # one a line: its number, its name (and its English name)
         "routine": "routine",
         "area": "areas exercises",
         "other_body": "part",
