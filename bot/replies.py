@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein
 
+from bot import spanish_words
 from bot.content import Area, Content, Exercise, Plan, Span
 from bot.segments import plain_spanish
 from bot.text import normalize
@@ -84,8 +85,7 @@ KEYWORDS = words_by_intent(
         "thanks": "thanks thank thx ty tysm appreciate appreciated",
         "appointment": "appointment appointments appt appts book booking reschedule visit walkin "
         "newpatient cancel available availability",
-        "spanish": "espanol spanish habla hablan ayuda horario direccion seguro ejercicios gracias "
-        "hola cita necesito quiero tienen donde cuando abierto aceptan",
+        "spanish": "spanish",
         "holiday": "holiday holidays thanksgiving christmas xmas easter newyear memorial labor",
         "pain": "pain painful hurts hurt hurting ache aches aching sore sharp numb numbness "
         "tingling tingly tingle tingles spasm spasms cramp cramps pinched nerve herniated bulging "
@@ -173,6 +173,10 @@ PHRASES = {
     "can i walk": "can i activity", "can i run": "can i activity",
 }  # fmt: skip
 
+PHRASES.update(spanish_words.PHRASES)
+SHORTHAND.update(spanish_words.SHORTHAND)
+# In a Spanish text, "ya" is "already", not "you".
+SHORTHAND_ES = {k: v for k, v in SHORTHAND.items() if k not in spanish_words.NOT_SHORTHAND}
 PHRASE_PATTERN = re.compile(
     r"(?<!\S)(?:" + "|".join(map(re.escape, sorted(PHRASES, key=len, reverse=True))) + r")(?!\S)"
 )
@@ -207,8 +211,17 @@ def by_first_letter(words) -> dict[str, list[str]]:
 
 # English words that are not Spanish ones, for telling the two apart.
 ENGLISH_WORDS = frozenset(COMMON | {w for w, intent in KEYWORDS.items() if intent != "spanish"})
+# One reader for both languages: the Spanish words join the English ones (an English word
+# keeps its intent where a word is both).
+for _intent, _words in spanish_words.KEYWORDS.items():
+    for _word in _words.split():
+        KEYWORDS.setdefault(_word, _intent)
+DAY_WORDS.update({k: v for k, v in spanish_words.DAY_WORDS.items() if k not in DAY_WORDS})
 FUZZY_KEYWORDS = by_first_letter(sorted(w for w in KEYWORDS if len(w) >= 5))
-FUZZY_DAYS = by_first_letter([d.lower() for d in DAY_NAMES] + ["tomorrow"])
+FUZZY_DAYS = by_first_letter(
+    [d.lower() for d in DAY_NAMES] + ["tomorrow"]
+    + [w for w, d in spanish_words.DAY_WORDS.items() if isinstance(d, int)]
+)  # fmt: skip
 
 # --- safety -------------------------------------------------------------------------------
 
@@ -330,7 +343,9 @@ NO_PAIN = re.compile(
 # "how long" and "how often" are about the exercises only beside one of these words.
 DOSAGE_CONTEXT = frozenset(
     "hold holding stretch stretches stretching exercise exercises do doing these them each "
-    "it routine repeat day daily week".split()
+    "it routine repeat day daily week "
+    "sostengo sostener mantengo mantener estiramiento estiramientos ejercicio ejercicios hago "
+    "hacer rutina repito repetir dia semana repeticiones".split()
 )
 ASKS_WHAT_HELPS = frozenset(
     {"help", "helps", "best", "which", "recommend", "ayudan", "sirven", "mejores", "recomienda"}
@@ -380,13 +395,19 @@ NERVE_SIGNS = frozenset("numb numbness tingling tingly tingle tingles needles".s
 ASKS_CLINIC = frozenset({"you", "your", "yall", "accepted", "covered", "ok", "okay"})
 POLITE_WORDS = frozenset("hi hello hey please pls plz thanks thank you thx ty".split())
 # "4", "#4", "exercise 4", "number 4": the exercise of that number in the list.
-NUMBERED = re.compile(r"(?:(?:exercise|ex|stretch|number|no) ?)?(\d{1,2})")
+NUMBERED = re.compile(
+    r"(?:(?:exercise|ex|stretch|number|no|el|ejercicio|numero|num) ?){0,2}(\d{1,2})"
+)
 
-DONE_WORDS = frozenset({"done", "finished", "did it", "all done", "complete", "completed"})
+DONE_WORDS = frozenset({"done", "finished", "did it", "all done", "complete", "completed"}) | (
+    spanish_words.DONE_WORDS
+)
 # "I am done with my exercises for today!", "did them all": the routine is done.
 DONE_PHRASE = re.compile(
     r"\b(done|finished|completed?)\b.*\b(exercises?|stretch\w*|routine|them|today|workout)\b|"
-    r"\bdid (them|it|all|my (exercises|stretches|routine))\b|\b(all|im|i am) (done|finished)\b"
+    r"\bdid (them|it|all|my (exercises|stretches|routine))\b|\b(all|im|i am) (done|finished)\b|"
+    r"\b(termine|hice|acabe|complete)\b.*\b(ejercicios?|estiramientos?|rutina)\b|"
+    r"\bya (termine|los hice|lo hice|acabe)\b"
 )
 # Body parts the clinic's home exercises are not for.
 OTHER_BODY_PARTS = frozenset(
@@ -410,7 +431,8 @@ WHERE_NOT_PLACE = re.compile(
 FEELING_BETTER = re.compile(
     r"\b(feels?|feeling|felt) (so |a lot |a little |much |way |really )?(better|good|great)\b|"
     r"\b(exercises|stretches|they|it|routine) (are|is|have been|has been|really) "
-    r"(helping|working)\b|\b(it|they|that|this|these) (really )?helped\b"
+    r"(helping|working)\b|\b(it|they|that|this|these) (really )?helped\b|"
+    r"\b(me siento|estoy|me encuentro) (mucho |un poco |bastante )?mejor\b|\bya no me duele\b"
 )
 QUESTION_WORDS = frozenset("what which how does do will can should would is are why".split())
 ACKNOWLEDGING = frozenset(
@@ -609,15 +631,16 @@ class Replier:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def read(self, normalized: str) -> Reading:
+    def read(self, normalized: str, spanish: bool = False) -> Reading:
         """What the text asks for. The webhook writes each answer in both languages: the
         second reading of the same text is the first one's, copied."""
-        return self._read_once(normalized).copy()
+        return self._read_once(normalized, spanish).copy()
 
-    def _read(self, normalized: str) -> Reading:
+    def _read(self, normalized: str, spanish: bool = False) -> Reading:
         normalized = _phrases(normalized)
-        tokens = [SHORTHAND.get(t, t) for t in normalized.split()]
-        if any(t in SHORTHAND for t in normalized.split()):
+        shorthand = SHORTHAND_ES if spanish else SHORTHAND
+        tokens = [shorthand.get(t, t) for t in normalized.split()]
+        if any(t in shorthand for t in normalized.split()):
             tokens = _phrases(" ".join(tokens)).split()  # "were r u": "where are you"
         reading = Reading(tokens, corrected=list(tokens))
         for position, token in enumerate(tokens):
@@ -628,6 +651,7 @@ class Replier:
                 and day is None
                 and len(token) >= 4
                 and token not in COMMON
+                and token not in spanish_words.COMMON
                 and token not in self.name_words
             ):
                 found = process.extractOne(
@@ -685,9 +709,13 @@ class Replier:
         emergency = self.red_flag(normalized, language)
         if emergency:
             return emergency
-        asks_in_spanish = bool(SPANISH_MARKS.intersection(text))  # "¿", "¡"
         if language is None:
-            language = "es" if asks_in_spanish else "en"  # until the words say otherwise
+            # The text's language: more Spanish words than English ones (as typed, before
+            # shorthand and phrases are read), or a "¿" or "¡".
+            spanish = SPANISH_MARKS.intersection(text) or self.spanish.is_spanish(
+                normalized.split(), ENGLISH_WORDS
+            )
+            language = "es" if spanish else "en"
         if not normalized:
             if ACKNOWLEDGING.intersection(text):  # "👍": a thumbs-up, not a question
                 return replace(Reply("thanks", self.thanks(language)), language=language)
@@ -702,20 +730,20 @@ class Replier:
             )
         if core in DONE_WORDS:
             return replace(Reply("done", self.done(language)), language=language)
-        reading = self.read(normalized)
-        # Spanish words are read by the Spanish reader; "¿" or "¡" only says how to answer.
-        spanish = self.spanish.is_spanish(reading.tokens, ENGLISH_WORDS)
-        if spanish and not given:
-            language = "es"
+        reading = self.read(normalized, language == "es")
+        if (
+            not given
+            and language == "en"
+            and reading.corrected != reading.tokens
+            and self.spanish.is_spanish(reading.corrected, ENGLISH_WORDS)
+        ):
+            language = "es"  # misspelt Spanish read right ("aseptan aetna"): Spanish after all
         mended = " ".join(reading.corrected)  # "my execises hurt": "my exercises hurt"
         # Safety first, in either language: pain during an exercise stops it.
         if self.exercise_pain(mended, reading) or self.exercise_pain(normalized, reading):
             if not given and SPANISH_PAIN.search(normalized):
                 language = "es"
             return replace(self.stop_exercise(reading.exercises, language), language=language)
-        # Read in Spanish, unless an exercise is named.
-        if not reading.exercises and spanish:
-            return replace(self.spanish.reply(reading.tokens, now, language), language=language)
         asked = {"insurance", "location", "phone", "appointment", "exercise", "area"}
         if (
             DONE_PHRASE.search(mended)
