@@ -201,3 +201,30 @@ def test_pain_during_an_exercise_is_answered_alike_in_both_languages(replier, sp
 )
 def test_spanish_questions_and_good_news_are_not_pain_reports(replier, text):
     assert replier.reply(text, at(0, 10)).kind != "pain"
+
+
+def test_the_reply_logic_reads_then_decides_then_writes():
+    """bot/replies: reading, then intents, then writing; no module imports a later step,
+    and each stays small enough to read in one sitting."""
+    import ast
+    from pathlib import Path
+
+    import bot.replies
+
+    folder = Path(bot.replies.__file__).parent
+    order = ["spanish_words", "words", "safety", "names", "reading", "intents", "writing"]
+    for module in order:
+        path = folder / f"{module}.py"
+        assert len(path.read_text().splitlines()) < 400, module
+        imported = {
+            node.module.rsplit(".", 1)[-1]
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("bot.replies")
+        } | {
+            alias.name
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.ImportFrom) and node.module == "bot.replies"
+            for alias in node.names
+        }
+        later = set(order[order.index(module) + 1 :])
+        assert not imported & later, (module, imported & later)
