@@ -11,13 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from bot.content.messages import EVERYWHERE, LANGUAGES, MARKERS, MESSAGES
+from bot.content.messages import EVERYWHERE, LANGUAGES, MARKERS, MESSAGES, SECOND_CHANCE
 from bot.segments import is_gsm7, plain_spanish, to_plain
 from bot.text import normalize
 
@@ -98,6 +98,8 @@ class Content:
     areas: tuple[Area, ...]
     texts: dict[str, dict[str, str]]  # key -> language -> template (bot.content.messages)
     accents: bool = False  # Spanish written with every accent (SPANISH_ACCENTS), or plain
+    # Example questions of the answers the second chance may give: key -> texts as read.
+    examples: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def say(self, key: str, language: str = "en", **values: object) -> str:
         """The message ``key`` in ``language`` ("en" for a language it does not know), with
@@ -227,10 +229,13 @@ def parse_content(raw: Any, accents: bool = False) -> Content:
                 exercises=tuple(by_id[x] for x in ids),
             )
         )
-    texts = _catalogue(_mapping(top.get("texts"), "texts"), spanish)
+    texts_raw = _mapping(top.get("texts"), "texts")
+    texts = _catalogue(texts_raw, spanish)
+    examples = _examples(texts_raw)
     return Content(
-        clinic, hours, insurance, other_plans, tuple(exercises), tuple(areas), texts, accents
-    )
+        clinic, hours, insurance, other_plans, tuple(exercises), tuple(areas), texts, accents,
+        examples,
+    )  # fmt: skip
 
 
 class Spanish:
@@ -297,6 +302,26 @@ def _catalogue(raw: dict[str, Any], spanish: Spanish) -> dict[str, dict[str, str
                 raise ContentError(f"{where}: must contain {missing[0]}")
             texts[key][language] = template
     return texts
+
+
+def _examples(raw: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    """The example questions of each answer that has them, in both languages, as texts are
+    read (lower case, no accents or punctuation)."""
+    examples = {}
+    for key, entry in raw.items():
+        if not isinstance(entry, dict) or "examples" not in entry:
+            continue
+        where = f"texts.{key}.examples"
+        if key not in SECOND_CHANCE:
+            raise ContentError(f"{where}: only these answers take examples: "
+                               f"{', '.join(SECOND_CHANCE)}")  # fmt: skip
+        by_language = _mapping(entry["examples"], where)
+        found = []
+        for language in LANGUAGES:
+            found += _aliases(by_language.get(language, []), f"{where}.{language}",
+                              required=False, spanish=language == "es")  # fmt: skip
+        examples[key] = tuple(dict.fromkeys(found))
+    return examples
 
 
 def _message(value: str, where: str, spanish: Spanish | None = None) -> str:

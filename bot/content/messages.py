@@ -131,3 +131,14 @@ MARKERS: dict[str, tuple[str, ...]] = {
     "invitation": ("{clinic}", "{time}", "STOP", "HELP"),
     "reminder": ("{name}", "{routine}", "DONE", "STOP"),
 }
+
+# The answers a text the rules do not read may get from its closeness to their examples
+# (``examples`` under the key in the content file): by key, the intent answered. Never an
+# emergency, an insurance "yes" (the insurance answer to a text naming no plan is the
+# list) or an opt-out: those are the rules' alone.
+SECOND_CHANCE: dict[str, str] = {
+    "location": "location", "hours_week": "hours", "insurance_list": "insurance",
+    "exercise_list": "list", "phone_person": "phone", "appointment": "appointment",
+    "cost": "cost", "dosage": "dosage", "media": "media", "enroll": "enroll",
+    "reminders": "reminders", "holiday": "holiday", "menu": "greeting",
+}  # fmt: skip

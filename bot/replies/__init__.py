@@ -21,7 +21,7 @@ from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from bot.content import Content
-from bot.replies.intents import decide
+from bot.replies.intents import SecondChance, decide
 from bot.replies.names import PhraseIndex
 from bot.replies.reading import MAX_READ_CHARS, Reader
 from bot.replies.safety import SPANISH_MARKS, SPANISH_PAIN
@@ -49,6 +49,7 @@ class Replier(Writer):
 
     def __init__(self, content: Content, timezone: ZoneInfo):
         super().__init__(content, timezone, Reader(content))
+        self.second_chance = SecondChance(content.examples)
 
     @property
     def name_words(self) -> frozenset[str]:
@@ -117,7 +118,7 @@ class Replier(Writer):
         if MY_ROUTINE.search(mended) and not (asked | {"dosage"}) & set(reading.intents):
             # Without the patient's record (see bot.inbound), the whole list.
             return replace(Reply("my_routine", self.exercise_list(language)), language=language)
-        asked = decide(reading, normalized, self.reader.unknown_plan)
+        asked = decide(reading, normalized, self.reader.unknown_plan, self.second_chance)
         return replace(self.write(asked, reading, now, language), language=language)
 
     def red_flag(self, normalized: str, language: str | None = None) -> Reply | None:

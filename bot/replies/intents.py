@@ -8,15 +8,43 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from rapidfuzz import fuzz, process
+
+from bot.content.messages import SECOND_CHANCE
 from bot.replies.reading import Reading, asks_what_helps
 from bot.replies.safety import DOSAGE_CONTEXT
 from bot.replies.words import OTHER_BODY_PARTS, SMALL_TALK, YES_NO_SMALLTALK
 
 MAX_ANSWERS = 3  # questions answered in one reply
+# How close (rapidfuzz's token set ratio, 0-100) a text the rules do not read must come to
+# an answer's example to get that answer: chosen on held-out phrasings as the threshold
+# with the most right answers and no wrong one (tests/test_second_chance.py shows it).
+SECOND_CHANCE_THRESHOLD = 80.0
+
+
+class SecondChance:
+    """Before "Sorry, I did not understand": the answer whose example questions (in the
+    content's catalogue) the text comes closest to, when close enough. Its answers are
+    only ``SECOND_CHANCE``'s: never an emergency, an insurance "yes" or an opt-out."""
+
+    def __init__(self, examples: dict[str, tuple[str, ...]], threshold=SECOND_CHANCE_THRESHOLD):
+        pairs = [(text, SECOND_CHANCE[key]) for key, texts in examples.items() for text in texts]
+        self.examples = [text for text, _ in pairs]
+        self.intents = [intent for _, intent in pairs]
+        self.threshold = threshold
+
+    def __call__(self, normalized: str) -> str | None:
+        found = process.extractOne(
+            normalized, self.examples, scorer=fuzz.token_set_ratio, score_cutoff=self.threshold
+        )
+        return self.intents[found[2]] if found else None
 
 
 def decide(
-    reading: Reading, normalized: str, unknown_plan: Callable[[list[str]], object]
+    reading: Reading,
+    normalized: str,
+    unknown_plan: Callable[[list[str]], object],
+    second_chance: Callable[[str], str | None] = lambda _: None,
 ) -> list[str]:
     """The questions a text asks, in the order asked (at most ``MAX_ANSWERS``: every one a
     reply to pay for), or ["thanks"] or ["unknown"]. ``reading`` is changed to match (an
@@ -101,8 +129,10 @@ def decide(
     if not intents:
         if normalized in YES_NO_SMALLTALK:
             return ["thanks"]
-        if not unknown_plan(reading.tokens):
-            return ["unknown"]
-        intents["insurance"] = 0
+        if unknown_plan(reading.tokens):
+            intents["insurance"] = 0
+        else:
+            guess = second_chance(normalized)
+            return [guess] if guess else ["unknown"]
 
     return sorted(intents, key=intents.__getitem__)[:MAX_ANSWERS]

@@ -74,5 +74,6 @@ COMMON = frozenset(
     "necesito donde porque aunque desde hasta entre sobre tambien siempre nunca ahora despues "
     "antes todavia mismo otra otro otros otras poco cada dias semana noche tarde manana "
     "hacer hago hice hizo tomar tomo sentir siento duele duelen favor usted ustedes ellos "
-    "ellas nosotros nuestra nuestro mejor peor igual sola solo casa trabajo carro auto".split()
+    "ellas nosotros nuestra nuestro mejor peor igual sola solo casa trabajo carro auto "
+    "encuentro encuentra edificio verdad perdido perdida".split()
 )

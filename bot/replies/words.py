@@ -39,7 +39,7 @@ KEYWORDS = words_by_intent(
         "copay deductible accept accepted accepting",
         "list": "exercises exercise stretches stretch list routine routines workouts workout "
         "options all",
-        "greeting": "hi hii hiii hello hey heyy hiya yo howdy greetings morning menu afternoon "
+        "greeting": "hi hii hiii hello hey heyy hiya howdy greetings morning menu afternoon "
         "evening start bot robot automated",
         "thanks": "thanks thank thx ty tysm appreciate appreciated",
         "appointment": "appointment appointments appt appts book booking reschedule visit walkin "
