@@ -52,7 +52,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.context_processor(lambda: {"clinic_name": content.clinic.name})
     app.extensions["replier"] = Replier(content, ZoneInfo(app.config["CLINIC_TIMEZONE"]))
     app.extensions["checkin_settings"] = checkins.Settings(
-        say=content.say, window=app.config["REMINDER_WINDOW"]
+        say=content.say, window=app.config["REMINDER_WINDOW"], calendar=content.calendar
     )
 
     token = app.config.get("TWILIO_AUTH_TOKEN")

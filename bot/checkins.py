@@ -54,6 +54,7 @@ class Result:
 class Settings:
     say: Callable[..., str]  # the content's catalogue (``Content.say``)
     window: tuple[dt.time, dt.time]  # when reminders may go out
+    calendar: dict  # the content's day and month names (``Content.calendar``)
 
 
 def enrolled(conn: Connection, phone: str):
@@ -211,17 +212,12 @@ def _new_time(conn, settings, patient, wanted: dt.time, now, language) -> Result
     return Result(settings.say("time_changed", language, time=_clock(wanted)), "time")
 
 
-ES_DAYS = ("lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domingo")
-ES_MONTHS = "ene feb mar abr may jun jul ago sep oct nov dic".split()
-EN_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-EN_MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
-
-
-def day_text(day: dt.date, language: str, say: Callable[..., str]) -> str:
-    days, months = (ES_DAYS, ES_MONTHS) if language == "es" else (EN_DAYS, EN_MONTHS)
-    return say(
-        "date", language, weekday=days[day.weekday()], day=day.day, month=months[day.month - 1]
-    )
+def day_text(day: dt.date, language: str, settings: Settings) -> str:
+    """A date as the patient's language writes it ("Monday, Dec 7", "lunes 7 de dic")."""
+    language = language if language in settings.calendar["days"] else "en"
+    weekday = settings.calendar["days"][language][day.weekday()]
+    month = settings.calendar["months"][language][day.month - 1]
+    return settings.say("date", language, weekday=weekday, day=day.day, month=month)
 
 
 def _pause(conn, settings, patient, command: c.Pause, now, today, language) -> Result:
@@ -233,7 +229,7 @@ def _pause(conn, settings, patient, command: c.Pause, now, today, language) -> R
     record_change(
         conn, patient.id, "pause", f"Paused until {resumes:%b} {resumes.day}", BY_TEXT, now
     )
-    date = day_text(resumes, language, settings.say)
+    date = day_text(resumes, language, settings)
     return Result(settings.say("paused", language, date=date), "pause")
 
 

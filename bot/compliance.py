@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from pathlib import Path
 
+import yaml
 from rapidfuzz.distance import DamerauLevenshtein
 
 from bot.text import normalize
@@ -22,43 +24,19 @@ class Keyword(StrEnum):
     HELP = "help"
 
 
-# Spanish too (the clinic texts Spanish-speaking patients in Spanish): ALTO, PARAR...
-SPANISH_OPT_OUT_WORDS = frozenset({"alto", "parar", "pare", "basta", "detener", "cancelar"})
-OPT_OUT_WORDS = (
-    frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout",
-               "opt out"})
-    | SPANISH_OPT_OUT_WORDS
-)  # fmt: skip
-OPT_IN_WORDS = frozenset({"start", "unstop", "yes", "subscribe", "resubscribe", "si"})
-HELP_WORDS = frozenset({"help", "info", "ayuda"})
-# Words that may stand around an opt-out keyword without changing what it asks.
-POLITE = frozenset(
-    "please pls plz me now all texts text texting messages message msgs it thanks thank you "
-    "sending send these them the my reminder reminders daily".split()
-)
-# Words that may follow YES or START without changing what it says: "yes please".
-AGREEING = frozenset(
-    "please pls plz thanks thank you ty ok okay sure i agree por favor gracias".split()
-)
-# Words that may stand in a keyword's own clause ("no thanks, STOP", "ok stop now", "no
-# gracias, ALTO", "I said STOP") without making it about something else.
-SOFTENING = POLITE | frozenset(
-    "no nope ok okay just i said already again but and so ya gracias por favor ahora "
-    "seriously really".split()
-)
-# A text that speaks of these is plainly about something else ("stop, it hurts when I do
-# the bridge", "cancel, I can't make it tomorrow"): its keyword is not an opt-out.
-ELSEWHERE = frozenset(
-    "appointment appt appointments visit session schedule reschedule tomorrow today tonight "
-    "monday tuesday wednesday thursday friday saturday sunday exercise exercises stretch "
-    "stretches stretching routine pain hurts hurt hurting ache sore doctor therapist smoking "
-    "back leg legs hip hips knee knees neck shoulder "
-    "cita citas ejercicio ejercicios estiramiento dolor duele manana hoy espalda pierna".split()
-)
+# The keywords and the words around them are data (compliance.yaml, beside this module).
+WORDS = yaml.safe_load(Path(__file__).with_name("compliance.yaml").read_text(encoding="utf-8"))
+SPANISH_OPT_OUT_WORDS = frozenset(WORDS["opt_out_spanish"])
+OPT_OUT_WORDS = frozenset(WORDS["opt_out"]) | SPANISH_OPT_OUT_WORDS
+OPT_IN_WORDS = frozenset(WORDS["opt_in"])
+HELP_WORDS = frozenset(WORDS["help"])
+POLITE = frozenset(WORDS["polite"].split())
+AGREEING = frozenset(WORDS["agreeing"].split())
+SOFTENING = POLITE | frozenset(WORDS["softening"].split())
+ELSEWHERE = frozenset(WORDS["elsewhere"].split())
 MAX_SENTENCE_WORDS = 12
 CLAUSE = re.compile(r"[,.;:!?\n()]+|\s[-\u2013\u2014]+\s")
-# STOP with two neighbouring letters swapped or one doubled; not "spot", "post" or "tops".
-STOP_SLIPS = frozenset({"tsop", "sotp", "stpo", "sstop", "sttop", "stopp", "stopstop"})
+STOP_SLIPS = frozenset(WORDS["stop_slips"])
 OPT_OUT_TYPES = {"STOP": Keyword.OPT_OUT, "START": Keyword.OPT_IN, "HELP": Keyword.HELP}
 # Consent may be revoked by any reasonable means (the FCC's TCPA rules), not only by a
 # keyword: "please don't text me", "take me off your list", "no more messages" opt out

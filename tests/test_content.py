@@ -90,6 +90,8 @@ def test_not_yaml(tmp_path):
         (lambda d: d["clinic"].update(directions_es="Aquí \U0001f600"),
          r"clinic\.directions_es: .*GSM-7"),
         (lambda d: d["clinic"].update(directions_es=["a"]), r"clinic\.directions_es: expected"),
+        (lambda d: d["calendar"]["days"]["es"].pop(), r"calendar\.days\.es: 7 names, in order"),
+        (lambda d: d["calendar"].pop("months"), r"calendar\.months: expected a mapping"),
     ],
 )  # fmt: skip
 def test_broken_field_is_named(tmp_path, raw, change, message):

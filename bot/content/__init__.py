@@ -100,6 +100,8 @@ class Content:
     accents: bool = False  # Spanish written with every accent (SPANISH_ACCENTS), or plain
     # Example questions of the answers the second chance may give: key -> texts as read.
     examples: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Day and month names: "days", "days_short", "months" -> language -> names.
+    calendar: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
 
     def say(self, key: str, language: str = "en", **values: object) -> str:
         """The message ``key`` in ``language`` ("en" for a language it does not know), with
@@ -232,9 +234,10 @@ def parse_content(raw: Any, accents: bool = False) -> Content:
     texts_raw = _mapping(top.get("texts"), "texts")
     texts = _catalogue(texts_raw, spanish)
     examples = _examples(texts_raw)
+    calendar = _calendar(_mapping(top.get("calendar"), "calendar"), spanish)
     return Content(
         clinic, hours, insurance, other_plans, tuple(exercises), tuple(areas), texts, accents,
-        examples,
+        examples, calendar,
     )  # fmt: skip
 
 
@@ -302,6 +305,24 @@ def _catalogue(raw: dict[str, Any], spanish: Spanish) -> dict[str, dict[str, str
                 raise ContentError(f"{where}: must contain {missing[0]}")
             texts[key][language] = template
     return texts
+
+
+CALENDAR = {"days": 7, "days_short": 7, "months": 12}
+
+
+def _calendar(raw: dict[str, Any], spanish: Spanish) -> dict[str, dict[str, tuple[str, ...]]]:
+    calendar = {}
+    for name, count in CALENDAR.items():
+        by_language = _mapping(raw.get(name), f"calendar.{name}")
+        calendar[name] = {}
+        for language in LANGUAGES:
+            where = f"calendar.{name}.{language}"
+            read = spanish.texts if language == "es" else _texts
+            names = read(by_language.get(language), where)
+            if len(names) != count:
+                raise ContentError(f"{where}: {count} names, in order, found {len(names)}")
+            calendar[name][language] = names
+    return calendar
 
 
 def _examples(raw: dict[str, Any]) -> dict[str, tuple[str, ...]]:

@@ -13,13 +13,9 @@ from bot.content import Area, Content, Exercise, Plan, Span
 from bot.replies.names import plan_title
 from bot.replies.reading import Reader, Reading, asks_now, times_asked
 from bot.replies.safety import PAST_EVENT
-from bot.replies.words import ACCIDENT_WORDS, DAY_NAMES, NERVE_SIGNS, PART_OF_DAY
-from bot.segments import plain_spanish
+from bot.replies.words import ACCIDENT_WORDS, NERVE_SIGNS, PART_OF_DAY
 
 MAX_REPLY_CHARS = 1600  # Twilio's limit for one message
-DAY_SHORT = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-DIAS = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
-DIAS_CORTOS = ("Lun", "Mar", "Mié", "Jue", "Vie", "Sáb", "Dom")
 # The parts of the day, as the catalogue says them.
 PART_NAMES = {"morning": "morning", "afternoon": "afternoon", "evening": "evening",
               "night": "evening"}  # fmt: skip
@@ -41,11 +37,8 @@ class Writer:
         self.reader = reader
         self.phone = content.clinic.phone
         self.say = content.say  # every sentence comes from the content's catalogue
-        # The days as written in each language, with accents or in plain letters as the
-        # content is (SPANISH_ACCENTS).
-        write = (lambda d: d) if content.accents else plain_spanish
-        self.weekdays = {"en": DAY_NAMES, "es": tuple(map(write, DIAS))}
-        self.weekdays_short = {"en": DAY_SHORT, "es": tuple(map(write, DIAS_CORTOS))}
+        self.weekdays = content.calendar["days"]  # language -> Monday..Sunday
+        self.weekdays_short = content.calendar["days_short"]
 
     def write(self, asked: list[str], reading: Reading, now: dt.datetime, language: str) -> Reply:
         """The answers to the questions ``asked``, joined, within Twilio's 1,600 characters."""
