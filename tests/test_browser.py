@@ -140,11 +140,13 @@ def test_a_hostile_name_runs_nothing_on_any_page_or_button(live_server, browser_
         expect(page.locator("h1")).to_contain_text(name.split()[0][:3])
         patient_url = page.url
         page.get_by_role("link", name="Edit").click()
+        expect(page.locator("h1")).to_have_text(f"Edit {name}")  # loaded before going back
         page.go_back()
         page.goto(f"{live_server}/patients")
         page.goto(patient_url)
         page.get_by_role("button", name="Pause reminders").click()
         page.get_by_role("button", name="Resume reminders").click()
+        expect(page.get_by_role("button", name="Pause reminders")).to_be_visible()
         page.get_by_role("link", name="Remove patient").click()
         expect(page.locator("h1")).to_have_text(f"Remove {name}?")  # the name as text
         page.get_by_role("link", name="Cancel").click()
