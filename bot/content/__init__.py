@@ -74,8 +74,12 @@ class Exercise:
 @dataclass(frozen=True)
 class Area:
     name: str
-    aliases: tuple[str, ...]
+    aliases: tuple[str, ...]  # in any language
     exercises: tuple[Exercise, ...]
+    spanish_name: str = ""
+
+    def name_in(self, language: str) -> str:
+        return self.spanish_name if language == "es" and self.spanish_name else self.name
 
 
 @dataclass(frozen=True)
@@ -224,11 +228,19 @@ def parse_content(raw: Any, accents: bool = False) -> Content:
         missing = [x for x in ids if x not in by_id]
         if missing:
             raise ContentError(f"{where}.exercises: no exercise has the id {missing[0]!r}")
+        aliases = _aliases(item.get("aliases"), f"{where}.aliases")
+        spanish_name = ""
+        if item.get("es") is not None:
+            es = _mapping(item["es"], f"{where}.es")
+            spanish_name = spanish.text(es.get("name"), f"{where}.es.name")
+            es_aliases = _aliases(es.get("aliases"), f"{where}.es.aliases", spanish=True)
+            aliases = tuple(dict.fromkeys(aliases + es_aliases))
         areas.append(
             Area(
                 name=_text(item.get("name"), f"{where}.name"),
-                aliases=_aliases(item.get("aliases"), f"{where}.aliases"),
+                aliases=aliases,
                 exercises=tuple(by_id[x] for x in ids),
+                spanish_name=spanish_name,
             )
         )
     texts_raw = _mapping(top.get("texts"), "texts")

@@ -168,7 +168,7 @@ class Writer:
         return self.say(
             "area",
             language,
-            areas=self.joined((a.name for a in areas), language),
+            areas=self.joined((a.name_in(language) for a in areas), language),
             exercises=", ".join(e.in_language(language).name for e in chosen),
         )
 
