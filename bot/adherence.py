@@ -164,12 +164,11 @@ class Figures:
         return (self.sent, self.delivered, self.done, self.pain_total, self.pain_count)
 
 
-def count_days(session: Session, first: dt.date, last: dt.date) -> dict[dt.date, Figures]:
-    """Each local date's counts from the reminders and DONEs themselves (dates with none
-    are left out)."""
-    reminders = session.execute(
+def reminders_sent(by, first: dt.date, last: dt.date):
+    """(``by``, reminders sent, of them delivered) for local dates ``first``..``last``."""
+    return (
         select(
-            ReminderDelivery.local_date,
+            by,
             func.count(),
             func.count().filter(ReminderDelivery.delivery_status.in_(DELIVERED)),
         )
@@ -178,8 +177,14 @@ def count_days(session: Session, first: dt.date, last: dt.date) -> dict[dt.date,
             ReminderDelivery.local_date >= first,
             ReminderDelivery.local_date <= last,
         )
-        .group_by(ReminderDelivery.local_date)
+        .group_by(by)
     )
+
+
+def count_days(session: Session, first: dt.date, last: dt.date) -> dict[dt.date, Figures]:
+    """Each local date's counts from the reminders and DONEs themselves (dates with none
+    are left out)."""
+    reminders = session.execute(reminders_sent(ReminderDelivery.local_date, first, last))
     days = {d: Figures(sent, delivered) for d, sent, delivered in reminders}
     answers = session.execute(
         select(
@@ -363,17 +368,7 @@ def export_csv(session: Session, first: dt.date, last: dt.date) -> str:
     reminders = {
         pid: (sent, delivered)
         for pid, sent, delivered in session.execute(
-            select(
-                ReminderDelivery.patient_id,
-                func.count(),
-                func.count().filter(ReminderDelivery.delivery_status.in_(DELIVERED)),
-            )
-            .where(
-                ReminderDelivery.status == "sent",
-                ReminderDelivery.local_date >= first,
-                ReminderDelivery.local_date <= last,
-            )
-            .group_by(ReminderDelivery.patient_id)
+            reminders_sent(ReminderDelivery.patient_id, first, last)
         )
     }
     out = io.StringIO()

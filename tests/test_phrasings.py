@@ -622,6 +622,12 @@ def fold(text: str) -> str:
 
 @pytest.mark.parametrize(("text", "must", "must_not"), CASES, ids=[c[0][:40] for c in CASES])
 def test_phrasing(replier, text, must, must_not):
+    check_answer(replier, text, must, must_not)
+
+
+def check_answer(replier, text: str, must, must_not) -> None:
+    """The answer says everything in ``must`` and nothing in ``must_not`` (without regard to
+    case or accents), in plain SMS text."""
     body = replier.reply(text, FRIDAY_10AM).body
     for expected in must:
         assert fold(expected) in fold(body), f"{text!r} -> {body!r} lacks {expected!r}"
