@@ -114,10 +114,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
-    from bot import auth, cli, inbox, reports, simulator, staff, webhook
+    from bot import auth, cli, health, inbox, reports, simulator, staff, webhook
 
     app.extensions["csrf"].exempt(webhook.bp)  # Twilio signs its requests instead
     app.register_blueprint(webhook.bp)
+    app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(staff.bp)
     app.register_blueprint(inbox.bp)

@@ -17,6 +17,7 @@ from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
 
 from bot.adherence import roll_up
+from bot.health import record_beat
 from bot.models import db, utcnow
 from bot.reminders import ReminderSettings, send_due, sweep_session
 from bot.webhook import replay_spool
@@ -37,10 +38,25 @@ def sweep_once(app: Flask) -> None:
         except Exception:
             session.rollback()
             log.exception("reminder sweep failed; the next minute's sweep tries again")
+            beat(app, "failed (see the clock's log)")
             return
         if report.due or report.skipped or report.reconciled:
             log.info("reminder sweep: %s", report.line())
+    beat(app, report.line())
     _replay_spool(app)
+
+
+def beat(app: Flask, result: str) -> None:
+    """The clock's heartbeat: when it last swept and how it went (read by /readyz)."""
+    with app.app_context():
+        try:
+            record_beat(db.session, result, utcnow())
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("clock heartbeat not written")
+        finally:
+            db.session.remove()
 
 
 def _replay_spool(app: Flask) -> None:

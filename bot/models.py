@@ -351,6 +351,16 @@ class AdherenceDay(db.Model):
     )
 
 
+class ClockBeat(db.Model):
+    """The clock process's heartbeat: written after every minute's sweep, read by /readyz."""
+
+    __tablename__ = "clock_beats"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)  # "clock"
+    beat_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    sweep_result: Mapped[str] = mapped_column(String(200))  # the sweep's line, or "failed"
+
+
 class PhoneLanguage(db.Model):
     """The language a number that is not a patient's asked for by text (ESPAÑOL, ENGLISH).
     An enrolled patient's language is on the patient row (the same texts change it)."""

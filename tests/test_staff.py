@@ -27,6 +27,8 @@ PUBLIC_ENDPOINTS = {
     "webhook.status_callback": "Twilio's status callback: signed requests only",
     "auth.signin": "the sign-in page",
     "auth.signout": "signing out needs no sign-in",
+    "health.healthz": "the process answers: no data",
+    "health.readyz": "ready or not, and why: no patient data",
     "simulator.page": "development only; shows only texts typed on it",
     "simulator.send": "development only",
 }

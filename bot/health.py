@@ -1,0 +1,82 @@
+"""Health for the IT person and the load balancer: ``GET /healthz`` (the process answers; no
+database) and ``GET /readyz`` (the database answers within a short timeout, its schema is
+at the latest migration, the content file is loaded, the clock swept recently). JSON, no
+patient data, open without signing in: 200 when ready, 503 with what is wrong otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from alembic.script import ScriptDirectory
+from flask import Blueprint, current_app, jsonify
+from sqlalchemy import select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from bot.models import DATABASE_UNAVAILABLE, ClockBeat, db, utcnow
+
+bp = Blueprint("health", __name__)
+READY_TIMEOUT_MS = 2000  # a ready check waits this long for the database at most
+
+
+def record_beat(session: Session, result: str, now: dt.datetime) -> None:
+    """The clock swept at ``now`` with ``result``; the caller commits."""
+    table = ClockBeat.__table__
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    values = {"name": "clock", "beat_at": now, "sweep_result": result[:200]}
+    session.execute(
+        dialect.insert(table)
+        .values(**values)
+        .on_conflict_do_update(index_elements=[table.c.name], set_=values)
+    )
+
+
+@bp.get("/healthz")
+def healthz():
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz():
+    checks: dict[str, str] = {}
+    clock: dict[str, str | None] = {"last_sweep_at": None, "result": None}
+    checks["content"] = "ok" if "content" in current_app.extensions else "not loaded"
+    try:
+        with db.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text(f"SET statement_timeout = {READY_TIMEOUT_MS}"))
+            current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            last = conn.execute(select(ClockBeat).where(ClockBeat.name == "clock")).first()
+            conn.rollback()
+        checks["database"] = "ok"
+    except DATABASE_UNAVAILABLE as exc:
+        checks["database"] = f"not reachable ({type(exc.orig).__name__})"
+        return _answer(checks, clock)
+    except Exception as exc:  # no alembic_version table: the schema was never created
+        checks["database"] = "reachable"
+        checks["migrations"] = f"not applied ({type(exc).__name__}): run flask --app bot db upgrade"
+        return _answer(checks, clock)
+    head = ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config())
+    latest = head.get_current_head()
+    checks["migrations"] = (
+        "ok"
+        if current == latest
+        else f"at {current}, latest {latest}: run flask --app bot db upgrade"
+    )
+    silent = dt.timedelta(minutes=current_app.config["CLOCK_SILENT_MINUTES"])
+    if last is None:
+        checks["clock"] = "has never swept: is the clock process running?"
+    else:
+        clock = {"last_sweep_at": last.beat_at.isoformat(), "result": last.sweep_result}
+        age = utcnow() - last.beat_at
+        checks["clock"] = (
+            "ok" if age <= silent else f"silent for {int(age.total_seconds() // 60)} minutes"
+        )
+    return _answer(checks, clock)
+
+
+def _answer(checks: dict[str, str], clock: dict):
+    ready = all(value == "ok" for value in checks.values())
+    body = {"status": "ok" if ready else "fail", "checks": checks, "clock": clock}
+    return jsonify(body), 200 if ready else 503
