@@ -7,6 +7,7 @@ patient data, open without signing in: 200 when ready, 503 with what is wrong ot
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from alembic.script import ScriptDirectory
 from flask import Blueprint, current_app, jsonify
@@ -57,8 +58,7 @@ def readyz():
         checks["database"] = "reachable"
         checks["migrations"] = f"not applied ({type(exc).__name__}): run flask --app bot db upgrade"
         return _answer(checks, clock)
-    head = ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config())
-    latest = head.get_current_head()
+    latest = _latest_migration(current_app.extensions["migrate"].directory)
     checks["migrations"] = (
         "ok"
         if current == latest
@@ -74,6 +74,12 @@ def readyz():
             "ok" if age <= silent else f"silent for {int(age.total_seconds() // 60)} minutes"
         )
     return _answer(checks, clock)
+
+
+@functools.cache
+def _latest_migration(directory: str) -> str | None:
+    """The newest migration in the app's folder, read once (load balancers ask often)."""
+    return ScriptDirectory(directory).get_current_head()
 
 
 def _answer(checks: dict[str, str], clock: dict):

@@ -273,8 +273,8 @@ def _record(
         "keyword": answer.keyword[:40],
         "keeps": answer.always or threads.kept_while_open(answer.kind),
         # While staff have the thread: no guessing (bot.threads).
-        "held_en": replier.say("held", "en"),
-        "held_es": replier.say("held", "es"),
+        "held_en": replier.held["en"],
+        "held_es": replier.held["es"],
         "reason": answer.reason,
         "urgent": answer.urgent,
     }

@@ -51,10 +51,6 @@ class Replier(Writer):
         super().__init__(content, timezone, Reader(content))
         self.second_chance = SecondChance(content.examples)
 
-    @property
-    def name_words(self) -> frozenset[str]:
-        return self.reader.name_words
-
     def reply(self, text: str, now: dt.datetime, language: str | None = None) -> Reply:
         """The answer to one text, in ``language`` ("en", "es"; None: the text's own);
         ``now`` is an aware datetime (for "open now?")."""

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import yaml
 
-_WORDS = yaml.safe_load(Path(__file__).with_name("words.yaml").read_text(encoding="utf-8"))[
-    "spanish"
-]
+# The whole file, read once here (bot.replies.words takes its English part).
+WORDS = yaml.safe_load(Path(__file__).with_name("words.yaml").read_text(encoding="utf-8"))
+_WORDS = WORDS["spanish"]
 KEYWORDS: dict[str, str] = _WORDS["intents"]  # intent -> its words, as in English
 DAY_WORDS: dict[str, int | str] = _WORDS["days"]
 SHORTHAND: dict[str, str] = _WORDS["shorthand"]

@@ -7,9 +7,6 @@ tables from ``spanish_words``; an English word keeps its intent where a word is 
 from __future__ import annotations
 
 import re
-from pathlib import Path
-
-import yaml
 
 from bot.replies import spanish_words
 
@@ -25,8 +22,8 @@ def words_by_intent(groups: dict[str, str]) -> dict[str, str]:
     return index
 
 
-# The word lists are data (words.yaml, beside this module).
-WORDS = yaml.safe_load(Path(__file__).with_name("words.yaml").read_text(encoding="utf-8"))
+# The word lists are data (words.yaml, beside this module, read by spanish_words).
+WORDS = spanish_words.WORDS
 KEYWORDS = words_by_intent(WORDS["english"]["intents"])
 
 DAY_WORDS: dict[str, int | str] = dict(WORDS["english"]["days"])

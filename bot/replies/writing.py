@@ -37,6 +37,8 @@ class Writer:
         self.reader = reader
         self.phone = content.clinic.phone
         self.say = content.say  # every sentence comes from the content's catalogue
+        # The answer while staff have the thread, said once (the webhook sends it often).
+        self.held = {language: self.say("held", language) for language in ("en", "es")}
         self.weekdays = content.calendar["days"]  # language -> Monday..Sunday
         self.weekdays_short = content.calendar["days_short"]
 
