@@ -15,12 +15,13 @@ from sqlalchemy import create_engine, event
 from twilio.request_validator import RequestValidator
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from bot import checkins, security
+from bot import checkins, quiet_hours, security
 from bot import config as settings
 from bot.auth import login_manager
 from bot.content import ContentError, load_content
 from bot.models import DATABASE_UNAVAILABLE, db
 from bot.phones import mask_log_records
+from bot.quiet_hours import SendingHours
 from bot.replies import Replier
 from bot.sender import make_sender
 from bot.spool import Spool
@@ -51,8 +52,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["content"] = content
     app.context_processor(lambda: {"clinic_name": content.clinic.name})
     app.extensions["replier"] = Replier(content, ZoneInfo(app.config["CLINIC_TIMEZONE"]))
+    if not app.config.get("CLINIC_STATE"):
+        app.config["CLINIC_STATE"] = quiet_hours.clinic_state(content.clinic.address)
     app.extensions["checkin_settings"] = checkins.Settings(
-        say=content.say, window=app.config["REMINDER_WINDOW"], calendar=content.calendar
+        say=content.say, hours=SendingHours.from_config(app.config), calendar=content.calendar
     )
 
     token = app.config.get("TWILIO_AUTH_TOKEN")
@@ -114,7 +117,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
-    from bot import auth, cli, health, inbox, reports, simulator, staff, webhook
+    from bot import audit, auth, cli, health, inbox, reports, simulator, staff, webhook
 
     app.extensions["csrf"].exempt(webhook.bp)  # Twilio signs its requests instead
     app.register_blueprint(webhook.bp)
@@ -123,6 +126,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(staff.bp)
     app.register_blueprint(inbox.bp)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(audit.bp)
     app.register_blueprint(cli.bp)
     for error in DATABASE_UNAVAILABLE:
         app.register_error_handler(error, database_unavailable)

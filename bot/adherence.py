@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from bot.models import AdherenceDay, ConsentEvent, DailyFigure, Patient, ReminderDelivery
 from bot.patients import status_expression
+from bot.text import safe_cell
 
 DELIVERED = ("delivered", "read")
 RANGES = (7, 30, 90)
@@ -338,13 +339,6 @@ EXPORT_COLUMNS = [
     "name", "phone", "status", "days_done", "reminders_sent", "reminders_delivered",
     "adherence_percent", "average_pain", "last_done",
 ]  # fmt: skip
-
-
-def safe_cell(value) -> str:
-    """A cell a spreadsheet shows as text: one starting with = + - @ (or a tab or carriage
-    return) would run as a formula when the file is opened (CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def export_csv(session: Session, first: dt.date, last: dt.date) -> str:

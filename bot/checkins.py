@@ -24,6 +24,7 @@ from bot import commands as c
 from bot.models import AdherenceDay, Patient, PhoneLanguage, ReminderDelivery, ScheduleChange
 from bot.patients import clock as _clock
 from bot.patients import in_window
+from bot.quiet_hours import SendingHours
 
 patients = Patient.__table__
 days = AdherenceDay.__table__
@@ -53,7 +54,7 @@ class Result:
 @dataclass(frozen=True)
 class Settings:
     say: Callable[..., str]  # the content's catalogue (``Content.say``)
-    window: tuple[dt.time, dt.time]  # when reminders may go out
+    hours: SendingHours  # when reminders may go out (the clinic's, the state's)
     calendar: dict  # the content's day and month names (``Content.calendar``)
 
 
@@ -64,6 +65,8 @@ def enrolled(conn: Connection, phone: str):
             patients.c.name,
             patients.c.language,
             patients.c.timezone,
+            patients.c.phone,
+            patients.c.state,
             patients.c.reminder_time,
             patients.c.paused,
             patients.c.paused_until,
@@ -170,10 +173,15 @@ def _high_pain(conn, settings, patient, pain, now, today, language) -> Result:
 # --- the schedule ----------------------------------------------------------------------------
 
 
-def _window_text(settings: Settings, language: bool) -> str:
-    start, end = settings.window
+def _window_text(settings: Settings, patient, language: bool) -> str:
+    start, end = _usual(settings, patient)
     closes = "12:00 AM" if end == dt.time.max else _clock(end)
     return settings.say("window", language, start=_clock(start), end=closes)
+
+
+def _usual(settings: Settings, patient) -> tuple[dt.time, dt.time]:
+    """The hours reminders go out on most days where the patient is."""
+    return settings.hours.usual(patient.phone, patient.state)
 
 
 def _later(conn, settings, patient, now, today, language) -> Result:
@@ -192,8 +200,11 @@ def _later(conn, settings, patient, now, today, language) -> Result:
         at = _clock(delivery.again_at.astimezone(zone).time())
         return Result(say("later_again", language, time=at), "later_again")
     local = again.astimezone(zone)
-    if local.date() != today or not in_window(local.time(), settings.window):
-        window = _window_text(settings, language)
+    hours = settings.hours
+    if local.date() != today or not hours.open_at(
+        again, patient.timezone, patient.phone, patient.state
+    ):
+        window = _window_text(settings, patient, language)
         return Result(say("later_too_late", language, window=window), "later_refused")
     conn.execute(update(deliveries).where(deliveries.c.id == delivery.id).values(again_at=again))
     at = _clock(local.time())
@@ -202,8 +213,8 @@ def _later(conn, settings, patient, now, today, language) -> Result:
 
 
 def _new_time(conn, settings, patient, wanted: dt.time, now, language) -> Result:
-    if not in_window(wanted, settings.window):
-        window = _window_text(settings, language)
+    if not in_window(wanted, _usual(settings, patient)):
+        window = _window_text(settings, patient, language)
         text = settings.say("time_refused", language, time=_clock(wanted), window=window)
         return Result(text, "time_refused")
     conn.execute(update(patients).where(patients.c.id == patient.id).values(reminder_time=wanted))
@@ -245,7 +256,7 @@ def paused_for_pain(conn: Connection, patient_id: int) -> bool:
 
 
 def _resume(conn, settings, patient, now, language) -> Result:
-    at = _clock(max(patient.reminder_time, settings.window[0]))
+    at = _clock(max(patient.reminder_time, _usual(settings, patient)[0]))
     if patient.paused and paused_for_pain(conn, patient.id):
         return Result(settings.say("resume_refused", language), "resume_refused", "person")
     if patient.paused:

@@ -14,6 +14,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from bot import audit
 from bot.adherence import SETTLED_DAYS, roll_up
 from bot.alerts import send_alert
 from bot.auth import StaffError, create_staff, set_password
@@ -75,6 +76,7 @@ def create_staff_user(email: str, admin: bool, password: str | None) -> None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         user = create_staff(db.session, email, password, "admin" if admin else "staff")
+        audit.record(db.session, audit.command_line(), "staff_create", None, None, user.email)
         db.session.commit()
     except StaffError as exc:
         db.session.rollback()
@@ -98,6 +100,7 @@ def set_staff_password(email: str, password: str | None) -> None:
         password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
     try:
         set_password(db.session, user, password)
+        audit.record(db.session, audit.command_line(), "staff_password", None, None, user.email)
         db.session.commit()
     except StaffError as exc:
         db.session.rollback()
@@ -132,6 +135,8 @@ def import_patients(csv_file) -> None:
         report = import_csv(app, data, "import", _progress_bars())
     except ImportFileError as exc:
         raise click.ClickException(str(exc)) from None
+    audit.record(db.session, audit.command_line(), "import", None, None, _imported(report))
+    db.session.commit()
     for line, reason in report.errors:
         click.echo(f"line {line}: {reason}", err=True)
     for line, reason in report.invite_failures:
@@ -142,6 +147,13 @@ def import_patients(csv_file) -> None:
     )
     if report.errors:
         raise SystemExit(1)
+
+
+def _imported(report) -> str:
+    return (
+        f"{report.rows} rows: {report.enrolled} enrolled, {len(report.errors)} with errors, "
+        f"{report.invited} invited"
+    )
 
 
 @patients_cli.command("invite")

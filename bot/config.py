@@ -20,6 +20,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
+from bot.quiet_hours import parse_state
+
 TWILIO_API_BASE_URL = "https://api.twilio.com"
 
 # name -> default (None: no default)
@@ -48,6 +50,10 @@ SETTINGS: dict[str, Any] = {
     "SEND_RETRIES": 4,  # retries of a text Twilio answered 429 or 5xx
     "SEND_RETRY_BACKOFF": 0.5,  # seconds before the first retry; doubles, with jitter
     "REMINDER_WINDOW": "08:00-21:00",  # local hours reminders and invitations go out in
+    # Hold reminders and invitations to the stricter hours of the patient's state (Florida,
+    # Texas...: bot/quiet_hours.yaml); off: the REMINDER_WINDOW alone.
+    "STATE_QUIET_HOURS": True,
+    "CLINIC_STATE": None,  # default: read from the clinic's address in the content file
     "REMINDER_CLAIM_TIMEOUT": 300,  # seconds before an unfinished claim counts as abandoned
     "REMINDER_BATCH": 1000,  # reminders claimed and sent together
     "STAFF_IDLE_MINUTES": 30,  # a staff session ends after this long without a request
@@ -131,6 +137,12 @@ def check(config: dict[str, Any], instance_path: str, debug: bool, testing: bool
     config["STAFF_IDLE_MINUTES"] = integer(config, "STAFF_IDLE_MINUTES", minimum=1)
     config["STAFF_SESSION_HOURS"] = integer(config, "STAFF_SESSION_HOURS", minimum=1)
     config["SPANISH_ACCENTS"] = flag(config, "SPANISH_ACCENTS")
+    config["STATE_QUIET_HOURS"] = flag(config, "STATE_QUIET_HOURS")
+    if config.get("CLINIC_STATE"):
+        try:
+            config["CLINIC_STATE"] = parse_state(config["CLINIC_STATE"])
+        except ValueError as exc:
+            raise ConfigError(f"CLINIC_STATE: {exc}") from None
     simulator = config.get("SIMULATOR")
     config["SIMULATOR"] = debug if simulator is None else flag(config, "SIMULATOR")
 

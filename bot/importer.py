@@ -1,8 +1,9 @@
 """Bulk enrollment from a CSV file (the ``patients import`` command and the upload page).
 
-The header row is ``name,phone,language,routine,reminder_time,timezone``; routine is
-exercise names separated by ``;``, matched as forgivingly as patients' texts are;
-reminder_time is ``HH:MM``; language and timezone may be empty. Every bad row is reported
+The header row is ``name,phone,language,routine,reminder_time,timezone``, and an optional
+``state`` column; routine is exercise names separated by ``;``, matched as forgivingly as
+patients' texts are; reminder_time is ``HH:MM``; language, timezone and state may be empty
+(state: whose texting hours hold, else the area code's). Every bad row is reported
 with its line number and reason and the good rows are enrolled.
 
 The file is read as spreadsheets write it (``read_file``): UTF-8 with or without a BOM,
@@ -38,10 +39,12 @@ from sqlalchemy import select, update
 from bot import patients as pt
 from bot.models import ImportJob, Patient, db, utcnow
 from bot.phones import staff_facing
+from bot.quiet_hours import SendingHours
 from bot.sender import limits_from_config, pipelined
 
 log = logging.getLogger(__name__)
 COLUMNS = ("name", "phone", "language", "routine", "reminder_time", "timezone")
+OPTIONAL_COLUMNS = ("state",)
 BATCH = 500
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 50_000
@@ -71,9 +74,9 @@ def template_csv(content) -> str:
     clinic's exercise names. Importing it as it is enrolls the two examples."""
     first, second = (e.name for e in content.exercises[:2])
     rows = [
-        ",".join(COLUMNS),
-        f"Ana Lopez,(202) 555-0101,es,{first}; {second},09:00,",
-        f"Bob Smith,202-555-0102,en,{second},18:30,America/Chicago",
+        ",".join(COLUMNS + OPTIONAL_COLUMNS),
+        f"Ana Lopez,(202) 555-0101,es,{first}; {second},09:00,,",
+        f"Bob Smith,202-555-0102,en,{second},18:30,America/Chicago,TX",
     ]
     return "\r\n".join(rows) + "\r\n"
 
@@ -184,6 +187,7 @@ def _parse(
     content = app.extensions["content"]
     matcher = pt.RoutineMatcher(content)
     default_tz = app.config["CLINIC_TIMEZONE"]
+    hours = SendingHours.from_config(app.config)
     rows, unreadable = read_file(data)
     names = {line: (row.get("name") or "").strip()[:120] for line, row in rows}
 
@@ -203,7 +207,9 @@ def _parse(
                 routine=matcher.match(re.split(r"[;,]", row.get("routine") or "")),
                 reminder_time=pt.parse_time(row.get("reminder_time") or ""),
                 timezone=pt.parse_timezone(row.get("timezone") or "", default_tz),
+                state=pt.parse_state(row.get("state") or ""),
             )
+            pt.time_allowed(enrollment.reminder_time, enrollment.phone, enrollment.state, hours)
         except pt.EnrollmentError as exc:
             report.errors.append((line, f"{exc.field}: {exc}"))
             continue
@@ -266,7 +272,7 @@ def preview_csv(app: Flask, data: bytes | str) -> Preview:
     parsed, report, names = _parse(app, data)
     result = Preview(rows=report.rows)
     result.errors = [(line, names.get(line, ""), reason) for line, reason in report.errors]
-    window, now = app.config["REMINDER_WINDOW"], utcnow()
+    hours, now = SendingHours.from_config(app.config), utcnow()
     session = db.session
     for start in range(0, len(parsed), BATCH):
         batch = parsed[start : start + BATCH]
@@ -288,7 +294,7 @@ def preview_csv(app: Flask, data: bytes | str) -> Preview:
                 result.new += 1
             if enrollment.phone in opted_out:
                 result.opted_out += 1
-            elif pt.within_sending_hours(now, enrollment.timezone, window):
+            elif pt.within_sending_hours(now, enrollment, hours):
                 result.invite_now += 1
             else:
                 result.held += 1
@@ -474,18 +480,19 @@ def _invite_all(app: Flask, to_invite, report: ImportReport, progress: Progress 
         if patients[pid].phone in opted_out:
             report.invite_failures.append((line_of[pid], "the number has opted out (STOP)"))
     # Never at night where the patient is: those invitations wait for a staff member.
-    window, now = app.config["REMINDER_WINDOW"], utcnow()
+    hours, now = SendingHours.from_config(app.config), utcnow()
     jobs, held = [], []
     for pid in ids:
         patient = patients[pid]
         if patient.phone in opted_out or patient.number_invalid:
             continue
-        if not pt.within_sending_hours(now, patient.timezone, window):
+        if not pt.within_sending_hours(now, patient, hours):
             held.append(pid)
             continue
         jobs.append((pid, patient.phone, pt.invitation_text(content, patient)))
     for pid in sorted(held, key=line_of.__getitem__):
-        report.invite_failures.append((line_of[pid], pt.held_for_the_night(window)))
+        held_note = pt.held_for_the_night(hours, patients[pid])
+        report.invite_failures.append((line_of[pid], held_note))
 
     def claimed_batches():
         for start in range(0, len(jobs), BATCH):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from bot import audit
 from bot import patients as pt
 from bot import threads as th
 from bot.models import DATABASE_UNAVAILABLE, Patient, Thread, db, utcnow
@@ -65,11 +66,13 @@ def _thread(thread_id: int) -> Thread:
 def thread(thread_id: int):
     record = _thread(thread_id)
     th.mark_read(db.session, record)
+    patient = pt.enrolled(db.session, record.phone)
+    audit.note("view_conversation", patient and patient.id, f"thread {record.id}")
     db.session.commit()
     return render_template(
         "thread.html",
         thread=record,
-        patient=pt.enrolled(db.session, record.phone),
+        patient=patient,
         reason=th.REASONS.get(record.reason, record.reason),
         messages=pt.conversation(db.session, record.phone),
         reply=ReplyForm(),
@@ -84,9 +87,10 @@ def reply_in_thread(thread_id: int):
     form = ReplyForm()
     if not form.validate_on_submit():
         abort(400)
-    sent = _send(record.phone, form.body.data or "")
+    sent = _send(record.phone, form.body.data or "", f"thread {record.id}")
     if sent and request.form.get("then") == "done":
         th.mark_done(db.session, _thread(thread_id), current_user.email, utcnow())
+        audit.note("close_thread", _patient_id(record.phone), f"thread {record.id}")
         db.session.commit()
         flash("Sent, and the thread is marked done.", "success")
         return redirect(url_for("inbox.inbox"))
@@ -101,11 +105,17 @@ def reply_to_patient(patient_id: int):
     form = ReplyForm()
     if not form.validate_on_submit():
         abort(400)
-    _send(patient.phone, form.body.data or "")
+    _send(patient.phone, form.body.data or "", "from the patient's page", patient.id)
     return redirect(url_for("staff.patient", patient_id=patient.id, _anchor="reply"))
 
 
-def _send(phone: str, body: str) -> bool:
+def _patient_id(phone: str) -> int | None:
+    """The enrolled patient of a number, for the audit trail (None: not a patient)."""
+    patient = pt.enrolled(db.session, phone)
+    return patient.id if patient else None
+
+
+def _send(phone: str, body: str, where: str, patient_id: int | None = None) -> bool:
     try:
         result = th.send_reply(
             db.session, current_app.extensions["sender"], phone, body, current_user.email, utcnow()
@@ -114,6 +124,9 @@ def _send(phone: str, body: str) -> bool:
         db.session.rollback()
         flash(str(refused), "error")
         return False
+    if patient_id is None:
+        patient_id = _patient_id(phone)
+    audit.note("reply", patient_id, f"{where}: {'sent' if result.ok else 'not sent'}")
     db.session.commit()
     if result.ok:
         flash("Reply sent.", "success")
@@ -126,7 +139,9 @@ def _send(phone: str, body: str) -> bool:
 def done(thread_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
-    th.mark_done(db.session, _thread(thread_id), current_user.email, utcnow())
+    record = _thread(thread_id)
+    th.mark_done(db.session, record, current_user.email, utcnow())
+    audit.note("close_thread", _patient_id(record.phone), f"thread {record.id}")
     db.session.commit()
     flash(
         "Marked done: out of the inbox until the number texts something that needs a person.",

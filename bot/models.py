@@ -200,6 +200,9 @@ class Patient(db.Model):
     routine: Mapped[list[str]] = mapped_column(JSON, default=list)  # exercise ids, in order
     reminder_time: Mapped[dt.time] = mapped_column(Time)  # local time of day
     timezone: Mapped[str] = mapped_column(String(64))
+    # The US state whose sending hours hold for the patient (postal code); None: read from
+    # the number's area code, else the clinic's (bot/quiet_hours.py).
+    state: Mapped[str | None] = mapped_column(String(2))
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     # A pause with an end: reminders start again at this moment (midnight where the patient
     # is, on the day they resume); None while paused: until someone resumes them.
@@ -270,6 +273,10 @@ class AuditEvent(db.Model):
     changed. ``patient_id`` is no foreign key, so the line outlives the patient's row."""
 
     __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_actor_id", "actor", "id"),
+        Index("ix_audit_events_action_id", "action", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

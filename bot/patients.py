@@ -21,16 +21,17 @@ import phonenumbers
 from sqlalchemy import and_, case, delete, func, insert, null, or_, select, update
 from sqlalchemy.orm import Session
 
+from bot import audit, quiet_hours
 from bot.content import Content
 from bot.models import (
     SMS_CONSENT_ACTIONS,
-    AuditEvent,
     ConsentEvent,
     Message,
     Patient,
     ReminderDelivery,
     ScheduleChange,
 )
+from bot.quiet_hours import SendingHours
 from bot.replies import PhraseIndex
 from bot.sender import BAD_NUMBERS, UNSUBSCRIBED, Sender, SendResult
 from bot.text import normalize
@@ -108,6 +109,14 @@ def parse_timezone(raw: str, default: str) -> str:
     return name
 
 
+def parse_state(raw: str) -> str | None:
+    """An optional US state ("FL", "Florida"): whose sending hours hold for the patient."""
+    try:
+        return quiet_hours.parse_state(raw)
+    except ValueError as exc:
+        raise EnrollmentError("state", str(exc)) from None
+
+
 def parse_language(raw: str) -> str:
     text = normalize(raw or "")
     if text in ("", "en", "english", "ingles"):
@@ -160,6 +169,7 @@ class Enrollment:
     routine: list[str]
     reminder_time: dt.time
     timezone: str
+    state: str | None = None  # None: the area code's, else the clinic's (quiet_hours)
 
 
 def check_name(raw: str) -> str:
@@ -191,6 +201,7 @@ def enroll(
     patient.routine = list(enrollment.routine)
     patient.reminder_time = enrollment.reminder_time
     patient.timezone = enrollment.timezone
+    patient.state = enrollment.state
     patient.paused = False
     patient.number_invalid = False
     patient.removed_at = None
@@ -258,19 +269,33 @@ def in_window(t: dt.time, window: tuple[dt.time, dt.time]) -> bool:
     return start <= t and (t < end or end == dt.time.max)
 
 
-def within_sending_hours(now: dt.datetime, timezone: str, window: tuple[dt.time, dt.time]) -> bool:
-    """Whether it is within the sending window (REMINDER_WINDOW) where the patient is: no
-    text the app starts itself, reminder or invitation, goes out at night."""
-    return in_window(now.astimezone(ZoneInfo(timezone)).time(), window)
+def within_sending_hours(now: dt.datetime, patient, hours: SendingHours) -> bool:
+    """Whether it is within the sending hours where the patient is (the clinic's
+    REMINDER_WINDOW, and the patient's state's law where stricter): no text the app starts
+    itself, reminder or invitation, goes out at night."""
+    return hours.open_at(now, patient.timezone, patient.phone, patient.state)
 
 
-def held_for_the_night(window: tuple[dt.time, dt.time]) -> str:
-    start, end = window
-    closes = "24:00" if end == dt.time.max else f"{end:%H:%M}"
+def held_for_the_night(hours: SendingHours | None = None, patient=None) -> str:
+    where = "where the patient is"
+    if hours is not None and patient is not None:
+        where = f"{hours.describe(patient.phone, patient.state)}, where the patient is"
     return (
-        f"held: outside sending hours ({start:%H:%M}-{closes} where the patient is); send "
-        "it during the day from the patient's page or with 'flask --app bot patients invite'"
+        f"held: outside sending hours ({where}); send it during the day from the patient's "
+        "page or with 'flask --app bot patients invite'"
     )
+
+
+def time_allowed(at: dt.time, phone: str, state: str | None, hours: SendingHours) -> None:
+    """The daily time is before the sending hours close where the patient is, on most
+    days: a time after would never be sent. Raises EnrollmentError saying the hours."""
+    _, end = hours.usual(phone, state)
+    if end != dt.time.max and at >= end:
+        raise EnrollmentError(
+            "reminder_time",
+            f"Texts to this patient go out only {hours.describe(phone, state)}: choose a "
+            f"time before {clock(end)}.",
+        )
 
 
 def never_invited_filter():
@@ -427,10 +452,7 @@ def delete_patient_data(
         f"deleted {texts} texts and the name; blanked {reminders} daily reminders; "
         "consent history kept"
     )
-    session.add(
-        AuditEvent(created_at=now, actor=actor, action="delete_patient_data",
-                   patient_id=patient.id, detail=detail, address=(address or "")[:64])
-    )  # fmt: skip
+    audit.record(session, actor, "delete_patient_data", address, patient.id, detail, now)
     return detail
 
 

@@ -43,7 +43,8 @@ from sqlalchemy.orm import Session
 from bot.checkins import end_pauses
 from bot.content import Content
 from bot.models import Message, Patient, ReminderDelivery
-from bot.patients import record_refusals, subscribed_filter, within_sending_hours
+from bot.patients import record_refusals, subscribed_filter
+from bot.quiet_hours import SendingHours
 from bot.segments import count_segments, is_gsm7
 from bot.sender import Limits, Sender, limits_from_config, pipelined
 from bot.text import gsm_name
@@ -58,18 +59,15 @@ MISSED = "not sent before the day's sending window closed (no sweep ran in time)
 
 @dataclass(frozen=True)
 class ReminderSettings:
-    window_start: dt.time = dt.time(8, 0)
-    window_end: dt.time = dt.time(21, 0)
+    hours: SendingHours = SendingHours()  # the clinic's window and the states' laws
     claim_timeout: dt.timedelta = dt.timedelta(minutes=5)
     batch: int = 1000
     limits: Limits = Limits()
 
     @classmethod
     def from_config(cls, config) -> ReminderSettings:
-        start, end = config["REMINDER_WINDOW"]
         return cls(
-            window_start=start,
-            window_end=end,
+            hours=SendingHours.from_config(config),
             claim_timeout=dt.timedelta(seconds=config["REMINDER_CLAIM_TIMEOUT"]),
             batch=config["REMINDER_BATCH"],
             limits=limits_from_config(config),
@@ -138,16 +136,17 @@ def reminder_text(content: Content, name: str, language: str, routine: list[str]
 
 
 def due_moment(
-    local_date: dt.date, at_time: dt.time, zone: ZoneInfo, settings: ReminderSettings
+    local_date: dt.date, at_time: dt.time, zone: ZoneInfo, window: tuple[dt.time, dt.time]
 ) -> tuple[dt.datetime, dt.datetime]:
-    """(when the reminder is due, when its window closes), both aware, for a local date.
+    """(when the reminder is due, when its window closes), both aware, for a local date and
+    that day's sending hours where the patient is.
 
     A time that does not exist that day (spring forward) is read with the offset before
     the change, so 2:30 becomes 3:30; a time that exists twice (fall back) is its first
     occurrence. Either way the day has one reminder, as the delivery row is per date."""
-    wanted = max(at_time, settings.window_start)
-    due = dt.datetime.combine(local_date, wanted, tzinfo=zone)
-    closes = dt.datetime.combine(local_date, settings.window_end, tzinfo=zone)
+    start, end = window
+    due = dt.datetime.combine(local_date, max(at_time, start), tzinfo=zone)
+    closes = dt.datetime.combine(local_date, end, tzinfo=zone)
     return due, closes
 
 
@@ -228,17 +227,17 @@ def send_again(
     session.commit()
     if not due:
         return
-    zones = dict(
-        session.execute(
-            select(Patient.id, Patient.timezone).where(
+    where = {
+        p.id: p
+        for p in session.execute(
+            select(Patient.id, Patient.timezone, Patient.phone, Patient.state).where(
                 subscribed_filter(), Patient.id.in_([row.patient_id for row in due])
             )
         ).all()
-    )
-    window = (settings.window_start, settings.window_end)
+    }
     for row in due:
-        zone = zones.get(row.patient_id)
-        if zone is None or not within_sending_hours(now, zone, window):
+        p = where.get(row.patient_id)
+        if p is None or not settings.hours.open_at(now, p.timezone, p.phone, p.state):
             continue
         result = sender.send(row.phone, row.body)
         if result.ok:
@@ -275,6 +274,7 @@ def plan(
                 Patient.routine,
                 Patient.reminder_time,
                 Patient.timezone,
+                Patient.state,
             )
             .where(subscribed_filter(), Patient.id > last_id)
             .order_by(Patient.id)
@@ -301,7 +301,9 @@ def plan(
             local_date = dates[p.id]
             if (p.id, local_date) in planned:
                 continue
-            due, closes = due_moment(local_date, p.reminder_time, zones[p.timezone], settings)
+            hours = settings.hours.on(local_date, p.phone, p.state)
+            window = hours or (settings.hours.window[0],) * 2  # no texts that day: closed
+            due, closes = due_moment(local_date, p.reminder_time, zones[p.timezone], window)
             if due > at:
                 continue
             row = {
@@ -314,12 +316,7 @@ def plan(
                 "created_at": at,
             }
             if at >= closes:
-                window = f"{settings.window_start:%H:%M}-{settings.window_end:%H:%M}"
-                row.update(
-                    status="skipped",
-                    body="",
-                    note=f"outside the sending window {window} by the time it was due",
-                )
+                row.update(status="skipped", body="", note=held_note(settings, p, hours))
                 report.skipped += 1
             else:
                 row.update(
@@ -339,6 +336,15 @@ def plan(
                 rows,
             )
             session.commit()
+
+
+def held_note(settings: ReminderSettings, patient, hours) -> str:
+    """Why a reminder was not sent: the day's sending hours where the patient is had closed
+    (or the patient's state allows none that day) by the time it was due."""
+    described = settings.hours.describe(patient.phone, patient.state)
+    if hours is None:
+        return f"held: no texts on this day of the week where the patient is ({described})"
+    return f"held: outside the sending hours {described} by the time it was due"[:200]
 
 
 def still_open(now: dt.datetime):

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, render_template, request
 
-from bot import adherence
+from bot import adherence, audit
 from bot.models import db, utcnow
 from bot.staff import require_sign_in
 
@@ -54,6 +54,8 @@ def export():
             mimetype="text/plain",
         )
     body = adherence.export_csv(db.session, first, last)
+    audit.note("export_adherence", detail=f"{first.isoformat()} to {last.isoformat()}")
+    db.session.commit()
     name = f"adherence-{first.isoformat()}-to-{last.isoformat()}.csv"
     return Response(
         body,

@@ -36,7 +36,7 @@ from wtforms import (
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Email, Length
 
-from bot import adherence, threads
+from bot import adherence, audit, threads
 from bot import patients as pt
 from bot.auth import StaffError, create_staff, set_active
 from bot.checkins import record_change
@@ -52,6 +52,7 @@ from bot.importer import confirm_import as importer_confirm
 from bot.importer import invite_again as importer_invite_again
 from bot.models import ImportJob, Patient, StaffUser, db, utcnow
 from bot.phones import staff_facing
+from bot.quiet_hours import SendingHours
 
 bp = Blueprint("staff", __name__)
 
@@ -108,6 +109,7 @@ class PatientForm(FlaskForm):
     timezone = SelectField(
         "Time zone", choices=[SelectChoice(z, z.replace("_", " ")) for z in TIMEZONES]
     )
+    state = StringField("State (optional: whose texting hours hold; else the area code's)")
     consent = BooleanField("The patient agreed in person to get these texts")
 
 
@@ -161,7 +163,13 @@ def _routine_from_form() -> list[str]:
     return routine
 
 
-FIELD_ORDER = ("name", "phone", "language", "reminder_time", "timezone", "routine", "consent")
+FIELD_ORDER = (
+    "name", "phone", "language", "reminder_time", "timezone", "state", "routine", "consent"
+)  # fmt: skip
+
+
+def _sending_hours() -> SendingHours:
+    return SendingHours.from_config(current_app.config)
 
 
 def _checked(form: PatientForm, parsers: dict) -> tuple[dict, dict[str, str]]:
@@ -249,6 +257,8 @@ def invite_again():
         abort(400)
     ids = pt.invite_again_candidates(db.session, utcnow() - INVITE_AGAIN_AFTER)
     report = importer_invite_again(current_app._get_current_object(), ids)
+    audit.note("invite_again", detail=f"{report.invited} of {len(ids)} patients")
+    db.session.commit()
     held = len(report.invite_failures)
     flash(
         f"Sent the invitation again to {report.invited} of {len(ids)} patients."
@@ -272,6 +282,7 @@ def enroll():
             "language": lambda: pt.parse_language(form.language.data),
             "reminder_time": lambda: pt.parse_time(form.reminder_time.data),
             "timezone": lambda: pt.parse_timezone(form.timezone.data, zone),
+            "state": lambda: pt.parse_state(form.state.data),
             "routine": _routine_from_form,
             "consent": lambda: _consent_given(form),
         })  # fmt: skip
@@ -279,7 +290,11 @@ def enroll():
             values.pop("consent")
             try:
                 enrollment = pt.Enrollment(**values)
+                pt.time_allowed(
+                    enrollment.reminder_time, enrollment.phone, enrollment.state, _sending_hours()
+                )
                 patient = pt.enroll(db.session, enrollment, current_user.email, "staff", utcnow())
+                audit.note("enroll", patient.id)
                 db.session.commit()
             except pt.EnrollmentError as exc:
                 db.session.rollback()
@@ -300,12 +315,12 @@ def enroll():
 
 
 def _send_invitation(patient: Patient) -> None:
-    window, now = current_app.config["REMINDER_WINDOW"], utcnow()
-    if not pt.within_sending_hours(now, patient.timezone, window):
+    hours, now = _sending_hours(), utcnow()
+    if not pt.within_sending_hours(now, patient, hours):
         local = now.astimezone(ZoneInfo(patient.timezone))
         flash(
             f"{patient.name} is enrolled. It is {pt.clock(local.time())} where the patient "
-            f"is: the invitation is {pt.held_for_the_night(window)}.",
+            f"is: the invitation is {pt.held_for_the_night(hours, patient)}.",
             "warning",
         )
         return
@@ -340,6 +355,8 @@ def invite(patient_id: int):
         flash(f"{record.name} has answered the invitation already.", "warning")
     else:
         _send_invitation(record)
+        audit.note("invite", record.id)
+        db.session.commit()
     return redirect(url_for("staff.patient", patient_id=record.id))
 
 
@@ -347,6 +364,8 @@ def invite(patient_id: int):
 def patient(patient_id: int):
     record = _patient(patient_id, removed_too=True)
     content = _content()
+    audit.note("view_patient", record.id)
+    db.session.commit()
     return render_template(
         "patient.html",
         patient=record,
@@ -367,7 +386,27 @@ def patient(patient_id: int):
         thread=threads.thread_of(db.session, record.phone),
         changes=pt.schedule_history(db.session, record.id),
         chart=adherence.chart(adherence.last_days(db.session, record, _today(record.timezone))),
+        texting_hours=_texting_hours(record),
     )
+
+
+def _texting_hours(record: Patient) -> dict:
+    """The hours texts go out to the patient, the state they come from and how it was
+    known, and whether the daily time is past them (never sent)."""
+    hours = _sending_hours()
+    state, source = hours.state_of(record.phone, record.state)
+    late = False
+    try:
+        pt.time_allowed(record.reminder_time, record.phone, record.state, hours)
+    except pt.EnrollmentError:
+        late = True
+    sources = {"recorded": "recorded", "area code": "from the area code", "clinic": "the clinic's"}
+    return {
+        "text": hours.describe(record.phone, record.state),
+        "state": state,
+        "source": sources[source],
+        "late": late,
+    }
 
 
 @bp.route("/patients/<id:patient_id>/edit", methods=["GET", "POST"])
@@ -383,13 +422,23 @@ def edit(patient_id: int):
             "language": lambda: pt.parse_language(form.language.data),
             "reminder_time": lambda: pt.parse_time(form.reminder_time.data),
             "timezone": lambda: pt.parse_timezone(form.timezone.data, record.timezone),
+            "state": lambda: pt.parse_state(form.state.data),
             "routine": _routine_from_form,
         })  # fmt: skip
         errors.pop("phone", None)  # not on this form: the number stays
         if not errors:
+            try:
+                pt.time_allowed(
+                    values["reminder_time"], record.phone, values["state"], _sending_hours()
+                )
+            except pt.EnrollmentError as exc:
+                errors[exc.field] = str(exc)
+        if not errors:
             was = (record.reminder_time, record.timezone)
+            changed = [f for f, v in values.items() if getattr(record, f) != v]
             for field, value in values.items():
                 setattr(record, field, value)
+            audit.note("edit", record.id, "changed: " + (", ".join(changed) or "nothing"))
             if (record.reminder_time, record.timezone) != was:
                 record_change(
                     db.session.connection(), record.id, "time",
@@ -438,6 +487,7 @@ def _set_paused(patient_id: int, paused: bool, message: str):
             db.session.connection(), record.id, "pause" if paused else "resume",
             "Paused" if paused else "Reminders resumed", ("staff", current_user.email), utcnow(),
         )  # fmt: skip
+        audit.note("pause" if paused else "resume", record.id)
     db.session.commit()
     flash(message.format(record.name), "success")
     return redirect(url_for("staff.patient", patient_id=record.id))
@@ -465,6 +515,7 @@ def remove(patient_id: int):
         abort(400)
     record = _patient(patient_id)
     record.removed_at = utcnow()
+    audit.note("remove", record.id)
     db.session.commit()
     flash(f"{record.name} is removed: no more reminders. The texts stay on record.", "success")
     return redirect(url_for("staff.patients"))
@@ -535,6 +586,7 @@ def confirm_import(job_id: int):
     if job.status != "preview" or job.upload is None:
         flash("This import was confirmed or cancelled already.", "warning")
         return redirect(url_for("staff.import_job", job_id=job.id))
+    audit.note("import", detail=f"import {job.id} confirmed (see its page for the report)")
     importer_confirm(current_app._get_current_object(), job, current_user.email)
     return redirect(url_for("staff.import_job", job_id=job_id))
 
@@ -576,7 +628,7 @@ def import_job(job_id: int):
         report=None if preview else job.report,
         preview=preview,
         action=ActionForm(),
-        held_note=pt.held_for_the_night(current_app.config["REMINDER_WINDOW"]),
+        held_note=pt.held_for_the_night(),
     )
 
 
@@ -588,6 +640,7 @@ def staff_users():
         try:
             role = "admin" if form.admin.data else "staff"
             user = create_staff(db.session, form.email.data, form.password.data, role)
+            audit.note("staff_create", detail=f"{user.email} ({role})")
             db.session.commit()
             flash(f"Created the account {user.email}.", "success")
             return redirect(url_for("staff.staff_users"))
@@ -608,6 +661,7 @@ def toggle_active(user_id: int):
         flash("You cannot deactivate your own account.", "error")
     else:
         set_active(db.session, user, not user.active)  # deactivating ends its sessions
+        audit.note("staff_activate" if user.active else "staff_deactivate", detail=user.email)
         db.session.commit()
         flash(f"{user.email} is {'active' if user.active else 'deactivated'}.", "success")
     return redirect(url_for("staff.staff_users"))

@@ -38,3 +38,10 @@ def gsm_name(name: str) -> str:
         base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
         out.append(base if base and is_gsm7(base) else "")
     return "".join(out)
+
+
+def safe_cell(value) -> str:
+    """A cell a spreadsheet shows as text: one starting with = + - @ (or a tab or carriage
+    return) would run as a formula when the file is opened (CSV injection)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

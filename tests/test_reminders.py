@@ -188,7 +188,7 @@ def test_late_reminder_is_skipped_and_recorded(reminder_app, fake_twilio):
     report = sweep(app, ny(2026, 11, 30, 22, 20))
     assert report.skipped == 1 and report.sent == 0
     [delivery] = deliveries(app)
-    assert delivery.status == "skipped" and "sending window 08:00-21:00" in delivery.note
+    assert delivery.status == "skipped" and "sending hours 08:00-21:00" in delivery.note
     assert sweep(app, ny(2026, 11, 30, 23, 0)).skipped == 0  # recorded once
     assert fake_twilio.messages == []
 

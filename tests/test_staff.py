@@ -546,7 +546,9 @@ def test_deleting_a_patients_data(staff_client, twilio_app, fake_twilio):
         record = db.session.get(Patient, patient.id)
         assert record.name == "Deleted patient" and record.routine == []
         assert record.removed_at is not None
-        [audit] = db.session.scalars(select(AuditEvent)).all()
+        [audit] = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "delete_patient_data")
+        ).all()
         assert (audit.actor, audit.action, audit.patient_id, audit.address) == (
             ADMIN_EMAIL,
             "delete_patient_data",

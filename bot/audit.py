@@ -1,0 +1,255 @@
+"""The audit trail: who read or changed a patient's data, when, what and from where.
+
+Every staff action on patients' data adds a row to ``audit_events`` (``note`` in a
+request, ``record`` anywhere else, such as a command); rows are only ever added: the
+database refuses to change or delete one (migration 0017). Admins read the trail on the
+``/audit`` page, filtered by who, what, which patient and when, and export it as CSV. A
+row names the patient by id, never by name or number, so the trail holds no patient data
+itself and outlives a patient whose data was deleted.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import getpass
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask_login import current_user
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from bot.models import AuditEvent, db, utcnow
+from bot.text import safe_cell
+
+bp = Blueprint("audit", __name__)
+
+# What a row's action means, in the page's words.
+ACTIONS = {
+    "view_patient": "Viewed a patient's page and texts",
+    "view_conversation": "Viewed a conversation in the inbox",
+    "enroll": "Enrolled a patient",
+    "edit": "Edited a patient",
+    "pause": "Paused reminders",
+    "resume": "Resumed reminders",
+    "invite": "Sent the invitation",
+    "invite_again": "Sent invitations again",
+    "remove": "Removed a patient",
+    "reply": "Replied by text",
+    "close_thread": "Marked a conversation done",
+    "import": "Imported patients",
+    "export_adherence": "Exported adherence",
+    "export_patient": "Exported a patient's data",
+    "delete_patient_data": "Deleted a patient's data",
+    "staff_create": "Created a staff account",
+    "staff_deactivate": "Deactivated a staff account",
+    "staff_activate": "Activated a staff account",
+    "staff_password": "Changed a staff password",
+    "view_audit": "Viewed the audit trail",
+    "export_audit": "Exported the audit trail",
+}
+PAGE = 100
+EXPORT_LIMIT = 100_000
+CSV_COLUMNS = ["id", "time_utc", "who", "action", "patient_id", "detail", "address"]
+
+
+def record(
+    session: Session,
+    actor: str,
+    action: str,
+    address: str | None = None,
+    patient_id: int | None = None,
+    detail: str = "",
+    now: dt.datetime | None = None,
+) -> None:
+    """Add one row to the trail, in the caller's transaction."""
+    if action not in ACTIONS:
+        raise ValueError(f"{action!r} is not an audited action")
+    session.add(
+        AuditEvent(
+            created_at=now or utcnow(),
+            actor=actor[:254],
+            action=action,
+            patient_id=patient_id,
+            detail=detail[:500],
+            address=(address or None) and address[:64],
+        )
+    )
+
+
+def note(action: str, patient_id: int | None = None, detail: str = "") -> None:
+    """Within a staff request: the signed-in member did this, from the request's address
+    (as the proxy reports it: PROXY_HOPS). The caller commits."""
+    record(db.session, current_user.email, action, request.remote_addr, patient_id, detail)
+
+
+def command_line() -> str:
+    """Who ran a command: the operating system's user, for the trail."""
+    try:
+        return f"command line ({getpass.getuser()})"
+    except (KeyError, OSError):
+        return "command line"
+
+
+# --- reading it ------------------------------------------------------------------------------
+
+
+@dataclass
+class Filters:
+    who: str = ""
+    action: str = ""
+    patient: int | None = None
+    first: dt.date | None = None
+    last: dt.date | None = None
+    zone: str = "UTC"
+
+    @classmethod
+    def from_args(cls, args, zone: str) -> tuple[Filters, list[str]]:
+        """The filters of the page's query string, and what was wrong with any of them."""
+        errors = []
+        filters = cls(zone=zone, who=(args.get("who") or "").strip()[:254])
+        action = args.get("action") or ""
+        if action and action not in ACTIONS:
+            errors.append("Choose an action from the list.")
+        else:
+            filters.action = action
+        patient = (args.get("patient") or "").strip()
+        if patient:
+            if patient.isdigit() and len(patient) < 19:
+                filters.patient = int(patient)
+            else:
+                errors.append("The patient is a number (the id in the patient page's address).")
+        for name, label in (("first", "From"), ("last", "To")):
+            raw = (args.get(name) or "").strip()
+            if raw:
+                try:
+                    setattr(filters, name, dt.date.fromisoformat(raw))
+                except ValueError:
+                    errors.append(f"{label} must be a date such as 2026-11-30.")
+        return filters, errors
+
+    def query(self) -> Select:
+        query = select(AuditEvent)
+        if self.who:
+            query = query.where(AuditEvent.actor == self.who.lower())
+        if self.action:
+            query = query.where(AuditEvent.action == self.action)
+        if self.patient is not None:
+            query = query.where(AuditEvent.patient_id == self.patient)
+        zone = ZoneInfo(self.zone)
+        if self.first:
+            start = dt.datetime.combine(self.first, dt.time(), tzinfo=zone)
+            query = query.where(AuditEvent.created_at >= start)
+        if self.last:
+            end = dt.datetime.combine(self.last + dt.timedelta(days=1), dt.time(), tzinfo=zone)
+            query = query.where(AuditEvent.created_at < end)
+        return query
+
+    def args(self) -> dict[str, str]:
+        """The filters as query arguments, for the next page's and the export's links."""
+        values = {
+            "who": self.who,
+            "action": self.action,
+            "patient": "" if self.patient is None else str(self.patient),
+            "first": self.first.isoformat() if self.first else "",
+            "last": self.last.isoformat() if self.last else "",
+        }
+        return {k: v for k, v in values.items() if v}
+
+
+def trail(session: Session, filters: Filters, before: int | None = None) -> list[AuditEvent]:
+    """A page of the trail, newest first; ``before``: older than this row."""
+    query = filters.query()
+    if before is not None:
+        query = query.where(AuditEvent.id < before)
+    return list(session.scalars(query.order_by(AuditEvent.id.desc()).limit(PAGE)))
+
+
+def export_rows(session: Session, filters: Filters) -> Iterator[str]:
+    """The trail as CSV lines (UTF-8 with a BOM, for Excel), oldest first."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+
+    def line(row) -> str:
+        writer.writerow(row)
+        text = out.getvalue()
+        out.seek(0)
+        out.truncate()
+        return text
+
+    yield "\ufeff" + line(CSV_COLUMNS)
+    rows = session.scalars(
+        filters.query()
+        .order_by(AuditEvent.id)
+        .limit(EXPORT_LIMIT)
+        .execution_options(yield_per=1000)
+    )
+    for event in rows:
+        yield line(
+            [
+                event.id,
+                event.created_at.astimezone(dt.UTC).isoformat(timespec="seconds"),
+                safe_cell(event.actor),
+                event.action,
+                "" if event.patient_id is None else event.patient_id,
+                safe_cell(event.detail),
+                safe_cell(event.address),
+            ]
+        )
+
+
+# --- the admins' page ------------------------------------------------------------------------
+
+
+@bp.before_request
+def admins_only():
+    from bot.staff import require_sign_in
+
+    refused = require_sign_in()
+    if refused is not None:
+        return refused
+    if not current_user.is_admin:
+        abort(403)
+    return None
+
+
+@bp.get("/audit")
+def page():
+    filters, errors = Filters.from_args(request.args, current_app.config["CLINIC_TIMEZONE"])
+    before = request.args.get("before", "")
+    before_id = int(before) if before.isdigit() and len(before) < 19 else None
+    rows = [] if errors else trail(db.session, filters, before_id)
+    note("view_audit", detail=_described(filters))
+    db.session.commit()
+    return render_template(
+        "audit.html",
+        rows=rows,
+        filters=filters,
+        errors=errors,
+        actions=ACTIONS,
+        page_size=PAGE,
+        older=rows[-1].id if len(rows) == PAGE else None,
+    )
+
+
+@bp.get("/audit.csv")
+def export():
+    filters, errors = Filters.from_args(request.args, current_app.config["CLINIC_TIMEZONE"])
+    if errors:
+        return Response("\n".join(errors) + "\n", 400, mimetype="text/plain")
+    note("export_audit", detail=_described(filters))
+    db.session.commit()
+    name = f"audit-{utcnow().date().isoformat()}.csv"
+    return Response(
+        "".join(export_rows(db.session, filters)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _described(filters: Filters) -> str:
+    return ", ".join(f"{k}={v}" for k, v in filters.args().items())[:500] or "everything"
