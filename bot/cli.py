@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import logging
 import sys
 from zoneinfo import ZoneInfo
@@ -21,8 +22,10 @@ from bot.auth import StaffError, create_staff, set_password
 from bot.clock import make_scheduler
 from bot.importer import MAX_FILE_BYTES, ImportFileError, import_csv, invite_pending
 from bot.inbound import Inbound
-from bot.models import DATABASE_UNAVAILABLE, StaffUser, db, utcnow
+from bot.models import DATABASE_UNAVAILABLE, Patient, StaffUser, db, utcnow
+from bot.patients import patient_status
 from bot.reminders import ReminderSettings, send_due, sweep_session
+from bot.retention import blank_old_texts, export_csv, patient_export
 from bot.webhook import local_sid, replay_spool, reply_to
 
 bp = Blueprint("cli", __name__, cli_group=None)
@@ -214,6 +217,42 @@ def send_due_command(at_text: str | None, dry_run: bool) -> None:
         bar.__exit__(None, None, None)
     prefix = "dry run: " if dry_run else ""
     click.echo(f"{prefix}{report.line()}")
+
+
+@bp.cli.command("retention")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    help="Blank texts older than this many days (default: MESSAGE_RETENTION_DAYS).",
+)
+def retention_command(days: int | None) -> None:
+    """Blank the words of texts and daily reminders older than MESSAGE_RETENTION_DAYS (the
+    clock does it every night); the metadata and the consent history stay."""
+    days = days or current_app.config.get("MESSAGE_RETENTION_DAYS")
+    if not days:
+        raise click.ClickException(
+            "MESSAGE_RETENTION_DAYS is not set (texts are kept): set it, or give --days"
+        )
+    blanked = blank_old_texts(db.session, utcnow(), days)
+    click.echo(f"Texts older than {days} days: {blanked.line()}.")
+
+
+@patients_cli.command("export")
+@click.argument("patient_id", type=int)
+@click.option("--format", "kind", type=click.Choice(["json", "csv"]), default="json")
+def export_patient_command(patient_id: int, kind: str) -> None:
+    """Print everything held on one patient (record, texts, reminders, consent history),
+    as JSON or CSV, for a patient who asks for their data; recorded in the audit trail."""
+    patient = db.session.get(Patient, patient_id)
+    if patient is None:
+        raise click.ClickException(f"no patient {patient_id}")
+    data = patient_export(db.session, patient, patient_status(db.session, patient))
+    audit.record(db.session, audit.command_line(), "export_patient", None, patient.id, kind)
+    db.session.commit()
+    click.echo(
+        json.dumps(data, indent=2, ensure_ascii=False) if kind == "json" else export_csv(data),
+        nl=False,
+    )
 
 
 @bp.cli.command("roll-up")

@@ -1,5 +1,6 @@
-"""The clock process: ``flask --app bot scheduler`` runs the reminder sweep every minute
-and adds up the dashboard's settled days every hour.
+"""The clock process: ``flask --app bot scheduler`` runs the reminder sweep every minute,
+adds up the dashboard's settled days every hour, and blanks texts past
+MESSAGE_RETENTION_DAYS every night.
 
 Run exactly one, beside any number of web workers (APScheduler's job stores are not
 shared between processes, and a scheduler inside web workers would run once per worker).
@@ -20,6 +21,7 @@ from bot.adherence import roll_up
 from bot.health import record_beat
 from bot.models import db, utcnow
 from bot.reminders import ReminderSettings, send_due, sweep_session
+from bot.retention import blank_old_texts
 from bot.webhook import replay_spool
 
 log = logging.getLogger(__name__)
@@ -86,6 +88,23 @@ def roll_up_once(app: Flask) -> None:
             log.info("daily figures: %d days written", written)
 
 
+def retention_once(app: Flask) -> None:
+    """The words of texts older than MESSAGE_RETENTION_DAYS blanked (nothing when unset)."""
+    days = app.config.get("MESSAGE_RETENTION_DAYS")
+    if not days:
+        return
+    with app.app_context():
+        try:
+            blanked = blank_old_texts(db.session, utcnow(), days)
+        except Exception:
+            db.session.rollback()
+            log.exception("old texts not blanked; tomorrow night's run tries again")
+            return
+        finally:
+            db.session.remove()
+        log.info("retention (%d days): %s", days, blanked.line())
+
+
 def make_scheduler(app: Flask) -> BlockingScheduler:
     scheduler = BlockingScheduler(timezone="UTC")
     scheduler.add_job(
@@ -105,6 +124,16 @@ def make_scheduler(app: Flask) -> BlockingScheduler:
         id="daily-figures",
         coalesce=True,
         misfire_grace_time=600,
+        max_instances=1,
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        retention_once,
+        CronTrigger(hour=3, minute=23, timezone=app.config["CLINIC_TIMEZONE"]),  # at night
+        args=[app],
+        id="retention",
+        coalesce=True,
+        misfire_grace_time=6 * 3600,
         max_instances=1,
         replace_existing=True,
     )

@@ -59,7 +59,10 @@ SETTINGS: dict[str, Any] = {
     "STAFF_IDLE_MINUTES": 30,  # a staff session ends after this long without a request
     "STAFF_SESSION_HOURS": 12,  # ...and this long after signing in, whatever happens
     "ALERT_NUMBER": None,  # the on-call phone, texted of urgent texts (no health details)
-    "CLOCK_SILENT_MINUTES": 5,  # /readyz fails when the clock has not swept for this long
+    "CLOCK_SILENT_MINUTES": 5,
+    # Days a text's words are kept; the clock blanks older ones daily (metadata and the
+    # consent history stay). Unset: kept until a patient's data is deleted.
+    "MESSAGE_RETENTION_DAYS": None,  # /readyz fails when the clock has not swept for this long
     "SIMULATOR": None,  # default: on with --debug, off otherwise
     "LOG_LEVEL": "INFO",
 }
@@ -120,6 +123,8 @@ def check(config: dict[str, Any], instance_path: str, debug: bool, testing: bool
     config["RATE_LIMIT_PER_HOUR"] = integer(config, "RATE_LIMIT_PER_HOUR", minimum=1)
     config["WEBHOOK_DB_TIMEOUT"] = number(config, "WEBHOOK_DB_TIMEOUT", minimum=0.1)
     config["CLOCK_SILENT_MINUTES"] = number(config, "CLOCK_SILENT_MINUTES", minimum=1)
+    if config.get("MESSAGE_RETENTION_DAYS") is not None:
+        config["MESSAGE_RETENTION_DAYS"] = integer(config, "MESSAGE_RETENTION_DAYS", minimum=1)
     if config["WEBHOOK_DB_TIMEOUT"] > 10:
         raise ConfigError(
             "WEBHOOK_DB_TIMEOUT must be at most 10 seconds: Twilio gives up on an answer "

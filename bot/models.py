@@ -22,6 +22,7 @@ from sqlalchemy import (
     Time,
     UniqueConstraint,
     exc,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 from sqlalchemy.types import TypeDecorator
@@ -95,8 +96,18 @@ class Message(db.Model):
     # A reply typed by staff: who sent it (None for the bot's own texts).
     sent_by: Mapped[str | None] = mapped_column(String(254))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # When the words were blanked, once older than MESSAGE_RETENTION_DAYS (bot.retention).
+    body_removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
-    __table_args__ = (Index("ix_messages_phone_created_at", "phone", "created_at"),)
+    __table_args__ = (
+        Index("ix_messages_phone_created_at", "phone", "created_at"),
+        Index(
+            "ix_messages_keeping_words",
+            "created_at",
+            postgresql_where=text("body_removed_at IS NULL"),
+            sqlite_where=text("body_removed_at IS NULL"),
+        ),
+    )
 
 
 # The actions that decide whether a number may be texted: the last of these wins. An
@@ -265,6 +276,12 @@ class ReminderDelivery(db.Model):
         # The dashboard's range of days, read from the index alone.
         Index("ix_reminder_deliveries_day", "local_date", "status", "delivery_status"),
         Index("ix_reminder_deliveries_message_sid", "message_sid"),
+        Index(
+            "ix_reminder_deliveries_keeping_words",
+            "created_at",
+            postgresql_where=text("body <> ''"),
+            sqlite_where=text("body <> ''"),
+        ),
     )
 
 

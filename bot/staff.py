@@ -8,6 +8,7 @@ require the admin role. Forms carry CSRF tokens (Flask-WTF).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from functools import wraps
 from zoneinfo import ZoneInfo
 
@@ -36,7 +37,7 @@ from wtforms import (
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Email, Length
 
-from bot import adherence, audit, threads
+from bot import adherence, audit, retention, threads
 from bot import patients as pt
 from bot.auth import StaffError, create_staff, set_active
 from bot.checkins import record_change
@@ -552,6 +553,26 @@ def delete_data(patient_id: int):
     db.session.commit()
     flash(f"Patient {record.id}: {detail}.", "success")
     return redirect(url_for("staff.patient", patient_id=record.id))
+
+
+@bp.get("/patients/<id:patient_id>/export.json", defaults={"kind": "json"})
+@bp.get("/patients/<id:patient_id>/export.csv", defaults={"kind": "csv"})
+@admin_only
+def export_patient(patient_id: int, kind: str):
+    """Everything held on the patient, for a patient who asks for a copy; audited."""
+    record = _patient(patient_id, removed_too=True)
+    data = retention.patient_export(db.session, record, pt.patient_status(db.session, record))
+    audit.note("export_patient", record.id, kind)
+    db.session.commit()
+    if kind == "json":
+        body, mimetype = json.dumps(data, indent=2, ensure_ascii=False), "application/json"
+    else:
+        body, mimetype = retention.export_csv(data), "text/csv"
+    return Response(
+        body,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="patient-{record.id}.{kind}"'},
+    )
 
 
 @bp.route("/patients/import", methods=["GET", "POST"])

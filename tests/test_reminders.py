@@ -762,7 +762,13 @@ def test_clock_job_settings_and_one_tick(reminder_app, fake_twilio):
     scheduler = make_scheduler(app)
     job = scheduler.get_job("reminder-sweep")
     assert job.coalesce is True and job.max_instances == 1 and job.misfire_grace_time == 50
-    assert {j.id for j in scheduler.get_jobs()} == {"reminder-sweep", "daily-figures"}
+    assert {j.id for j in scheduler.get_jobs()} == {"reminder-sweep", "daily-figures", "retention"}
+    retention = scheduler.get_job("retention").trigger
+    assert str(retention.timezone) == app.config["CLINIC_TIMEZONE"]
+    assert {f.name: str(f) for f in retention.fields if f.name in ("hour", "minute")} == {
+        "hour": "3",
+        "minute": "23",
+    }
     assert str(scheduler.timezone) == "UTC"
     sweep_once(app)  # what the clock runs each minute, at the real time
     assert [m.to for m in fake_twilio.messages] == ["+12025550101"]
