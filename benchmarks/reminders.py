@@ -8,7 +8,14 @@ got exactly one reminder at the stand-in, and reports the sweep's database state
 (counted with SQLAlchemy events) and the sweep process's peak memory.
 
     .venv/bin/python benchmarks/reminders.py [--patients 10000]
+    .venv/bin/python benchmarks/reminders.py --clocks 2 --patients 50000
     .venv/bin/python benchmarks/reminders.py --crash [--patients 2000]
+
+``--clocks K`` starts K sweep processes (what K clock processes run each minute) and lets
+them go at the same moment; they share the stand-in's 100 requests in flight
+(``SEND_CONCURRENCY`` = 100 / K each) and the work (``FOR UPDATE SKIP LOCKED``). It reports
+the time from the start to the last one's end, each one's share, statements and peak
+memory, and checks that every patient got exactly one reminder.
 
 ``--crash`` runs ``flask reminders send-due`` in a child process, kills it with SIGKILL
 once about a third of the reminders have reached the stand-in, runs it again, and checks
@@ -54,7 +61,7 @@ def stand_in_stats(base_url: str) -> dict:
         return json.load(response)
 
 
-def environment(database_url: str, base_url: str) -> dict:
+def environment(database_url: str, base_url: str, concurrency: int = CAP) -> dict:
     return {
         "DATABASE_URL": database_url,
         "SECRET_KEY": "b" * 40,
@@ -62,7 +69,7 @@ def environment(database_url: str, base_url: str) -> dict:
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_FROM_NUMBER": "+12025550199",
         "TWILIO_API_BASE_URL": base_url,
-        "SEND_CONCURRENCY": str(CAP),
+        "SEND_CONCURRENCY": str(concurrency),
         "SEND_RATE_PER_SECOND": "10000",
         "REMINDER_WINDOW": "00:00-23:59",
         "LOG_LEVEL": "WARNING",
@@ -115,8 +122,12 @@ def prepare(database_url: str, patients: int) -> None:
     engine.dispose()
 
 
-def timed_sweep(database_url: str, base_url: str) -> tuple[float, object, int, int]:
-    os.environ.update(environment(database_url, base_url))
+def timed_sweep(
+    database_url: str, base_url: str, concurrency: int = CAP, ready=None
+) -> tuple[float, object, int, int]:
+    """One sweep in this process: (seconds, report, statements, peak KiB). ``ready`` is
+    called once the app is built, before the sweep starts (to wait for a start signal)."""
+    os.environ.update(environment(database_url, base_url, concurrency))
     from bot import create_app
     from bot.models import db
     from bot.reminders import ReminderSettings, send_due, sweep_session
@@ -130,6 +141,8 @@ def timed_sweep(database_url: str, base_url: str) -> tuple[float, object, int, i
 
     with app.app_context():
         event.listen(db.engine, "before_cursor_execute", count)
+        if ready:
+            ready()
         with sweep_session(db.engine) as session:
             started = time.perf_counter()
             report = send_due(
@@ -142,6 +155,66 @@ def timed_sweep(database_url: str, base_url: str) -> tuple[float, object, int, i
             elapsed = time.perf_counter() - started
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return elapsed, report, statements, peak_kib
+
+
+def sweep_worker(database_url: str, base_url: str, concurrency: int) -> None:
+    """A clock's sweep in a process of its own: says "ready", waits for "go" on its
+    standard input, sweeps, and prints what it did as one JSON line."""
+
+    def wait_for_go() -> None:
+        print("ready", flush=True)
+        sys.stdin.readline()
+
+    elapsed, report, statements, peak_kib = timed_sweep(
+        database_url, base_url, concurrency, wait_for_go
+    )
+    print(json.dumps({"seconds": elapsed, "sent": report.sent, "due": report.due,
+                      "failed": report.failed, "statements": statements,
+                      "peak_kib": peak_kib}), flush=True)  # fmt: skip
+
+
+def clocks(database_url: str, base_url: str, patients: int, count: int) -> None:
+    """``count`` sweep processes started together, sharing the stand-in's limit."""
+    command = [sys.executable, __file__, "--sweep-worker", "--database-url", database_url,
+               "--base-url", base_url, "--concurrency", str(CAP // count)]  # fmt: skip
+    workers = [
+        subprocess.Popen(
+            command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )  # fmt: skip
+        for _ in range(count)
+    ]
+    for worker in workers:
+        if worker.stdout.readline().strip() != "ready":
+            raise SystemExit("a sweep process did not start")
+    started = time.perf_counter()
+    for worker in workers:
+        worker.stdin.write("go\n")
+        worker.stdin.flush()
+    results = []
+    for worker in workers:
+        results.append(json.loads(worker.stdout.readline()))
+        worker.wait(60)
+    wall = time.perf_counter() - started
+    stats = stand_in_stats(base_url)
+    floor = patients * LATENCY / CAP
+    backend = make_url(database_url).get_backend_name()
+    print(f"machine: {os.cpu_count()} CPUs; database {backend}; "
+          f"stand-in {LATENCY * 1000:.0f} ms per request, {CAP} in flight at most")  # fmt: skip
+    print(f"floor: {patients} x {LATENCY} s / {CAP} = {floor:.1f} s")
+    print(f"{count} clocks started together: {wall:.1f} s to the last one's end "
+          f"({floor / wall:.0%} of the floor's rate)")  # fmt: skip
+    for number, r in enumerate(results, start=1):
+        print(f"  clock {number}: sent {r['sent']} in {r['seconds']:.1f} s; "
+              f"{r['statements']} statements ({r['statements'] / max(r['sent'], 1):.3f} per "
+              f"reminder it sent); peak memory {r['peak_kib'] / 1024:.0f} MiB")  # fmt: skip
+    print(f"stand-in: {stats['messages']} messages to {stats['recipients']} numbers, "
+          f"{stats['refused']} refused with 429, "
+          f"at most {stats['max_in_flight_seen']} in flight")  # fmt: skip
+    if stats["messages"] != patients or stats["recipients"] != patients:
+        raise SystemExit("FAIL: not exactly one reminder per patient")
+    if sum(r["sent"] for r in results) != patients:
+        raise SystemExit("FAIL: the clocks' reports do not add up to one reminder each")
+    print("every patient has exactly one reminder")
 
 
 def crash(database_url: str, base_url: str, patients: int) -> None:
@@ -171,6 +244,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--patients", type=int, default=None)
     parser.add_argument("--crash", action="store_true")
+    parser.add_argument("--clocks", type=int, default=1)
+    parser.add_argument("--sweep-worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--base-url", help=argparse.SUPPRESS)
+    parser.add_argument("--concurrency", type=int, default=CAP, help=argparse.SUPPRESS)
     parser.add_argument(
         "--database-url",
         default=os.environ.get(
@@ -178,12 +255,18 @@ def main() -> None:
         ),
     )
     args = parser.parse_args()
+    if args.sweep_worker:
+        sweep_worker(args.database_url, args.base_url, args.concurrency)
+        return
     patients = args.patients or (2000 if args.crash else 10_000)
     prepare(args.database_url, patients)
     stand_in, base_url = start_stand_in()
     try:
         if args.crash:
             crash(args.database_url, base_url, patients)
+            return
+        if args.clocks > 1:
+            clocks(args.database_url, base_url, patients, args.clocks)
             return
         elapsed, report, statements, peak_kib = timed_sweep(args.database_url, base_url)
         stats = stand_in_stats(base_url)

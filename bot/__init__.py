@@ -15,12 +15,11 @@ from sqlalchemy import create_engine, event
 from twilio.request_validator import RequestValidator
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from bot import checkins, quiet_hours, security
+from bot import checkins, logs, quiet_hours, security
 from bot import config as settings
 from bot.auth import login_manager
 from bot.content import ContentError, load_content
 from bot.models import DATABASE_UNAVAILABLE, db
-from bot.phones import mask_log_records
 from bot.quiet_hours import SendingHours
 from bot.replies import Replier
 from bot.sender import make_sender
@@ -38,12 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     config.update(test_config or {})
     settings.check(config, app.instance_path, app.debug, bool(config.get("TESTING")))
     app.config.update(config)
-    logging.basicConfig(
-        level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # The twilio library logs every request's URL and headers at INFO.
-    logging.getLogger("twilio").setLevel(logging.WARNING)
-    mask_log_records()  # no phone number or account SID in any log line
+    logs.configure(app)  # one line per event, plain or JSON, numbers masked, request ids
 
     try:
         content = load_content(app.config["CONTENT_FILE"], app.config["SPANISH_ACCENTS"])
@@ -117,7 +111,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
-    from bot import audit, auth, cli, health, inbox, reports, simulator, staff, webhook
+    from bot import audit, auth, cli, health, inbox, metrics, reports, simulator, staff, webhook
 
     app.extensions["csrf"].exempt(webhook.bp)  # Twilio signs its requests instead
     app.register_blueprint(webhook.bp)
@@ -127,6 +121,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(inbox.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(audit.bp)
+    app.register_blueprint(metrics.bp)
     app.register_blueprint(cli.bp)
     for error in DATABASE_UNAVAILABLE:
         app.register_error_handler(error, database_unavailable)

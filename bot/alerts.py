@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+from bot import metrics
 from bot.models import DATABASE_UNAVAILABLE, db
 from bot.patients import enrolled
 from bot.phones import mask
@@ -32,6 +33,7 @@ def send_alert(app, phone: str) -> None:
         finally:
             db.session.remove()
         result = app.extensions["sender"].send(number, alert_text(name))
+        metrics.text_out("alert", "sent" if result.ok else "failed")
     if result.ok:
         log.info("on-call phone alerted of an urgent text from %s", mask(phone))
     else:

@@ -15,11 +15,11 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from bot import audit
+from bot import audit, doctor
 from bot.adherence import SETTLED_DAYS, roll_up
 from bot.alerts import send_alert
 from bot.auth import StaffError, create_staff, set_password
-from bot.clock import make_scheduler
+from bot.clock import make_scheduler, sweep_once
 from bot.importer import MAX_FILE_BYTES, ImportFileError, import_csv, invite_pending
 from bot.inbound import Inbound
 from bot.models import DATABASE_UNAVAILABLE, Patient, StaffUser, db, utcnow
@@ -35,7 +35,16 @@ bp = Blueprint("cli", __name__, cli_group=None)
 @click.option("--phone", default="+12025550100", show_default=True, help="Number to text from.")
 def chat(phone: str) -> None:
     """Chat with the bot in the terminal, through the same code as the webhook."""
-    logging.getLogger("bot").setLevel(logging.WARNING)  # keep the conversation readable
+    bot_log = logging.getLogger("bot")
+    level = bot_log.level
+    bot_log.setLevel(logging.WARNING)  # keep the conversation readable
+    try:
+        _chat(phone)
+    finally:
+        bot_log.setLevel(level)
+
+
+def _chat(phone: str) -> None:
     click.echo("Text the clinic as a patient would. An empty line or Ctrl-D ends the chat.")
     while True:
         try:
@@ -255,6 +264,21 @@ def export_patient_command(patient_id: int, kind: str) -> None:
     )
 
 
+@bp.cli.command("doctor")
+def doctor_command() -> None:
+    """Check the settings, the database, the content file, Twilio (read only: no text is
+    sent) and the clock, one line each with what to do; exits 1 when any check fails."""
+    results = doctor.run(current_app._get_current_object())
+    for check in results:
+        click.echo(check.line())
+    failed = [c for c in results if c.status == doctor.FAIL]
+    click.echo(
+        f"{len(failed)} of {len(results)} checks failed." if failed else "All checks passed."
+    )
+    if failed:
+        raise SystemExit(1)
+
+
 @bp.cli.command("roll-up")
 def roll_up_command() -> None:
     """Add up the dashboard's counts of every day settled (older than a week) and not added
@@ -268,8 +292,12 @@ def roll_up_command() -> None:
 @click.command("scheduler")
 def scheduler_command() -> None:
     """Run the clock: the reminder sweep every minute (one such process per deployment)."""
-    scheduler = make_scheduler(current_app._get_current_object())
-    click.echo("Clock started: sweeping for due reminders every minute. Ctrl-C stops it.")
+    app = current_app._get_current_object()
+    scheduler = make_scheduler(app)
+    sweep_once(app)  # at once, not up to a minute after a (re)start
+    click.echo(
+        "Clock started: swept once; sweeping for due reminders every minute. Ctrl-C stops it."
+    )
     with contextlib.suppress(KeyboardInterrupt, SystemExit):
         scheduler.start()
 

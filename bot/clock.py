@@ -11,12 +11,14 @@ database before sending it.
 from __future__ import annotations
 
 import logging
+import time
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
 
+from bot import metrics
 from bot.adherence import roll_up
 from bot.health import record_beat
 from bot.models import db, utcnow
@@ -28,6 +30,7 @@ log = logging.getLogger(__name__)
 
 
 def sweep_once(app: Flask) -> None:
+    started = time.perf_counter()
     with app.app_context(), sweep_session(db.engine) as session:
         try:
             report = send_due(
@@ -42,6 +45,7 @@ def sweep_once(app: Flask) -> None:
             log.exception("reminder sweep failed; the next minute's sweep tries again")
             beat(app, "failed (see the clock's log)")
             return
+        metrics.sweep(report, time.perf_counter() - started)
         if report.due or report.skipped or report.reconciled:
             log.info("reminder sweep: %s", report.line())
     beat(app, report.line())

@@ -65,6 +65,8 @@ SETTINGS: dict[str, Any] = {
     "MESSAGE_RETENTION_DAYS": None,  # /readyz fails when the clock has not swept for this long
     "SIMULATOR": None,  # default: on with --debug, off otherwise
     "LOG_LEVEL": "INFO",
+    "LOG_FORMAT": "text",  # "json": one JSON object per line, for a log collector
+    "METRICS_TOKEN": None,  # GET /metrics needs "Authorization: Bearer <this>"; unset: off
 }
 
 
@@ -85,6 +87,7 @@ def check(config: dict[str, Any], instance_path: str, debug: bool, testing: bool
     """Validate and normalise ``config`` in place; raise ConfigError naming the setting."""
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = instance_secret(Path(instance_path))
+        config["SECRET_KEY_FROM_FILE"] = True  # one machine's: flask --app bot doctor says
     elif len(str(config["SECRET_KEY"])) < 16 and not (debug or testing):
         raise ConfigError("SECRET_KEY is too short: use at least 32 random characters")
 
@@ -142,6 +145,9 @@ def check(config: dict[str, Any], instance_path: str, debug: bool, testing: bool
     config["STAFF_IDLE_MINUTES"] = integer(config, "STAFF_IDLE_MINUTES", minimum=1)
     config["STAFF_SESSION_HOURS"] = integer(config, "STAFF_SESSION_HOURS", minimum=1)
     config["SPANISH_ACCENTS"] = flag(config, "SPANISH_ACCENTS")
+    config["LOG_FORMAT"] = str(config["LOG_FORMAT"]).strip().lower()
+    if config["LOG_FORMAT"] not in ("text", "json"):
+        raise ConfigError(f"LOG_FORMAT must be text or json, got {config['LOG_FORMAT']!r}")
     config["STATE_QUIET_HOURS"] = flag(config, "STATE_QUIET_HOURS")
     if config.get("CLINIC_STATE"):
         try:

@@ -508,7 +508,7 @@ def _invite_all(app: Flask, to_invite, report: ImportReport, progress: Progress 
                 (claim, pid, phone, result)
                 for (claim, pid, phone, _), result in zip(batch, results, strict=True)
             ]
-            pt.record_claims(session, answers, utcnow())
+            pt.record_claims(session, answers, utcnow(), "invitation")
             session.commit()
             for _, pid, _, result in answers:
                 if result.ok:

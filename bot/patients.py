@@ -21,7 +21,7 @@ import phonenumbers
 from sqlalchemy import and_, case, delete, func, insert, null, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot import audit, quiet_hours
+from bot import audit, metrics, quiet_hours
 from bot.content import Content
 from bot.models import (
     SMS_CONSENT_ACTIONS,
@@ -340,12 +340,16 @@ def claim_texts(
 
 
 def record_claims(
-    session: Session, claims: list[tuple[int, int, str, SendResult]], now: dt.datetime
+    session: Session,
+    claims: list[tuple[int, int, str, SendResult]],
+    now: dt.datetime,
+    kind: str,
 ) -> None:
-    """Twilio's answers for claimed texts, as (message id, patient id, phone, result): the
-    MessageSid and status of an accepted one, "failed" for a refused one; one whose answer
-    was lost stays claimed, for reconciliation. The caller commits."""
+    """Twilio's answers for claimed texts of a kind, as (message id, patient id, phone,
+    result): the MessageSid and status of an accepted one, "failed" for a refused one; one
+    whose answer was lost stays claimed, for reconciliation. The caller commits."""
     for message_id, _, _, result in claims:
+        metrics.text_out(kind, result_label(result))
         if result.unknown:
             continue
         session.execute(
@@ -399,8 +403,13 @@ def send_to_patient(
     patient_id, phone = patient.id, patient.phone
     [claim] = claim_texts(session, [(phone, body)], kind, now)
     result = sender.send(phone, body)
-    record_claims(session, [(claim, patient_id, phone, result)], now)
+    record_claims(session, [(claim, patient_id, phone, result)], now, kind)
     return result
+
+
+def result_label(result: SendResult) -> str:
+    """What became of a text, for the metrics: sent, failed, or unknown (answer lost)."""
+    return "unknown" if result.unknown else "sent" if result.ok else "failed"
 
 
 def record_refusals(session: Session, refusals: list[tuple[int, str, int | None]], now) -> None:

@@ -40,6 +40,7 @@ from sqlalchemy import Engine, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from bot import metrics
 from bot.checkins import end_pauses
 from bot.content import Content
 from bot.models import Message, Patient, ReminderDelivery
@@ -240,6 +241,7 @@ def send_again(
         if p is None or not settings.hours.open_at(now, p.timezone, p.phone, p.state):
             continue
         result = sender.send(row.phone, row.body)
+        metrics.text_out("reminder_again", "sent" if result.ok else "failed")
         if result.ok:
             report.again += 1
             session.execute(
@@ -434,6 +436,9 @@ def record(session: Session, rows, results, at: dt.datetime, report: SweepReport
             {"b_id": row.id, "b_code": result.error_code, "b_note": (result.error or "")[:200]}
         )
         refusals.append((row.patient_id, row.phone, result.error_code))
+    metrics.text_out("reminder", "sent", len(sent))
+    metrics.text_out("reminder", "failed", len(failures))
+    metrics.text_out("reminder", "unknown", len(rows) - len(sent) - len(failures))
     if sent:
         session.execute(
             update(deliveries)

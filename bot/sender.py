@@ -14,6 +14,7 @@ import datetime as dt
 import logging
 import os
 import random
+import sys
 import threading
 import urllib.request
 import uuid
@@ -31,6 +32,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from bot import metrics
 from bot.phones import mask
 
 log = logging.getLogger(__name__)
@@ -119,11 +121,14 @@ class Sender(Protocol):
 
 
 class ConsoleSender:
-    """Logs each text instead of sending it (no Twilio account configured)."""
+    """Prints each text instead of sending it (no Twilio account configured): the console
+    is the patient's phone. The log gets one line without the words."""
 
     def send(self, to: str, body: str) -> SendResult:
-        log.info("console sender: text to %s:\n%s", mask(to), body)
-        return SendResult(sid=f"SMconsole{uuid.uuid4().hex}", status="sent")
+        sid = f"SMconsole{uuid.uuid4().hex}"
+        log.info("console sender: text %s to %s (%d characters)", sid, mask(to), len(body))
+        print(f"--- text to {mask(to)} ---\n{body}\n---", file=sys.stderr, flush=True)
+        return SendResult(sid=sid, status="sent")
 
     def send_many(self, texts: list[tuple[str, str]], limits: Limits) -> list[SendResult]:
         return [self.send(to, body) for to, body in texts]
@@ -190,6 +195,7 @@ class TwilioSender:
                 to=to, from_=self.from_number, body=body, **self.extra
             )
         except TwilioRestException as exc:
+            metrics.twilio_error(exc.code)
             log.warning("twilio refused text to %s: %s %s", mask(to), exc.code, exc.msg)
             return SendResult(None, "failed", exc.code, str(exc.msg), exc.status)
         except (TwilioException, requests.RequestException) as exc:  # unreachable, timeouts
@@ -254,6 +260,7 @@ class TwilioSender:
                 to=to, from_=self.from_number, body=body, **self.extra
             )
         except TwilioRestException as exc:
+            metrics.twilio_error(exc.code)
             return SendResult(None, "failed", exc.code, str(exc.msg), exc.status, attempt)
         except aiohttp.ClientConnectorError as exc:  # never reached Twilio: safe to retry
             return SendResult(None, "failed", None, str(exc), None, attempt)
@@ -293,6 +300,7 @@ class _Batches:
                     to=to, from_=self.sender.from_number, limit=LIST_LIMIT
                 )
             except TwilioRestException as exc:
+                metrics.twilio_error(exc.code)
                 error = f"{exc.status} {exc.code} {exc.msg}"
                 return Found(error=error, retryable=exc.status == 429 or exc.status >= 500)
             except (aiohttp.ClientError, TimeoutError, TwilioException) as exc:

@@ -167,7 +167,9 @@ def send_reply(
         raise ReplyRefused("Not sent: Twilio said this number cannot take texts. Call instead.")
     [claim] = pt.claim_texts(session, [(phone, text)], "staff_reply", now, sent_by=by)
     result = sender.send(phone, text)
-    pt.record_claims(session, [(claim, patient.id if patient else None, phone, result)], now)
+    pt.record_claims(
+        session, [(claim, patient.id if patient else None, phone, result)], now, "staff_reply"
+    )
     thread = thread_of(session, phone)
     if thread is None:
         session.add(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 import uuid
 from urllib.parse import quote
 
@@ -17,6 +18,7 @@ from twilio.request_validator import (
 )
 from twilio.twiml.messaging_response import MessagingResponse
 
+from bot import metrics
 from bot.alerts import send_alert
 from bot.compliance import Keyword
 from bot.inbound import (
@@ -114,7 +116,7 @@ def reply_to(message: Inbound) -> Outcome:
             )
     except DATABASE_UNAVAILABLE as exc:
         return _without_database(app, message, exc)
-    log.debug(  # every text is in the database; this line is for following one live
+    log.info(  # one line per text, without its words (they are in the database)
         "sms in from=%s sid=%s kind=%s replied=%s",
         mask(message.phone),
         message.message_sid,
@@ -211,6 +213,7 @@ def _twiml(reply: str | None) -> str:
 @bp.post("/sms")
 @twilio_signed
 def inbound_sms():
+    started = time.perf_counter()
     form = request.form
     phone, sid = form.get("From", "").strip(), form.get("MessageSid", "").strip()
     if not phone or not sid:
@@ -225,11 +228,15 @@ def inbound_sms():
     )
     outcome = reply_to(message)
     response = twiml(outcome.reply)
+    metrics.text_in(outcome.kind)
+    if outcome.reply:
+        metrics.text_out("reply", "answered")
     if outcome.stored:
         _replay_after(response)
     if outcome.alert:  # the on-call phone, once the patient's answer has gone
         app = current_app._get_current_object()
         response.call_on_close(lambda: send_alert(app, message.phone))
+    metrics.WEBHOOK_SECONDS.observe(time.perf_counter() - started)
     return response
 
 

@@ -7,8 +7,10 @@ from alembic import context
 from flask import current_app
 
 config = context.config
-# Keep the app's loggers working when migrations run inside it (tests, start-up scripts).
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+# The app's own logging (bot.logs: plain or JSON, numbers masked) when it is set up, so
+# `flask db upgrade` logs as the app does; alembic.ini's otherwise. Existing loggers stay.
+if not any(getattr(h, "bot_handler", False) for h in logging.getLogger().handlers):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 target_db = current_app.extensions["migrate"].db

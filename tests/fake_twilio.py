@@ -10,6 +10,11 @@ find it meanwhile. ``clock`` is the stand-in's time (real time unless a test set
 It records every message and can add latency, refuse requests beyond a number in flight
 with 429 (Twilio's API concurrency limit, error 20429), fail a share of requests with 500,
 and answer chosen numbers with an error code (21610 unsubscribed, 21211 invalid...).
+
+For ``flask --app bot doctor`` it also answers ``GET /2010-04-01/Accounts/{Sid}.json`` (the
+account, ``account_status``) and ``GET .../IncomingPhoneNumbers.json?PhoneNumber=`` (the
+account's ``numbers``: number -> its messaging webhook's ``sms_url`` and ``sms_method``),
+as Twilio's API description (twilio_api_v2010.json) describes them.
 """
 
 from __future__ import annotations
@@ -57,6 +62,9 @@ class FakeTwilio:
     clock: object = None  # () -> aware datetime; default: the real time
     account_sid: str = ACCOUNT_SID
     auth_token: str = AUTH_TOKEN
+    account_status: str = "active"
+    # The account's phone numbers: E.164 -> {"sms_url": ..., "sms_method": ...}.
+    numbers: dict[str, dict] = field(default_factory=dict)
 
     def __post_init__(self):
         self.messages: list[Sent] = []
@@ -180,7 +188,12 @@ class FakeTwilio:
     def _answer(self, authorization, method: str, path: str, params: dict) -> tuple[int, dict]:
         if not self._authorised(authorization):
             return self._error(401, 20003, "Authenticate")
-        if path != f"/2010-04-01/Accounts/{self.account_sid}/Messages.json":
+        account = f"/2010-04-01/Accounts/{self.account_sid}"
+        if method == "GET" and path == f"{account}.json":
+            return 200, self._account()
+        if method == "GET" and path == f"{account}/IncomingPhoneNumbers.json":
+            return 200, self._numbers(params.get("PhoneNumber"))
+        if path != f"{account}/Messages.json":
             return self._error(404, 20404, "The requested resource was not found")
         if method == "POST":
             return self._create(params)
@@ -281,6 +294,38 @@ class FakeTwilio:
             "to": m.to,
             "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{m.sid}.json",
         }
+
+    def _account(self) -> dict:
+        return {
+            "sid": self.account_sid,
+            "owner_account_sid": self.account_sid,
+            "friendly_name": "Clinic",
+            "status": self.account_status,
+            "type": "Full",
+            "date_created": email.utils.format_datetime(dt.datetime(2026, 1, 5, tzinfo=dt.UTC)),
+            "uri": f"/2010-04-01/Accounts/{self.account_sid}.json",
+        }
+
+    def _numbers(self, wanted: str | None) -> dict:
+        path = f"/2010-04-01/Accounts/{self.account_sid}/IncomingPhoneNumbers.json"
+        found = [
+            {
+                "sid": f"PN{i:032x}",
+                "account_sid": self.account_sid,
+                "phone_number": number,
+                "friendly_name": number,
+                "sms_url": settings.get("sms_url"),
+                "sms_method": settings.get("sms_method", "POST"),
+                "status": "in-use",
+            }
+            for i, (number, settings) in enumerate(sorted(self.numbers.items()), start=1)
+            if wanted is None or number == wanted
+        ]
+        return {
+            "incoming_phone_numbers": found, "start": 0, "end": max(len(found) - 1, 0),
+            "page": 0, "page_size": 50, "first_page_uri": path, "next_page_uri": None,
+            "previous_page_uri": None, "uri": path,
+        }  # fmt: skip
 
     def _error(self, status: int, code: int, message: str) -> tuple[int, dict]:
         more = f"https://www.twilio.com/docs/errors/{code}"

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.models import ConsentEvent, Message, Patient, StaffUser, db
+from bot.phones import mask
 from tests.conftest import (
     ADMIN_EMAIL,
     PASSWORD,
@@ -29,6 +30,7 @@ PUBLIC_ENDPOINTS = {
     "auth.signout": "signing out needs no sign-in",
     "health.healthz": "the process answers: no data",
     "health.readyz": "ready or not, and why: no patient data",
+    "metrics.page": "Prometheus's scraper: its bearer token, not a sign-in (tests/test_metrics.py)",
     "simulator.page": "development only; shows only texts typed on it",
     "simulator.send": "development only",
 }
@@ -422,15 +424,18 @@ def test_only_admin_deletes_a_patients_data_and_manages_staff(staff_client, twil
     assert "do not match" in page(sign_in(twilio_app.test_client()))
 
 
-def test_console_sender_when_no_twilio_account(make_app, caplog):
+def test_console_sender_when_no_twilio_account(make_app, caplog, capsys):
     app = make_app()
     add_staff(app)
     client = app.test_client()
     sign_in(client)
     with caplog.at_level("INFO", logger="bot.sender"):
         response = enroll_form(client)
-    assert "console sender" in caplog.text and "reply YES" in caplog.text
-    assert NEW_PATIENT not in caplog.text
+    # The log says a text went, without its words; the console shows the text itself.
+    assert "console sender" in caplog.text and "reply YES" not in caplog.text
+    printed = capsys.readouterr().err
+    assert "reply YES" in printed and f"--- text to {mask(NEW_PATIENT)} ---" in printed
+    assert NEW_PATIENT not in caplog.text and NEW_PATIENT not in printed
     assert "was sent the invitation" in page(client.get(response.location))
 
 
