@@ -127,10 +127,14 @@ def signed_requests(path: Path, port: int, count: int) -> None:
             out.write(f"{validator.compute_signature(url, params)}\t{urlencode(params)}\n")
 
 
-def serve(app: str, port: int, env: dict, workers: int, log, threads: int = 1) -> subprocess.Popen:
+def serve(
+    app: str, port: int, env: dict, workers: int, log, threads: int = 1, config: str = ""
+) -> subprocess.Popen:
+    """gunicorn serving ``app``: with ``config`` (the production gunicorn.conf.py: access
+    log, metrics folder), else with none (gunicorn would read ./gunicorn.conf.py itself)."""
     return subprocess.Popen(
-        [BIN / "gunicorn", app, "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-         "--log-level", "warning", "--threads", str(threads)],
+        [BIN / "gunicorn", app, "--config", config or os.devnull, "--workers", str(workers),
+         "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--threads", str(threads)],
         cwd=ROOT, env=env, stdout=log, stderr=log,
     )  # fmt: skip
 
@@ -233,6 +237,11 @@ def main() -> None:
     parser.add_argument(
         "--enrolled", action="store_true", help="every number that texts is an enrolled patient"
     )
+    parser.add_argument(
+        "--production-config",
+        action="store_true",
+        help="serve the bot with gunicorn.conf.py (its access log too), not gunicorn's defaults",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
@@ -254,10 +263,16 @@ def main() -> None:
     }
     results = {}
     with tempfile.TemporaryDirectory() as tmp, open(Path(tmp) / "server.log", "w") as log:
+        # The bot counts its metrics in files, as under gunicorn.conf.py in production.
+        bot_env = {**env, "PROMETHEUS_MULTIPROC_DIR": tmp}
+        config = str(ROOT / "gunicorn.conf.py") if args.production_config else ""
         servers = {
-            name: serve(app, ports[name], env, args.workers, log, args.threads)
+            name: serve(
+                app, ports[name], bot_env if name == "bot" else env, args.workers, log,
+                args.threads, config if name == "bot" else "",
+            )
             for name, app in apps.items()
-        }
+        }  # fmt: skip
         try:
             for name, server in servers.items():
                 wait_for(ports[name], server)

@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 import yaml
-from phonenumbers import geocoder
 
 from bot.text import normalize
 
@@ -95,15 +94,22 @@ def parse_state(raw: str | None) -> str | None:
     raise ValueError(f"{raw.strip()!r} is not a US state: use its two letters, such as FL or TX")
 
 
-@functools.lru_cache(maxsize=2048)
-def _area_state(prefix: str) -> str | None:
-    """The state of a North American number's area code (+1 and three digits), or None."""
+AREA_CODES = Path(__file__).with_name("area_codes.yaml")
+
+
+def geocoded_state(area_code: str) -> str | None:
+    """The US state phonenumbers' geocoder places an area code in ("305": "FL"), or None
+    (Canada, the Caribbean, not in use). Importing the geocoder puts about 100 MB of place
+    names in memory, so the app reads its answers from area_codes.yaml instead, written by
+    ``write_area_codes`` and checked against the geocoder by tests/test_quiet_hours.py."""
+    from phonenumbers import geocoder
+
     try:
-        number = phonenumbers.parse(prefix + "5550100")
+        number = phonenumbers.parse(f"+1{area_code}5550100")
     except phonenumbers.NumberParseException:
         return None
     place = geocoder.description_for_number(number, "en")
-    if not place:
+    if not place or phonenumbers.region_code_for_number(number) != "US":
         return None
     match = re.search(r",\s*([A-Z]{2})$", place)
     if match:
@@ -114,11 +120,40 @@ def _area_state(prefix: str) -> str | None:
         return None
 
 
+def geocoded_area_codes() -> dict[str, str]:
+    """Every US area code and its state, as the geocoder has them."""
+    found = {}
+    for number in range(200, 1000):
+        state = geocoded_state(str(number))
+        if state:
+            found[str(number)] = state
+    return found
+
+
+def write_area_codes() -> int:
+    """area_codes.yaml from the installed geocoder (after upgrading phonenumbers):
+    ``python -c 'from bot.quiet_hours import write_area_codes; write_area_codes()'``."""
+    codes = geocoded_area_codes()
+    AREA_CODES.write_text(
+        "# US area codes and their states, from phonenumbers' geocoder (written by\n"
+        "# bot.quiet_hours.write_area_codes; tests/test_quiet_hours.py checks it against the\n"
+        "# geocoder of the installed phonenumbers).\n"
+        + "".join(f'"{code}": {state}\n' for code, state in sorted(codes.items())),
+        encoding="utf-8",
+    )
+    return len(codes)
+
+
+@functools.cache
+def area_codes() -> dict[str, str]:
+    return {str(k): str(v) for k, v in yaml.safe_load(AREA_CODES.read_text()).items()}
+
+
 def area_code_state(phone: str) -> str | None:
     """The state a US number's area code belongs to ("+13055550123": "FL"), or None."""
     if not phone.startswith("+1") or len(phone) != 12:
         return None
-    return _area_state(phone[:5])
+    return area_codes().get(phone[2:5])
 
 
 @dataclass(frozen=True)

@@ -180,9 +180,12 @@ def send_due(
         reconcile(session, sender, settings, clock(), report)
         report.resumed = end_pauses(session.connection(), clock())
         session.commit()
-    plan(session, content, settings, at, report, dry_run)
+    planner = planning(session, content, settings, at, report, dry_run)
     if dry_run:
+        for _ in planner:
+            pass
         return report
+    next(planner, None)  # the first patients planned; the rest while texts are in flight
     expire(session, clock(), report)
     pending = session.scalar(
         select(func.count()).where(deliveries.c.status == "pending", deliveries.c.due_at <= at)
@@ -194,8 +197,16 @@ def send_due(
     # A claim records when it was made on the real clock: a long sweep's late claims, or
     # a catch-up sweep's (``--at`` in the past), never look abandoned to a second sweep.
 
+    # Planning goes on a chunk of patients per batch claimed, so the first texts leave
+    # while the rest are still being planned (planning 50,000 patients first kept Twilio
+    # idle for several seconds).
+
     def claim_next() -> list:
-        return claim_batch(session, settings, at, report, clock())
+        while True:
+            planned = next(planner, None)
+            batch = claim_batch(session, settings, at, report, clock())
+            if batch or planned is None:
+                return batch
 
     claims = iter(claim_next, [])
     with sender.pipeline(settings.limits) as submit:
@@ -205,6 +216,7 @@ def send_due(
             done += len(batch)
             if progress:
                 progress(done, max(pending or 0, done))
+    expire(session, clock(), report)  # what was planned meanwhile but is too late to send
     send_again(session, sender, settings, clock(), report)
     return report
 
@@ -264,6 +276,20 @@ def plan(
     dry_run: bool,
 ) -> None:
     """Make a pending row for each reminder due by ``at`` and not planned yet."""
+    for _ in planning(session, content, settings, at, report, dry_run):
+        pass
+
+
+def planning(
+    session: Session,
+    content: Content,
+    settings: ReminderSettings,
+    at: dt.datetime,
+    report: SweepReport,
+    dry_run: bool,
+) -> Iterator[int]:
+    """``plan``, a chunk of patients at a time (each committed): yields the last patient id
+    of each chunk, so a sweep can send what is planned while it plans the rest."""
     last_id = 0
     zones: dict[str, ZoneInfo] = {}
     while True:
@@ -338,6 +364,7 @@ def plan(
                 rows,
             )
             session.commit()
+        yield last_id
 
 
 def held_note(settings: ReminderSettings, patient, hours) -> str:

@@ -116,7 +116,10 @@ def reply_to(message: Inbound) -> Outcome:
             )
     except DATABASE_UNAVAILABLE as exc:
         return _without_database(app, message, exc)
-    log.info(  # one line per text, without its words (they are in the database)
+    # Every text is in the database, counted in the metrics, and on gunicorn's access line
+    # with its request id; this line, for following texts live, is DEBUG: formatting and
+    # writing it costs about 16 us a text, 2% of the webhook's CPU, within a 5% budget.
+    log.debug(
         "sms in from=%s sid=%s kind=%s replied=%s",
         mask(message.phone),
         message.message_sid,

@@ -43,14 +43,14 @@ def lines(stream: io.StringIO) -> list[dict]:
 
 
 def test_a_json_line_per_text_with_the_request_id_and_no_words(make_app, captured):
-    app = make_app(LOG_FORMAT="json", LOG_LEVEL="INFO")
+    app = make_app(LOG_FORMAT="json", LOG_LEVEL="DEBUG")  # the line per text is DEBUG
     stream = captured(app)
     response = post_sms(app.test_client(), "my secret back pain story, call me")
     request_id = response.headers["X-Request-Id"]
     logged = lines(stream)
     [text_line] = [line for line in logged if line["message"].startswith("sms in")]
     assert set(text_line) == {"time", "level", "logger", "request_id", "message"}
-    assert text_line["level"] == "INFO" and text_line["logger"] == "bot.webhook"
+    assert text_line["level"] == "DEBUG" and text_line["logger"] == "bot.webhook"
     assert text_line["request_id"] == request_id
     assert dt.datetime.fromisoformat(text_line["time"]).tzinfo is not None
     assert f"from={mask(PATIENT)}" in text_line["message"]
@@ -99,17 +99,17 @@ def test_a_traceback_is_one_json_field_with_numbers_masked(make_app, captured):
 
 
 def test_plain_text_by_default_with_the_request_id(make_app, captured):
-    app = make_app(LOG_LEVEL="INFO")
+    app = make_app(LOG_LEVEL="DEBUG")
     stream = captured(app)
     response = post_sms(app.test_client(), "hours")
     [line] = [x for x in stream.getvalue().splitlines() if "sms in" in x]
-    assert f"INFO bot.webhook [{response.headers['X-Request-Id']}]: sms in from=" in line
+    assert f"DEBUG bot.webhook [{response.headers['X-Request-Id']}]: sms in from=" in line
 
 
-def test_no_words_of_any_text_at_info(make_app, fake_twilio, captured):
-    """A day of texts (an answer, DONE with a pain score, a reminder, an opt-out): the log
-    at INFO says what happened and never what was written."""
-    app = make_app(**twilio_settings(fake_twilio, LOG_FORMAT="json", LOG_LEVEL="INFO"))
+def test_no_words_of_any_text_even_at_debug(make_app, fake_twilio, captured):
+    """A day of texts (an answer, DONE with a pain score, a reminder, an opt-out): the log,
+    even at DEBUG (INFO says less), says what happened and never what was written."""
+    app = make_app(**twilio_settings(fake_twilio, LOG_FORMAT="json", LOG_LEVEL="DEBUG"))
     stream = captured(app)
     subscribe(app, PATIENT, time="00:00")
     client = app.test_client()

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import subprocess
+import sys
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,6 +18,7 @@ from bot.models import Patient, ReminderDelivery, db
 from tests.conftest import post_sms, reply_of, subscribe, sweep, twilio_settings
 from tests.test_staff import csrf_token, enroll_form, page, patient_row
 
+ROOT = Path(__file__).resolve().parent.parent
 NY = ZoneInfo("America/New_York")
 CHICAGO = ZoneInfo("America/Chicago")
 # Fictional numbers (555-01xx) in area codes of the states under test.
@@ -314,3 +318,28 @@ def test_an_invitation_is_held_outside_the_states_hours(twilio_app, fake_twilio,
         "Florida law" in result.output
     )
     assert [m.to for m in fake_twilio.messages] == ["+12025550102"]
+
+
+# --- the area codes -------------------------------------------------------------------------
+
+
+def test_the_area_code_table_is_the_geocoders():
+    """bot/area_codes.yaml holds what phonenumbers' geocoder says of every US area code
+    (python -c 'from bot.quiet_hours import write_area_codes; write_area_codes()')."""
+    assert qh.area_codes() == qh.geocoded_area_codes()
+    assert qh.area_codes()["305"] == "FL" and qh.area_codes()["212"] == "NY"
+    assert "787" not in qh.area_codes()  # Puerto Rico: not a state under the table
+
+
+def test_the_app_does_not_load_the_geocoder():
+    """Its place names cost about 100 MB in every process; the app reads the table."""
+    script = (
+        "import sys; from bot import create_app; "
+        "app = create_app({'TESTING': True, 'SECRET_KEY': 'x' * 20}); "
+        "from bot.quiet_hours import area_code_state; area_code_state('+13055550123'); "
+        "print('phonenumbers.geocoder' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
+    assert result.stdout.strip() == "False", result.stderr[-2000:]
