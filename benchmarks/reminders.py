@@ -157,6 +157,15 @@ def timed_sweep(
     return elapsed, report, statements, peak_kib
 
 
+def one_each(stats: dict, patients: int) -> None:
+    """What the stand-in saw; fails unless every patient got exactly one reminder."""
+    print(f"stand-in: {stats['messages']} messages to {stats['recipients']} numbers, "
+          f"{stats['refused']} refused with 429, "
+          f"at most {stats['max_in_flight_seen']} in flight")  # fmt: skip
+    if stats["messages"] != patients or stats["recipients"] != patients:
+        raise SystemExit("FAIL: not exactly one reminder per patient")
+
+
 def sweep_worker(database_url: str, base_url: str, concurrency: int) -> None:
     """A clock's sweep in a process of its own: says "ready", waits for "go" on its
     standard input, sweeps, and prints what it did as one JSON line."""
@@ -207,11 +216,7 @@ def clocks(database_url: str, base_url: str, patients: int, count: int) -> None:
         print(f"  clock {number}: sent {r['sent']} in {r['seconds']:.1f} s; "
               f"{r['statements']} statements ({r['statements'] / max(r['sent'], 1):.3f} per "
               f"reminder it sent); peak memory {r['peak_kib'] / 1024:.0f} MiB")  # fmt: skip
-    print(f"stand-in: {stats['messages']} messages to {stats['recipients']} numbers, "
-          f"{stats['refused']} refused with 429, "
-          f"at most {stats['max_in_flight_seen']} in flight")  # fmt: skip
-    if stats["messages"] != patients or stats["recipients"] != patients:
-        raise SystemExit("FAIL: not exactly one reminder per patient")
+    one_each(stats, patients)
     if sum(r["sent"] for r in results) != patients:
         raise SystemExit("FAIL: the clocks' reports do not add up to one reminder each")
     print("every patient has exactly one reminder")
@@ -279,14 +284,10 @@ def main() -> None:
           f"stand-in {LATENCY * 1000:.0f} ms per request, {CAP} in flight at most")  # fmt: skip
     print(f"floor: {patients} x {LATENCY} s / {CAP} = {floor:.1f} s")
     print(f"sweep: {elapsed:.1f} s ({floor / elapsed:.0%} of the floor's rate); {report.line()}")
-    print(f"stand-in: {stats['messages']} messages to {stats['recipients']} numbers, "
-          f"{stats['refused']} refused with 429, "
-          f"at most {stats['max_in_flight_seen']} in flight")  # fmt: skip
     print(f"database statements in the sweep: {statements} "
           f"({statements / patients:.3f} per patient); "
           f"peak memory of the sweep process: {peak_kib / 1024:.0f} MiB")  # fmt: skip
-    if stats["messages"] != patients or stats["recipients"] != patients:
-        raise SystemExit("FAIL: not exactly one reminder per patient")
+    one_each(stats, patients)
 
 
 if __name__ == "__main__":

@@ -77,19 +77,14 @@ def _replay_spool(app: Flask) -> None:
 
 def roll_up_once(app: Flask) -> None:
     """The dashboard's counts of the days that can no longer change, written once."""
-    with app.app_context():
-        today = utcnow().astimezone(ZoneInfo(app.config["CLINIC_TIMEZONE"])).date()
-        try:
-            written = roll_up(db.session, today)
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-            log.exception("daily figures not written; the next hour tries again")
-            return
-        finally:
-            db.session.remove()
-        if written:
-            log.info("daily figures: %d days written", written)
+    today = utcnow().astimezone(ZoneInfo(app.config["CLINIC_TIMEZONE"])).date()
+    written = _job(
+        app,
+        lambda: roll_up(db.session, today),
+        "daily figures not written; the next hour tries again",
+    )
+    if written:
+        log.info("daily figures: %d days written", written)
 
 
 def retention_once(app: Flask) -> None:
@@ -97,16 +92,29 @@ def retention_once(app: Flask) -> None:
     days = app.config.get("MESSAGE_RETENTION_DAYS")
     if not days:
         return
+    blanked = _job(
+        app,
+        lambda: blank_old_texts(db.session, utcnow(), days),
+        "old texts not blanked; tomorrow night's run tries again",
+    )
+    if blanked is not None:
+        log.info("retention (%d days): %s", days, blanked.line())
+
+
+def _job(app: Flask, work, failed: str):
+    """A clock job's work in its own transaction, committed; on any error rolled back and
+    logged with ``failed`` (the next run tries again): None."""
     with app.app_context():
         try:
-            blanked = blank_old_texts(db.session, utcnow(), days)
+            result = work()
+            db.session.commit()
+            return result
         except Exception:
             db.session.rollback()
-            log.exception("old texts not blanked; tomorrow night's run tries again")
-            return
+            log.exception(failed)
+            return None
         finally:
             db.session.remove()
-        log.info("retention (%d days): %s", days, blanked.line())
 
 
 def make_scheduler(app: Flask) -> BlockingScheduler:

@@ -180,11 +180,10 @@ def send_due(
         reconcile(session, sender, settings, clock(), report)
         report.resumed = end_pauses(session.connection(), clock())
         session.commit()
-    planner = planning(session, content, settings, at, report, dry_run)
     if dry_run:
-        for _ in planner:
-            pass
+        plan(session, content, settings, at, report, dry_run)
         return report
+    planner = planning(session, content, settings, at, report, dry_run)
     next(planner, None)  # the first patients planned; the rest while texts are in flight
     expire(session, clock(), report)
     pending = session.scalar(
@@ -267,16 +266,10 @@ def _texts(batch) -> list[tuple[str, str]]:
     return [(row.phone, row.body) for row in batch]
 
 
-def plan(
-    session: Session,
-    content: Content,
-    settings: ReminderSettings,
-    at: dt.datetime,
-    report: SweepReport,
-    dry_run: bool,
-) -> None:
-    """Make a pending row for each reminder due by ``at`` and not planned yet."""
-    for _ in planning(session, content, settings, at, report, dry_run):
+def plan(*args, **kwargs) -> None:
+    """Make a pending row for each reminder due by ``at`` and not planned yet: ``planning``
+    (same arguments) to its end."""
+    for _ in planning(*args, **kwargs):
         pass
 
 

@@ -87,29 +87,21 @@ def _when(moment: dt.datetime | None) -> str:
     return moment.astimezone(dt.UTC).isoformat(timespec="seconds") if moment else ""
 
 
+def _of_patient(session: Session, model, patient: Patient, order):
+    return session.scalars(select(model).where(model.patient_id == patient.id).order_by(order))
+
+
 def patient_export(session: Session, patient: Patient, status: str) -> dict:
     """Everything the clinic holds on one patient, newest last, times in UTC (ISO 8601)."""
     texts = session.scalars(
         select(Message).where(Message.phone == patient.phone).order_by(Message.id)
     )
-    reminders = session.scalars(
-        select(ReminderDelivery)
-        .where(ReminderDelivery.patient_id == patient.id)
-        .order_by(ReminderDelivery.local_date)
-    )
+    reminders = _of_patient(session, ReminderDelivery, patient, ReminderDelivery.local_date)
     consent = session.scalars(
         select(ConsentEvent).where(ConsentEvent.phone == patient.phone).order_by(ConsentEvent.id)
     )
-    changes = session.scalars(
-        select(ScheduleChange)
-        .where(ScheduleChange.patient_id == patient.id)
-        .order_by(ScheduleChange.id)
-    )
-    days = session.scalars(
-        select(AdherenceDay)
-        .where(AdherenceDay.patient_id == patient.id)
-        .order_by(AdherenceDay.local_date)
-    )
+    changes = _of_patient(session, ScheduleChange, patient, ScheduleChange.id)
+    days = _of_patient(session, AdherenceDay, patient, AdherenceDay.local_date)
     return {
         "patient": {
             "id": patient.id,

@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from bot import quiet_hours as qh
 from bot.models import Patient, ReminderDelivery, db
 from tests.conftest import post_sms, reply_of, subscribe, sweep, twilio_settings
+from tests.test_reminders import deliveries
 from tests.test_staff import csrf_token, enroll_form, page, patient_row
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -181,7 +182,7 @@ def test_a_mississippi_patient_gets_no_sunday_reminder(hours_app, fake_twilio):
     subscribe(app, MISSISSIPPI, time="09:00", tz="America/Chicago")
     report = sweep(app, chicago(2026, 11, 29, 9, 0))
     assert (report.sent, report.skipped) == (0, 1)
-    [delivery] = _deliveries(app)
+    [delivery] = deliveries(app)
     assert "no texts on this day of the week" in delivery.note and "Mississippi" in delivery.note
     assert sweep(app, chicago(2026, 11, 30, 9, 0)).sent == 1
 
@@ -205,13 +206,6 @@ def test_the_state_table_can_be_turned_off(hours_app, fake_twilio):
         )
         db.session.commit()
     assert sweep(app, ny(2026, 11, 30, 20, 30)).sent == 1
-
-
-def _deliveries(app) -> list[ReminderDelivery]:
-    with app.app_context():
-        rows = db.session.scalars(select(ReminderDelivery).order_by(ReminderDelivery.id)).all()
-        db.session.expunge_all()
-        return rows
 
 
 # --- the patient's texts --------------------------------------------------------------------
