@@ -291,7 +291,7 @@ def staff_pages(twilio_app, live_server) -> list[str]:
     return [
         "/signin", "/patients", "/patients/new", "/patients/import", "/inbox",
         f"/inbox/{thread_id}", f"/patients/{patient_id}", f"/patients/{patient_id}/edit",
-        "/dashboard", "/staff", "/no-such-page",
+        "/dashboard", "/staff", "/audit", "/no-such-page",
     ]  # fmt: skip
 
 
@@ -326,8 +326,8 @@ def test_axe_finds_nothing_serious_on_any_staff_page(live_server, browser_page, 
         if width == 1280 and path.startswith("/patients/") and path[10:].isdigit():
             OUTPUT.mkdir(exist_ok=True)
             page.screenshot(path=str(OUTPUT / "patient-chart.png"), full_page=True)
-        if width == 1280 and path == "/dashboard":
-            page.screenshot(path=str(OUTPUT / "dashboard.png"), full_page=True)
+        if width == 1280 and path in ("/dashboard", "/audit"):
+            page.screenshot(path=str(OUTPUT / f"{path[1:]}.png"), full_page=True)
     assert not found, found
 
 
