@@ -3,8 +3,12 @@ every check passing, and each failing with what to do."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -15,6 +19,8 @@ from bot.clock import beat
 from bot.health import record_beat
 from bot.models import db, utcnow
 from tests.conftest import CLINIC_NUMBER, TEST_DATABASE_URL, twilio_settings
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -197,3 +203,27 @@ def test_no_twilio_account_is_a_warning_not_a_failure(make_app):
     assert found["twilio"].status == doctor.WARN
     assert found["twilio settings"].status == doctor.WARN
     assert not [c for c in found.values() if c.status == doctor.FAIL]
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "said"),
+    [
+        ("CONTENT_FILE", "/nonexistent/clinic.yaml", "content file not found"),
+        ("REMINDER_WINDOW", "8am-9pm", "REMINDER_WINDOW must be HH:MM-HH:MM"),
+        ("TWILIO_ACCOUNT_SID", "AC123", "TWILIO_ACCOUNT_SID must be 'AC' followed by"),
+    ],
+)
+def test_a_bad_setting_or_content_file_fails_the_doctor_before_any_check(
+    tmp_path, setting, value, said
+):
+    """The app does not start with a bad setting or content file (fail fast), so neither
+    does the doctor: it exits non-zero naming what is wrong."""
+    env = {
+        **os.environ, "SECRET_KEY": "s" * 40, "DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3",
+        setting: value,
+    }  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "bot", "doctor"],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode != 0 and said in result.stderr, result.stderr[-2000:]
