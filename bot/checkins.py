@@ -23,8 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from bot import commands as c
 from bot.models import AdherenceDay, Patient, PhoneLanguage, ReminderDelivery, ScheduleChange
 from bot.patients import clock as _clock
-from bot.patients import in_window
-from bot.quiet_hours import SendingHours
+from bot.quiet_hours import SendingHours, in_window
 
 patients = Patient.__table__
 days = AdherenceDay.__table__

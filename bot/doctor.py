@@ -17,12 +17,12 @@ from dataclasses import dataclass
 
 import requests
 from flask import Flask
-from sqlalchemy import select, text
+from sqlalchemy import text
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
-from bot.health import _latest_migration
-from bot.models import DATABASE_UNAVAILABLE, ClockBeat, db, utcnow
+from bot.health import behind, read_database
+from bot.models import DATABASE_UNAVAILABLE, db, utcnow
 from bot.sender import QuickHttpClient
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
@@ -100,13 +100,7 @@ def settings(app: Flask, http) -> Checks:
 def database(app: Flask, http) -> Checks:
     with app.app_context():
         try:
-            with db.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-                try:
-                    current = conn.execute(text("SELECT version_num FROM alembic_version"))
-                    current = current.scalar()
-                except Exception:  # noqa: BLE001 - no alembic_version: never migrated
-                    current = None
+            current, _ = read_database(db.engine)
         except DATABASE_UNAVAILABLE as exc:
             yield Check(
                 "database", FAIL,
@@ -119,13 +113,11 @@ def database(app: Flask, http) -> Checks:
             yield Check("migrations", FAIL, "never applied: run flask --app bot db upgrade")
             return
         yield Check("database", OK, f"reachable ({db.engine.dialect.name})")
-        latest = _latest_migration(app.extensions["migrate"].directory)
-        if current == latest:
-            yield Check("migrations", OK, f"at the latest ({latest})")
+        problem = behind(current, app.extensions["migrate"].directory)
+        if problem:
+            yield Check("migrations", FAIL, problem)
         else:
-            yield Check(
-                "migrations", FAIL, f"at {current}, latest {latest}: run flask --app bot db upgrade"
-            )
+            yield Check("migrations", OK, f"at the latest ({current})")
         if db.engine.dialect.name == "postgresql":
             yield from _webhook_timeouts(app)
 
@@ -259,13 +251,10 @@ def _reachable(url: str, name: str, http: requests.Session) -> Checks:
 def clock(app: Flask, http) -> Checks:
     with app.app_context():
         try:
-            last = db.session.scalar(select(ClockBeat).where(ClockBeat.name == "clock"))
-        except Exception:  # noqa: BLE001 - the database check above said why
-            db.session.rollback()
+            _, last = read_database(db.engine)
+        except DATABASE_UNAVAILABLE:  # the database check above said why
             yield Check("clock", FAIL, "not checked: the database cannot be read")
             return
-        finally:
-            db.session.remove()
     if last is None:
         yield Check(
             "clock", FAIL,

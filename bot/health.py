@@ -44,26 +44,16 @@ def readyz():
     clock: dict[str, str | None] = {"last_sweep_at": None, "result": None}
     checks["content"] = "ok" if "content" in current_app.extensions else "not loaded"
     try:
-        with db.engine.connect() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(text(f"SET statement_timeout = {READY_TIMEOUT_MS}"))
-            current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-            last = conn.execute(select(ClockBeat).where(ClockBeat.name == "clock")).first()
-            conn.rollback()
-        checks["database"] = "ok"
+        current, last = read_database(db.engine, READY_TIMEOUT_MS)
     except DATABASE_UNAVAILABLE as exc:
         checks["database"] = f"not reachable ({type(exc.orig).__name__})"
         return _answer(checks, clock)
-    except Exception as exc:  # no alembic_version table: the schema was never created
+    if current is None:
         checks["database"] = "reachable"
-        checks["migrations"] = f"not applied ({type(exc).__name__}): run flask --app bot db upgrade"
+        checks["migrations"] = "not applied: run flask --app bot db upgrade"
         return _answer(checks, clock)
-    latest = _latest_migration(current_app.extensions["migrate"].directory)
-    checks["migrations"] = (
-        "ok"
-        if current == latest
-        else f"at {current}, latest {latest}: run flask --app bot db upgrade"
-    )
+    checks["database"] = "ok"
+    checks["migrations"] = behind(current, current_app.extensions["migrate"].directory) or "ok"
     silent = dt.timedelta(minutes=current_app.config["CLOCK_SILENT_MINUTES"])
     if last is None:
         checks["clock"] = "has never swept: is the clock process running?"
@@ -76,8 +66,33 @@ def readyz():
     return _answer(checks, clock)
 
 
+def read_database(engine, timeout_ms: int | None = None) -> tuple[str | None, object]:
+    """(the schema's migration, None when it was never migrated; the clock's last beat row)
+    for /readyz and the doctor. Raises DATABASE_UNAVAILABLE when it cannot be reached."""
+    with engine.connect() as conn:
+        if timeout_ms and conn.dialect.name == "postgresql":
+            conn.execute(text(f"SET statement_timeout = {timeout_ms}"))
+        conn.execute(text("SELECT 1"))  # reachable, before anything else is asked
+        try:
+            current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except Exception:  # noqa: BLE001 - no alembic_version table: never migrated
+            conn.rollback()
+            return None, None
+        last = conn.execute(select(ClockBeat).where(ClockBeat.name == "clock")).first()
+        conn.rollback()
+    return current, last
+
+
+def behind(current: str, directory: str) -> str | None:
+    """What to do when the schema is not at the newest migration; None when it is."""
+    latest = latest_migration(directory)
+    if current == latest:
+        return None
+    return f"at {current}, latest {latest}: run flask --app bot db upgrade"
+
+
 @functools.cache
-def _latest_migration(directory: str) -> str | None:
+def latest_migration(directory: str) -> str | None:
     """The newest migration in the app's folder, read once (load balancers ask often)."""
     return ScriptDirectory(directory).get_current_head()
 

@@ -262,13 +262,6 @@ def opted_out_numbers(session: Session, phones: list[str], chunk: int = 500) -> 
     return result
 
 
-def in_window(t: dt.time, window: tuple[dt.time, dt.time]) -> bool:
-    """Whether a time of day falls in the sending window (REMINDER_WINDOW; "24:00" ends at
-    dt.time.max)."""
-    start, end = window
-    return start <= t and (t < end or end == dt.time.max)
-
-
 def within_sending_hours(now: dt.datetime, patient, hours: SendingHours) -> bool:
     """Whether it is within the sending hours where the patient is (the clinic's
     REMINDER_WINDOW, and the patient's state's law where stricter): no text the app starts

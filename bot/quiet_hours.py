@@ -208,8 +208,7 @@ class SendingHours:
         hours = self.on(local.date(), phone, state)
         if hours is None:
             return False
-        start, end = hours
-        return start <= local.time() and (local.time() < end or end == dt.time.max)
+        return in_window(local.time(), hours)
 
     def usual(self, phone: str, state: str | None) -> Window:
         """The hours on most days (a weekday's), to check a chosen daily time against."""
@@ -231,6 +230,12 @@ class SendingHours:
         ]
         extra = f" ({'; '.join(days)})" if days else ""
         return f"{text}{extra}, {rule.name} law: {rule.source}"
+
+
+def in_window(t: dt.time, window: Window) -> bool:
+    """Whether a time of day falls in a window ("24:00" ends at dt.time.max)."""
+    start, end = window
+    return start <= t and (t < end or end == dt.time.max)
 
 
 def _clock(t: dt.time) -> str:
