@@ -18,6 +18,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 from twilio.request_validator import RequestValidator
@@ -34,12 +35,42 @@ ACCOUNT_SID = "AC" + "0" * 32
 CLINIC_NUMBER = "+12025550199"
 PATIENT = "+12025550123"
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+# The whole run with the clock moved this many days on (CI: a year), so that no test holds
+# only on the day it was written. Python's clock moves (time-machine), SQLite's with it;
+# PostgreSQL keeps its own, so the shift runs on SQLite.
+CLOCK_SHIFT_DAYS = int(os.environ.get("TEST_CLOCK_SHIFT_DAYS") or 0)
 
 _sids = itertools.count(1)
 
 
 def new_sid() -> str:
     return f"SM{next(_sids):032x}"
+
+
+def pytest_configure(config):
+    if not CLOCK_SHIFT_DAYS:
+        return
+    if TEST_DATABASE_URL:
+        raise pytest.UsageError("TEST_CLOCK_SHIFT_DAYS runs on SQLite: unset TEST_DATABASE_URL")
+    moved = dt.datetime.now(dt.UTC) + dt.timedelta(days=CLOCK_SHIFT_DAYS)
+    config.stash[_traveller] = time_machine.travel(moved, tick=True)
+    config.stash[_traveller].start()
+
+
+def pytest_unconfigure(config):
+    traveller = config.stash.get(_traveller, None)
+    if traveller is not None:
+        traveller.stop()
+
+
+def pytest_report_header(config):
+    if CLOCK_SHIFT_DAYS:
+        now = dt.datetime.now(dt.UTC)
+        return f"clock moved {CLOCK_SHIFT_DAYS} days on: now {now:%Y-%m-%d %H:%M} UTC"
+    return None
+
+
+_traveller = pytest.StashKey[time_machine.travel]()
 
 
 def hours_excluding_now(tz: str = "America/New_York") -> tuple[dt.time, dt.time]:

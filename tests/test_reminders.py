@@ -738,21 +738,26 @@ def test_status_callback_updates_the_message(reminder_app, fake_twilio):
 
 
 def test_send_due_command(reminder_app, fake_twilio):
+    """--at acts as if it were that moment for what is due; whether a day's window has
+    closed is judged on the real clock, so the day used is tomorrow's (never closed yet)."""
     app = reminder_app()
     subscribe(app, "+12025550101")
     subscribe(app, "+12025550102", time="22:30")
     runner = app.test_cli_runner()
-    dry = runner.invoke(args=["reminders", "send-due", "--at", "2026-11-30T14:00:00Z", "--dry-run"])
+    tomorrow = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
+    morning = f"{tomorrow}T14:00:00Z"  # 9 or 10 AM in New York
+    night = f"{tomorrow + dt.timedelta(days=1)}T03:40:00+00:00"  # 10:40 or 11:40 PM there
+    dry = runner.invoke(args=["reminders", "send-due", "--at", morning, "--dry-run"])
     assert dry.exit_code == 0 and "dry run: due 1, sent 0" in dry.output
     assert fake_twilio.messages == [] and deliveries(app) == []
-    result = runner.invoke(args=["reminders", "send-due", "--at", "2026-11-30T14:00:00Z"])
+    result = runner.invoke(args=["reminders", "send-due", "--at", morning])
     assert result.exit_code == 0, result.output
     assert "due 1, sent 1, skipped 0, failed 0" in result.output
-    late = runner.invoke(args=["reminders", "send-due", "--at", "2026-12-01T03:40:00+00:00"])
+    late = runner.invoke(args=["reminders", "send-due", "--at", night])
     assert "due 0, sent 0, skipped 1, failed 0" in late.output
     bad = runner.invoke(args=["reminders", "send-due", "--at", "tomorrow"])
     assert bad.exit_code != 0 and "is not an ISO time" in bad.output
-    naive = runner.invoke(args=["reminders", "send-due", "--at", "2026-11-30T14:00:00"])
+    naive = runner.invoke(args=["reminders", "send-due", "--at", f"{tomorrow}T14:00:00"])
     assert naive.exit_code != 0 and "give a time zone" in naive.output
 
 

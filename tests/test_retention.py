@@ -20,14 +20,15 @@ from tests.conftest import ADMIN_EMAIL, PATIENT, csrf_token, post_sms, subscribe
 NOW = dt.datetime(2026, 11, 30, 15, tzinfo=dt.UTC)
 
 
-def add_texts(app, ages_in_days: list[int], phone: str = PATIENT) -> None:
+def add_texts(app, ages_in_days: list[int], phone: str = PATIENT, now=NOW) -> None:
+    """Texts this many days older than ``now`` (the real time for what runs on the clock)."""
     with app.app_context():
         for i, age in enumerate(ages_in_days):
             db.session.add(
                 Message(
                     phone=phone, direction="in" if i % 2 == 0 else "out",
                     body=f"text {age} days old", kind="question", status="delivered",
-                    created_at=NOW - dt.timedelta(days=age, minutes=1),
+                    created_at=now - dt.timedelta(days=age, minutes=1),
                 )
             )  # fmt: skip
         db.session.commit()
@@ -79,7 +80,7 @@ def test_daily_reminders_lose_their_words_and_the_consent_history_stays(twilio_a
 
 
 def test_the_clock_blanks_nightly_only_when_the_setting_is_set(make_app, twilio_app):
-    add_texts(twilio_app, [1000, 1])
+    add_texts(twilio_app, [1000, 1], now=utcnow())
     retention_once(twilio_app)  # unset: kept
     assert [bool(m.body) for m in texts(twilio_app)] == [True, True]
     twilio_app.config["MESSAGE_RETENTION_DAYS"] = 365
@@ -88,7 +89,7 @@ def test_the_clock_blanks_nightly_only_when_the_setting_is_set(make_app, twilio_
 
 
 def test_the_command(twilio_app):
-    add_texts(twilio_app, [1000, 1])
+    add_texts(twilio_app, [1000, 1], now=utcnow())
     runner = twilio_app.test_cli_runner()
     result = runner.invoke(args=["retention"])
     assert result.exit_code != 0 and "MESSAGE_RETENTION_DAYS is not set" in result.output
