@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, insert, select, update
@@ -48,6 +48,7 @@ class Result:
     kind: str
     reason: str | None = None  # an inbox reason (bot.threads.REASONS)
     urgent: bool = False
+    language: str = "en"  # the patient's, which the reply is written in
 
 
 @dataclass(frozen=True)
@@ -81,13 +82,18 @@ def carry_out(
     if patient is None:
         return None
     language = patient.language  # the patient's language: every answer is said in it
+    result = _carry_out(conn, settings, patient, command, sid, now, language)
+    return replace(result, language=language)
+
+
+def _carry_out(conn, settings, patient, command, sid, now, language) -> Result:
     today = now.astimezone(ZoneInfo(patient.timezone)).date()
     if isinstance(command, c.Done):
         return _done(conn, settings, patient, command, sid, now, today, language)
     if isinstance(command, c.Later):
         return _later(conn, settings, patient, now, today, language)
     if isinstance(command, c.NewTime):
-        return _new_time(conn, settings, patient, command.time, now, language)
+        return _new_time(conn, settings, patient, _wanted(command, patient), now, language)
     if isinstance(command, c.Pause):
         return _pause(conn, settings, patient, command, now, today, language)
     return _resume(conn, settings, patient, now, language)
@@ -209,6 +215,14 @@ def _later(conn, settings, patient, now, today, language) -> Result:
     at = _clock(local.time())
     record_change(conn, patient.id, "later", f"Today's reminder again at {at}", BY_TEXT, now)
     return Result(say("later", language, time=at), "later")
+
+
+def _wanted(command: c.NewTime, patient) -> dt.time:
+    """The new daily time: as given, or "an hour later" than the present one."""
+    if command.time is not None:
+        return command.time
+    moved = dt.datetime.combine(dt.date(2000, 1, 2), patient.reminder_time)
+    return (moved + dt.timedelta(minutes=command.shift)).time()
 
 
 def _new_time(conn, settings, patient, wanted: dt.time, now, language) -> Result:

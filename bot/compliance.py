@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 from rapidfuzz.distance import DamerauLevenshtein
 
+from bot.commands import names_a_date
 from bot.text import normalize
 
 
@@ -39,19 +40,20 @@ CLAUSE = re.compile(r"[,.;:!?\n()]+|\s[-\u2013\u2014]+\s")
 STOP_SLIPS = frozenset(WORDS["stop_slips"])
 OPT_OUT_TYPES = {"STOP": Keyword.OPT_OUT, "START": Keyword.OPT_IN, "HELP": Keyword.HELP}
 # Consent may be revoked by any reasonable means (the FCC's TCPA rules), not only by a
-# keyword: "please don't text me", "take me off your list", "no more messages" opt out
-# too. Not "stop" in a sentence ("should I stop the stretch?") or "cancel my appointment".
-SPANISH_REVOKING = (
-    r"^para$|\bno (me )?(envie|envien|mande|manden) mas\b|"
-    r"\bno mas (mensajes|textos|recordatorios)\b|^no mas$"
-)
-REVOKING = re.compile(
-    r"\b(stop|quit) (text|txt|messag|msg|contact|send|email)\w*\b|"
-    r"\b(dont|do not|never) (ever )?(text|txt|messag|msg|contact|send|email)\w* (me|us)\b|"
-    r"\bno more (texts?|txts?|messages?|msgs?|reminders?)\b|"
-    r"\b(remove|take|delete) (me|my number|this number) (off|from)\b|\bleave me alone\b|"
-    r"\b(opt|sign) me out\b|\bopt out\b|\bunsubscribe\b|^(you have the |this is the |)?wrong "
-    r"(number|person)\b|" + SPANISH_REVOKING
+# keyword: a sentence asking to stop contact, in English or Spanish (compliance.yaml).
+
+
+def _sentences(key: str) -> re.Pattern:
+    contact = "(?:" + re.sub(r"\s*\|\s*", "|", WORDS["contact"].strip()) + ")"
+    return re.compile(
+        r"\b(?:" + "|".join(p.replace("{contact}", contact) for p in WORDS[key]) + r")\b"
+    )
+
+
+REVOKING = _sentences("revoking")
+SPANISH_REVOKING = _sentences("revoking_spanish")
+REMINDERS_ONLY = re.compile(
+    r"\b(?:" + re.sub(r"\s*\|\s*", "|", WORDS["reminders_only"].strip()) + r")\b"
 )
 
 
@@ -60,7 +62,7 @@ def is_spanish_keyword(keyword: str) -> bool:
     return (
         keyword in SPANISH_OPT_OUT_WORDS
         or keyword in ("si", "ayuda")
-        or re.fullmatch(SPANISH_REVOKING, keyword) is not None
+        or SPANISH_REVOKING.fullmatch(keyword) is not None
     )
 
 
@@ -92,13 +94,40 @@ def classify(body: str, opt_out_type: str | None = None) -> tuple[Keyword, str] 
         and all(w in POLITE for w in words if w not in keywords)
     ):
         return Keyword.OPT_OUT, keywords[0]
-    revoking = REVOKING.search(text)
-    if revoking:
-        return Keyword.OPT_OUT, revoking.group(0)[:40]
+    revoking = revokes(text)
+    if revoking and not for_a_while(text) and not only_some(text):
+        return Keyword.OPT_OUT, revoking[:40]
     standing = _keyword_on_its_own(body)
     if standing:
         return Keyword.OPT_OUT, standing
     return None
+
+
+def revokes(text: str) -> str | None:
+    """The words of a normalised text that ask to stop contact, or None."""
+    found = SPANISH_REVOKING.search(text) or REVOKING.search(text)
+    return found.group(0) if found else None
+
+
+def for_a_while(text: str) -> bool:
+    """A request to stop the reminders for a time ("stop the reminders until Monday", "no
+    me manden recordatorios por una semana"): a pause, not a revocation of consent."""
+    return names_a_date(text) and (REMINDERS_ONLY.search(text) is not None or not ALL.search(text))
+
+
+def unclear(body: str) -> bool:
+    """Stop-words about the reminders for a while, or about some texts and not others
+    ("stop the tips but keep the appointment reminders"): the answer asks."""
+    text = normalize(body)
+    return bool(text) and revokes(text) is not None and (for_a_while(text) or only_some(text))
+
+
+def only_some(text: str) -> bool:
+    return KEEP.search(text) is not None
+
+
+ALL = re.compile(r"\b(all|ever|never|anymore|any more|nada|nunca|jamas|todo)\b")
+KEEP = re.compile(r"\b(" + "|".join(WORDS["keeping"]) + r")\b")
 
 
 def _keyword_on_its_own(body: str) -> str | None:

@@ -46,7 +46,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot import checkins, threads
 from bot.commands import Done, read_command, read_language
-from bot.compliance import Keyword, classify, is_spanish_keyword
+from bot.compliance import Keyword, classify, is_spanish_keyword, unclear
 from bot.models import (
     SMS_CONSENT_ACTIONS,
     ConsentEvent,
@@ -122,10 +122,16 @@ def candidate(replier: Replier, body: str, opt_out_type: str | None, now) -> Can
     keyword = classify(body, opt_out_type)
     if keyword is None:
         answer = replier.reply(body, now)
-        other = replier.reply(body, now, OTHER_LANGUAGE[answer.language])
-        return Candidate.of(
-            answer.body, answer.kind, language=answer.language, translated=other.body
-        )
+        language, other = answer.language, OTHER_LANGUAGE[answer.language]
+        if answer.kind != "emergency" and unclear(body):
+            # "stop the reminders for a week": ask, rather than guess either way (an
+            # enrolled patient's pause is carried out, and told the same).
+            return Candidate(
+                replier.say("stop_which", language), "stop_which", language=language,
+                translated=replier.say("stop_which", other),
+            )  # fmt: skip
+        translated = replier.reply(body, now, other).body
+        return Candidate.of(answer.body, answer.kind, language=language, translated=translated)
     kind, word = keyword
     # STOP, START, HELP are answered in the number's language; ALTO, AYUDA... in Spanish.
     fixed = is_spanish_keyword(word)
@@ -226,7 +232,10 @@ def handle_inbound(
                 conn, settings, message.phone, command, message.message_sid, now
             )
             if done is not None:
-                answer = Candidate(done.reply, done.kind, reason=done.reason, urgent=done.urgent)
+                reply = done.reply
+                if answer.kind == "stop_which" and done.kind == "pause":
+                    reply = f"{reply} {settings.say('stop_all', done.language)}"
+                answer = Candidate(reply, done.kind, reason=done.reason, urgent=done.urgent)
             return _record(conn, replier, message, body, answer, now, rate_limit)
     return _record(conn, replier, message, body, answer, now, rate_limit)
 

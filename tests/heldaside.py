@@ -288,7 +288,10 @@ if __name__ == "__main__":  # python -m tests.heldaside [area...]: the figures, 
             app = create_app(base_config(f"sqlite:///{folder}/heldaside.sqlite3"))
             with app.app_context():
                 upgrade()
-            with contextlib.redirect_stdout(io.StringIO()):  # the console sender's texts
+            with (
+                contextlib.redirect_stdout(io.StringIO()),
+                contextlib.redirect_stderr(io.StringIO()),
+            ):
                 result = score(app, area)
             print(result.line())
             if "-q" not in sys.argv:

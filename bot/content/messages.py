@@ -108,6 +108,9 @@ MESSAGES: dict[str, frozenset[str]] = {
         "time_refused": "time window",
         "time_changed": "time",
         "paused": "date",
+        # "stop the reminders for a week": how to stop all texts; the question when unclear.
+        "stop_all": "",
+        "stop_which": "",
         "resume_refused": "",
         "resumed": "time",
         "date": "weekday day month",
