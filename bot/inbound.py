@@ -123,7 +123,7 @@ def candidate(replier: Replier, body: str, opt_out_type: str | None, now) -> Can
     if keyword is None:
         answer = replier.reply(body, now)
         language, other = answer.language, OTHER_LANGUAGE[answer.language]
-        if answer.kind != "emergency" and unclear(body):
+        if answer.kind not in BEFORE_COMMANDS and unclear(body):
             # "stop the reminders for a week": ask, rather than guess either way (an
             # enrolled patient's pause is carried out, and told the same).
             return Candidate(
@@ -166,7 +166,7 @@ OTHER_LANGUAGE = {"en": "es", "es": "en"}
 
 
 # Answers a patient's command never overrides: safety and the carriers' keywords.
-BEFORE_COMMANDS = frozenset({"opt_out", "opt_in", "help", "emergency"})
+BEFORE_COMMANDS = frozenset({"opt_out", "opt_in", "help", "emergency", "warning_sign"})
 
 
 @contextlib.contextmanager
@@ -188,7 +188,7 @@ def webhook_connection(engine: Engine) -> Iterator[Connection]:
 # What the patient is answered when the database cannot take the text: these need no
 # database (safety first, and STOP, START and HELP as carriers require); anything else is
 # told to call, as the gate (opted out? too many texts?) cannot be asked.
-WITHOUT_DATABASE = frozenset({"emergency", "pain", "help", "opt_out", "opt_in"})
+WITHOUT_DATABASE = frozenset({"emergency", "warning_sign", "pain", "help", "opt_out", "opt_in"})
 
 
 def answer_without_database(replier: Replier, message: Inbound, now) -> Candidate:

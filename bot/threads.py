@@ -35,6 +35,7 @@ URGENT = frozenset({"red_flag", "pain_score", "exercise_pain"})
 # each gives a thread. Spanish answers are "spanish+<kind>".
 REASON_OF_KIND = {
     "emergency": "red_flag",
+    "warning_sign": "red_flag",
     "pain": "exercise_pain",
     "pain_general": "pain",
     "phone": "person",
@@ -48,7 +49,7 @@ ORDER = list(REASONS)
 # Answers that stand while a thread is open with staff: safety, the carriers' keywords and
 # the patient's own commands. Anything else is answered with "a staff member will reply".
 KEPT_WHILE_OPEN = frozenset(
-    {"emergency", "pain", "pain_general", "help", "opt_out", "opt_in"}
+    {"emergency", "warning_sign", "pain", "pain_general", "help", "opt_out", "opt_in"}
     | {"done", "done_again", "done_high_pain", "pain_pause", "later", "later_not_sent"}
     | {"later_again", "later_refused", "time", "time_refused", "pause", "resume"}
     | {"resume_refused"}

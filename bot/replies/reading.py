@@ -16,6 +16,7 @@ from rapidfuzz import fuzz, process
 from bot.content import Area, Content, Exercise, Plan
 from bot.replies import spanish_words
 from bot.replies.names import PhraseIndex, joined_plans, plan_title
+from bot.replies.red_flags import red_flag
 from bot.replies.safety import (
     ASKS_FOR_EXERCISES,
     ASKS_WHAT_HELPS,
@@ -223,8 +224,9 @@ class Reader:
         """The red flag a text names (its key in the catalogue, "crisis" for thoughts of
         self-harm) and the language it is named in."""
         # Exercise names are read as one word here: "knee to chest hurts" is not chest pain.
-        text = self.exercise_names.sub(lambda m: m.group(0).replace(" ", ""), normalized)
-        text = NEGATED_RED_FLAGS.sub(" ", spell_red_flags(text))  # "no chest pain, just..."
+        joined = self.exercise_names.sub(lambda m: m.group(0).replace(" ", ""), normalized)
+        spelled = spell_red_flags(joined)
+        text = NEGATED_RED_FLAGS.sub(" ", spelled)  # "no chest pain, just..."
         for pattern, what, unless in EMERGENCY_PATTERNS:
             if not pattern.search(text) or any(
                 self.about_exercise(text) if cancel == DURING_EXERCISE else cancel.search(text)
@@ -233,7 +235,11 @@ class Reader:
                 continue
             return ("crisis" if what == SELF_HARM else what), "en"
         flag = self.spanish_flag(normalized)
-        return (flag, "es") if flag else None
+        if flag:
+            return flag, "es"
+        # The clinical red flags as concepts, in either language, on the words as typed
+        # ("accidente" is no slip of "accident") and then as mended.
+        return red_flag(joined) or (red_flag(spelled) if spelled is not joined else None)
 
     def about_exercise(self, text: str) -> bool:
         """The text speaks of doing an exercise (one by name, or exercising at all)."""

@@ -41,7 +41,7 @@ EMERGENCY_PATTERNS = [
          r"leak\w* (urine|pee)|control (my|when i) (bladder|bowels?|pee))\b",
          "flag_bladder",
          (re.compile(r"\b(is|are|feels?|seems?) (fine|ok|okay|normal)\b|\bno (bladder|bowel) "
-                     r"(problems?|issues?)\b"),)),
+                     r"(problems?|issues?)\b|\blike a (weak |small |tiny )?bladder\b"),)),
         (r"\b(groin|saddle|genital\w*|private parts?|inner thighs? (is|are|went|feels?) numb)\b|"
          r"\bnumb\w*\b.{0,20}\binner thighs?\b|\bno feeling (in|between) (my )?(butt|buttocks|"
          r"groin|crotch|privates|legs)\b|"
@@ -57,7 +57,7 @@ EMERGENCY_PATTERNS = [
          r"to pass out)\b", "flag_fainting", ()),
         (r"\b(cant|cannot|can not|unable to|couldnt) (feel (my |the )?(left |right |both )?"
          r"(legs?|feet|foot|toes?|thighs?|lower body)|feel anything (below|in|from)|"
-         r"move(?! on\b)|lift|stand on|walk|stand)\b"
+         r"move(?! on\b)|lift|stand on|walk|stand(?! (the|this|that|it|waiting|him|her|doing)\b))\b"
          r"(?!(?: \w+){0,4} (far|long|enough|very|much|well|without|too|anymore)\b)|"
          r"\b(sudden\w*|new) (weakness|weak)\b|"
          r"\b(legs?|knees?) (keep |keeps )?(gave|giving|give) (out|way)\b|\bfoot drop\b|"
@@ -70,7 +70,7 @@ EMERGENCY_PATTERNS = [
          r"\bfell (down|off|on)\b(?!" + NOT_A_FALL + ")|\b(had|took) a (bad )?fall\b|"
          r"^(fell|slipped|tripped)\b(?!" + NOT_A_FALL + r")|"
          r"\b(slipped|tripped) (on|and|down|over)\b(?!" + NOT_A_FALL + ")|"
-         r"\bkeep (falling|falling down|tripping|stumbling)\b|"
+         r"\bkeep (falling|falling down|tripping|stumbling)\b(?! (asleep|behind))|"
          r"\b(after|since|from) (a|the|my) (bad )?fall\b|\bafter (falling|fall)\b|"
          r"\b(broke|broken|fractured?) (my |a |his |her )?(back|"
          r"spine|tailbone|hip|leg|neck|rib|ribs|vertebra\w*|bone)\b|"
@@ -192,7 +192,8 @@ SPANISH_EMERGENCY = [
         (r"\bno (puedo|siento) (sentir|mover|caminar|pararme|las piernas|los pies)\b|"
          r"\b(piernas|pies) (debiles|dormidas|entumidas|entumecidas)\b|\bdebilidad\b",
          "flag_legs"),
-        (r"\bme (cai|caigo)\b|\buna caida\b|\bacabo de (caerme|chocar|tener un accidente)\b|"
+        (r"\bme (cai|caigo)\b(?! de (la )?risa)|\buna caida\b|"
+         r"\bacabo de (caerme|chocar|tener un accidente)\b|"
          r"\b(accidente|choque) (hoy|ahorita|ahora)\b", "flag_injury"),
         (r"\bfiebre\b.*\bespalda\b|\bespalda\b.*\bfiebre\b", "flag_fever"),
         (r"\bme desmaye\b|\bperdi el conocimiento\b", "flag_fainting"),

@@ -21,6 +21,11 @@ PART_NAMES = {"morning": "morning", "afternoon": "afternoon", "evening": "evenin
               "night": "evening"}  # fmt: skip
 
 
+# Back pain with weight loss, night pain or cancer: a doctor today (the clinical red flags of
+# malignancy call for a prompt check, not an ambulance).
+WARNING_SIGN = "warning_sign"
+
+
 @dataclass(frozen=True)
 class Reply:
     kind: str  # what the reply answers: "hours", "exercise", "emergency", ... joined by "+"
@@ -66,6 +71,8 @@ class Writer:
         """The answer to a red flag (its key in the catalogue, or "crisis")."""
         if flag == "crisis":
             return Reply("emergency", self.say("crisis", language), language)
+        if flag == WARNING_SIGN:  # a doctor today, not 911
+            return Reply(WARNING_SIGN, self.say(WARNING_SIGN, language), language)
         said = self.say("emergency", language, what=self.say(flag, language))
         return Reply("emergency", said, language)
 
