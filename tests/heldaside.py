@@ -91,8 +91,24 @@ def _detector():
     return LanguageDetectorBuilder.from_languages(Language.ENGLISH, Language.SPANISH).build()
 
 
+SPANISH_WORDS = frozenset(
+    "el la los las de del en su sus no esta nuestra nuestro llame llamenos para por con que "
+    "es un una y al hoy pruebe escriba responda usted estamos aceptamos preguntas".split()
+)
+ENGLISH_WORDS = frozenset(
+    "the is on our we you your please call to for and of a at try text are us reply "
+    "accept questions".split()
+)
+
+
 def language_of(reply: str) -> str:
-    """The language of an answer (the catalogue's full sentences, not a patient's text)."""
+    """The language of an answer (the catalogue's sentences, among names of plans and
+    exercises in English): its function words, else lingua."""
+    words = normalize(reply).split()
+    spanish = sum(w in SPANISH_WORDS for w in words)
+    english = sum(w in ENGLISH_WORDS for w in words)
+    if spanish != english:
+        return "es" if spanish > english else "en"
     found = _detector().detect_language_of(reply)
     return "es" if found == Language.SPANISH else "en"
 
@@ -121,15 +137,16 @@ def score(app, area: str) -> Score:
                 result.right += 1
             if area == "not_opt_out" and row.get("unclear") and "STOP" in reply:
                 result.asked += 1
-            if reply and _language_counts(area, enrolled) and language_of(reply) != row["lang"]:
+            if reply and _language_counts(area, row) and language_of(reply) != row["lang"]:
                 result.wrong_language.append(label)
     return result
 
 
-def _language_counts(area: str, enrolled: bool) -> bool:
-    """Where the answer's language is the text's own: numbers not enrolled (an enrolled
-    patient is answered in their record's language, which here is the text's too)."""
-    return area not in ("near_miss",)
+def _language_counts(area: str, row: dict) -> bool:
+    """Whether the answer must be in the text's language (an enrolled patient is answered
+    in their record's, here the text's too); not for near misses (mixed on purpose) nor
+    for questions about Spanish, whose English answer says "Se habla Español"."""
+    return area != "near_miss" and row.get("kind") != "spanish"
 
 
 def _enroll(app, numbers: list[str], rows: list[dict], paused: bool) -> None:
@@ -252,10 +269,7 @@ def _question(app, row: dict, reply: str) -> str | None:
         wanted = AREA_OF[value]
         area = next(a for a in content.areas if a.name == wanted)
         names = {
-            normalize(e.in_language(lang).name)
-            for e in content.exercises
-            if e.id in area.exercises
-            for lang in ("en", "es")
+            normalize(e.in_language(lang).name) for e in area.exercises for lang in ("en", "es")
         }
         return None if any(name in plain for name in names) else f"no exercise for {value}"
     raise ValueError(f"unknown question kind {kind!r}")

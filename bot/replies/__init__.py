@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from bot.content import Content
 from bot.replies.intents import SecondChance, decide
 from bot.replies.names import PhraseIndex
-from bot.replies.reading import MAX_READ_CHARS, Reader
+from bot.replies.reading import MAX_READ_CHARS, Reader, detected_language
 from bot.replies.safety import SPANISH_MARKS, SPANISH_PAIN
 from bot.replies.words import (
     ACKNOWLEDGING,
@@ -50,6 +50,7 @@ class Replier(Writer):
     def __init__(self, content: Content, timezone: ZoneInfo):
         super().__init__(content, timezone, Reader(content))
         self.second_chance = SecondChance(content.examples)
+        detected_language("hola")  # the language models load now, not on a patient's text
 
     def reply(self, text: str, now: dt.datetime, language: str | None = None) -> Reply:
         """The answer to one text, in ``language`` ("en", "es"; None: the text's own);
@@ -124,4 +125,7 @@ class Replier(Writer):
         if found is None:
             return None
         flag, named_in = found
-        return self.emergency(flag, language or named_in)
+        if language is None:  # the text's own: Spanish if the flag or the words are
+            spanish = named_in == "es" or self.reader.is_spanish(normalized.split(), ENGLISH_WORDS)
+            language = "es" if spanish else "en"
+        return self.emergency(flag, language)

@@ -49,6 +49,28 @@ from bot.replies.words import (
     WHERE_NOT_PLACE,
 )
 
+# A short text whose words are as English as Spanish is read by the language detector.
+UNDECIDED_WORDS = 12
+
+
+@functools.cache
+def _detector():
+    from lingua import Language, LanguageDetectorBuilder
+
+    builder = LanguageDetectorBuilder.from_languages(Language.ENGLISH, Language.SPANISH)
+    return builder.with_preloaded_language_models().build(), Language.SPANISH
+
+
+def detected_language(text: str) -> str:
+    """English or Spanish, as lingua reads a short text (its models ship with it): Spanish
+    only when it is fairly sure (a lone "yo" or "medicade" is no Spanish)."""
+    detector, spanish = _detector()
+    return "es" if detector.compute_language_confidence(text, spanish) >= SURELY else "en"
+
+
+SURELY = 0.75
+
+
 # Only the first part of a very long text is read: the reply must stay fast whatever is
 # pasted into it.
 MAX_READ_CHARS = 600
@@ -59,7 +81,8 @@ MARKERS = (
         "espanol habla hablan hola buenos buenas necesito quiero tienen donde cuando estan "
         "ustedes su sus que por favor ayuda usted puedo tengo tuve tiene el la los las del es "
         "con para pero muy hace mucho entiendo como cual cuales mi mis hay son sobre cuanto "
-        "cuanta cuantos cuantas me se lo le un una y en ya listo hecho termine".split()
+        "cuanta cuantos cuantas me se lo le un una y en ya listo hecho termine toman aceptan "
+        "cubren reciben atienden llamo llamar numero telefono".split()
     )
     | {w for words in spanish_words.KEYWORDS.values() for w in words.split()}
     | set(spanish_words.DAY_WORDS)
@@ -267,12 +290,18 @@ class Reader:
         return None
 
     def is_spanish(self, tokens: list[str], english: frozenset[str]) -> bool:
-        """More Spanish words than English ones: "hola, do you take aetna?" is English."""
+        """More Spanish words than English ones: "hola, do you take aetna?" is English.
+        When the clinic's words do not tell ("toman united healthcare", "a que numero
+        llamo"), the language detector (lingua, English or Spanish) reads the rest."""
         spanish = sum(t in MARKERS or t in self.spanish_names for t in tokens)
         # The names of plans, areas and exercises are no language ("aceptan aetna better
         # health" is Spanish).
         names = self.name_words
-        return spanish > 0 and spanish > sum(t in english and t not in names for t in tokens)
+        english_count = sum(t in english and t not in names for t in tokens)
+        if spanish != english_count or len(tokens) > UNDECIDED_WORDS:
+            return spanish > english_count
+        rest = [t for t in tokens if t not in names]
+        return len(rest) >= 2 and detected_language(" ".join(rest)) == "es"
 
     def unknown_plan(self, tokens: list[str]) -> str | None:
         """The plan a patient named that is on neither list ("do you take Zorba Health")."""
