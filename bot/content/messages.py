@@ -54,6 +54,7 @@ MESSAGES: dict[str, frozenset[str]] = {
         "feeling_better": "",
         "done": "",
         "phone_person": "",
+        "forms": "",
         "spanish_spoken": "",
         # Exercises.
         "exercise_title": "name purpose english",
@@ -145,6 +146,7 @@ MARKERS: dict[str, tuple[str, ...]] = {
 SECOND_CHANCE: dict[str, str] = {
     "location": "location", "hours_week": "hours", "insurance_list": "insurance",
     "exercise_list": "list", "phone_person": "phone", "appointment": "appointment",
+    "forms": "forms",
     "cost": "cost", "dosage": "dosage", "media": "media", "enroll": "enroll",
     "reminders": "reminders", "holiday": "holiday", "menu": "greeting",
 }  # fmt: skip

@@ -15,6 +15,8 @@ from rapidfuzz import fuzz, process
 
 from bot.content import Area, Content, Exercise, Plan
 from bot.replies import spanish_words
+from bot.replies.described import DESCRIBING, Descriptions
+from bot.replies.language import UNDECIDED_WORDS, detected_language
 from bot.replies.names import PhraseIndex, joined_plans, plan_title
 from bot.replies.red_flags import red_flag
 from bot.replies.safety import (
@@ -48,28 +50,6 @@ from bot.replies.words import (
     SHORTHAND_ES,
     WHERE_NOT_PLACE,
 )
-
-# A short text whose words are as English as Spanish is read by the language detector.
-UNDECIDED_WORDS = 12
-
-
-@functools.cache
-def _detector():
-    from lingua import Language, LanguageDetectorBuilder
-
-    builder = LanguageDetectorBuilder.from_languages(Language.ENGLISH, Language.SPANISH)
-    return builder.with_preloaded_language_models().build(), Language.SPANISH
-
-
-def detected_language(text: str) -> str:
-    """English or Spanish, as lingua reads a short text (its models ship with it): Spanish
-    only when it is fairly sure (a lone "yo" or "medicade" is no Spanish)."""
-    detector, spanish = _detector()
-    return "es" if detector.compute_language_confidence(text, spanish) >= SURELY else "en"
-
-
-SURELY = 0.75
-
 
 # Only the first part of a very long text is read: the reply must stay fast whatever is
 # pasted into it.
@@ -174,6 +154,7 @@ class Reader:
             for alias in index.aliases
             for word in alias.split()
         )
+        self.described = Descriptions(content.exercises)
 
     def read(self, normalized: str, spanish: bool = False) -> Reading:
         """What the text asks for. The webhook writes each answer in both languages: the
@@ -241,6 +222,16 @@ class Reader:
                 reading.areas.append((hit.key, hit.size))  # type: ignore[arg-type]
                 reading.add("area", hit.start)
             reading.area_at.update(range(hit.start, hit.start + hit.size))
+        describing = DESCRIBING.search(" ".join(tokens))
+        if describing and reading.exercises:  # "the hamstring one": the exercise, not an area
+            reading.intents.pop("area", None)
+            reading.areas.clear()
+        if not reading.exercises and describing:
+            described = self.described.find(tokens)
+            if described is not None:  # "the one on all fours where you arch your back"
+                reading.exercises.append(described)
+                reading.intents = {"exercise": 0}  # its words name no area, plan or place
+                reading.areas.clear()
         return reading
 
     def _flags(self, normalized: str) -> tuple[str, str] | None:

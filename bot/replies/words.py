@@ -44,6 +44,9 @@ PHRASE_PATTERN = re.compile(
 
 # Common words never "corrected" into a keyword or a name by fuzzy matching.
 COMMON = frozenset(WORDS["english"]["common"].split())
+# The words that describe each exercise, from its steps (both languages): "the one on all
+# fours where you arch your back" finds the Cat and Camel.
+DESCRIBED: dict[str, list[str]] = WORDS["described"]
 
 
 def by_first_letter(words) -> dict[str, list[str]]:

@@ -342,6 +342,7 @@ SAID_AS = {
     "ask_clinic": "ask_provider", "enroll": "enroll", "media": "media",
     "reminders": "reminders", "holiday": "holiday", "spanish": "spanish_spoken",
     "thanks": "thanks", "pain_general": "pain_general", "phone": "phone_person",
+    "forms": "forms",
 }  # fmt: skip
 
 
