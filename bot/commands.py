@@ -24,7 +24,7 @@ from pathlib import Path
 import yaml
 from text_to_num import alpha2digit
 
-from bot.text import normalize
+from bot.text import WordIndex, normalize
 
 WORDS = yaml.safe_load(Path(__file__).with_name("commands.yaml").read_text(encoding="utf-8"))
 
@@ -48,6 +48,15 @@ LATER_FIRST = _cues("later_first")  # "in an hour", "en media hora": later whate
 PAUSE = _cues("pause")
 CHANGE = _cues("change")
 AWAY = _cues("away")
+# Whether a text may hold a command at all: a cue word of any, or a number.
+# Whether a text may hold a command at all: a cue word of one (a new time's words need a
+# time, so its number is the cue), or a number.
+ANY_CUE = WordIndex({"cue":
+    [r"\d", *(p for key in ("done", "later", "later_first", "resume", "resume_first", "pause",
+                            "away") for p in WORDS[key]),
+     "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|noon|midday|uno|una|dos|"
+     "tres|cuatro|cinco|seis|siete|ocho|nueve|diez|once|doce|mediodia|medio|ya|half|quarter"]
+})  # fmt: skip
 # A text that only acknowledges ("ok thanks") around a command.
 POLITE = frozenset(WORDS["polite"].split())
 DEFAULT_PAUSE_DAYS = 7
@@ -126,7 +135,8 @@ def prepare(body: str) -> str:
     for spoken, written in SPOKEN_TIMES[:4]:
         text = spoken.sub(written, text)
     # Isolated "one", "un", "una" stay words ("un poco", "a week"); "dos" and on are digits.
-    text = alpha2digit(alpha2digit(text, "en", threshold=0), "es", threshold=2)
+    if NUMBER_WORD.search(text):
+        text = alpha2digit(alpha2digit(text, "en", threshold=0), "es", threshold=2)
     text = SPOKEN_TIMES[4][0].sub(SPOKEN_TIMES[4][1], text)
     text = re.sub(
         r"\b(\d{1,2}) y ([0-5]\d|[1-9])\b", lambda m: f"{m[1]} colon {int(m[2]):02d}", text
@@ -142,6 +152,9 @@ def read_command(body: str) -> Command | None:
         return Done()
     if len(stripped) > MAX_COMMAND_CHARS:
         return None
+    words = normalize(stripped).split()
+    if not ANY_CUE.found(words):
+        return None  # most texts: no word a command has, and no number (cheap to tell)
     text = prepare(stripped)
     if not text:
         return None
@@ -154,6 +167,8 @@ def read_command(body: str) -> Command | None:
         return Done(pain)
     if words[0] in PAIN_FIRST and len(words) <= 6 and DONE_AFTER.search(text):
         return Done(pain_score(text) or None)
+    if words[0] == "ya" and PAIN.search(text) and isinstance(pain_score(text), int):
+        return Done(pain_score(text))  # "ya, dolor 1": done already, and the pain
     when = time_of_day(text)
     shift = SHIFT.search(text)
     if shift and when is None and (CHANGE.search(text) or RELATIVE_EVERY.search(text)):
@@ -354,7 +369,8 @@ DATE_WORDS = re.compile(
 def names_a_date(text: str) -> bool:
     """A normalised text names a date or a length of time ("until Monday", "por 2 semanas");
     numbers may still be words."""
-    text = alpha2digit(text, "en", threshold=0) if NUMBER_WORD.search(text) else text
+    if NUMBER_WORD.search(text):
+        text = alpha2digit(alpha2digit(text, "en", threshold=0), "es", threshold=2)
     lengths = (m for m in DURATION.finditer(text) if m.group("n") or m.group("unit") in WEEKS
                or m.group().startswith(("for", "por", "durante")))  # fmt: skip
     return next(lengths, None) is not None or DATE_WORDS.search(text) or HOLIDAYS.search(text)

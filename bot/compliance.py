@@ -8,6 +8,7 @@ Twilio's ``OptOutType`` field, sent when its Advanced Opt-Out is on, is honoured
 
 from __future__ import annotations
 
+import functools
 import re
 from enum import StrEnum
 from pathlib import Path
@@ -16,7 +17,7 @@ import yaml
 from rapidfuzz.distance import DamerauLevenshtein
 
 from bot.commands import names_a_date
-from bot.text import normalize
+from bot.text import WordIndex, normalize
 
 
 class Keyword(StrEnum):
@@ -43,15 +44,16 @@ OPT_OUT_TYPES = {"STOP": Keyword.OPT_OUT, "START": Keyword.OPT_IN, "HELP": Keywo
 # keyword: a sentence asking to stop contact, in English or Spanish (compliance.yaml).
 
 
-def _sentences(key: str) -> re.Pattern:
-    contact = "(?:" + re.sub(r"\s*\|\s*", "|", WORDS["contact"].strip()) + ")"
-    return re.compile(
-        r"\b(?:" + "|".join(p.replace("{contact}", contact) for p in WORDS[key]) + r")\b"
-    )
+CONTACT = "(?:" + re.sub(r"\s*\|\s*", "|", WORDS["contact"].strip()) + ")"
 
 
-REVOKING = _sentences("revoking")
-SPANISH_REVOKING = _sentences("revoking_spanish")
+def _sentences(key: str) -> list[str]:
+    return [p.replace("{contact}", CONTACT) for p in WORDS[key]]
+
+
+REVOKING = re.compile(r"\b(?:" + "|".join(_sentences("revoking")) + r")\b")
+SPANISH_REVOKING = re.compile(r"\b(?:" + "|".join(_sentences("revoking_spanish")) + r")\b")
+REVOKING_WORDS = WordIndex({"revoking": _sentences("revoking") + _sentences("revoking_spanish")})
 REMINDERS_ONLY = re.compile(
     r"\b(?:" + re.sub(r"\s*\|\s*", "|", WORDS["reminders_only"].strip()) + r")\b"
 )
@@ -103,8 +105,11 @@ def classify(body: str, opt_out_type: str | None = None) -> tuple[Keyword, str] 
     return None
 
 
+@functools.lru_cache(maxsize=64)  # classify and unclear read the same text
 def revokes(text: str) -> str | None:
     """The words of a normalised text that ask to stop contact, or None."""
+    if not REVOKING_WORDS.found(text.split()):
+        return None
     found = SPANISH_REVOKING.search(text) or REVOKING.search(text)
     return found.group(0) if found else None
 

@@ -19,11 +19,14 @@ from pathlib import Path
 
 import yaml
 
+from bot.text import WordIndex
+
 DATA = yaml.safe_load(Path(__file__).with_name("red_flags.yaml").read_text(encoding="utf-8"))
 
 
 @dataclass(frozen=True)
 class Group:
+    name: str
     patterns: tuple[tuple[re.Pattern, str], ...]  # each with the language it is written in
 
     def find(self, text: str, negated: re.Pattern) -> str | None:
@@ -40,9 +43,11 @@ class Concept:
     flag: str
     groups: tuple[Group, ...]
     unless: re.Pattern | None
+    names: frozenset[str]  # its groups'
 
-    def named_in(self, text: str, negated: re.Pattern) -> str | None:
-        """The language the concept is named in, or None when the text does not name it."""
+    def named_in(self, text: str, present: set[str], negated: re.Pattern) -> str | None:
+        """The language the concept is named in, or None when the text does not name it
+        (``present``: the groups whose words the text may have, ``INDEX.found``)."""
         if self.unless is not None and self.unless.search(text):
             return None
         languages = []
@@ -58,17 +63,18 @@ def _words(patterns: list[str]) -> re.Pattern:
     return re.compile(r"\b(?:" + "|".join(f"(?:{p})" for p in patterns) + r")\b")
 
 
-def _group(data: dict) -> Group:
-    return Group(tuple((_words(data[lang]), lang) for lang in ("en", "es") if data.get(lang)))
+def _group(name: str, data: dict) -> Group:
+    return Group(name, tuple((_words(data[lang]), lang) for lang in ("en", "es") if data.get(lang)))
 
 
 def load(data: dict = DATA) -> tuple[tuple[Concept, ...], re.Pattern]:
-    groups = {name: _group(spec) for name, spec in data["groups"].items()}
+    groups = {name: _group(name, spec) for name, spec in data["groups"].items()}
     concepts = tuple(
         Concept(
             spec["flag"],
             tuple(groups[name] for name in spec["all"]),
             _words(spec["unless"]) if spec.get("unless") else None,
+            frozenset(spec["all"]),
         )
         for spec in data["concepts"]
     )
@@ -81,13 +87,22 @@ def load(data: dict = DATA) -> tuple[tuple[Concept, ...], re.Pattern]:
 
 
 CONCEPTS, NEGATED = load()
+INDEX = WordIndex(
+    {name: [p for lang in ("en", "es") for p in spec.get(lang) or ()]
+     for name, spec in DATA["groups"].items()}
+)  # fmt: skip
 
 
 def red_flag(text: str) -> tuple[str, str] | None:
     """The first concept a normalised text names: (its catalogue key, the language it is
     named in), or None."""
+    present = INDEX.found(text.split())
+    if not present:
+        return None
     for concept in CONCEPTS:
-        language = concept.named_in(text, NEGATED)
+        if not concept.names <= present:
+            continue
+        language = concept.named_in(text, present, NEGATED)
         if language is not None:
             return concept.flag, language
     return None
