@@ -126,6 +126,11 @@ SPOKEN_TIMES = (
 )  # fmt: skip
 
 
+UN_BEFORE_NUMBER = re.compile(
+    r"\b(?:un|una|uno) (?=(?:dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|[2-9]|10)\b)"
+)
+
+
 def prepare(body: str) -> str:
     """The text as the command grammar reads it: lower case, no accents, numbers in words
     as digits (English and Spanish), and "6:30", "3/10" kept."""
@@ -134,6 +139,7 @@ def prepare(body: str) -> str:
     text = normalize(text)
     for spoken, written in SPOKEN_TIMES[:4]:
         text = spoken.sub(written, text)
+    text = UN_BEFORE_NUMBER.sub("", text)  # "en un seis": 6, not 1 and 6
     # Isolated "one", "un", "una" stay words ("un poco", "a week"); "dos" and on are digits.
     if NUMBER_WORD.search(text):
         text = alpha2digit(alpha2digit(text, "en", threshold=0), "es", threshold=2)
@@ -160,6 +166,8 @@ def read_command(body: str) -> Command | None:
         return None
     words = text.split()
     asking = "?" in stripped and words[0] in ASKING_FIRST
+    if PAUSE.match(text):  # "pause for 2 weeks, getting a procedure done"
+        return read_pause(text)
     if DONE.search(text) and not NOT_DONE.search(text) and not asking:
         pain = pain_score(text)
         if pain is False:
@@ -167,7 +175,8 @@ def read_command(body: str) -> Command | None:
         return Done(pain)
     if words[0] in PAIN_FIRST and len(words) <= 6 and DONE_AFTER.search(text):
         return Done(pain_score(text) or None)
-    if words[0] == "ya" and PAIN.search(text) and isinstance(pain_score(text), int):
+    first = next((w for w in words if w not in POLITE), "")
+    if first == "ya" and PAIN.search(text) and isinstance(pain_score(text), int):
         return Done(pain_score(text))  # "ya, dolor 1": done already, and the pain
     when = time_of_day(text)
     shift = SHIFT.search(text)
@@ -195,7 +204,7 @@ def read_command(body: str) -> Command | None:
 
 
 SHIFT = re.compile(
-    r"\b(?P<n>\d|an|a|1/2|half an|media|una) (?:hours?|horas?) (?P<way>later|earlier|before|"
+    r"\b(?P<n>\d|an|a|1/2|half an|media|una) (?:hours?|hrs?|horas?) (?P<way>later|earlier|before|"
     r"after|mas tarde|antes|despues|mas temprano)\b"
 )
 HOURS_IN_WORDS = {"a": 1, "an": 1, "una": 1, "1/2": 0.5, "half an": 0.5, "media": 0.5}
@@ -215,19 +224,29 @@ def pain_score(text: str) -> int | None | bool:
     if scored:
         score = int(scored.group(1))
         return score if score <= 10 else False
+    went = re.search(r"\b(?:from|de) \d{1,2} (?:to|a) (\d{1,2})\b", text)  # "from 6 to 3"
+    if went:
+        return int(went.group(1)) if int(went.group(1)) <= 10 else False
     numbers = [
-        (m.start(), int(m.group())) for m in re.finditer(r"(?<![:\d])\b\d{1,3}\b(?!:)", text)
+        (m.start(), int(m.group()))
+        for m in re.finditer(r"(?<![:\d])\b\d{1,3}\b(?!:| ?(?:am|pm|a m|p m)\b)", text)
     ]
     if not numbers:
         return None
-    near = [m.start() for m in PAIN.finditer(text)]
-    if near:  # the number closest to a word of pain
-        _, score = min(numbers, key=lambda n: min(abs(n[0] - p) for p in near))
-    elif len(numbers) == 1 and re.fullmatch(r"\D*\b\d{1,3}\b\W*", text):
-        score = numbers[0][1]  # "done 3"
+    after = [m.end() for m in PAIN.finditer(text)]
+    if after:  # the number nearest a word of pain, after it rather than before
+        _, score = min(numbers, key=lambda n: min(n[0] - a if n[0] >= a else 20 + a - n[0]
+                                                 for a in after))  # fmt: skip
+    elif len(numbers) == 1 and (re.fullmatch(r"\D*\b\d{1,3}\b\W*", text) or ABOUT.search(text)):
+        score = numbers[0][1]  # "done 3", "done, about a 5 today"
     else:
         return None
     return score if score <= 10 else False
+
+
+ABOUT = re.compile(
+    r"\b(about|around|like|maybe|probably|como|tipo|mas o menos)( a| an| un| en)? \d"
+)
 
 
 # --- a time of day ------------------------------------------------------------------------
@@ -360,7 +379,7 @@ DATE_WORDS = re.compile(
     r"\b(?:the )?\d{1,2}(?:st|nd|rd|th)?(?: of)? (?:" + MONTHS + r")\b|"
     r"\b(?:" + MONTHS + r") \d{1,2}(?:st|nd|rd|th)?\b|"
     r"\b(?:el |the )?\d{1,2}(?:st|nd|rd|th)\b|\bel \d{1,2}\b|"
-    r"\b(?:next week|la semana que viene|la proxima semana|proxima semana|tomorrow|manana|"
+    r"\b(?:next week|la semana que viene|la proxima semana|proxima semana|tomorrows?|manana|"
     r"end of the month|fin de mes|the end of the month|fin del mes|next month|el mes que viene)\b|"
     r"\b(?:" + "|".join(m for m in MONTH_NUMBERS if m != "may") + r")\b"
 )
@@ -373,10 +392,19 @@ def names_a_date(text: str) -> bool:
         text = alpha2digit(alpha2digit(text, "en", threshold=0), "es", threshold=2)
     lengths = (m for m in DURATION.finditer(text) if m.group("n") or m.group("unit") in WEEKS
                or m.group().startswith(("for", "por", "durante")))  # fmt: skip
-    return next(lengths, None) is not None or DATE_WORDS.search(text) or HOLIDAYS.search(text)
+    return (
+        next(lengths, None) is not None
+        or DATE_WORDS.search(text)
+        or HOLIDAYS.search(text)
+        or (UNTIL_BACK.search(text))
+    )
 
 
 WEEKS = frozenset({"week", "weeks", "weekend", "semana", "semanas", "fin de semana", "finde"})
+UNTIL_BACK = re.compile(  # "until I'm back", "hasta que regrese"
+    r"\b(until|till|til|untill) (i|im|i am|i get|i come|we|were) ?(back|return|get back|home)?|"
+    r"\bhasta (que|q) (regrese|vuelva|este|me recupere|me mejore|llegue)"
+)
 HOLIDAYS = re.compile(
     r"\b(christmas|xmas|thanksgiving|new year|easter|the holidays|navidad|ano nuevo|"
     r"semana santa|pascua|las fiestas)\b"
@@ -406,8 +434,9 @@ def read_pause(text: str) -> Pause | None:
     if duration:
         return _for(duration)
     found = DATE_WORDS.search(text)
-    if found:
-        return _until(found.group(), False, text)
+    if found:  # "skip tomorrow's reminder": the day skipped, back the day after
+        skipped = found.group() in ("tomorrow", "tomorrows", "manana", "today", "hoy")
+        return _until(found.group().rstrip("s") if skipped else found.group(), skipped, text)
     return Pause(days=DEFAULT_PAUSE_DAYS)
 
 

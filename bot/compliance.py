@@ -110,8 +110,12 @@ def revokes(text: str) -> str | None:
     """The words of a normalised text that ask to stop contact, or None."""
     if not REVOKING_WORDS.found(text.split()):
         return None
-    found = SPANISH_REVOKING.search(text) or REVOKING.search(text)
-    return found.group(0) if found else None
+    for pattern in (SPANISH_REVOKING, REVOKING):
+        for found in pattern.finditer(text):
+            # "dont stop the reminders", "no dejen de mandar": asks for the opposite.
+            if not KEEP_ON.search(text, 0, found.start()):
+                return found.group(0)
+    return None
 
 
 def for_a_while(text: str) -> bool:
@@ -131,6 +135,7 @@ def only_some(text: str) -> bool:
     return KEEP.search(text) is not None
 
 
+KEEP_ON = re.compile(r"\b(dont|do not|please dont|pls dont|never|no|nunca)\s\Z")
 ALL = re.compile(r"\b(all|ever|never|anymore|any more|nada|nunca|jamas|todo)\b")
 KEEP = re.compile(r"\b(" + "|".join(WORDS["keeping"]) + r")\b")
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import os
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -33,7 +34,14 @@ from bot.models import AdherenceDay, ConsentEvent, Patient, ReminderDelivery, db
 from bot.text import normalize
 from tests.conftest import post_sms, reply_of, sweep
 
-HERE = Path(__file__).with_name("heldaside")
+# The sets, each written apart before a change of the reader (README in the first);
+# HELDASIDE_DIR: another one in the same form, to score before it joins them.
+SETS = {
+    "first": Path(__file__).with_name("heldaside"),
+    "second": Path(__file__).with_name("heldaside2"),
+}
+if os.environ.get("HELDASIDE_DIR"):
+    SETS = {"given": Path(os.environ["HELDASIDE_DIR"])}
 NY = ZoneInfo("America/New_York")
 NOW = dt.datetime(2026, 3, 11, 10, 0, tzinfo=NY)  # a Wednesday
 TODAY = NOW.date()
@@ -59,9 +67,9 @@ AREAS = {
 
 
 @cache
-def texts(area: str) -> list[dict]:
+def texts(area: str, folder: Path) -> list[dict]:
     name, _ = AREAS[area]
-    rows = yaml.safe_load((HERE / f"{name}.yaml").read_text(encoding="utf-8"))
+    rows = yaml.safe_load((folder / f"{name}.yaml").read_text(encoding="utf-8"))
     return [row for row in rows if row["area"] == area]
 
 
@@ -118,9 +126,9 @@ def phones():
         yield f"+1{code}555{n:04d}"
 
 
-def score(app, area: str) -> Score:
+def score(app, area: str, folder: Path) -> Score:
     _, enrolled = AREAS[area]
-    rows = texts(area)
+    rows = texts(area, folder)
     numbers = list(itertools.islice(phones(), len(rows)))
     if enrolled:
         _enroll(app, numbers, rows, paused=area == "resume")
@@ -305,7 +313,9 @@ if __name__ == "__main__":  # python -m tests.heldaside [area...]: the figures, 
     from bot import create_app
     from tests.conftest import base_config
 
-    for area in [a for a in sys.argv[1:] if a in AREAS] or AREAS:
+    for (set_name, where), area in itertools.product(
+        SETS.items(), [a for a in sys.argv[1:] if a in AREAS] or AREAS
+    ):
         with tempfile.TemporaryDirectory() as folder:
             app = create_app(base_config(f"sqlite:///{folder}/heldaside.sqlite3"))
             with app.app_context():
@@ -314,8 +324,8 @@ if __name__ == "__main__":  # python -m tests.heldaside [area...]: the figures, 
                 contextlib.redirect_stdout(io.StringIO()),
                 contextlib.redirect_stderr(io.StringIO()),
             ):
-                result = score(app, area)
-            print(result.line())
+                result = score(app, area, where)
+            print(f"{set_name} set, {result.line()}")
             if "-q" not in sys.argv:
                 for miss in result.misses + [f"language: {w}" for w in result.wrong_language]:
                     print("   ", miss)

@@ -3,9 +3,11 @@ on texts written apart from its tables."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
-from tests.heldaside import AREAS, score
+from tests.heldaside import AREAS, SETS, score
 
 # Every red flag answered 911 first and no near miss; every opt-out and none of the rest;
 # every pain score recorded; at least 95% of commands and questions.
@@ -16,9 +18,9 @@ REQUIRED = {
 }  # fmt: skip
 
 
-@pytest.mark.parametrize("area", AREAS)
-def test_the_held_aside_set(app, area):
-    result = score(app, area)
+@pytest.mark.parametrize(("held", "area"), list(itertools.product(SETS, AREAS)))
+def test_the_held_aside_sets(app, held, area):
+    result = score(app, area, SETS[held])
     print(result.line())
     misses = "\n".join(result.misses)
     assert result.fraction >= REQUIRED[area], f"{result.line()}\n{misses}"

@@ -13,10 +13,10 @@ from bot.replies.words import DESCRIBED
 
 # "the one where...", "el de...": an exercise described, not named.
 DESCRIBING = re.compile(
-    r"\b((the|that|this) (\w+ )?(one|exercise|stretch)|(el|ese|este) (\w+ )?(ejercicio|"
+    r"\b((the|that|this|which) (\w+ )?(one|exercise|stretch)|(el|ese|este) (\w+ )?(ejercicio|"
     r"estiramiento)|el de|el del|el que|la de|la que)\b"
 )
-DESCRIBED_WORDS = 3
+DESCRIBED_WORDS = 2
 
 
 def _stem(word: str) -> str:

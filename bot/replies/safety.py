@@ -30,7 +30,11 @@ PAST_EVENT = re.compile(
 # up", "fell off the wagon", "tripped over my words".
 NOT_A_FALL = (
     r" (asleep|behind|for|short|apart|up|through|into|in love|off (the wagon|track|my (routine|"
-    r"schedule|exercises))|(over )?my (words|tongue))\b"
+    r"schedule|exercises))|(over )?my (words|tongue)|my mind|(out of )?my head)\b"
+)
+# "That movie almost gave me a heart attack": a figure of speech.
+FIGURATIVE = re.compile(
+    r"\b((gave|give|giving|gives|almost|nearly|gonna give) (me |him |her |us )?(a )?heart attack)\b"
 )
 EMERGENCY_PATTERNS = [
     (re.compile(p), what, unless)
@@ -52,7 +56,7 @@ EMERGENCY_PATTERNS = [
         (r"\bchest (pain|hurts?|pressure|tight\w*)\b|\bheart attack\b|"
          r"\b(cant|cannot|can not|hard to|trouble|difficulty|difficult|struggling to) "
          r"breath(e|ing)?\b|\bshort(ness)? of breath\b|\b(hurts?|painful) to breathe?\b",
-         "flag_chest", ()),
+         "flag_chest", (FIGURATIVE,)),
         (r"\b(passed out|fainted|blacked out|lost consciousness|(feel|feeling) faint|about "
          r"to pass out)\b", "flag_fainting", ()),
         (r"\b(cant|cannot|can not|unable to|couldnt) (feel (my |the )?(left |right |both )?"
@@ -190,7 +194,7 @@ SPANISH_EMERGENCY = [
         (r"\bdolor (de|en el) pecho\b|\bno puedo respirar\b|\bfalta de aire\b",
          "flag_chest"),
         (r"\bno (puedo|siento) (sentir|mover|caminar|pararme|las piernas|los pies)\b|"
-         r"\b(piernas|pies) (debiles|dormidas|entumidas|entumecidas)\b|\bdebilidad\b",
+         r"\b(piernas|pies) (debiles|dormidas|entumidas|entumecidas)\b|\bdebilidad\b(?! por)",
          "flag_legs"),
         (r"\bme (cai|caigo)\b(?! de (la )?risa)|\buna caida\b|"
          r"\bacabo de (caerme|chocar|tener un accidente)\b|"
