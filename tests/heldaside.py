@@ -157,24 +157,29 @@ def _language_counts(area: str, row: dict) -> bool:
     return area != "near_miss" and row.get("kind") != "spanish"
 
 
-def _enroll(app, numbers: list[str], rows: list[dict], paused: bool) -> None:
+def enroll_at(app, numbers: list[str], languages: list[str], when: dt.datetime) -> None:
+    """Enrolled and subscribed patients, the daily reminder at 9 AM in New York."""
     with app.app_context():
-        for phone, row in zip(numbers, rows, strict=True):
+        for phone, language in zip(numbers, languages, strict=True):
             pt.enroll(
                 db.session,
                 pt.Enrollment(
-                    "Sam Rivera", phone, row["lang"], ["cat-camel", "pelvic-tilt"],
-                    dt.time(9), "America/New_York",
+                    "Sam Rivera", phone, language, ["cat-camel", "pelvic-tilt"], dt.time(9),
+                    "America/New_York",
                 ),
-                "test", "staff", ENROLLED,
+                "test", "staff", when,
             )  # fmt: skip
             db.session.add(
                 ConsentEvent(
                     phone=phone, action="opt_in", keyword="yes", source="sms",
-                    created_at=ENROLLED + dt.timedelta(minutes=5),
+                    created_at=when + dt.timedelta(minutes=5),
                 )
             )  # fmt: skip
         db.session.commit()
+
+
+def _enroll(app, numbers: list[str], rows: list[dict], paused: bool) -> None:
+    enroll_at(app, numbers, [row["lang"] for row in rows], ENROLLED)
     # Today's reminder went out at 9 AM; the daily time is 6 PM from now on.
     sweep(app, NOW.replace(hour=9, minute=1))
     with app.app_context():

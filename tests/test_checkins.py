@@ -8,12 +8,14 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from sqlalchemy import func, select
 
 from bot import checkins
 from bot import commands as c
 from bot.models import AdherenceDay, Patient, ReminderDelivery, ScheduleChange, Thread, db
-from tests.conftest import PATIENT, csrf_token, post_sms, reply_of, subscribe
+from tests.conftest import PATIENT, csrf_token, post_sms, reply_of, subscribe, sweep
+from tests.heldaside import enroll_at
 
 NY = ZoneInfo("America/New_York")
 STRANGER = "+12025550177"
@@ -395,3 +397,36 @@ def reminder_sweep_app(make_app, fake_twilio):
 
     # The default quiet hours (the suite's other apps send at any hour).
     return make_app(**twilio_settings(fake_twilio, REMINDER_WINDOW="08:00-21:00"))
+
+
+# --- replies in sentences, then the sweep follows them ---------------------------------------
+
+
+def test_the_sweep_follows_what_patients_asked_for_in_their_own_words(twilio_app, fake_twilio):
+    """A new time, a pause until a date and a stop of a few days, written as sentences on a
+    Wednesday; then the clock moves on and each day's sweep does what was asked."""
+    numbers = {"time": "+12025550141", "away": "+12025550142", "es": "+12025550143"}
+    enroll_at(twilio_app, list(numbers.values()), ["en", "en", "es"], dt.datetime(2026, 3, 1, 12,
+              tzinfo=NY))  # fmt: skip
+    wednesday = dt.datetime(2026, 3, 11, 10, tzinfo=NY)
+    client = twilio_app.test_client()
+    with time_machine.travel(wednesday, tick=False):
+        moved = post_sms(client, "could you make it 6:30 tonight instead?", numbers["time"])
+        away = post_sms(client, "I'm away until the 15th, please hold them", numbers["away"])
+        spanish = post_sms(client, "por dos semanas no me manden recordatorios", numbers["es"])
+    assert "6:30 PM" in reply_of(moved)
+    assert "Sunday, Mar 15" in reply_of(away)
+    assert "25 de mar" in reply_of(spanish) and "STOP" in reply_of(spanish)  # asked, not opted out
+
+    def sent_on(day: dt.date, at: dt.time) -> set[str]:
+        fake_twilio.messages.clear()
+        sweep(twilio_app, dt.datetime.combine(day, at, tzinfo=NY))
+        return {m.to for m in fake_twilio.messages}
+
+    wed = wednesday.date()
+    assert sent_on(wed, dt.time(9, 1)) == set()  # the time moved; the others paused
+    assert sent_on(wed, dt.time(18, 31)) == {numbers["time"]}
+    assert sent_on(wed + dt.timedelta(days=1), dt.time(18, 31)) == {numbers["time"]}
+    assert sent_on(wed + dt.timedelta(days=4), dt.time(9, 1)) == {numbers["away"]}  # the 15th
+    assert sent_on(wed + dt.timedelta(days=13), dt.time(9, 1)) == {numbers["away"]}
+    assert sent_on(wed + dt.timedelta(days=14), dt.time(9, 1)) == {numbers["away"], numbers["es"]}
