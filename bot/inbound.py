@@ -45,8 +45,8 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import OperationalError
 
 from bot import checkins, threads
-from bot.commands import Done, read_command, read_language
-from bot.compliance import Keyword, classify, is_spanish_keyword, unclear
+from bot.commands import Done
+from bot.compliance import Keyword, is_spanish_keyword
 from bot.models import (
     SMS_CONSENT_ACTIONS,
     ConsentEvent,
@@ -55,6 +55,7 @@ from bot.models import (
     PhoneLanguage,
     Thread,
 )
+from bot.reading import Reading, read
 from bot.replies import MAX_READ_CHARS, Replier
 from bot.text import normalize
 
@@ -118,12 +119,14 @@ def clean_body(body: str) -> str:
     return body.replace("\x00", "\ufffd")[:MAX_BODY_CHARS]
 
 
-def candidate(replier: Replier, body: str, opt_out_type: str | None, now) -> Candidate:
-    keyword = classify(body, opt_out_type)
+def candidate(replier: Replier, reading: Reading, now) -> Candidate:
+    """The answer the text's reading gets: compliance, then safety and the question (the
+    reply logic); an enrolled patient's command is decided later, on the database."""
+    body, keyword = reading.body, reading.keyword
     if keyword is None:
         answer = replier.reply(body, now)
         language, other = answer.language, OTHER_LANGUAGE[answer.language]
-        if answer.kind not in BEFORE_COMMANDS and unclear(body):
+        if answer.kind not in BEFORE_COMMANDS and reading.unclear_stop:
             # "stop the reminders for a week": ask, rather than guess either way (an
             # enrolled patient's pause is carried out, and told the same).
             return Candidate(
@@ -193,7 +196,7 @@ WITHOUT_DATABASE = frozenset({"emergency", "warning_sign", "pain", "help", "opt_
 
 def answer_without_database(replier: Replier, message: Inbound, now) -> Candidate:
     """The answer to a text the database cannot take (``bot.spool`` keeps the text)."""
-    answer = candidate(replier, clean_body(message.body), message.opt_out_type, now)
+    answer = candidate(replier, read(clean_body(message.body), message.opt_out_type), now)
     if answer.kind in WITHOUT_DATABASE:
         return answer
     return Candidate(replier.unavailable_text(), "db_unavailable")
@@ -212,19 +215,20 @@ def handle_inbound(
     already (a spooled text, recorded once the database is back): record that answer.
     ``settings``: for an enrolled patient's commands (DONE, "7pm", "pause"...)."""
     body = clean_body(message.body)
-    answer = answered or candidate(replier, body, message.opt_out_type, now)
+    reading = read(body, message.opt_out_type) if answered is None else None
+    answer = answered or candidate(replier, reading, now)
     if answer.kind == "my_routine":  # rare: the one answer that reads the patient's record
         answer = _own_routine(conn, replier, message.phone) or answer
-    language = read_language(body) if answered is None and settings else None
+    language = reading.language_asked if reading and settings else None
     if language and answer.kind not in BEFORE_COMMANDS and not _seen(conn, message.message_sid):
         with _transaction(conn):  # ESPAÑOL, ENGLISH: remembered for the number
             done = checkins.set_language(conn, settings, message.phone, language, now)
             answer = Candidate(done.reply, done.kind, language=language)
             return _record(conn, replier, message, body, answer, now, rate_limit)
     command = None
-    if answered is None and settings and answer.kind not in BEFORE_COMMANDS:
+    if reading and settings and answer.kind not in BEFORE_COMMANDS:
         # "I'm done with my exercises for today" is read by the reply logic: DONE too.
-        command = read_command(body) or (Done() if answer.kind == "done" else None)
+        command = reading.command or (Done() if answer.kind == "done" else None)
     if command is not None and not _seen(conn, message.message_sid):
         # Rare, and it writes more than one row: one transaction, on its own path.
         with _transaction(conn):

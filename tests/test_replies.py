@@ -150,6 +150,7 @@ def test_random_mixes_of_known_words_keep_every_promise(replier):
     seed): every reply is non-empty, plain GSM-7, within Twilio's 1,600 characters, and
     its kind fits the 64-character column it is logged in."""
     from bot.inbound import candidate
+    from bot.reading import read
     from bot.replies import COMMON, KEYWORDS
     from bot.segments import is_gsm7
     from tests.test_phrasings import CASES
@@ -158,7 +159,7 @@ def test_random_mixes_of_known_words_keep_every_promise(replier):
     rng = random.Random(1)
     for _ in range(2000):
         text = " ".join(rng.choice(words) for _ in range(rng.randint(1, 25)))
-        answer = candidate(replier, text, None, at(rng.randint(0, 6), rng.randint(0, 23)))
+        answer = candidate(replier, read(text), at(rng.randint(0, 6), rng.randint(0, 23)))
         assert answer.reply and is_gsm7(answer.reply), text
         assert len(answer.reply) <= 1600 and len(answer.kind) <= 64, text
 

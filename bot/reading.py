@@ -1,0 +1,38 @@
+"""One reading of a patient's text, which every step decides from, in this order:
+compliance (a carriers' keyword or a sentence revoking consent, or a stop that may mean
+only the reminders for a while), safety (a red flag, in the reply logic's reading), an
+enrolled patient's command with its slots, the language asked for, then the question's
+intents and language (``bot.replies``).
+
+Pure: text in, reading out. The text is normalised once (``bot.text.normalize`` keeps the
+last texts' forms); the reply logic's own reading of the same text is kept by the replier
+for both languages it writes in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.commands import Command, read_command, read_language
+from bot.compliance import Keyword, classify, unclear
+
+
+@dataclass(frozen=True)
+class Reading:
+    body: str
+    keyword: tuple[Keyword, str] | None  # STOP, START, HELP, or a revoking sentence
+    unclear_stop: bool  # "stop the reminders for a week": ask, or pause and say how to STOP
+    command: Command | None  # for an enrolled patient: DONE 3, 7pm, pause until Monday...
+    language_asked: str | None  # ESPAÑOL, ENGLISH: the number's language from now on
+
+
+def read(body: str, opt_out_type: str | None = None) -> Reading:
+    """The reading of one text (``opt_out_type``: Twilio's Advanced Opt-Out field)."""
+    keyword = classify(body, opt_out_type)
+    return Reading(
+        body=body,
+        keyword=keyword,
+        unclear_stop=keyword is None and unclear(body),
+        command=None if keyword else read_command(body),
+        language_asked=None if keyword else read_language(body),
+    )
