@@ -277,7 +277,9 @@ def test_two_sweep_processes_share_the_work(reminder_app, fake_twilio, database_
     for phone in phones:
         subscribe(app, phone)
     env = process_env(database_url, fake_twilio, REMINDER_BATCH="10")
-    at = ny(2026, 11, 30, 9, 0).isoformat()
+    # Tomorrow's 9 AM: the processes judge a day's window on the real clock (never closed).
+    tomorrow = dt.datetime.now(NY).date() + dt.timedelta(days=1)
+    at = dt.datetime.combine(tomorrow, dt.time(9), tzinfo=NY).isoformat()
     command = [sys.executable, "-m", "flask", "--app", "bot", "reminders", "send-due", "--at", at]
     runs = [
         subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True)
