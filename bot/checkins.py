@@ -154,6 +154,36 @@ def streak_on(conn: Connection, patient_id: int, today: dt.date) -> int:
     return streak
 
 
+@dataclass(frozen=True)
+class Week:
+    done: int  # days with a DONE in the last 7, today included
+    streak: int  # days in a row, ending today (or yesterday, when today is not done yet)
+    last_pain: int | None
+
+
+def week_of(conn: Connection, patient_id: int, today: dt.date) -> Week:
+    """A patient's last week, for "whats my streak"."""
+    rows = conn.execute(
+        select(days.c.local_date, days.c.pain)
+        .where(days.c.patient_id == patient_id, days.c.local_date <= today)
+        .order_by(days.c.local_date.desc())
+        .limit(400)
+    ).all()
+    dates = [row.local_date for row in rows]
+    done = sum(day > today - dt.timedelta(days=7) for day in dates)
+    expected = today if dates and dates[0] == today else today - dt.timedelta(days=1)
+    streak = 0
+    for day in dates:
+        if day > expected:
+            continue
+        if day != expected:
+            break
+        streak += 1
+        expected -= dt.timedelta(days=1)
+    last_pain = next((row.pain for row in rows if row.pain is not None), None)
+    return Week(done, streak, last_pain)
+
+
 def _high_pain(conn, settings, patient, pain, now, today, language) -> Result:
     since = today - dt.timedelta(days=PAIN_PAUSE_DAYS - 1)
     high = conn.execute(

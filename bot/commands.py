@@ -165,7 +165,8 @@ def read_command(body: str) -> Command | None:
     if not text:
         return None
     words = text.split()
-    asking = "?" in stripped and words[0] in ASKING_FIRST
+    # "are you done?", "how is the knee to chest done": questions, not a DONE.
+    asking = words[0] in ASKING_FIRST and ("?" in stripped or words[0] not in ("did", "do"))
     if PAUSE.match(text):  # "pause for 2 weeks, getting a procedure done"
         return read_pause(text)
     if DONE.search(text) and not NOT_DONE.search(text) and not asking:

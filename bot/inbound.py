@@ -26,8 +26,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 import psycopg
 from sqlalchemy import (
@@ -45,7 +47,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import OperationalError
 
 from bot import checkins, threads
-from bot.commands import Done
+from bot.commands import DEFAULT_PAUSE_DAYS, Done, Pause
 from bot.compliance import Keyword, is_spanish_keyword
 from bot.models import (
     SMS_CONSENT_ACTIONS,
@@ -55,8 +57,10 @@ from bot.models import (
     PhoneLanguage,
     Thread,
 )
+from bot.patients import clock as _clock
 from bot.reading import Reading, read
 from bot.replies import MAX_READ_CHARS, Replier
+from bot.replies.program import reminder_answer, routine_answer, week_answer
 from bot.text import normalize
 
 messages = Message.__table__
@@ -217,8 +221,9 @@ def handle_inbound(
     body = clean_body(message.body)
     reading = read(body, message.opt_out_type) if answered is None else None
     answer = answered or candidate(replier, reading, now)
-    if answer.kind == "my_routine":  # rare: the one answer that reads the patient's record
-        answer = _own_routine(conn, replier, message.phone) or answer
+    program = _asks_own_program(reading, answer) if answered is None else None
+    if program:  # rare: the answers that read the patient's record
+        answer = _own_program(conn, replier, message.phone, program, now, settings) or answer
     language = reading.language_asked if reading and settings else None
     if language and answer.kind not in BEFORE_COMMANDS and not _seen(conn, message.message_sid):
         with _transaction(conn):  # ESPAÑOL, ENGLISH: remembered for the number
@@ -226,7 +231,7 @@ def handle_inbound(
             answer = Candidate(done.reply, done.kind, language=language)
             return _record(conn, replier, message, body, answer, now, rate_limit)
     command = None
-    if reading and settings and answer.kind not in BEFORE_COMMANDS:
+    if reading and settings and answer.kind not in BEFORE_COMMANDS and not program:
         # "I'm done with my exercises for today" is read by the reply logic: DONE too.
         command = reading.command or (Done() if answer.kind == "done" else None)
     if command is not None and not _seen(conn, message.message_sid):
@@ -303,14 +308,63 @@ def _record(
     return Outcome(reply if send else None, kind, alert=alert)
 
 
-def _own_routine(conn: Connection, replier: Replier, phone: str) -> Candidate | None:
+QUESTION = re.compile(
+    r"^(what|whats|when|whens|is|are|do|does|how|hows|which|a que|que|cuando|cual|cuales|sigue|"
+    r"siguen|esta|estan|como|hay|tengo)\b"
+)
+
+
+def _asks_own_program(reading: Reading, answer: Candidate) -> tuple[str, tuple] | None:
+    """What the text asks about the patient's own program, when that is what it asks:
+    not safety or the carriers' keywords, and a request ("pause my reminders") is a
+    command, not a question about the reminder."""
+    if answer.kind in BEFORE_COMMANDS:
+        return None
+    if answer.kind == "my_routine":  # "which exercises am I supposed to do?"
+        return reading.program or ("routine", ())
+    program = reading.program
+    if program is None:
+        return None
+    asked = "?" in reading.body or QUESTION.match(normalize(reading.body)) is not None
+    command = reading.command
+    # A question about the week or the routine, or "is my reminder paused?", is asked; "could
+    # you make it 6:30 tonight instead?" is a request.
+    status = program[0] != "reminder" or command == Pause(days=DEFAULT_PAUSE_DAYS)
+    if command is not None and not (asked and status):
+        return None
+    return program
+
+
+def _own_program(conn: Connection, replier: Replier, phone: str, program, now, settings):
+    """The answer about the patient's own reminder, routine or week, in their language,
+    from their record; None for a number not enrolled (the general answer stands)."""
     patient = conn.execute(
-        select(patients.c.routine, patients.c.language)
+        select(
+            patients.c.id, patients.c.routine, patients.c.language, patients.c.timezone,
+            patients.c.reminder_time, patients.c.paused, patients.c.paused_until,
+        )
         .where(patients.c.phone == phone, patients.c.removed_at.is_(None))
         .limit(1)
-    ).first()
-    text = patient and replier.routine_text(list(patient.routine or []), patient.language)
-    return Candidate(text, "my_routine") if text else None
+    ).first()  # fmt: skip
+    if patient is None:
+        return None
+    language, (what, positions) = patient.language, program
+    if what == "routine":
+        text = routine_answer(replier, list(patient.routine or []), positions, language)
+        return Candidate(text, "my_routine", language=language) if text else None
+    zone = ZoneInfo(patient.timezone)
+    today = now.astimezone(zone).date()
+    if what == "reminder":
+        until = patient.paused_until and patient.paused_until.astimezone(zone).date()
+        text = reminder_answer(
+            replier, _clock(patient.reminder_time), patient.paused,
+            until and checkins.day_text(until, language, settings),
+            patient.paused and checkins.paused_for_pain(conn, patient.id), language,
+        )  # fmt: skip
+        return Candidate(text, "my_reminder", language=language)
+    week = checkins.week_of(conn, patient.id, today)
+    text = week_answer(replier, week.done, week.streak, week.last_pain, language)
+    return Candidate(text, "my_week", language=language)
 
 
 def _record_postgresql(conn: Connection, answer: Candidate, values: dict):

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 
 from bot.commands import Command, read_command, read_language
 from bot.compliance import Keyword, classify, unclear
+from bot.replies.program import own_program
+from bot.replies.reading import MAX_READ_CHARS
+from bot.text import normalize
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,7 @@ class Reading:
     unclear_stop: bool  # "stop the reminders for a week": ask, or pause and say how to STOP
     command: Command | None  # for an enrolled patient: DONE 3, 7pm, pause until Monday...
     language_asked: str | None  # ESPAÑOL, ENGLISH: the number's language from now on
+    program: tuple[str, tuple] | None  # about the patient's own reminder, routine, week
 
 
 def read(body: str, opt_out_type: str | None = None) -> Reading:
@@ -35,4 +39,5 @@ def read(body: str, opt_out_type: str | None = None) -> Reading:
         unclear_stop=keyword is None and unclear(body),
         command=None if keyword else read_command(body),
         language_asked=None if keyword else read_language(body),
+        program=None if keyword else own_program(normalize(body[:MAX_READ_CHARS])),
     )

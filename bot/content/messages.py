@@ -114,6 +114,15 @@ MESSAGES: dict[str, frozenset[str]] = {
         "paused": "date",
         # "stop the reminders for a week": how to stop all texts; the question when unclear.
         "stop_all": "",
+        # A patient's own program, from their record.
+        "my_reminder": "time",
+        "my_reminder_paused": "time date",
+        "my_reminder_held": "",
+        "my_reminder_pain": "",
+        "my_routine_some": "routine",
+        "my_week": "count",
+        "my_week_streak": "days",
+        "my_week_pain": "pain",
         "stop_which": "",
         "resume_refused": "",
         "resumed": "time",

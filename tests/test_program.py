@@ -1,0 +1,77 @@
+"""A patient's own program by text (issue 20, first step): the reminder, the routine and
+one exercise of it by its place, the week; from the patient's record, in their language,
+and nothing about anyone's record to a number not enrolled."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import update
+
+from bot import checkins
+from bot.models import AdherenceDay, Patient, db
+from tests.conftest import post_sms, reply_of, subscribe
+
+ANA, BEA, STRANGER = "+12025550151", "+12025550152", "+12025550153"
+FIVE = ["cat-camel", "pelvic-tilt", "prayer-stretch", "knee-to-chest", "bird-dog"]
+
+
+def test_the_reminder_as_it_stands(twilio_app):
+    ana = subscribe(twilio_app, ANA, time="18:30")
+    bea = subscribe(twilio_app, BEA, language="es")
+    client = twilio_app.test_client()
+    assert "every day at 6:30 PM" in reply_of(post_sms(client, "what time is my reminder?", ANA))
+    assert "6:30 PM" not in reply_of(post_sms(client, "what time is my reminder?", STRANGER))
+    until = dt.datetime.now(dt.UTC) + dt.timedelta(days=3)
+    with twilio_app.app_context():
+        db.session.execute(
+            update(Patient).where(Patient.id == ana).values(paused=True, paused_until=until)
+        )
+        db.session.execute(update(Patient).where(Patient.id == bea).values(paused=True))
+        checkins.record_change(
+            db.session.connection(), bea, "pause", checkins.PAIN_PAUSE_DETAIL,
+            ("app", "the app"), dt.datetime.now(dt.UTC),
+        )  # fmt: skip
+        db.session.commit()
+    paused = reply_of(post_sms(client, "are my reminders paused?", ANA))
+    assert paused.startswith("Your reminders are paused until") and "RESUME" in paused
+    pain = reply_of(post_sms(client, "sigue pausado mi recordatorio?", BEA))
+    assert "dolor" in pain and "REANUDAR" not in pain and "RESUME" not in pain  # staff lift it
+
+
+def test_the_routine_and_an_exercise_by_its_place(twilio_app):
+    subscribe(twilio_app, ANA, routine=FIVE)
+    subscribe(twilio_app, BEA, routine=["bird-dog"], language="es")
+    client = twilio_app.test_client()
+    listed = reply_of(post_sms(client, "what are my exercises", ANA))
+    assert listed.startswith("Your routine: Cat and Camel, Pelvic Tilt, Prayer Stretch")
+    firsts = reply_of(post_sms(client, "the first two?", ANA))
+    assert firsts.startswith("From your exercises: 1 Cat and Camel, 2 Pelvic Tilt.")
+    second = reply_of(post_sms(client, "what was exercise 2 again", ANA))
+    assert second.startswith("Pelvic Tilt")
+    assert reply_of(post_sms(client, "the last one?", ANA)).startswith("Hip Outside Leg Stretch")
+    assert "Perro de caza" in reply_of(post_sms(client, "cuales son mis ejercicios", BEA))
+    # A number not enrolled: the clinic's list, nothing of anyone's routine.
+    assert reply_of(post_sms(client, "what was exercise 2 again", STRANGER)).startswith(
+        "Our home exercises"
+    )
+
+
+def test_the_week(twilio_app):
+    ana = subscribe(twilio_app, ANA)
+    today = dt.datetime.now(checkins.ZoneInfo("America/New_York")).date()
+    with twilio_app.app_context():
+        for days_ago, pain in ((1, 5), (2, 3)):
+            db.session.add(
+                AdherenceDay(
+                    patient_id=ana, local_date=today - dt.timedelta(days=days_ago), pain=pain,
+                    done_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=days_ago),
+                )
+            )  # fmt: skip
+        db.session.commit()
+    client = twilio_app.test_client()
+    week = reply_of(post_sms(client, "whats my streak", ANA))
+    assert week == (
+        "You've done your exercises 2 of the last 7 days. 2 days in a row. Last pain score: 5/10."
+    )
+    assert "of the last 7" not in reply_of(post_sms(client, "whats my streak", STRANGER))
