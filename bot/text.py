@@ -100,6 +100,9 @@ def _rarest_word(items: list) -> set[str] | None:
     every match has (between its spaces), the one whose beginnings are longest ("you can
     (send|start)": "send", "start"; "on hold": "hold"); of a list of alternatives, each
     one's. None when no such word can be told."""
+    core = [(op, av) for op, av in items if op is not ops.AT]  # \b(a|b): the branches
+    if len(core) == 1 and core[0][0] is ops.BRANCH:
+        items = core
     if len(items) == 1 and items[0][0] is ops.BRANCH:
         found: set[str] = set()
         for branch in items[0][1][1]:

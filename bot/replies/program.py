@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from bot.text import WordIndex
+
 MY_REMINDER = re.compile(
     r"\b(my|mi|mis) (\w+ )?(reminders?|recordatorios?|texts?|msgs?|mensajes?|alerts?)\b|"
     r"\bstill (sending|getting|texting)\b|\bllega\w* (los |el |mis |mi )?(recordatorio|mensaje)|"
@@ -47,6 +49,7 @@ POSITION = re.compile(
     r"\b(?:exercise|ex|stretch|number|numero|num|ejercicio|estiramiento) ?(?:#|numero )?"
     r"(?P<n>[1-9]|one|two|three|four|five|uno|dos|tres|cuatro|cinco)\b"
 )
+PLACES = re.compile(r"\b(?:el|la|the|and|y) ([1-9])\b(?! de )")  # "explicame el 1 y el 3"
 MY_ROUTINE = re.compile(
     r"\b(my|mi|mis) (routine|exercises|stretches|workout|rutina|ejercicios|estiramientos)\b|"
     r"\bsupposed to do\b|\btodays? (routine|exercises|stretches)\b|"
@@ -59,12 +62,11 @@ def own_program(normalized: str) -> tuple[str, tuple] | None:
     """What a text asks about the patient's own program: ("reminder", ()), ("week", ()),
     ("routine", positions) where positions are 1-based places or "last" (none: the whole
     routine), or None."""
+    if not WORDS.found(normalized.split()):
+        return None  # most texts: no word any of these could begin with
     if MY_WEEK.search(normalized):
         return "week", ()
-    places = [
-        int(m.group(1))
-        for m in re.finditer(r"\b(?:el|la|the|and|y|#) ([1-9])\b(?! de )", normalized)
-    ]
+    places = [int(m.group(1)) for m in PLACES.finditer(normalized)]
     if len(places) > 1 or (places and re.search(r"\b(how|como|explain|explica\w*)\b", normalized)):
         return "routine", tuple(places)  # "explicame el 1 y el 3", "how do i do 1 and 2"
     firsts = re.search(r"\b(?:los|las|the) (dos|tres|2|3|two|three) primer[oa]s\b", normalized)
@@ -90,6 +92,12 @@ def own_program(normalized: str) -> tuple[str, tuple] | None:
 
 
 # --- the answers, from the patient's record ---------------------------------------------------
+
+
+WORDS = WordIndex(
+    {"program": [p.pattern for p in (MY_REMINDER, MY_WEEK, POSITION, PLACES, MY_ROUTINE)]
+     + [r"(los|las|the) (dos|tres|2|3|two|three) primer[oa]s"]}
+)  # fmt: skip
 
 
 def routine_answer(writer, routine: list[str], positions: tuple, language: str) -> str | None:
