@@ -195,8 +195,6 @@ def _check(app, area: str, row: dict, phone: str, reply: str) -> str | None:
     """What is wrong with the outcome of one text, or None."""
     expect = row.get("expect") or {}
     if area == "red_flag":
-        if row["concept"] == "malignancy":  # a doctor today: a prompt check, not 911
-            return None if emergency_first(reply) or doctor_today(reply) else "no doctor today"
         return None if emergency_first(reply) else "no 911 first"
     if area == "near_miss":
         return "911 for a near miss" if emergency_first(reply) else None
@@ -242,12 +240,6 @@ def emergency_first(reply: str) -> bool:
     """The answer's first sentence sends the patient to 911 (the emergency answer; not the
     "if it gets severe, call 911" that other answers end with)."""
     return "911" in re.split(r"(?<=\.)\s|\n", reply, maxsplit=1)[0]
-
-
-def doctor_today(reply: str) -> bool:
-    """The answer to the warning signs of malignancy: see a doctor today, first."""
-    return reply.startswith(("Please call your doctor today", "Llame hoy a su médico",
-                             "Llame hoy a su medico"))  # fmt: skip
 
 
 SAYS_YES = re.compile(r"^(yes, we accept|si, aceptamos)", re.I)

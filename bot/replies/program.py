@@ -109,7 +109,7 @@ def routine_answer(writer, routine: list[str], positions: tuple, language: str) 
         return None
     places = [len(exercises) if p == "last" else p for p in positions]
     if any(not 1 <= p <= len(exercises) for p in places):
-        places = []  # "exercise 5" of four: the whole routine, numbered
+        places = []  # "exercise 5" of four: the whole routine
     if len(places) == 1:
         return writer.exercise_text(exercises[places[0] - 1], language)
     if not places:  # the whole routine, in the reminder's order

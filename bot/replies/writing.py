@@ -21,8 +21,8 @@ PART_NAMES = {"morning": "morning", "afternoon": "afternoon", "evening": "evenin
               "night": "evening"}  # fmt: skip
 
 
-# Back pain with weight loss, night pain or cancer: a doctor today (the clinical red flags of
-# malignancy call for a prompt check, not an ambulance).
+# Back pain with weight loss, night pain or cancer: a doctor today, or 911 if it is severe
+# (the clinical red flags of malignancy call for a prompt check first).
 WARNING_SIGN = "warning_sign"
 
 
