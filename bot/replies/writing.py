@@ -71,7 +71,7 @@ class Writer:
         """The answer to a red flag (its key in the catalogue, or "crisis")."""
         if flag == "crisis":
             return Reply("emergency", self.say("crisis", language), language)
-        if flag == WARNING_SIGN:  # a doctor today, not 911
+        if flag == WARNING_SIGN:  # a doctor today first, 911 if severe
             return Reply(WARNING_SIGN, self.say(WARNING_SIGN, language), language)
         said = self.say("emergency", language, what=self.say(flag, language))
         return Reply("emergency", said, language)
