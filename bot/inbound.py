@@ -320,16 +320,16 @@ def _asks_own_program(reading: Reading, answer: Candidate) -> tuple[str, tuple] 
     command, not a question about the reminder."""
     if answer.kind in BEFORE_COMMANDS:
         return None
-    if answer.kind == "my_routine":  # "which exercises am I supposed to do?"
-        return reading.program or ("routine", ())
     program = reading.program
+    if program is None and answer.kind == "my_routine":  # "which exercises am I to do?"
+        program = ("routine", ())
     if program is None:
         return None
     asked = "?" in reading.body or QUESTION.match(normalize(reading.body)) is not None
     command = reading.command
-    # A question about the week or the routine, or "is my reminder paused?", is asked; "could
-    # you make it 6:30 tonight instead?" is a request.
-    status = program[0] != "reminder" or command == Pause(days=DEFAULT_PAUSE_DAYS)
+    # "how many days have I done?", "como se hacia el numero 2 de mi lista", "is my reminder
+    # paused?" ask; "could the text come at 8:45 am?" is a request.
+    status = isinstance(command, Done) or command == Pause(days=DEFAULT_PAUSE_DAYS)
     if command is not None and not (asked and status):
         return None
     return program
