@@ -80,6 +80,7 @@ class Score:
     misses: list[str] = field(default_factory=list)
     wrong_language: list[str] = field(default_factory=list)
     asked: int = 0  # opt-outs: unclear texts answered with a question
+    leaks: list[str] = field(default_factory=list)  # a stranger told about a record
 
     @property
     def total(self) -> int:
@@ -92,6 +93,34 @@ class Score:
     def line(self) -> str:
         spanish = f", {len(self.wrong_language)} answered in the wrong language"
         return f"{self.area}: {self.right}/{self.total} ({self.fraction:.1%}){spanish}"
+
+    def details(self) -> list[str]:
+        return (
+            self.misses
+            + [f"language: {w}" for w in self.wrong_language]
+            + [f"leak: {leak}" for leak in self.leaks]
+        )
+
+
+def on_scratch_database(scorer, *args) -> Score:
+    """A score on a fresh SQLite database, the console sender's texts kept quiet (for the
+    figures printed by ``python -m``)."""
+    import contextlib
+    import io
+    import tempfile
+
+    from flask_migrate import upgrade
+
+    from bot import create_app
+    from tests.conftest import base_config
+
+    with tempfile.TemporaryDirectory() as folder:
+        app = create_app(base_config(f"sqlite:///{folder}/scratch.sqlite3"))
+        with app.app_context():
+            upgrade()
+        quiet = io.StringIO()
+        with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
+            return scorer(app, *args)
 
 
 @cache
@@ -300,29 +329,13 @@ AREA_OF = {
 
 
 if __name__ == "__main__":  # python -m tests.heldaside [area...]: the figures, on SQLite
-    import contextlib
-    import io
     import sys
-    import tempfile
-
-    from flask_migrate import upgrade
-
-    from bot import create_app
-    from tests.conftest import base_config
 
     for (set_name, where), area in itertools.product(
         SETS.items(), [a for a in sys.argv[1:] if a in AREAS] or AREAS
     ):
-        with tempfile.TemporaryDirectory() as folder:
-            app = create_app(base_config(f"sqlite:///{folder}/heldaside.sqlite3"))
-            with app.app_context():
-                upgrade()
-            with (
-                contextlib.redirect_stdout(io.StringIO()),
-                contextlib.redirect_stderr(io.StringIO()),
-            ):
-                result = score(app, area, where)
-            print(f"{set_name} set, {result.line()}")
-            if "-q" not in sys.argv:
-                for miss in result.misses + [f"language: {w}" for w in result.wrong_language]:
-                    print("   ", miss)
+        result = on_scratch_database(score, area, where)
+        print(f"{set_name} set, {result.line()}")
+        if "-q" not in sys.argv:
+            for line in result.details():
+                print("   ", line)

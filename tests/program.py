@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from sqlalchemy import update
 from bot.models import AdherenceDay, Patient, db
 from bot.text import normalize
 from tests.conftest import post_sms, reply_of
-from tests.heldaside import ENROLLED, NY, language_of
+from tests.heldaside import ENROLLED, NY, Score, language_of, on_scratch_database
 from tests.heldaside import enroll_at as enroll
 
 HERE = Path(__file__).with_name("heldaside3")
@@ -40,24 +39,6 @@ STRANGER = "+12025550162"
 def texts(area: str) -> list[dict]:
     rows = yaml.safe_load((HERE / "program.yaml").read_text(encoding="utf-8"))
     return [row for row in rows if row["area"] == area]
-
-
-@dataclass
-class Score:
-    area: str
-    right: int = 0
-    misses: list[str] = field(default_factory=list)
-    leaks: list[str] = field(default_factory=list)  # a stranger told about a record
-
-    @property
-    def fraction(self) -> float:
-        total = self.right + len(self.misses)
-        return self.right / total if total else 1.0
-
-    def line(self) -> str:
-        total = self.right + len(self.misses)
-        leaks = f", {len(self.leaks)} told a stranger about a record"
-        return f"{self.area}: {self.right}/{total} ({self.fraction:.1%}){leaks}"
 
 
 def score(app, area: str) -> Score:
@@ -145,26 +126,12 @@ def _check(app, area: str, row: dict, reply: str) -> str | None:
     return None
 
 
-if __name__ == "__main__":
-    import contextlib
-    import io
+if __name__ == "__main__":  # python -m tests.program [area...]: the figures, on SQLite
     import sys
-    import tempfile
-
-    from flask_migrate import upgrade
-
-    from bot import create_app
-    from tests.conftest import base_config
 
     for area in [a for a in sys.argv[1:] if a in AREAS] or AREAS:
-        with tempfile.TemporaryDirectory() as folder:
-            app = create_app(base_config(f"sqlite:///{folder}/program.sqlite3"))
-            with app.app_context():
-                upgrade()
-            quiet = io.StringIO()
-            with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
-                result = score(app, area)
-            print(result.line())
-            if "-q" not in sys.argv:
-                for miss in result.misses + [f"leak: {leak}" for leak in result.leaks]:
-                    print("   ", miss)
+        result = on_scratch_database(score, area)
+        print(f"{result.line()}, {len(result.leaks)} told a stranger about a record")
+        if "-q" not in sys.argv:
+            for line in result.details():
+                print("   ", line)
