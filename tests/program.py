@@ -1,13 +1,19 @@
-"""Issue 20's held-aside set (tests/heldaside3/program.yaml): texts asking about the
-patient's own program, written by a writer who saw only the clinic's page, scored through
-the signed webhook from an enrolled patient with a known record, and from a number not
-enrolled (which must get the general answers, nothing about anyone's record).
+"""A patient asking about their own program (issue 20), scored through the signed webhook
+from an enrolled patient with a known record, and from a number not enrolled (which must
+get the general answers, nothing about anyone's record).
 
-    python -m tests.program        # the figures, on SQLite
+Two sources of texts in one form: the held-aside sets (``tests/heldaside3/program.yaml``,
+``tests/heldaside4/program.yaml``, each written by a writer who saw only the clinic's page,
+before the reader was changed for it) and the phrasing tables
+(``tests/program_phrasings.yaml``, which the reader is held to whole).
+
+    python -m tests.program [heldaside3|heldaside4] [area...] [-q]   # the figures, SQLite
 
 The patient: routine Cat and Camel, Pelvic Tilt, Prayer Stretch, Knee-to-Chest Raise; the
 daily reminder at 6 PM; done on Monday (pain 5) and Tuesday (pain 3) of this week; asked on
-Wednesday 11 March 2026 at 10 AM in New York.
+Wednesday 11 March 2026 at 10 AM in New York. For the area ``my_paused`` the reminders are
+paused after two high pain scores (only staff lift that pause). Whatever is asked, the
+record must stay as it was: a question is not a command.
 """
 
 from __future__ import annotations
@@ -21,36 +27,63 @@ import time_machine
 import yaml
 from sqlalchemy import update
 
+from bot import checkins
 from bot.models import AdherenceDay, Patient, db
 from bot.text import normalize
 from tests.conftest import post_sms, reply_of
 from tests.heldaside import ENROLLED, NY, Score, language_of, on_scratch_database
 from tests.heldaside import enroll_at as enroll
 
-HERE = Path(__file__).with_name("heldaside3")
+# The held-aside sets in the same form, each written apart before the reader was changed
+# for it; "phrasings": the phrasing tables, in their own form (``_phrasings``).
+SETS = ("heldaside3", "heldaside4")
+PHRASINGS = Path(__file__).with_name("program_phrasings.yaml")
 NOW = dt.datetime(2026, 3, 11, 10, 0, tzinfo=NY)
 ROUTINE = ["cat-camel", "pelvic-tilt", "prayer-stretch", "knee-to-chest"]
-AREAS = ("my_reminder", "my_routine", "my_week", "general")
-PATIENT = "+12025550161"
-STRANGER = "+12025550162"
+AREAS = ("my_reminder", "my_routine", "my_week", "my_paused", "general")
 
 
 @cache
-def texts(area: str) -> list[dict]:
-    rows = yaml.safe_load((HERE / "program.yaml").read_text(encoding="utf-8"))
+def texts(area: str, folder: str = SETS[0]) -> list[dict]:
+    if folder == "phrasings":
+        rows = _phrasings()
+    else:
+        path = Path(__file__).with_name(folder) / "program.yaml"
+        rows = yaml.safe_load(path.read_text(encoding="utf-8"))
     return [row for row in rows if row["area"] == area]
 
 
-def score(app, area: str) -> Score:
+def _phrasings() -> list[dict]:
+    """The phrasing tables as rows of the held-aside form: ``reminder: {en: [...]}`` ->
+    ``{area: my_reminder, lang: en, text: ...}``; ``positions`` are routine rows."""
+    tables = yaml.safe_load(PHRASINGS.read_text(encoding="utf-8"))
+    rows = []
+    for table, by_language in tables.items():
+        for language, phrasings in by_language.items():
+            for phrasing in phrasings:
+                row = phrasing if isinstance(phrasing, dict) else {"text": phrasing}
+                area = "my_routine" if table == "positions" else f"my_{table}"
+                which = row.get("which", ["all"] if area == "my_routine" else None)
+                rows.append({"area": area, "lang": language, "text": row["text"]} | (
+                    {"which": which} if which else {}
+                ))  # fmt: skip
+    return rows
+
+
+def score(app, area: str, folder: str = SETS[0], language: str | None = None) -> Score:
     result = Score(area)
     client = app.test_client()
-    for i, row in enumerate(texts(area)):
-        phone = f"+1703555{100 + i:04d}"
-        _patient(app, phone, row["lang"])
+    rows = [r for r in texts(area, folder) if language in (None, r["lang"])]
+    for i, row in enumerate(rows):
+        phone, stranger_phone = f"+1703555{i:04d}", f"+1571555{i:04d}"
+        _patient(app, phone, row["lang"], pain_paused=area == "my_paused")
+        before = _record(app, phone)
         with time_machine.travel(NOW, tick=False):
             reply = reply_of(post_sms(client, row["text"], phone))
-            stranger = reply_of(post_sms(client, row["text"], f"+1571555{100 + i:04d}"))
+            stranger = reply_of(post_sms(client, row["text"], stranger_phone))
         wrong = _check(app, area, row, reply)
+        if wrong is None and _record(app, phone) != before:
+            wrong = f"the record changed: {before} -> {_record(app, phone)}"
         label = f"[{row['lang']}] {row['text']!r} -> {reply[:100]!r}"
         if wrong:
             result.misses.append(f"{label}: {wrong}")
@@ -61,14 +94,14 @@ def score(app, area: str) -> Score:
     return result
 
 
-def _patient(app, phone: str, language: str) -> None:
+def _patient(app, phone: str, language: str, pain_paused: bool = False) -> None:
     enroll(app, [phone], [language], ENROLLED)
     with app.app_context():
         patient = db.session.query(Patient).filter_by(phone=phone).one()
         db.session.execute(
             update(Patient)
             .where(Patient.id == patient.id)
-            .values(routine=ROUTINE, reminder_time=dt.time(18))
+            .values(routine=ROUTINE, reminder_time=dt.time(18), paused=pain_paused)
         )
         for day, pain in ((9, 5), (10, 3)):
             db.session.add(
@@ -77,7 +110,21 @@ def _patient(app, phone: str, language: str) -> None:
                     done_at=dt.datetime(2026, 3, day, 19, tzinfo=NY),
                 )
             )  # fmt: skip
+        if pain_paused:
+            checkins.record_change(
+                db.session.connection(), patient.id, "pause", checkins.PAIN_PAUSE_DETAIL,
+                ("app", "the app"), dt.datetime(2026, 3, 10, 20, tzinfo=NY),
+            )  # fmt: skip
         db.session.commit()
+
+
+def _record(app, phone: str) -> tuple:
+    """What a command would change: the pause, the time, the routine, the days done."""
+    with app.app_context():
+        patient = db.session.query(Patient).filter_by(phone=phone).one()
+        days = db.session.query(AdherenceDay).filter_by(patient_id=patient.id).count()
+        return (patient.paused, patient.paused_until, patient.reminder_time, patient.routine,
+                patient.language, days)  # fmt: skip
 
 
 def _steps(app, exercise_id: str) -> set[str]:
@@ -106,6 +153,10 @@ def _check(app, area: str, row: dict, reply: str) -> str | None:
         return "wrong language"
     if area == "my_reminder":
         return None if "6:00 PM" in reply else "not the patient's time"
+    if area == "my_paused":  # said why, and how to reach the clinic; never "text RESUME"
+        pain = re.search(r"\b(pain|dolor)\b", plain) and re.search(r"\d{3}-\d{4}", reply)
+        resume = re.search(r"\b(RESUME|REANUDAR)\b", reply)
+        return None if pain and not resume else "not the pain pause and the clinic's number"
     if area == "my_week":
         return None if re.search(r"\b2\b", reply) and re.search(r"\b3\b", reply) else "no week"
     if area == "general":
@@ -126,12 +177,14 @@ def _check(app, area: str, row: dict, reply: str) -> str | None:
     return None
 
 
-if __name__ == "__main__":  # python -m tests.program [area...]: the figures, on SQLite
+if __name__ == "__main__":  # python -m tests.program [set...] [area...] [-q]: the figures
     import sys
 
-    for area in [a for a in sys.argv[1:] if a in AREAS] or AREAS:
-        result = on_scratch_database(score, area)
-        print(f"{result.line()}, {len(result.leaks)} told a stranger about a record")
-        if "-q" not in sys.argv:
-            for line in result.details():
-                print("   ", line)
+    for folder in [s for s in sys.argv[1:] if s in (*SETS, "phrasings")] or SETS:
+        for area in [a for a in sys.argv[1:] if a in AREAS] or AREAS:
+            print(folder, end=" ")
+            result = on_scratch_database(score, area, folder)
+            print(f"{result.line()}, {len(result.leaks)} told a stranger about a record")
+            if "-q" not in sys.argv:
+                for line in result.details():
+                    print("   ", line)
