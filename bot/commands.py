@@ -24,6 +24,7 @@ from pathlib import Path
 import yaml
 from text_to_num import alpha2digit
 
+from bot.questions import asks
 from bot.text import WordIndex, normalize
 
 WORDS = yaml.safe_load(Path(__file__).with_name("commands.yaml").read_text(encoding="utf-8"))
@@ -134,8 +135,9 @@ UN_BEFORE_NUMBER = re.compile(
 def prepare(body: str) -> str:
     """The text as the command grammar reads it: lower case, no accents, numbers in words
     as digits (English and Spanish), and "6:30", "3/10" kept."""
+    text = re.sub(r"#\s?(?=\d)", "number ", body)  # "#1": a place in the routine, no time
     text = re.sub(r"(?<=\d)\s?([:/.])\s?(?=\d)", lambda m: {":": " colon ", "/": " slash ",
-                  ".": " colon "}[m.group(1)], body)  # fmt: skip
+                  ".": " colon "}[m.group(1)], text)  # fmt: skip
     text = normalize(text)
     for spoken, written in SPOKEN_TIMES[:4]:
         text = spoken.sub(written, text)
@@ -165,8 +167,9 @@ def read_command(body: str) -> Command | None:
     if not text:
         return None
     words = text.split()
-    # "are you done?", "how is the knee to chest done": questions, not a DONE.
-    asking = words[0] in ASKING_FIRST and ("?" in stripped or words[0] not in ("did", "do"))
+    # "are you done?", "how is the knee to chest done", "why did my texts stop": questions,
+    # not a DONE.
+    asking = asks(text, stripped) or words[0] in ("can", "could", "should")
     if PAUSE.match(text):  # "pause for 2 weeks, getting a procedure done"
         return read_pause(text)
     if DONE.search(text) and not NOT_DONE.search(text) and not asking:
@@ -194,7 +197,10 @@ def read_command(body: str) -> Command | None:
         return Later()
     pausing = PAUSE.search(text) or (AWAY.search(text) and names_a_date(text))
     if pausing:
-        return read_pause(text)
+        pause = read_pause(text)
+        if pause == Pause(days=DEFAULT_PAUSE_DAYS) and PAUSED_STATE.search(text):
+            return None  # "r my reminders paused", "esta en pausa o activado": how it stands
+        return pause
     if when is not None and (CHANGE.search(text) or _only_a_time(words)):
         return NewTime(when) if when != INVALID else None
     if RESUME.search(text):
@@ -211,7 +217,6 @@ SHIFT = re.compile(
 HOURS_IN_WORDS = {"a": 1, "an": 1, "una": 1, "1/2": 0.5, "half an": 0.5, "media": 0.5}
 RELATIVE_EVERY = re.compile(r"\b(every day|from now on|todos los dias|de ahora en adelante)\b")
 PAIN_FIRST = frozenset({"pain", "dolor"})
-ASKING_FIRST = frozenset("did do does is are have when what how can could should".split())
 DONE_AFTER = re.compile(r"\b(done|listo|lista|hecho|terminado)$")
 
 
@@ -275,6 +280,9 @@ WANTED_BEFORE = re.compile(
     r"\b(to|mejor|better|prefer\w*|change\w*|cambi\w*|make it|rather|instead|seria|quiero|"
     r"me gustaria|can it be|could it be|maybe|tipo|como a)\b[^0-9]*$"
 )
+EXERCISE_BEFORE = re.compile(
+    r"\b(exercises?|excercises?|ejercicios?|stretch|estiramiento|number|numero|num|ex) ?$"
+)
 UNWANTED_BEFORE = re.compile(r"\b(en vez de|en lugar de|instead of|not|no|wake up|walk)\b[^0-9]*$")
 UNWANTED_AFTER = re.compile(
     r" ?(?:am|pm|a m|p m)?\s*(?:\w+ )?(no (?:puedo|me funciona\w*|sirve)|doesnt|does not|dont|"
@@ -303,6 +311,8 @@ def _times(text: str):
             continue
         start, end = match.span()
         before = text[max(0, start - 14) : start]
+        if EXERCISE_BEFORE.search(before):
+            continue  # "the steps of exercise one": a place in the routine
         after = text[end : end + 16]
         explicit = match.group("ampm") or match.group("m2") or match.group("half")
         explicit = explicit or match.group("m3") or match.group("m4")
@@ -364,6 +374,16 @@ DURATION = re.compile(
     r"(?P<unit>days?|dias?|day|weeks?|wks?|semanas?|months?|mes|meses|weekend|fin de semana|"
     r"finde)\b"
 )
+# The pause as a state, not asked for: with no length or date, no command.
+PAUSED_STATE = re.compile(
+    r"\b(?:esta|estan|estoy|sigue|siguen|queda|quedan|tengo|r|are|is|am|im|was|were|been|got|get|"
+    r"still)(?: \w+){0,3} (?:en pausa|pausad[oa]s?|paused|on hold)\b"
+)
+AGO = re.compile(
+    r"\bhace (?:como |unos |unas )?(?:\d{1,3}|un|una|dos|tres|un par de) (?:days?|dias?|semanas?|"
+    r"meses|mes)\b|\b(?:\d{1,3}|a|one|two|three|a couple of|a few|few) (?:days?|weeks?|months?) "
+    r"ago\b"
+)
 UNTIL = re.compile(
     r"\b(?P<word>until|till|til|untill|hasta|through|thru|back on|back the|back by|back "
     r"(?:next )?(?=monday|tuesday|wednesday|thursday|friday|saturday|sunday)|regreso el|"
@@ -422,6 +442,7 @@ def read_pause(text: str) -> Pause | None:
     """A pause: how long ("for 10 days", "por dos semanas"), until when ("until Monday",
     "hasta el 20 de marzo", "till I'm back on the 23rd"), else a week. A date that cannot
     be read ("until someday") is no command: better the reply logic than a wrong pause."""
+    text = AGO.sub(" ", text)  # "hace 3 dias que no me llega nada": no length of a pause
     until = UNTIL.search(text)
     if until:
         found = DATE_WORDS.search(until.group("rest"))

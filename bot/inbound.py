@@ -47,7 +47,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import OperationalError
 
 from bot import checkins, threads
-from bot.commands import DEFAULT_PAUSE_DAYS, Done, Pause
+from bot.commands import DEFAULT_PAUSE_DAYS, Done, Later, Pause, Resume
 from bot.compliance import Keyword, is_spanish_keyword
 from bot.models import (
     SMS_CONSENT_ACTIONS,
@@ -58,9 +58,10 @@ from bot.models import (
     Thread,
 )
 from bot.patients import clock as _clock
+from bot.questions import question
 from bot.reading import Reading, read
 from bot.replies import MAX_READ_CHARS, Replier
-from bot.replies.program import reminder_answer, routine_answer, week_answer
+from bot.replies.program import continuation, reminder_answer, routine_answer, week_answer
 from bot.text import normalize
 
 messages = Message.__table__
@@ -223,7 +224,14 @@ def handle_inbound(
     answer = answered or candidate(replier, reading, now)
     program = _asks_own_program(reading, answer) if answered is None else None
     if program:  # rare: the answers that read the patient's record
-        answer = _own_program(conn, replier, message.phone, program, now, settings) or answer
+        resuming = (  # "ya pueden enviarme los ejercicios otra vez"
+            program[0] == "routine" and isinstance(reading.command, Resume) and not reading.asks
+        )
+        own = _own_program(conn, replier, message.phone, program, now, settings, resuming)
+        answer = own or answer
+        program = program if own or not resuming else None  # paused: a RESUME after all
+    elif reading and reading.more and answer.kind not in BEFORE_COMMANDS:
+        answer = _more(conn, replier, message.phone) or answer
     language = reading.language_asked if reading and settings else None
     if language and answer.kind not in BEFORE_COMMANDS and not _seen(conn, message.message_sid):
         with _transaction(conn):  # ESPAÑOL, ENGLISH: remembered for the number
@@ -234,6 +242,9 @@ def handle_inbound(
     if reading and settings and answer.kind not in BEFORE_COMMANDS and not program:
         # "I'm done with my exercises for today" is read by the reply logic: DONE too.
         command = reading.command or (Done() if answer.kind == "done" else None)
+        clinic = isinstance(command, Later) and ABOUT_THE_CLINIC.search(normalize(body))
+        if clinic and question(normalize(body), body):
+            command = None  # "¿abris los viernes por la tarde?": the hours, no reminder
     if command is not None and not _seen(conn, message.message_sid):
         # Rare, and it writes more than one row: one transaction, on its own path.
         with _transaction(conn):
@@ -308,9 +319,21 @@ def _record(
     return Outcome(reply if send else None, kind, alert=alert)
 
 
-QUESTION = re.compile(
-    r"^(what|whats|when|whens|is|are|do|does|how|hows|which|a que|que|cuando|cual|cuales|sigue|"
-    r"siguen|esta|estan|como|hay|tengo)\b"
+# The general answers that are about the patient's own program, for an enrolled patient:
+# "which exercises am I to do?", "my time?".
+ABOUT_PROGRAM = {"my_routine": ("routine", ()), "reminders": ("reminder", ())}
+# A question about the clinic: a "later" in it ("¿abris los viernes por la tarde?") is part
+# of the question, not a request for the reminder again.
+ABOUT_THE_CLINIC = re.compile(
+    r"\b(open|opens|abren|abris|abre|abierto|abiertos|close|closes|cierran|cierra|hours|horario|"
+    r"address|direccion|located|ubicad\w*|insurance|seguro|aseguranza|parking|estacionamiento|"
+    r"appointment|cita)\b"
+)
+# The clinic's list of exercises ("q ejercicios me tocan", "the exercise list") is, for an
+# enrolled patient, their own routine, unless the text asks for all of the clinic's.
+CLINIC_LIST = re.compile(
+    r"\b(all|todos|todas|every|your|yours|sus|tus|clinic|clinica|other|others|otros|otras|"
+    r"available|disponibles|have|tienen|tiene|offer|ofrecen|hay|else|mas|more)\b"
 )
 
 
@@ -320,24 +343,45 @@ def _asks_own_program(reading: Reading, answer: Candidate) -> tuple[str, tuple] 
     command, not a question about the reminder."""
     if answer.kind in BEFORE_COMMANDS:
         return None
-    program = reading.program
-    if program is None and answer.kind == "my_routine":  # "which exercises am I to do?"
-        program = ("routine", ())
-    if program is None:
-        return None
-    asked = "?" in reading.body or QUESTION.match(normalize(reading.body)) is not None
+    program = reading.program or ABOUT_PROGRAM.get(answer.kind)
+    if program is None and answer.kind == "list":
+        program = None if CLINIC_LIST.search(normalize(reading.body)) else ("routine", ())
     command = reading.command
-    # "how many days have I done?", "como se hacia el numero 2 de mi lista", "is my reminder
-    # paused?" ask; "could the text come at 8:45 am?" is a request.
-    status = isinstance(command, Done) or command == Pause(days=DEFAULT_PAUSE_DAYS)
-    if command is not None and not (asked and status):
+    if program is None or command is None or reading.asks:
+        return program  # "am I on pause?", "is it still 8am for my reminder?": asked
+    # "how many days have I done?", "como se hacia el numero 2 de mi lista" ask; "could the
+    # text come at 8:45 am?" is a request; "send me my exercises again" asks for the list.
+    status = isinstance(command, Done | Resume) or command == Pause(days=DEFAULT_PAUSE_DAYS)
+    if (status and question(normalize(reading.body), reading.body)) or (
+        program[0] == "routine" and isinstance(command, Resume | Later)
+    ):
+        return program
+    return None
+
+
+def _more(conn: Connection, replier: Replier, phone: str) -> Candidate | None:
+    """MORE: the part that follows the last text this number was sent, when that was a
+    part of an answer sent in parts; None otherwise (the general answer stands)."""
+    last = conn.execute(
+        select(messages.c.body)
+        .where(messages.c.phone == phone, messages.c.direction == "out")
+        .order_by(messages.c.id.desc())
+        .limit(1)
+    ).scalar()
+    following = last and continuation(replier, last)
+    if not following:
         return None
-    return program
+    text, language = following
+    return Candidate(text, "more", language=language)
 
 
-def _own_program(conn: Connection, replier: Replier, phone: str, program, now, settings):
+def _own_program(
+    conn: Connection, replier: Replier, phone: str, program, now, settings, resuming=False
+):
     """The answer about the patient's own reminder, routine or week, in their language,
-    from their record; None for a number not enrolled (the general answer stands)."""
+    from their record; None for a number not enrolled (the general answer stands).
+    ``resuming``: the text's words also resume the reminders ("ya pueden enviarme los
+    ejercicios otra vez"): for a paused patient that is what it asks (None)."""
     patient = conn.execute(
         select(
             patients.c.id, patients.c.routine, patients.c.language, patients.c.timezone,
@@ -349,6 +393,8 @@ def _own_program(conn: Connection, replier: Replier, phone: str, program, now, s
     if patient is None:
         return None
     language, (what, positions) = patient.language, program
+    if resuming and patient.paused:
+        return None
     if what == "routine":
         text = routine_answer(replier, list(patient.routine or []), positions, language)
         return Candidate(text, "my_routine", language=language) if text else None

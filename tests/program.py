@@ -29,6 +29,7 @@ from sqlalchemy import update
 
 from bot import checkins
 from bot.models import AdherenceDay, Patient, db
+from bot.segments import count_segments
 from bot.text import normalize
 from tests.conftest import post_sms, reply_of
 from tests.heldaside import ENROLLED, NY, Score, language_of, on_scratch_database
@@ -36,7 +37,7 @@ from tests.heldaside import enroll_at as enroll
 
 # The held-aside sets in the same form, each written apart before the reader was changed
 # for it; "phrasings": the phrasing tables, in their own form (``_phrasings``).
-SETS = ("heldaside3", "heldaside4")
+SETS = ("heldaside3", "heldaside4", "heldaside5", "heldaside6", "heldaside7", "heldaside8")
 PHRASINGS = Path(__file__).with_name("program_phrasings.yaml")
 NOW = dt.datetime(2026, 3, 11, 10, 0, tzinfo=NY)
 ROUTINE = ["cat-camel", "pelvic-tilt", "prayer-stretch", "knee-to-chest"]
@@ -151,6 +152,8 @@ def _check(app, area: str, row: dict, reply: str) -> str | None:
     plain = normalize(reply)
     if reply and language_of(reply) != row["lang"]:
         return "wrong language"
+    if area != "general" and count_segments(reply).segments > 2:
+        return f"{count_segments(reply).segments} segments"
     if area == "my_reminder":
         return None if "6:00 PM" in reply else "not the patient's time"
     if area == "my_paused":  # said why, and how to reach the clinic; never "text RESUME"

@@ -123,6 +123,7 @@ MESSAGES: dict[str, frozenset[str]] = {
         "my_week": "count",
         "my_week_streak": "days",
         "my_week_pain": "pain",
+        "more_hint": "",
         "stop_which": "",
         "resume_refused": "",
         "resumed": "time",
