@@ -6,9 +6,10 @@ from __future__ import annotations
 import logging
 
 from bot import metrics
-from bot.models import DATABASE_UNAVAILABLE, db
-from bot.patients import enrolled
+from bot.models import DATABASE_UNAVAILABLE, db, utcnow
+from bot.patients import claim_texts, enrolled, record_claims
 from bot.phones import mask
+from bot.sender import worth_retrying
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +31,31 @@ def send_alert(app, phone: str) -> None:
             name = patient.name if patient else None
         except DATABASE_UNAVAILABLE:
             name = None
+        text = alert_text(name)
+        sender = app.extensions["sender"]
+        try:  # written down first: if Twilio is busy or away, the clock sends it again
+            [claim] = claim_texts(db.session, [(number, text)], "alert", utcnow())
+        except DATABASE_UNAVAILABLE:
+            db.session.rollback()
+            claim = None
+        try:
+            result = sender.send(number, text)
+            if claim is not None:
+                record_claims(db.session, [(claim, None, number, result)], utcnow(), "alert")
+                db.session.commit()
+            else:
+                metrics.text_out("alert", "sent" if result.ok else "failed")
+        except DATABASE_UNAVAILABLE:
+            db.session.rollback()
         finally:
             db.session.remove()
-        result = app.extensions["sender"].send(number, alert_text(name))
-        metrics.text_out("alert", "sent" if result.ok else "failed")
     if result.ok:
         log.info("on-call phone alerted of an urgent text from %s", mask(phone))
+    elif claim is not None and not result.unknown and worth_retrying(result):
+        log.warning(
+            "the on-call phone's alert of an urgent text from %s waits in the outbox: %s",
+            mask(phone), result.error or result.status,
+        )  # fmt: skip
     else:
         log.error(
             "the on-call phone could not be alerted of an urgent text from %s: %s",

@@ -15,7 +15,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from bot import audit, doctor
+from bot import audit, doctor, outbox
 from bot.adherence import SETTLED_DAYS, roll_up
 from bot.alerts import send_alert
 from bot.auth import StaffError, create_staff, set_password
@@ -26,6 +26,7 @@ from bot.models import DATABASE_UNAVAILABLE, Patient, StaffUser, db, utcnow
 from bot.patients import patient_status
 from bot.reminders import ReminderSettings, send_due, sweep_session
 from bot.retention import blank_old_texts, export_csv, patient_export
+from bot.sender import limits_from_config
 from bot.webhook import local_sid, replay_spool, reply_to
 
 bp = Blueprint("cli", __name__, cli_group=None)
@@ -287,6 +288,19 @@ def roll_up_command() -> None:
     written = roll_up(db.session, utcnow().astimezone(zone).date())
     db.session.commit()
     click.echo(f"Wrote the counts of {written} days (days settle after {SETTLED_DAYS}).")
+
+
+@bp.cli.command("outbox")
+def outbox_command() -> None:
+    """Ask Twilio about texts whose answer was lost, and send again the alerts and staff
+    replies it was too busy for (the clock does it every minute; safe to run any time)."""
+    config = current_app.config
+    report = outbox.run(
+        db.session, current_app.extensions["sender"], limits_from_config(config), utcnow(),
+        dt.timedelta(seconds=config["REMINDER_CLAIM_TIMEOUT"]),
+        dt.timedelta(hours=config["OUTBOX_GIVE_UP_HOURS"]),
+    )  # fmt: skip
+    click.echo(report.line())
 
 
 @click.command("scheduler")

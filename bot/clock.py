@@ -1,6 +1,7 @@
 """The clock process: ``flask --app bot scheduler`` runs the reminder sweep every minute,
-adds up the dashboard's settled days every hour, and blanks texts past
-MESSAGE_RETENTION_DAYS every night.
+sends the outbox (alerts and staff replies Twilio was too busy for) every minute, adds up
+the dashboard's settled days every hour, and blanks texts past MESSAGE_RETENTION_DAYS
+every night.
 
 Run exactly one, beside any number of web workers (APScheduler's job stores are not
 shared between processes, and a scheduler inside web workers would run once per worker).
@@ -10,6 +11,7 @@ database before sending it.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from zoneinfo import ZoneInfo
@@ -18,12 +20,13 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
 
-from bot import metrics
+from bot import metrics, outbox
 from bot.adherence import roll_up
 from bot.health import record_beat
 from bot.models import db, utcnow
 from bot.reminders import ReminderSettings, send_due, sweep_session
 from bot.retention import blank_old_texts
+from bot.sender import limits_from_config
 from bot.webhook import replay_spool
 
 log = logging.getLogger(__name__)
@@ -73,6 +76,22 @@ def _replay_spool(app: Flask) -> None:
             replay_spool(app)
         except Exception:
             log.exception("spool not replayed; the next minute tries again")
+
+
+def outbox_once(app: Flask) -> None:
+    """Lost answers asked of Twilio, and the alerts and staff replies Twilio was too busy
+    for sent again (``bot.outbox``)."""
+    report = _job(
+        app,
+        lambda: outbox.run(
+            db.session, app.extensions["sender"], limits_from_config(app.config), utcnow(),
+            dt.timedelta(seconds=app.config["REMINDER_CLAIM_TIMEOUT"]),
+            dt.timedelta(hours=app.config["OUTBOX_GIVE_UP_HOURS"]),
+        ),
+        "outbox not sent; the next minute tries again",
+    )  # fmt: skip
+    if report and (report.found or report.sent or report.waiting or report.given_up):
+        log.info("%s", report.line())
 
 
 def roll_up_once(app: Flask) -> None:
@@ -127,6 +146,16 @@ def make_scheduler(app: Flask) -> BlockingScheduler:
         coalesce=True,  # after a pause, one sweep catches up, not one per missed minute
         misfire_grace_time=50,
         max_instances=1,  # a long sweep is not overlapped by the next
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        outbox_once,
+        CronTrigger(second=35, timezone="UTC"),  # every minute, between the sweeps
+        args=[app],
+        id="outbox",
+        coalesce=True,
+        misfire_grace_time=50,
+        max_instances=1,
         replace_existing=True,
     )
     scheduler.add_job(

@@ -49,6 +49,16 @@ SETTINGS: dict[str, Any] = {
     "SEND_RATE_PER_SECOND": 200,  # texts started per second at most
     "SEND_RETRIES": 4,  # retries of a text Twilio answered 429 or 5xx
     "SEND_RETRY_BACKOFF": 0.5,  # seconds before the first retry; doubles, with jitter
+    # Every request to Twilio: seconds to connect, and to wait for its answer; a text whose
+    # answer did not come is reconciled with Twilio's list, never sent twice.
+    "TWILIO_CONNECT_TIMEOUT": 5,
+    "TWILIO_READ_TIMEOUT": 10,
+    # A single text (a staff reply, the on-call alert, an invitation from the patient page)
+    # Twilio answered 429 or 5xx is tried again within this many seconds, no longer.
+    "SEND_SINGLE_WITHIN": 8,
+    # An alert or staff reply still unsent (Twilio busy or away) is sent again every minute
+    # for this many hours, then marked failed.
+    "OUTBOX_GIVE_UP_HOURS": 24,
     "REMINDER_WINDOW": "08:00-21:00",  # local hours reminders and invitations go out in
     # Hold reminders and invitations to the stricter hours of the patient's state (Florida,
     # Texas...: bot/quiet_hours.yaml); off: the REMINDER_WINDOW alone.
@@ -139,6 +149,10 @@ def check(config: dict[str, Any], instance_path: str, debug: bool, testing: bool
     config["SEND_RATE_PER_SECOND"] = number(config, "SEND_RATE_PER_SECOND", minimum=0.1)
     config["SEND_RETRIES"] = integer(config, "SEND_RETRIES", minimum=0)
     config["SEND_RETRY_BACKOFF"] = number(config, "SEND_RETRY_BACKOFF", minimum=0)
+    config["TWILIO_CONNECT_TIMEOUT"] = number(config, "TWILIO_CONNECT_TIMEOUT", minimum=0.1)
+    config["TWILIO_READ_TIMEOUT"] = number(config, "TWILIO_READ_TIMEOUT", minimum=0.1)
+    config["SEND_SINGLE_WITHIN"] = number(config, "SEND_SINGLE_WITHIN", minimum=0)
+    config["OUTBOX_GIVE_UP_HOURS"] = number(config, "OUTBOX_GIVE_UP_HOURS", minimum=0.1)
     config["REMINDER_CLAIM_TIMEOUT"] = integer(config, "REMINDER_CLAIM_TIMEOUT", minimum=0)
     config["REMINDER_BATCH"] = integer(config, "REMINDER_BATCH", minimum=1)
     config["REMINDER_WINDOW"] = window(config, "REMINDER_WINDOW")

@@ -23,7 +23,7 @@ from twilio.rest import Client
 
 from bot.health import behind, read_database
 from bot.models import DATABASE_UNAVAILABLE, db, utcnow
-from bot.sender import QuickHttpClient
+from bot.sender import QuickHttpClient, timeouts_from_config
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 HTTP_TIMEOUT = 10
@@ -175,7 +175,8 @@ def twilio(app: Flask, http: requests.Session) -> Checks:
     if not sid:
         yield Check("twilio", WARN, "not checked: no Twilio account is set")
         return
-    client = Client(sid, config["TWILIO_AUTH_TOKEN"], http_client=QuickHttpClient())
+    http_client = QuickHttpClient(timeouts_from_config(config))
+    client = Client(sid, config["TWILIO_AUTH_TOKEN"], http_client=http_client)
     client.api.base_url = config["TWILIO_API_BASE_URL"]
     try:
         account = client.api.v2010.accounts(sid).fetch()
@@ -195,15 +196,49 @@ def twilio(app: Flask, http: requests.Session) -> Checks:
         return
     yield Check("twilio account", OK, "the credentials are valid; the account is active")
     number = config["TWILIO_FROM_NUMBER"]
-    found = client.api.v2010.accounts(sid).incoming_phone_numbers.list(phone_number=number, limit=1)
-    if not found:
+    try:
+        found = client.api.v2010.accounts(sid).incoming_phone_numbers.list(
+            phone_number=number, limit=1
+        )
+    except TwilioRestException as exc:
+        found = _lookup_failed(f"Twilio refused the lookup ({exc.status}, error {exc.code})")
+    except TwilioException as exc:  # a list page's error
+        status = getattr(exc.args[1], "status_code", "?") if len(exc.args) > 1 else "?"
+        found = _lookup_failed(f"Twilio refused the lookup ({status})")
+    except requests.RequestException as exc:
+        found = _lookup_failed(f"Twilio cannot be reached ({type(exc).__name__})")
+    if isinstance(found, Check):
+        yield found
+    elif not found or found[0].phone_number != number:
         yield Check(
             "twilio number", FAIL,
             f"{number} is not a number of this account: check TWILIO_FROM_NUMBER",
         )  # fmt: skip
+    else:
+        yield from _the_number(found[0], number)
+        yield from _webhook_address(config, found[0], http)
         return
-    yield Check("twilio number", OK, f"{number} belongs to the account")
-    yield from _webhook_address(config, found[0], http)
+    # Without the number, what can still be told: the status callback's address.
+    public = config.get("PUBLIC_BASE_URL")
+    if public:
+        yield from _reachable(f"{public}/sms/status", "status callback", http)
+
+
+def _lookup_failed(why: str) -> Check:
+    return Check("twilio number", FAIL, f"cannot check TWILIO_FROM_NUMBER: {why}; run again")
+
+
+def _the_number(found, number: str) -> Checks:
+    """The number is the account's and can send texts (``capabilities.sms``)."""
+    capabilities = found.capabilities or {}
+    if capabilities.get("sms") is False:
+        yield Check(
+            "twilio number", FAIL,
+            f"{number} belongs to the account but cannot send texts (no SMS capability): "
+            "choose an SMS-capable number for TWILIO_FROM_NUMBER",
+        )  # fmt: skip
+    else:
+        yield Check("twilio number", OK, f"{number} belongs to the account and can send texts")
 
 
 def _webhook_address(config, number, http: requests.Session) -> Checks:

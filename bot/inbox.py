@@ -12,6 +12,7 @@ from bot import threads as th
 from bot.models import DATABASE_UNAVAILABLE, Patient, Thread, db, utcnow
 from bot.phones import staff_facing
 from bot.segments import GSM7_BASIC, GSM7_EXTENSION
+from bot.sender import worth_retrying
 from bot.staff import ActionForm, ReplyForm, require_sign_in
 
 bp = Blueprint("inbox", __name__)
@@ -126,10 +127,28 @@ def _send(phone: str, body: str, where: str, patient_id: int | None = None) -> b
         return False
     if patient_id is None:
         patient_id = _patient_id(phone)
-    audit.note("reply", patient_id, f"{where}: {'sent' if result.ok else 'not sent'}")
+    outcome = (
+        "sent" if result.ok else "Twilio's answer lost" if result.unknown
+        else "waiting in the outbox" if worth_retrying(result) else "not sent"
+    )  # fmt: skip
+    audit.note("reply", patient_id, f"{where}: {outcome}")
     db.session.commit()
     if result.ok:
         flash("Reply sent.", "success")
+        return True
+    if worth_retrying(result):
+        flash(
+            "Twilio is busy or out of reach: the reply waits and the clock sends it within "
+            "minutes (it shows waiting until then). Do not send it again.",
+            "warning",
+        )
+        return True
+    if result.unknown:
+        flash(
+            "Twilio did not answer in time: the reply shows sending... until Twilio says "
+            "whether it went (within minutes). Do not send it again meanwhile.",
+            "warning",
+        )
         return True
     flash(f"The reply could not be sent ({staff_facing(result.error or result.status)}).", "error")
     return False

@@ -33,7 +33,7 @@ from bot.models import (
 )
 from bot.quiet_hours import SendingHours
 from bot.replies import PhraseIndex
-from bot.sender import BAD_NUMBERS, UNSUBSCRIBED, Sender, SendResult
+from bot.sender import BAD_NUMBERS, UNSUBSCRIBED, Sender, SendResult, worth_retrying
 from bot.text import normalize
 
 STATUSES = ("invited", "subscribed", "paused", "opted_out")
@@ -309,6 +309,10 @@ def never_invited(session: Session, patient: Patient) -> bool:
 
 
 CLAIMED = "claimed"  # a text written down before it is sent, its answer not yet recorded
+# A text sent once that did not go (Twilio busy or away), waiting for the clock to send it
+# again (bot/outbox.py): the on-call alert and staff replies, which must not be lost.
+OUTBOX = "outbox"
+RETRIED_KINDS = frozenset({"alert", "staff_reply"})
 
 
 def claim_texts(
@@ -339,16 +343,19 @@ def record_claims(
     kind: str,
 ) -> None:
     """Twilio's answers for claimed texts of a kind, as (message id, patient id, phone,
-    result): the MessageSid and status of an accepted one, "failed" for a refused one; one
-    whose answer was lost stays claimed, for reconciliation. The caller commits."""
+    result): the MessageSid and status of an accepted one, "failed" for a refused one (an
+    alert or a staff reply Twilio was too busy for, or could not be reached for: to the
+    outbox); one whose answer was lost stays claimed, for reconciliation. The caller
+    commits."""
     for message_id, _, _, result in claims:
         metrics.text_out(kind, result_label(result))
         if result.unknown:
             continue
+        failed = OUTBOX if kind in RETRIED_KINDS and worth_retrying(result) else "failed"
         session.execute(
             update(Message)
             .where(Message.id == message_id)
-            .values(message_sid=result.sid, status=result.status if result.ok else "failed")
+            .values(message_sid=result.sid, status=result.status if result.ok else failed)
         )
     record_refusals(session, [(pid, phone, r.error_code) for _, pid, phone, r in claims], now)
 
@@ -357,11 +364,12 @@ def reconcile_claims(
     session: Session, sender: Sender, limits, now: dt.datetime, older_than: dt.timedelta
 ) -> tuple[int, int]:
     """Claimed texts older than ``older_than`` (their process died between sending and
-    recording): Twilio is asked whether it accepted each; found, it is recorded as sent;
-    not found, as not sent (the number may get it again); no answer: left claimed. Returns
-    (found sent, not sent). Commits."""
+    recording, or Twilio's answer was lost): Twilio is asked whether it accepted each;
+    found, it is recorded as sent; not found, as not sent (the number may get it again; an
+    alert or a staff reply goes to the outbox); no answer: left claimed. Returns (found
+    sent, not sent). Commits."""
     stale = session.execute(
-        select(Message.id, Message.phone, Message.body, Message.created_at)
+        select(Message.id, Message.phone, Message.body, Message.created_at, Message.kind)
         .where(Message.status == CLAIMED, Message.created_at <= now - older_than)
         .order_by(Message.id)
     ).all()
@@ -372,8 +380,9 @@ def reconcile_claims(
     for row, answer in zip(stale, answers, strict=True):
         if answer.error:
             continue
+        again = OUTBOX if row.kind in RETRIED_KINDS else "not sent"
         values = {"message_sid": answer.sid, "status": "sent"} if answer.sid else {
-            "status": "not sent"
+            "status": again
         }  # fmt: skip
         session.execute(
             update(Message).where(Message.id == row.id, Message.status == CLAIMED).values(values)

@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import logging
 import os
 import random
 import sys
 import threading
+import time
 import urllib.request
 import uuid
 from collections import deque
@@ -31,6 +33,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
+from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from bot import metrics
 from bot.phones import mask
@@ -146,21 +149,51 @@ class ConsoleSender:
         return [Found() for _ in queries]  # no record kept: an interrupted text goes again
 
 
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds to connect to Twilio, and to wait for its answer (``TWILIO_*_TIMEOUT``)."""
+
+    connect: float = 5.0
+    read: float = 10.0
+
+
+def timeouts_from_config(config) -> Timeouts:
+    return Timeouts(config["TWILIO_CONNECT_TIMEOUT"], config["TWILIO_READ_TIMEOUT"])
+
+
 class QuickHttpClient(TwilioHttpClient):
-    """Twilio's HTTP client, reading proxy and CA settings from the environment once.
+    """Twilio's HTTP client, reading proxy and CA settings from the environment once, with a
+    connect and a read timeout on every request, and Twilio's last answer's headers kept
+    (its ``Retry-After``).
 
     ``requests`` otherwise re-reads every environment variable on each request to look for
     proxies: a third of the CPU time of a send, measured (benchmarks/reminders.py).
     """
 
-    def __init__(self):
+    def __init__(self, timeouts: Timeouts = Timeouts()):
         super().__init__(proxy=urllib.request.getproxies())
+        # requests takes (connect, read); Twilio's client checks only a single number.
+        self.timeout = (timeouts.connect, timeouts.read)
+        self.last_headers: dict = {}
         self.session.trust_env = False
         self.session.verify = (
             os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
         )
         for scheme in ("http://", "https://"):
             self.session.mount(scheme, HTTPAdapter(pool_connections=4, pool_maxsize=4))
+
+    def request(self, *args, **kwargs):
+        self.last_headers = {}
+        response = super().request(*args, **kwargs)
+        self.last_headers = response.headers or {}
+        return response
+
+    def retry_after(self) -> float | None:
+        """Twilio's ``Retry-After`` on its last answer, in seconds, when it gave one."""
+        try:
+            return max(0.0, float(self.last_headers.get("Retry-After")))
+        except (TypeError, ValueError):
+            return None
 
 
 class TwilioSender:
@@ -173,9 +206,13 @@ class TwilioSender:
         from_number: str,
         base_url: str,
         status_callback: str | None = None,
+        timeouts: Timeouts = Timeouts(),
+        limits: Limits = Limits(),
+        single_within: float = 8.0,
     ):
         self.account_sid, self.auth_token = account_sid, auth_token
         self.from_number, self.base_url = from_number, base_url
+        self.timeouts, self.limits, self.single_within = timeouts, limits, single_within
         # Twilio posts delivery status (queued, sent, delivered, failed...) here.
         self.extra = {"status_callback": status_callback} if status_callback else {}
         self._local = threading.local()
@@ -184,12 +221,32 @@ class TwilioSender:
     def client(self) -> Client:
         client = getattr(self._local, "client", None)
         if client is None:  # one client (and HTTP session) per thread
-            client = Client(self.account_sid, self.auth_token, http_client=QuickHttpClient())
+            http = QuickHttpClient(self.timeouts)
+            client = Client(self.account_sid, self.auth_token, http_client=http)
             client.api.base_url = self.base_url
             self._local.client = client
         return client
 
     def send(self, to: str, body: str) -> SendResult:
+        """One text, now (a staff reply, the on-call alert, an invitation, "later"): a 429
+        or 5xx, or no connection, is tried again with backoff (Twilio's ``Retry-After`` when
+        it gives one) while within ``single_within`` seconds; an answer that did not come
+        in time is "unknown" (reconciled with Twilio's list, never sent again blindly)."""
+        started = time.monotonic()
+        attempt = 1
+        while True:
+            result = self._send_once(to, body, attempt)
+            if attempt > self.limits.retries or not worth_retrying(result):
+                return result
+            wait = self.client.http_client.retry_after()
+            if wait is None:
+                wait = self.limits.backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
+            if time.monotonic() - started + wait > self.single_within:
+                return result
+            time.sleep(wait)
+            attempt += 1
+
+    def _send_once(self, to: str, body: str, attempt: int) -> SendResult:
         try:
             message = self.client.messages.create(
                 to=to, from_=self.from_number, body=body, **self.extra
@@ -197,11 +254,18 @@ class TwilioSender:
         except TwilioRestException as exc:
             metrics.twilio_error(exc.code)
             log.warning("twilio refused text to %s: %s %s", mask(to), exc.code, exc.msg)
-            return SendResult(None, "failed", exc.code, str(exc.msg), exc.status)
-        except (TwilioException, requests.RequestException) as exc:  # unreachable, timeouts
-            log.warning("twilio unreachable for text to %s: %s", mask(to), exc)
-            return SendResult(None, "failed", None, str(exc))
-        return SendResult(message.sid, message.status or "queued")
+            return SendResult(None, "failed", exc.code, str(exc.msg), exc.status, attempt)
+        except requests.RequestException as exc:
+            if _never_reached(exc):  # safe to try again
+                log.warning("twilio unreachable for text to %s: %r", mask(to), exc)
+                return SendResult(None, "failed", None, repr(exc), None, attempt)
+            # Sent, perhaps: left claimed, and reconciled with Twilio's list.
+            log.warning("twilio answer lost for text to %s: %r", mask(to), exc)
+            return SendResult(None, "unknown", None, repr(exc), None, attempt)
+        except TwilioException as exc:
+            log.warning("twilio answer unreadable for text to %s: %r", mask(to), exc)
+            return SendResult(None, "unknown", None, repr(exc), None, attempt)
+        return SendResult(message.sid, message.status or "queued", attempts=attempt)
 
     def find_sent_many(self, queries: list[Query], limits: Limits) -> list[Found]:
         """Twilio's Messages list, for each query at once (``_Batches.find``)."""
@@ -248,7 +312,10 @@ class TwilioSender:
         # limits allow in flight (aiohttp's own default would cap them at 100).
         http = AsyncTwilioHttpClient(timeout=30, pool_connections=False)
         http.session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=max(limits.in_flight, 1))
+            connector=aiohttp.TCPConnector(limit=max(limits.in_flight, 1)),
+            timeout=aiohttp.ClientTimeout(
+                sock_connect=self.timeouts.connect, sock_read=self.timeouts.read
+            ),
         )
         client = Client(self.account_sid, self.auth_token, http_client=http)
         client.api.base_url = self.base_url
@@ -286,7 +353,7 @@ class _Batches:
         async def create(attempt: int) -> SendResult:
             return await self.sender._create(self.client, to, body, attempt)
 
-        return await self._retrying(create, _retryable)
+        return await self._retrying(create, worth_retrying)
 
     async def find(self, to: str, body: str, since: dt.datetime) -> Found:
         """Twilio's newest messages to this number, matched by body and by when Twilio
@@ -302,8 +369,13 @@ class _Batches:
             except TwilioRestException as exc:
                 metrics.twilio_error(exc.code)
                 error = f"{exc.status} {exc.code} {exc.msg}"
-                return Found(error=error, retryable=exc.status == 429 or exc.status >= 500)
-            except (aiohttp.ClientError, TimeoutError, TwilioException) as exc:
+                return Found(error=error, retryable=_retry_status(exc.status))
+            except TwilioException as exc:  # a list page's error: the status in its answer
+                status, code = _page_error(exc)
+                metrics.twilio_error(code if code is not None else status)
+                error = f"{status} {code} {exc.args[0] if exc.args else ''}"
+                return Found(error=error, retryable=status is None or _retry_status(status))
+            except (aiohttp.ClientError, TimeoutError) as exc:
                 return Found(error=repr(exc), retryable=True)
             return Found(sid=_sent_sid(found, body, since))
 
@@ -340,12 +412,43 @@ def _sent_sid(messages, body: str, since: dt.datetime) -> str | None:
     return None
 
 
-def _retryable(result: SendResult) -> bool:
+def _retry_status(status: int) -> bool:
+    """Asking again may get an answer: too many requests (429, ``TOO_MANY_REQUESTS``) or
+    Twilio's own fault (5xx); never 401, 403 or 404, which say the same every time."""
+    return status == 429 or status >= 500
+
+
+def _page_error(exc: TwilioException) -> tuple[int | None, int | None]:
+    """The HTTP status and Twilio's error code of a list page Twilio refused: the library
+    raises its plain ``TwilioException("Unable to fetch page", response)`` without them."""
+    response = exc.args[1] if len(exc.args) > 1 else None
+    status = getattr(response, "status_code", None)
+    try:
+        code = json.loads(getattr(response, "text", "") or "{}").get("code")
+    except (ValueError, AttributeError):
+        code = None
+    return (status if isinstance(status, int) else None), (code if isinstance(code, int) else None)
+
+
+def _never_reached(exc: requests.RequestException) -> bool:
+    """The request never reached Twilio: no connection made (refused, DNS, connect timeout);
+    a read timeout or a connection lost mid-answer may have reached it."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    if not isinstance(exc, requests.ConnectionError):
+        return False
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, NewConnectionError | NameResolutionError)
+
+
+def worth_retrying(result: SendResult) -> bool:
+    """A text Twilio did not take, that asking again may get taken: 429, 5xx, or no
+    connection made (not a refusal of the text or the number, not an answer lost)."""
     if result.ok or result.unknown:
         return False
     if result.http_status is None:  # could not connect
         return result.error_code is None
-    return result.http_status == 429 or result.http_status >= 500
+    return _retry_status(result.http_status) or result.error_code == TOO_MANY_REQUESTS
 
 
 class Pace:
@@ -394,5 +497,8 @@ def make_sender(config) -> Sender:
             config["TWILIO_FROM_NUMBER"],
             config["TWILIO_API_BASE_URL"],
             status_callback=f"{public}/sms/status" if public else None,
+            timeouts=timeouts_from_config(config),
+            limits=limits_from_config(config),
+            single_within=config["SEND_SINGLE_WITHIN"],
         )
     return ConsoleSender()

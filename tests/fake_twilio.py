@@ -27,6 +27,7 @@ import email.utils
 import itertools
 import random
 import threading
+import urllib.parse
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -63,8 +64,16 @@ class FakeTwilio:
     account_sid: str = ACCOUNT_SID
     auth_token: str = AUTH_TOKEN
     account_status: str = "active"
-    # The account's phone numbers: E.164 -> {"sms_url": ..., "sms_method": ...}.
+    # The account's phone numbers: E.164 -> {"sms_url": ..., "sms_method": ..., "sms": bool}.
     numbers: dict[str, dict] = field(default_factory=dict)
+    # Twilio's bad moments:
+    retry_after: float | None = None  # the Retry-After header on every 429
+    refuse_first: int = 0  # the first creates (any number) answered 429 / 20429
+    stalls: dict[str, float] = field(default_factory=dict)  # To -> seconds a create's answer
+    # takes (the message is accepted first, as when Twilio's answer is lost on the way)
+    list_errors: dict[str, int] = field(default_factory=dict)  # To -> HTTP status of its list
+    lookup_errors: dict[str, int] = field(default_factory=dict)  # "account"/"numbers" -> status
+    max_page_size: int | None = None  # list pages hold at most this many (then next_page_uri)
 
     def __post_init__(self):
         self.messages: list[Sent] = []
@@ -148,8 +157,7 @@ class FakeTwilio:
                 self._in_flight += 1
                 self.max_in_flight_seen = max(self.max_in_flight_seen, self._in_flight)
         if over:
-            status, payload = self._error(429, 20429, "Too Many Requests")
-            return web.json_response(payload, status=status)
+            return self._respond(*self._error(429, 20429, "Too Many Requests"))
         try:
             if self.gather:
                 await self._gathered()
@@ -158,10 +166,19 @@ class FakeTwilio:
             status, payload = self._answer(
                 request.headers.get("Authorization"), method, path, params
             )
+            stall = self.stalls.get(params.get("To", "")) if method == "POST" else None
+            if stall:
+                await asyncio.sleep(stall)  # accepted, its answer late
         finally:
             with self._lock:  # no longer in flight once the answer is ready
                 self._in_flight -= 1
-        return web.json_response(payload, status=status)
+        return self._respond(status, payload)
+
+    def _respond(self, status: int, payload: dict) -> web.Response:
+        headers = {}
+        if status == 429 and self.retry_after is not None:
+            headers["Retry-After"] = f"{self.retry_after:g}"
+        return web.json_response(payload, status=status, headers=headers)
 
     async def _gathered(self) -> None:
         """Wait until ``gather`` requests are in flight together (then let every one go)."""
@@ -190,8 +207,12 @@ class FakeTwilio:
             return self._error(401, 20003, "Authenticate")
         account = f"/2010-04-01/Accounts/{self.account_sid}"
         if method == "GET" and path == f"{account}.json":
+            if "account" in self.lookup_errors:
+                return self._error(self.lookup_errors["account"], 20500, "refused")
             return 200, self._account()
         if method == "GET" and path == f"{account}/IncomingPhoneNumbers.json":
+            if "numbers" in self.lookup_errors:
+                return self._error(self.lookup_errors["numbers"], 20500, "refused")
             return 200, self._numbers(params.get("PhoneNumber"))
         if path != f"{account}/Messages.json":
             return self._error(404, 20404, "The requested resource was not found")
@@ -214,6 +235,10 @@ class FakeTwilio:
             failing = self._tries[to] <= self.fail_first or (
                 self.fail_share and self._random.random() < self.fail_share
             )
+            refusing = self.refuse_first > 0
+            self.refuse_first -= refusing
+        if refusing:
+            return self._error(429, 20429, "Too Many Requests")
         if failing:
             return self._error(500, 20500, "Internal Server Error")
         if to in self.errors:
@@ -237,6 +262,10 @@ class FakeTwilio:
     def _list(self, path: str, params: dict) -> tuple[int, dict]:
         if params.get("To") in self.list_failing:
             return self._error(500, 20500, "Internal Server Error")
+        if params.get("To") in self.list_errors:
+            status = self.list_errors[params["To"]]
+            return self._error(status, {401: 20003, 404: 20404, 429: 20429}.get(status, 20500),
+                               "refused by the stand-in")  # fmt: skip
         after = params.get("DateSent>")
         before = params.get("DateSent<")
         with self._lock:
@@ -253,15 +282,24 @@ class FakeTwilio:
                 ]
         found.sort(key=lambda m: m.date_created, reverse=True)
         page_size = int(params.get("PageSize") or 50)
-        found = found[:page_size]
+        if self.max_page_size:
+            page_size = min(page_size, self.max_page_size)
+        page = int(params.get("Page") or 0)
+        more = len(found) > (page + 1) * page_size
+        found = found[page * page_size : (page + 1) * page_size]
+        query = {k: v for k, v in params.items() if k not in ("Page", "PageToken")}
+        next_uri = None
+        if more:
+            query |= {"Page": str(page + 1), "PageSize": str(page_size)}
+            next_uri = f"{path}?{urllib.parse.urlencode(query)}"
         return (
             200,
             {
                 "messages": [self._resource(m) for m in found],
                 "first_page_uri": path,
-                "next_page_uri": None,
+                "next_page_uri": next_uri,
                 "previous_page_uri": None,
-                "page": 0,
+                "page": page,
                 "page_size": page_size,
                 "uri": path,
                 "end": max(len(found) - 1, 0),
@@ -317,6 +355,12 @@ class FakeTwilio:
                 "sms_url": settings.get("sms_url"),
                 "sms_method": settings.get("sms_method", "POST"),
                 "status": "in-use",
+                "capabilities": {
+                    "sms": settings.get("sms", True),
+                    "mms": True,
+                    "voice": True,
+                    "fax": False,
+                },  # fmt: skip
             }
             for i, (number, settings) in enumerate(sorted(self.numbers.items()), start=1)
             if wanted is None or number == wanted

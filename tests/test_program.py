@@ -5,15 +5,12 @@ and nothing about anyone's record to a number not enrolled."""
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 
-import pytest
 from sqlalchemy import update
 
 from bot import checkins
 from bot.models import AdherenceDay, Patient, db
 from bot.segments import count_segments
-from tests import program
 from tests.conftest import post_sms, reply_of, subscribe
 
 ANA, BEA, STRANGER = "+12025550151", "+12025550152", "+12025550153"
@@ -79,46 +76,6 @@ def test_the_week(twilio_app):
         "You've done your exercises 2 of the last 7 days. 2 days in a row. Last pain score: 5/10."
     )
     assert "of the last 7" not in reply_of(post_sms(client, "whats my streak", STRANGER))
-
-
-# --- the phrasing tables and the held-aside sets (tests/program.py) --------------------------
-
-
-@pytest.mark.parametrize(
-    ("area", "language"),
-    list(itertools.product(("my_reminder", "my_routine", "my_week", "my_paused"), ("en", "es"))),
-)
-def test_the_phrasing_tables(app, area, language):
-    """Each table whole: the patient's own answer, the record untouched, and nothing of it
-    to a number not enrolled."""
-    result = program.score(app, area, "phrasings", language)
-    assert result.total >= 25
-    assert not result.misses and not result.leaks, "\n".join(result.details())
-
-
-@pytest.mark.parametrize(
-    ("held", "area"),
-    list(itertools.product(program.SETS, ("my_reminder", "my_routine", "my_week", "general"))),
-)
-def test_the_held_aside_sets(app, held, area):
-    result = program.score(app, area, held)
-    assert result.fraction >= 0.95, f"{result.line()}\n" + "\n".join(result.misses)
-    assert not result.leaks, "\n".join(result.leaks)
-
-
-def test_the_gate_rules_out_nothing_the_reader_reads(monkeypatch):
-    """``own_program`` skips a text with none of its signal words: over every text of the
-    tables and the held-aside sets, it reads what the whole reader would read."""
-    from bot.replies import program as reader
-    from bot.text import normalize
-
-    rows = [r for folder in (*program.SETS, "phrasings") for a in program.AREAS
-            for r in program.texts(a, folder)]  # fmt: skip
-    gated = [reader.own_program(normalize(r["text"]), r["text"]) for r in rows]
-    monkeypatch.setattr(reader, "signalled", lambda normalized: True)
-    whole = [reader.own_program(normalize(r["text"]), r["text"]) for r in rows]
-    assert len(rows) > 900
-    assert gated == whole
 
 
 def test_an_exercise_by_its_place_comes_in_parts_and_more_gives_the_rest(twilio_app):
