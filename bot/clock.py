@@ -138,44 +138,21 @@ def _job(app: Flask, work, failed: str):
 
 def make_scheduler(app: Flask) -> BlockingScheduler:
     scheduler = BlockingScheduler(timezone="UTC")
-    scheduler.add_job(
-        sweep_once,
-        CronTrigger(second=5, timezone="UTC"),  # every minute, a little after it starts
-        args=[app],
-        id="reminder-sweep",
-        coalesce=True,  # after a pause, one sweep catches up, not one per missed minute
-        misfire_grace_time=50,
-        max_instances=1,  # a long sweep is not overlapped by the next
-        replace_existing=True,
-    )
-    scheduler.add_job(
-        outbox_once,
-        CronTrigger(second=35, timezone="UTC"),  # every minute, between the sweeps
-        args=[app],
-        id="outbox",
-        coalesce=True,
-        misfire_grace_time=50,
-        max_instances=1,
-        replace_existing=True,
-    )
-    scheduler.add_job(
-        roll_up_once,
-        CronTrigger(minute=17, second=35, timezone="UTC"),  # every hour, off the sweep's beat
-        args=[app],
-        id="daily-figures",
-        coalesce=True,
-        misfire_grace_time=600,
-        max_instances=1,
-        replace_existing=True,
-    )
-    scheduler.add_job(
-        retention_once,
-        CronTrigger(hour=3, minute=23, timezone=app.config["CLINIC_TIMEZONE"]),  # at night
-        args=[app],
-        id="retention",
-        coalesce=True,
-        misfire_grace_time=6 * 3600,
-        max_instances=1,
-        replace_existing=True,
-    )
+
+    def every(job, trigger: CronTrigger, name: str, grace: int) -> None:
+        # coalesce: after a pause, one run catches up, not one per missed time; one run
+        # at a time: a long run is not overlapped by the next.
+        scheduler.add_job(
+            job, trigger, args=[app], id=name, coalesce=True, misfire_grace_time=grace,
+            max_instances=1, replace_existing=True,
+        )  # fmt: skip
+
+    # every minute, a little after it starts
+    every(sweep_once, CronTrigger(second=5, timezone="UTC"), "reminder-sweep", 50)
+    # every minute, between the sweeps
+    every(outbox_once, CronTrigger(second=35, timezone="UTC"), "outbox", 50)
+    # every hour, off the sweep's beat
+    every(roll_up_once, CronTrigger(minute=17, second=35, timezone="UTC"), "daily-figures", 600)
+    night = CronTrigger(hour=3, minute=23, timezone=app.config["CLINIC_TIMEZONE"])
+    every(retention_once, night, "retention", 6 * 3600)  # at night
     return scheduler
