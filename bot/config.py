@@ -59,6 +59,9 @@ SETTINGS: dict[str, Any] = {
     # An alert or staff reply still unsent (Twilio busy or away) is sent again every minute
     # for this many hours, then marked failed.
     "OUTBOX_GIVE_UP_HOURS": 24,
+    # A number whose last this many reminders the carrier did not deliver (30007 filtered,
+    # 30003, 30005, 30006) has its reminders paused, for staff to look at; 0: never.
+    "UNDELIVERED_PAUSE_AFTER": 3,
     "REMINDER_WINDOW": "08:00-21:00",  # local hours reminders and invitations go out in
     # Hold reminders and invitations to the stricter hours of the patient's state (Florida,
     # Texas...: bot/quiet_hours.yaml); off: the REMINDER_WINDOW alone.
@@ -153,6 +156,7 @@ def check(config: dict[str, Any], instance_path: str, debug: bool, testing: bool
     config["TWILIO_READ_TIMEOUT"] = number(config, "TWILIO_READ_TIMEOUT", minimum=0.1)
     config["SEND_SINGLE_WITHIN"] = number(config, "SEND_SINGLE_WITHIN", minimum=0)
     config["OUTBOX_GIVE_UP_HOURS"] = number(config, "OUTBOX_GIVE_UP_HOURS", minimum=0.1)
+    config["UNDELIVERED_PAUSE_AFTER"] = integer(config, "UNDELIVERED_PAUSE_AFTER", minimum=0)
     config["REMINDER_CLAIM_TIMEOUT"] = integer(config, "REMINDER_CLAIM_TIMEOUT", minimum=0)
     config["REMINDER_BATCH"] = integer(config, "REMINDER_BATCH", minimum=1)
     config["REMINDER_WINDOW"] = window(config, "REMINDER_WINDOW")

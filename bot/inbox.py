@@ -6,12 +6,12 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from bot import audit
+from bot import audit, undelivered
 from bot import patients as pt
 from bot import threads as th
 from bot.models import DATABASE_UNAVAILABLE, Patient, Thread, db, utcnow
 from bot.phones import staff_facing
-from bot.segments import GSM7_BASIC, GSM7_EXTENSION
+from bot.segments import GSM7_BASIC, GSM7_EXTENSION, SPANISH_ACCENTS
 from bot.sender import worth_retrying
 from bot.staff import ActionForm, ReplyForm, require_sign_in
 
@@ -32,9 +32,12 @@ def unread():
 
 
 # For the reply box's counter (bot/static/reply.js): the alphabet as the server has it.
+# Spanish's á, í, ó, ú and their plain letters (``SPANISH_ACCENTS``), offered in their stead.
 SMS_ALPHABET = {
     "gsm7_basic": "".join(sorted(GSM7_BASIC)),
     "gsm7_extension": "".join(sorted(GSM7_EXTENSION)),
+    "accented": "".join(chr(c) for c in SPANISH_ACCENTS),
+    "plain_letters": "".join(chr(c) for c in SPANISH_ACCENTS.values()),
 }
 bp.app_context_processor(lambda: SMS_ALPHABET)
 
@@ -79,6 +82,7 @@ def thread(thread_id: int):
         reply=ReplyForm(),
         action=ActionForm(),
         opted_out=bool(pt.opted_out_numbers(db.session, [record.phone])),
+        undelivered_since=undelivered.since(db.session, record.phone),
     )
 
 

@@ -38,6 +38,10 @@ TEXTS_OUT = Counter(
     "bot_texts_out", "Texts sent by the app, by kind and result", ["kind", "result"]
 )
 TWILIO_ERRORS = Counter("bot_twilio_errors", "Twilio's error answers, by error code", ["code"])
+UNDELIVERED = Counter(
+    "bot_undelivered_texts", "Texts the carrier did not deliver (status callback), by code",
+    ["code"],
+)  # fmt: skip
 WEBHOOK_SECONDS = Histogram(
     "bot_webhook_seconds",
     "Time to answer a text (the webhook, signature to TwiML)",
@@ -81,6 +85,10 @@ def text_out(kind: str, result: str, count: int = 1) -> None:
 
 def twilio_error(code: int | str | None) -> None:
     _series(TWILIO_ERRORS, str(code) if code is not None else "none").inc()
+
+
+def undelivered(code: int | None) -> None:
+    _series(UNDELIVERED, str(code) if code is not None else "none").inc()
 
 
 def sweep(report, seconds: float) -> None:

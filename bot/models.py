@@ -93,6 +93,8 @@ class Message(db.Model):
     reply_to_sid: Mapped[str | None] = mapped_column(String(64), index=True)
     kind: Mapped[str | None] = mapped_column(String(64))  # what the reply answered
     status: Mapped[str | None] = mapped_column(String(20))  # delivery status, when known
+    # Twilio's error code when it reported the text undelivered or failed (30007: filtered)
+    error_code: Mapped[int | None] = mapped_column(Integer)
     # A reply typed by staff: who sent it (None for the bot's own texts).
     sent_by: Mapped[str | None] = mapped_column(String(254))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -37,7 +37,7 @@ from wtforms import (
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Email, Length
 
-from bot import adherence, audit, retention, threads
+from bot import adherence, audit, retention, threads, undelivered
 from bot import patients as pt
 from bot.auth import StaffError, create_staff, set_active
 from bot.checkins import record_change
@@ -388,6 +388,7 @@ def patient(patient_id: int):
         changes=pt.schedule_history(db.session, record.id),
         chart=adherence.chart(adherence.last_days(db.session, record, _today(record.timezone))),
         texting_hours=_texting_hours(record),
+        undelivered_since=undelivered.since(db.session, record.phone),
     )
 
 

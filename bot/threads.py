@@ -29,6 +29,7 @@ REASONS = {
     "unknown": "The bot could not answer",
     "follow_up": "New text in an open thread",
     "staff": "Staff texted the patient",
+    "undelivered": "The carrier did not deliver our texts",
 }
 URGENT = frozenset({"red_flag", "pain_score", "exercise_pain"})
 # The reply logic's kinds (joined by "+" when a text asks several things) and the reason

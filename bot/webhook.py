@@ -18,7 +18,7 @@ from twilio.request_validator import (
 )
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot import metrics
+from bot import metrics, undelivered
 from bot.alerts import send_alert
 from bot.compliance import Keyword
 from bot.inbound import (
@@ -258,17 +258,25 @@ def status_callback():
     if not sid or status not in STATUSES:
         message = "MessageSid and a MessageStatus are required\n"
         return Response(message, 400, mimetype="text/plain")
+    code_text = request.form.get("ErrorCode", "").strip()
+    code = int(code_text) if code_text.isdigit() else None
     with db.engine.begin() as conn:
         conn.execute(
             update(Message.__table__)
             .where(Message.__table__.c.message_sid == sid)
-            .values(status=status)
+            .values(status=status, error_code=code)
         )
         conn.execute(  # a daily reminder's: for the dashboard's "delivered"
             update(ReminderDelivery.__table__)
             .where(ReminderDelivery.__table__.c.message_sid == sid)
             .values(delivery_status=status)
         )
-    code = request.form.get("ErrorCode")
-    log.debug("status %s for %s%s", status, sid, f" (error {code})" if code else "")
+        if undelivered.carrier_refused(status, code):
+            undelivered.reported(
+                conn, sid, status, code, current_app.config["UNDELIVERED_PAUSE_AFTER"], utcnow()
+            )
+    if undelivered.carrier_refused(status, code):
+        log.info("the carrier did not deliver %s: %s (error %s)", sid, status, code)
+    else:
+        log.debug("status %s for %s%s", status, sid, f" (error {code})" if code else "")
     return Response(status=204)

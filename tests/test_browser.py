@@ -239,6 +239,18 @@ def test_a_patient_asks_for_a_person_and_staff_answer_from_the_inbox(
     expect(page.locator("#body-count")).to_have_text("62 characters, 1 text.")
     box.press_sequentially(" \U0001f600")
     expect(page.locator("#body-count")).to_contain_text("Costs more")
+    # Spanish with accents costs UCS-2: the plain letters offered, with both counts.
+    offer = page.get_by_role("button", name="Use plain letters (a, i, o, u)")
+    expect(offer).to_be_hidden()
+    spanish = "Hola, ¿cuándo le podemos llamar? Mañana por la tarde está bien para usted?"
+    box.fill(spanish)
+    expect(page.locator("#body-count")).to_contain_text("74 characters, 2 texts")
+    expect(offer).to_be_visible()
+    expect(page.locator(".plain-offer")).to_contain_text("In plain letters: 74 characters, 1 text.")
+    offer.click()
+    expect(box).to_have_value(spanish.replace("á", "a"))
+    expect(page.locator("#body-count")).to_have_text("74 characters, 1 text.")
+    expect(offer).to_be_hidden()
     box.fill("Hi! This is Jo at the front desk. When is a good time to call?")
     page.get_by_role("button", name="Send", exact=True).click()
     expect(page.get_by_text("Reply sent.")).to_be_visible()

@@ -11,17 +11,21 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 
-from bot import doctor, outbox
+from bot import doctor, outbox, undelivered
 from bot import patients as pt
 from bot.alerts import alert_text, send_alert
-from bot.models import Message, db, utcnow
+from bot.models import Message, Patient, db, utcnow
 from bot.sender import Limits
 from bot.threads import thread_of
 from tests.conftest import (
+    ACCOUNT_SID,
     CLINIC_NUMBER,
     PATIENT,
     csrf_token,
     post_sms,
+    sign,
+    subscribe,
+    sweep,
     twilio_settings,
 )
 from tests.test_doctor import checks, served  # noqa: F401 - the served app, as the doctor's
@@ -235,3 +239,69 @@ def test_the_outbox_is_a_command(make_app, fake_twilio):
     app = make_app(**twilio_settings(fake_twilio))
     result = app.test_cli_runner().invoke(args=["outbox"])
     assert result.exit_code == 0 and "outbox: found sent 0, sent again 0" in result.output
+
+
+# --- carrier filtering (30007 and the like, from the status callback) -----------------------
+
+
+def report_status(client, sid: str, status: str, code: int | None = None):
+    params = {"MessageSid": sid, "MessageStatus": status, "AccountSid": ACCOUNT_SID}
+    if code:
+        params["ErrorCode"] = str(code)
+    headers = {"X-Twilio-Signature": sign("http://localhost/sms/status", params)}
+    assert client.post("/sms/status", data=params, headers=headers).status_code == 204
+
+
+def test_reminders_the_carrier_filters_are_shown_counted_and_stop_after_three(
+    make_app, fake_twilio
+):
+    from tests.conftest import add_staff, sign_in
+    from tests.test_reminders import ny
+
+    app = make_app(**twilio_settings(fake_twilio, SEND_RATE_PER_SECOND=1000))
+    patient_id = subscribe(app, PATIENT)
+    add_staff(app)
+    staff, client = app.test_client(), app.test_client()
+    sign_in(staff)
+    before = REGISTRY.get_sample_value("bot_undelivered_texts_total", {"code": "30007"}) or 0
+    for day in (1, 2, 3):
+        sweep(app, ny(2026, 12, day, 9, 0))
+        report_status(client, fake_twilio.messages[-1].sid, "undelivered", 30007)
+        with app.app_context():
+            paused = db.session.get(Patient, patient_id).paused
+        assert paused is (day == 3), day  # the third refused reminder in a row pauses
+    after = REGISTRY.get_sample_value("bot_undelivered_texts_total", {"code": "30007"})
+    assert after == before + 3
+    assert sweep(app, ny(2026, 12, 4, 9, 0)).due == 0  # no more texts into the filter
+    assert len(fake_twilio.messages) == 3
+    with app.app_context():
+        thread = thread_of(db.session, PATIENT)
+        assert (thread.status, thread.reason, thread.unread) == ("open", "undelivered", True)
+        [change] = pt.schedule_history(db.session, patient_id)[:1]
+        assert "carrier did not deliver" in change.detail
+    page = staff.get(f"/patients/{patient_id}").get_data(as_text=True)
+    assert "The carrier has not delivered our texts to this number since" in page
+    assert "Dec 1" in page  # the first refused one
+    inbox = staff.get("/inbox").get_data(as_text=True)
+    assert "The carrier did not deliver our texts" in inbox
+    thread_page = staff.get(f"/inbox/{thread.id}").get_data(as_text=True)
+    assert "The carrier has not delivered our texts" in thread_page
+
+
+def test_one_delivered_reminder_ends_the_run(make_app, fake_twilio):
+    from tests.test_reminders import ny
+
+    app = make_app(**twilio_settings(fake_twilio, SEND_RATE_PER_SECOND=1000))
+    patient_id = subscribe(app, PATIENT)
+    client = app.test_client()
+    for day, (status, code) in enumerate(
+        [("undelivered", 30007), ("delivered", None), ("failed", 30003), ("undelivered", 30007)],
+        start=1,
+    ):
+        sweep(app, ny(2026, 12, day, 9, 0))
+        report_status(client, fake_twilio.messages[-1].sid, status, code)
+    with app.app_context():
+        assert db.session.get(Patient, patient_id).paused is False
+        assert undelivered.since(db.session, PATIENT) is not None  # the last two refused
+        row = db.session.scalar(select(Message).where(Message.status == "failed"))
+        assert row.error_code == 30003

@@ -16,17 +16,48 @@
     }
     return { units: units, segments: units === 0 ? 0 : units <= 160 ? 1 : Math.ceil(units / 153), unusual: [] };
   }
+  // Spanish's á, í, ó, ú as plain letters (the server's SPANISH_ACCENTS, from the page): the
+  // form the patients' texts take, at 160 characters a text.
+  function plain(box, text) {
+    var from = box.getAttribute("data-accented") || "", to = box.getAttribute("data-plain-letters") || "";
+    var out = "";
+    for (var i = 0; i < text.length; i++) {
+      var at = from.indexOf(text[i]);
+      out += at >= 0 ? to[at] : text[i];
+    }
+    return out;
+  }
+  function said(c) {
+    return c.units + " characters, " + c.segments + (c.segments === 1 ? " text" : " texts");
+  }
   function update(box) {
     var out = document.getElementById(box.getAttribute("aria-describedby"));
-    var c = count(box.value, box.getAttribute("data-gsm7"), box.getAttribute("data-gsm7-extension"));
-    var line = c.units + " characters, " + c.segments + (c.segments === 1 ? " text" : " texts");
+    var basic = box.getAttribute("data-gsm7"), extension = box.getAttribute("data-gsm7-extension");
+    var c = count(box.value, basic, extension);
+    var line = said(c);
     if (c.unusual.length) {
       line += ". Costs more: " + c.unusual.join(" ") + " is not plain SMS text (70 characters a text instead of 160)";
     }
     out.textContent = line + ".";
     out.className = c.unusual.length ? "counter warning" : "counter muted";
+    var offer = box.form && box.form.querySelector(".plain-offer");
+    if (!offer) return;
+    var letters = plain(box, box.value);
+    var p = count(letters, basic, extension);
+    offer.hidden = !(c.unusual.length && letters !== box.value);
+    if (!offer.hidden) {
+      offer.querySelector("span").textContent = "In plain letters: " + said(p) + (p.unusual.length ? " (other characters still cost more)." : ".");
+    }
   }
   document.addEventListener("input", function (event) {
     if (event.target.hasAttribute && event.target.hasAttribute("data-gsm7")) update(event.target);
+  });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-plain-for]");
+    if (!button) return;
+    var box = document.getElementById(button.getAttribute("data-plain-for"));
+    box.value = plain(box, box.value);
+    update(box);
+    box.focus();
   });
 })();
