@@ -75,10 +75,15 @@ _traveller = pytest.StashKey[time_machine.travel]()
 
 def hours_excluding_now(tz: str = "America/New_York") -> tuple[dt.time, dt.time]:
     """A sending window that does not hold the present hour where the patient is (nor the
-    next few minutes, wherever the suite runs)."""
-    if dt.datetime.now(ZoneInfo(tz)).hour < 12:
+    next hour, whatever the hour the suite runs at), and that closes after 7 PM, so that
+    the tests' daily times (9:00, 18:30) stay allowed: a daily time must come before the
+    window closes."""
+    hour = dt.datetime.now(ZoneInfo(tz)).hour
+    if hour < 12:
         return dt.time(13), dt.time(23)
-    return dt.time(1), dt.time(11)
+    if hour < 20:
+        return dt.time(21), dt.time(23)
+    return dt.time(1), dt.time(19, 45)
 
 
 def base_config(database_url: str, **overrides) -> dict:
