@@ -13,9 +13,11 @@ attempts sent at once are all counted: ``PAIR_LIMIT`` failures for one account f
 address in ``WINDOW``, ``ADDRESS_LIMIT`` from one address whatever the account, and
 ``ACCOUNT_LIMIT`` for one account from everywhere (guessing spread over many addresses).
 Anyone can type wrong passwords for someone else's account, so the pair's limit, which
-holds the guesser's address only, is the one that comes first: the account itself is held
-only when guesses come from many addresses. Every attempt costs one password hash and
-gets the same words, whatever the account's state (unknown, deactivated, throttled).
+holds the guesser's address only, is the one that comes first, and an address over its own
+limits counts no more against the account: the account itself is held only when guesses
+come from many addresses (``ACCOUNT_LIMIT / PAIR_LIMIT`` of them at least). Every attempt
+costs one password hash and gets the same words, whatever the account's state (unknown,
+deactivated, throttled).
 """
 
 from __future__ import annotations
@@ -170,6 +172,14 @@ def _count_failure(session: Session, key: str, now: dt.datetime) -> int:
     return session.execute(statement).scalar_one()
 
 
+def _account_count(session: Session, key: str, now: dt.datetime) -> int:
+    """The account's failures in its window, not counting this attempt."""
+    row = session.execute(
+        select(throttles.c.failures, throttles.c.window_start).where(throttles.c.key == key)
+    ).first()
+    return row.failures if row and row.window_start > now - WINDOW else 0
+
+
 def _keys(email: str, address: str) -> dict[str, tuple[str, int]]:
     return {
         "pair": (f"pair:{email} {address}", PAIR_LIMIT),
@@ -186,7 +196,16 @@ def authenticate(session: Session, email: str, password: str, address: str, now:
     a right password takes its count back."""
     email = email.strip().lower()[:254]
     keys = _keys(email, (address or "unknown")[:64])
-    counts = {kind: _count_failure(session, key, now) for kind, (key, _) in keys.items()}
+    counts = {kind: _count_failure(session, keys[kind][0], now) for kind in ("pair", "address")}
+    # An address already over its own limits counts no more against the account: one
+    # address adds at most PAIR_LIMIT to the account's count (each attempt's pair count is
+    # its own, even sent at once), so ACCOUNT_LIMIT takes ACCOUNT_LIMIT / PAIR_LIMIT
+    # addresses, and an outsider cannot lock the front desk out from one.
+    held_here = any(counts[kind] > keys[kind][1] for kind in counts)
+    counts["account"] = (
+        _account_count(session, keys["account"][0], now) if held_here
+        else _count_failure(session, keys["account"][0], now)
+    )  # fmt: skip
     session.commit()
     user = session.scalar(select(StaffUser).where(StaffUser.email == email))
     matches = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)

@@ -233,3 +233,31 @@ def test_a_forged_or_empty_session_id_opens_nothing(staff_app):
     with client.session_transaction() as session:
         session["_user_id"] = "x" * 5000
     assert not signed_in(client)
+
+
+def test_an_outsider_at_one_address_cannot_lock_the_front_desk_out(staff_app):
+    """Issue 21's reproduction: 51 wrong passwords for a known staff address from one
+    address in 15 minutes locked that account for everyone."""
+    outsider = client_at(staff_app, "198.51.100.66")
+    for _ in range(bot.auth.ACCOUNT_LIMIT + 1):
+        assert refused(sign_in(outsider, password=WRONG))
+    assert refused(sign_in(outsider))  # the outsider's own address: still held
+    desk = client_at(staff_app, "203.0.113.66")
+    assert sign_in(desk).status_code == 302 and signed_in(desk)
+    with staff_app.app_context():
+        account = db.session.get(SignInThrottle, f"account:{STAFF_EMAIL}")
+        assert account is None  # the desk's sign-in took the account's count back
+
+
+def test_the_account_limit_still_holds_guessing_spread_over_addresses(staff_app):
+    """Guesses at the pair limit from each of ACCOUNT_LIMIT / PAIR_LIMIT addresses: the
+    account is held, for an address that never guessed too."""
+    addresses = bot.auth.ACCOUNT_LIMIT // bot.auth.PAIR_LIMIT + 1
+    for number in range(addresses):
+        guesser = client_at(staff_app, f"198.51.100.{100 + number}")
+        for _ in range(bot.auth.PAIR_LIMIT + 3):  # three more each, over their own limit
+            assert refused(sign_in(guesser, password=WRONG))
+    with staff_app.app_context():
+        account = db.session.get(SignInThrottle, f"account:{STAFF_EMAIL}")
+        assert account.failures == addresses * bot.auth.PAIR_LIMIT  # only what was allowed
+    assert refused(sign_in(client_at(staff_app, "203.0.113.67")))
