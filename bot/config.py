@@ -62,6 +62,11 @@ SETTINGS: dict[str, Any] = {
     # A number whose last this many reminders the carrier did not deliver (30007 filtered,
     # 30003, 30005, 30006) has its reminders paused, for staff to look at; 0: never.
     "UNDELIVERED_PAUSE_AFTER": 3,
+    # The countries whose numbers may be enrolled and texted (ISO codes, comma-separated):
+    # texts abroad cost more and are how toll fraud and SMS pumping pay.
+    "ALLOWED_COUNTRIES": "US",
+    # Invitations sent at most per day (the clinic's day); the rest wait for the next day.
+    "INVITATIONS_PER_DAY": 500,
     "REMINDER_WINDOW": "08:00-21:00",  # local hours reminders and invitations go out in
     # Hold reminders and invitations to the stricter hours of the patient's state (Florida,
     # Texas...: bot/quiet_hours.yaml); off: the REMINDER_WINDOW alone.
@@ -157,6 +162,8 @@ def check(config: dict[str, Any], instance_path: str, debug: bool, testing: bool
     config["SEND_SINGLE_WITHIN"] = number(config, "SEND_SINGLE_WITHIN", minimum=0)
     config["OUTBOX_GIVE_UP_HOURS"] = number(config, "OUTBOX_GIVE_UP_HOURS", minimum=0.1)
     config["UNDELIVERED_PAUSE_AFTER"] = integer(config, "UNDELIVERED_PAUSE_AFTER", minimum=0)
+    config["ALLOWED_COUNTRIES"] = countries(config, "ALLOWED_COUNTRIES")
+    config["INVITATIONS_PER_DAY"] = integer(config, "INVITATIONS_PER_DAY", minimum=0)
     config["REMINDER_CLAIM_TIMEOUT"] = integer(config, "REMINDER_CLAIM_TIMEOUT", minimum=0)
     config["REMINDER_BATCH"] = integer(config, "REMINDER_BATCH", minimum=1)
     config["REMINDER_WINDOW"] = window(config, "REMINDER_WINDOW")
@@ -273,6 +280,20 @@ def number(config: dict[str, Any], name: str, minimum: float, kind: type = float
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}")
     return value
+
+
+def countries(config: dict[str, Any], name: str) -> frozenset[str]:
+    """ "US", "US,PR,CA": ISO 3166 codes of regions whose numbers phonenumbers knows."""
+    value = config[name]
+    codes = value if isinstance(value, (set, frozenset, list, tuple)) else str(value).split(",")
+    found = frozenset(str(c).strip().upper() for c in codes if str(c).strip())
+    unknown = sorted(found - phonenumbers.SUPPORTED_REGIONS)
+    if not found or unknown:
+        raise ConfigError(
+            f"{name} must list countries by their two-letter codes, like US or US,PR,CA; "
+            f"got {value!r}" + (f" ({', '.join(unknown)} unknown)" if unknown else "")
+        )
+    return found
 
 
 def window(config: dict[str, Any], name: str) -> tuple[dt.time, dt.time]:

@@ -188,6 +188,7 @@ def _parse(
     matcher = pt.RoutineMatcher(content)
     default_tz = app.config["CLINIC_TIMEZONE"]
     hours = SendingHours.from_config(app.config)
+    allowed = app.config["ALLOWED_COUNTRIES"]
     rows, unreadable = read_file(data)
     names = {line: (row.get("name") or "").strip()[:120] for line, row in rows}
 
@@ -202,7 +203,7 @@ def _parse(
         try:
             enrollment = pt.Enrollment(
                 name=pt.check_name(row.get("name")),
-                phone=pt.parse_phone(row.get("phone") or ""),
+                phone=pt.parse_phone(row.get("phone") or "", allowed=allowed),
                 language=pt.parse_language(row.get("language") or ""),
                 routine=matcher.match(re.split(r"[;,]", row.get("routine") or "")),
                 reminder_time=pt.parse_time(row.get("reminder_time") or ""),
@@ -493,6 +494,11 @@ def _invite_all(app: Flask, to_invite, report: ImportReport, progress: Progress 
     for pid in sorted(held, key=line_of.__getitem__):
         held_note = pt.held_for_the_night(hours, patients[pid])
         report.invite_failures.append((line_of[pid], held_note))
+    per_day = app.config["INVITATIONS_PER_DAY"]
+    left = pt.invitations_left(session, now, per_day, app.config["CLINIC_TIMEZONE"])
+    for pid, _, _ in jobs[left:]:  # toll fraud and mistakes alike: a day's worth at most
+        report.invite_failures.append((line_of[pid], pt.held_for_the_day(per_day)))
+    jobs = jobs[:left]
 
     def claimed_batches():
         for start in range(0, len(jobs), BATCH):

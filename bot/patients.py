@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
+from phonenumbers import geocoder
 from sqlalchemy import and_, case, delete, func, insert, null, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -63,8 +64,10 @@ class EnrollmentError(ValueError):
 # --- checking what staff type -----------------------------------------------------------
 
 
-def parse_phone(raw: str, region: str = "US") -> str:
-    """A mobile number in E.164, from any way people write it."""
+def parse_phone(raw: str, region: str = "US", allowed: frozenset[str] = frozenset({"US"})) -> str:
+    """A mobile number in E.164, from any way people write it, in one of the ``allowed``
+    countries (``ALLOWED_COUNTRIES``: texts to other countries cost more, and are how toll
+    fraud and SMS pumping pay)."""
     text = (raw or "").strip()
     if not text:
         raise EnrollmentError("phone", "Enter the patient's mobile number.")
@@ -79,7 +82,37 @@ def parse_phone(raw: str, region: str = "US") -> str:
             "phone",
             f"{text} is not a mobile number (a landline or toll-free number cannot get texts).",
         )
+    country = phonenumbers.region_code_for_number(number)
+    if country not in allowed:
+        name = geocoder.country_name_for_number(number, "en") or country
+        raise EnrollmentError(
+            "phone",
+            f"{text} is a number in {name} ({country}): this clinic texts only numbers in "
+            f"{', '.join(sorted(allowed))}. An administrator can add the country to "
+            "ALLOWED_COUNTRIES.",
+        )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def invitations_left(session: Session, now: dt.datetime, per_day: int, zone: str) -> int:
+    """How many more invitations may go today (the clinic's day): ``INVITATIONS_PER_DAY``
+    less those already sent or being sent since midnight."""
+    local = now.astimezone(ZoneInfo(zone))
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(dt.UTC)
+    sent = session.scalar(
+        select(func.count()).select_from(Message).where(
+            Message.kind == "invitation", Message.created_at >= midnight,
+            Message.status.not_in(("failed", "not sent")),
+        )
+    )  # fmt: skip
+    return max(0, per_day - (sent or 0))
+
+
+def held_for_the_day(per_day: int) -> str:
+    return (
+        f"held: today's {per_day} invitations (INVITATIONS_PER_DAY) are sent; send it "
+        "tomorrow from the patient's page or with 'flask --app bot patients invite'"
+    )
 
 
 def parse_time(raw: str) -> dt.time:

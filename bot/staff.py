@@ -279,7 +279,9 @@ def enroll():
         zone = current_app.config["CLINIC_TIMEZONE"]
         values, errors = _checked(form, {
             "name": lambda: pt.check_name(form.name.data),
-            "phone": lambda: pt.parse_phone(form.phone.data),
+            "phone": lambda: pt.parse_phone(
+                form.phone.data, allowed=current_app.config["ALLOWED_COUNTRIES"]
+            ),
             "language": lambda: pt.parse_language(form.language.data),
             "reminder_time": lambda: pt.parse_time(form.reminder_time.data),
             "timezone": lambda: pt.parse_timezone(form.timezone.data, zone),
@@ -322,6 +324,13 @@ def _send_invitation(patient: Patient) -> None:
         flash(
             f"{patient.name} is enrolled. It is {pt.clock(local.time())} where the patient "
             f"is: the invitation is {pt.held_for_the_night(hours, patient)}.",
+            "warning",
+        )
+        return
+    per_day, zone = current_app.config["INVITATIONS_PER_DAY"], current_app.config["CLINIC_TIMEZONE"]
+    if pt.invitations_left(db.session, now, per_day, zone) < 1:
+        flash(
+            f"{patient.name} is enrolled; the invitation is {pt.held_for_the_day(per_day)}.",
             "warning",
         )
         return

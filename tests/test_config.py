@@ -12,6 +12,10 @@ from bot.config import ConfigError, instance_secret
     ("setting", "value", "message"),
     [
         ("TWILIO_ACCOUNT_SID", "nope", "TWILIO_ACCOUNT_SID must be 'AC'"),
+        ("ALLOWED_COUNTRIES", "USA", "ALLOWED_COUNTRIES must list countries by their two-letter"),
+        ("ALLOWED_COUNTRIES", "US,ZZ", "(ZZ unknown)"),
+        ("INVITATIONS_PER_DAY", "-1", "INVITATIONS_PER_DAY must be at least 0"),
+        ("TWILIO_READ_TIMEOUT", "0", "TWILIO_READ_TIMEOUT must be at least 0.1"),
         ("TWILIO_FROM_NUMBER", "12345", "TWILIO_FROM_NUMBER '12345' is not a valid"),
         ("TWILIO_API_BASE_URL", "ftp://x", "TWILIO_API_BASE_URL must be an http"),
         ("PUBLIC_BASE_URL", "clinic.example.org", "PUBLIC_BASE_URL must be an http"),

@@ -534,3 +534,27 @@ def test_cancelled_preview_imports_nothing(staff_client, twilio_app, fake_twilio
     assert "confirmed or cancelled already" in staff_client.get(response.location).get_data(
         as_text=True
     )
+
+
+def test_an_import_holds_numbers_abroad_and_invitations_past_the_days_cap(
+    make_app, fake_twilio, tmp_path
+):
+    from tests.conftest import twilio_settings
+
+    app = make_app(**twilio_settings(fake_twilio, INVITATIONS_PER_DAY=2))
+    rows = (
+        "Ana Lopez,(202) 555-0101,,cat camel,09:00,\n"
+        "Bob Smith,202-555-0102,,birddog,09:00,\n"
+        "Cy Young,202-555-0103,,birddog,09:00,\n"
+        "Ola Ade,+234 803 123 4567,,birddog,09:00,\n"
+    )
+    result = app.test_cli_runner().invoke(
+        args=["patients", "import", write(tmp_path, HEADER + rows)]
+    )
+    assert "line 5: phone: +234 803 123 4567 is a number in Nigeria (NG)" in result.output
+    assert "3 enrolled" in result.output and "2 invitations sent" in result.output
+    assert (
+        "line 4: enrolled, but no invitation sent: held: today's 2 invitations "
+        "(INVITATIONS_PER_DAY) are sent"
+    ) in result.output
+    assert len(fake_twilio.messages) == 2

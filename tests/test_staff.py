@@ -199,6 +199,11 @@ def test_enroll_sends_invitation_and_shows_it(staff_client, twilio_app, fake_twi
         ("call me", "is not a phone number"),
         ("+44 20 7183 8750", "is not a mobile number"),
         ("1-800-555-0100", "is not a mobile number"),
+        # Toll fraud's favourites (issue 21): mobile numbers abroad, refused by country.
+        ("+234 803 123 4567", "is a number in Nigeria (NG): this clinic texts only numbers in US"),
+        ("+53 5 123 4567", "is a number in Cuba (CU)"),
+        ("+960 771 2345", "is a number in Maldives (MV)"),
+        ("+1 787 555 0101", "Puerto Rico (PR)"),  # +1, and still another country's
     ],
 )
 def test_bad_numbers_get_a_clear_message(staff_client, twilio_app, fake_twilio, phone, message):
@@ -775,3 +780,31 @@ def test_bulk_resend_to_who_has_not_answered(staff_client, twilio_app, fake_twil
     assert "Send the invitation again to 1" in again  # patient 2 only; patient 0 had two
     staff_client.post("/patients/invite-again", data={"csrf_token": token})
     assert sorted(m.to for m in fake_twilio.messages) == ["+12025550000", "+12025550002"]
+
+
+def test_an_allowed_country_is_enrolled(make_app, fake_twilio):
+    """ALLOWED_COUNTRIES=US,PR: a Puerto Rico mobile enrolled; Nigeria's still refused."""
+    from tests.conftest import add_staff, sign_in, twilio_settings
+
+    app = make_app(**twilio_settings(fake_twilio, ALLOWED_COUNTRIES="US, pr"))
+    add_staff(app)
+    client = app.test_client()
+    sign_in(client)
+    assert enroll_form(client, phone="+1 787 555 0101").status_code == 302
+    refused = enroll_form(client, phone="+234 803 123 4567", name="Ola Ade")
+    assert "this clinic texts only numbers in PR, US" in page(refused)
+
+
+def test_invitations_stop_at_the_days_cap(make_app, fake_twilio):
+    from tests.conftest import add_staff, sign_in, twilio_settings
+
+    app = make_app(**twilio_settings(fake_twilio, INVITATIONS_PER_DAY=1))
+    add_staff(app)
+    client = app.test_client()
+    sign_in(client)
+    first = page(client.get(enroll_form(client).location))
+    assert "was sent the invitation" in first
+    second = enroll_form(client, phone="(202) 555-0143", name="Bo Diaz")
+    shown = page(client.get(second.location))
+    assert "held: today&#39;s 1 invitations (INVITATIONS_PER_DAY) are sent" in shown
+    assert len(fake_twilio.messages) == 1
