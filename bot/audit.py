@@ -98,6 +98,10 @@ def command_line() -> str:
 # --- reading it ------------------------------------------------------------------------------
 
 
+# The dates a filter may name: any the trail can hold, and a day after it still a date.
+EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(9998, 12, 31)
+
+
 @dataclass
 class Filters:
     who: str = ""
@@ -111,7 +115,11 @@ class Filters:
     def from_args(cls, args, zone: str) -> tuple[Filters, list[str]]:
         """The filters of the page's query string, and what was wrong with any of them."""
         errors = []
-        filters = cls(zone=zone, who=(args.get("who") or "").strip()[:254])
+        who = (args.get("who") or "").strip()[:254]
+        if any(ord(ch) < 0x20 for ch in who):
+            errors.append("Who is a staff member's email address.")
+            who = ""
+        filters = cls(zone=zone, who=who)
         action = args.get("action") or ""
         if action and action not in ACTIONS:
             errors.append("Choose an action from the list.")
@@ -127,9 +135,13 @@ class Filters:
             raw = (args.get(name) or "").strip()
             if raw:
                 try:
-                    setattr(filters, name, dt.date.fromisoformat(raw))
+                    day = dt.date.fromisoformat(raw)
                 except ValueError:
+                    day = None
+                if day is None or not EARLIEST <= day <= LATEST:
                     errors.append(f"{label} must be a date such as 2026-11-30.")
+                else:
+                    setattr(filters, name, day)
         return filters, errors
 
     def query(self) -> Select:

@@ -377,17 +377,27 @@ def keep_for_confirmation(app: Flask, data: bytes, preview: Preview, recorded_by
     return job.id
 
 
-def confirm_import(app: Flask, job: ImportJob, recorded_by: str) -> None:
+def confirm_import(app: Flask, job_id: int, recorded_by: str) -> bool:
     """Import a previewed file: small ones at once (the row gets the report), larger ones
-    in the background (``start_import_job``). The kept upload is dropped either way."""
-    data = job.upload or b""
-    job.upload, job.status, job.stage, job.report = None, "running", "reading", None
-    job.updated_at = utcnow()
+    in the background (``start_import_job``). The kept upload is dropped either way. The
+    job is claimed by one statement (``status = 'preview'``), so two confirms at once run
+    it once: False for the one that did not claim it (confirmed or cancelled already)."""
+    data = db.session.scalar(
+        select(ImportJob.upload).where(ImportJob.id == job_id, ImportJob.status == "preview")
+    )
+    claimed = db.session.execute(
+        update(ImportJob)
+        .where(ImportJob.id == job_id, ImportJob.status == "preview")
+        .values(upload=None, status="running", stage="reading", report=None, updated_at=utcnow())
+    ).rowcount
     db.session.commit()
+    if not claimed or data is None:
+        return False
+    job = db.session.get(ImportJob, job_id)
     rows, _ = read_file(data)
     if len(rows) > INLINE_ROWS:
         start_import_job(app, data, recorded_by, job.id)
-        return
+        return True
     try:
         report = import_csv(app, data, recorded_by)
     except ImportFileError as exc:
@@ -395,6 +405,7 @@ def confirm_import(app: Flask, job: ImportJob, recorded_by: str) -> None:
         _update_job(job.id, status="failed", error=str(exc)[:500])
     else:
         _update_job(job.id, status="done", report=asdict(report))
+    return True
 
 
 def start_import_job(app: Flask, data: bytes, recorded_by: str, job_id: int | None = None) -> int:

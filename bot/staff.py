@@ -614,11 +614,11 @@ def confirm_import(job_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     job = db.session.get(ImportJob, job_id) or abort(404)
-    if job.status != "preview" or job.upload is None:
+    if not importer_confirm(current_app._get_current_object(), job.id, current_user.email):
         flash("This import was confirmed or cancelled already.", "warning")
-        return redirect(url_for("staff.import_job", job_id=job.id))
-    audit.note("import", detail=f"import {job.id} confirmed (see its page for the report)")
-    importer_confirm(current_app._get_current_object(), job, current_user.email)
+        return redirect(url_for("staff.import_job", job_id=job_id))
+    audit.note("import", detail=f"import {job_id} confirmed (see its page for the report)")
+    db.session.commit()
     return redirect(url_for("staff.import_job", job_id=job_id))
 
 

@@ -155,6 +155,8 @@ def send_reply(
     text = to_plain(body).strip()
     if not text:
         raise ReplyRefused("Type a reply first.")
+    if any(ord(ch) < 0x20 and ch not in "\n\r\t" for ch in text):
+        raise ReplyRefused("The reply holds a control character (such as NUL): retype it.")
     if len(text) > MAX_REPLY_CHARS:
         raise ReplyRefused(
             f"The reply is {len(text)} characters; one text holds {MAX_REPLY_CHARS} at most."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import time
 import uuid
 from urllib.parse import quote
@@ -249,17 +250,20 @@ STATUSES = frozenset(
 )
 
 
+SID = re.compile(r"[A-Za-z0-9]{2,64}")  # Twilio's SIDs: two letters and 32 hex digits
+
+
 @bp.post("/sms/status")
 @twilio_signed
 def status_callback():
     """Twilio's delivery status callback for a text the app sent: kept on its message row."""
     sid = request.form.get("MessageSid", "").strip()
     status = request.form.get("MessageStatus", "").strip().lower()
-    if not sid or status not in STATUSES:
+    if not SID.fullmatch(sid) or status not in STATUSES:
         message = "MessageSid and a MessageStatus are required\n"
         return Response(message, 400, mimetype="text/plain")
     code_text = request.form.get("ErrorCode", "").strip()
-    code = int(code_text) if code_text.isdigit() else None
+    code = int(code_text) if code_text.isdigit() and len(code_text) <= 6 else None
     with db.engine.begin() as conn:
         conn.execute(
             update(Message.__table__)

@@ -8,7 +8,7 @@ import datetime as dt
 import io
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import DatabaseError
 
 from bot import audit
@@ -17,6 +17,7 @@ from tests.conftest import (
     ADMIN_EMAIL,
     PATIENT,
     STAFF_EMAIL,
+    TEST_DATABASE_URL,
     add_staff,
     csrf_token,
     post_sms,
@@ -176,6 +177,18 @@ def test_the_database_refuses_to_change_or_delete_a_row(twilio_app):
                 db.session.execute(statement)
             db.session.rollback()
         assert db.session.scalar(select(AuditEvent.actor)) == "someone@clinic.example"
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="TRUNCATE: PostgreSQL (SQLite has none)")
+def test_the_database_refuses_to_truncate_the_trail(twilio_app):
+    """Issue 21: TRUNCATE audit_events succeeded (the row triggers do not see it)."""
+    with twilio_app.app_context():
+        audit.record(db.session, "someone@clinic.example", "view_patient", "203.0.113.9", 1)
+        db.session.commit()
+        with pytest.raises(DatabaseError, match="append-only"):
+            db.session.execute(text("TRUNCATE audit_events"))
+        db.session.rollback()
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == 1
 
 
 def test_an_unknown_action_is_refused():

@@ -12,7 +12,12 @@ from tests.conftest import csrf_token, post_sms
 HOSTILE_VALUES = [
     "\x00", "a\x00b", "%", "\ud800".encode("utf-8", "surrogatepass").decode("latin-1"),
     "x" * 5000, "'; DROP TABLE patients; --", "<script>", "9" * 30, "-1", "\r\nSet-Cookie: x=1",
+    "9999-12-31", "0001-01-01", "2026-02-30",
 ]  # fmt: skip
+ALONE_VALUES = ["\x00", "9999-12-31", "0001-01-01", "9" * 30]
+# Every query argument a page reads (its filters, sorting, paging), each given each value.
+QUERY_NAMES = ["q", "status", "next", "phone", "who", "action", "patient", "first", "last",
+               "before", "days", "from", "to", "page", "sort"]  # fmt: skip
 HOSTILE_IDS = ["0", "99999999999999999999", "9223372036854775808", "9223372036854775807"]
 
 
@@ -41,12 +46,18 @@ def test_no_route_answers_500_to_hostile_ids_and_queries(admin_client, twilio_ap
             continue
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             for value in HOSTILE_VALUES:
-                query = {"q": value, "status": value, "next": value, "phone": value}
+                query = dict.fromkeys(QUERY_NAMES, value)
                 data = {"csrf_token": token, "name": value, "phone": value, "email": value,
                         "password": value, "body": value}  # fmt: skip
                 response = admin.open(path, method=method, query_string=query, data=data)
                 assert response.status_code < 500, (method, path, value, response.status_code)
                 tried += 1
+            if method != "GET":
+                continue
+            for name in QUERY_NAMES:  # each filter alone, the others valid or absent
+                for value in ALONE_VALUES:
+                    response = admin.get(path, query_string={name: value})
+                    assert response.status_code < 500, (path, name, value, response.status_code)
     assert tried > 100
 
 
@@ -69,6 +80,19 @@ def test_an_upload_of_garbage_is_not_a_500(admin_client):
 def test_the_webhook_takes_hostile_fields_without_a_500(client, field):
     response = post_sms(client, "hours", **field)
     assert response.status_code < 500
+
+
+@pytest.mark.parametrize(
+    "field", [{"MessageSid": "SM\x00x"}, {"MessageSid": "x" * 500}, {"ErrorCode": "\x00"},
+              {"ErrorCode": "9" * 40}, {"MessageStatus": "sent\x00"}]
+)  # fmt: skip
+def test_the_status_callback_takes_hostile_fields_without_a_500(client, field):
+    from tests.conftest import sign
+
+    params = {"MessageSid": "SM" + "0" * 32, "MessageStatus": "delivered"} | field
+    headers = {"X-Twilio-Signature": sign("http://localhost/sms/status", params)}
+    response = client.post("/sms/status", data=params, headers=headers)
+    assert response.status_code < 500, field
 
 
 def test_log_lines_mask_numbers_and_hide_sql_parameters(make_app, caplog):

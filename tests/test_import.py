@@ -558,3 +558,44 @@ def test_an_import_holds_numbers_abroad_and_invitations_past_the_days_cap(
         "(INVITATIONS_PER_DAY) are sent"
     ) in result.output
     assert len(fake_twilio.messages) == 2
+
+
+def test_two_confirms_at_once_run_the_import_once(staff_client, twilio_app, fake_twilio):
+    """Issue 21's reproduction: two confirms at once gave a 500 (a unique violation) and
+    two audit rows. The job is claimed by one UPDATE ... WHERE status = 'preview'."""
+    import threading
+
+    from sqlalchemy import select
+
+    from bot.models import AuditEvent, db
+    from tests.conftest import STAFF_EMAIL, sign_in
+
+    page = upload(staff_client, (HEADER + GOOD).encode(), confirm=False)
+    [job_url] = re.findall(r'action="(/patients/import/\d+)/confirm"', page)
+    other = twilio_app.test_client()
+    sign_in(other, STAFF_EMAIL)
+    desks = [staff_client, other]
+    tokens = [csrf_token(desk, job_url) for desk in desks]
+    start, answers = threading.Barrier(2), []
+
+    def confirm(desk, token):
+        start.wait()
+        answers.append(desk.post(job_url + "/confirm", data={"csrf_token": token}))
+
+    pairs = zip(desks, tokens, strict=True)
+    threads = [threading.Thread(target=confirm, args=pair) for pair in pairs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # PostgreSQL: both redirected, one told it ran already; SQLite (one writer at a time)
+    # may tell the second the database is busy (503): never a 500, never twice.
+    assert all(a.status_code in (302, 503) for a in answers), [a.status_code for a in answers]
+    assert 302 in [a.status_code for a in answers]
+    assert count_patients(twilio_app) == GOOD.count("\n")
+    assert len(fake_twilio.messages) == GOOD.count("\n")  # each invited once
+    with twilio_app.app_context():
+        confirmed = db.session.scalars(
+            select(AuditEvent.detail).where(AuditEvent.action == "import")
+        ).all()
+    assert len([d for d in confirmed if "confirmed" in d]) == 1
