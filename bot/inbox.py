@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy import select
 
 from bot import audit, undelivered
 from bot import patients as pt
@@ -60,10 +61,26 @@ def inbox():
 
 
 def _thread(thread_id: int) -> Thread:
+    """The thread, or 404; a removed patient's (the number not enrolled again) only for
+    admins, as the removed patient's own page."""
     thread = db.session.get(Thread, thread_id)
     if thread is None:
         abort(404)
+    if not current_user.is_admin and _removed_patient_id(thread.phone) is not None:
+        abort(404)
     return thread
+
+
+def _removed_patient_id(phone: str) -> int | None:
+    """The removed patient of a number nobody enrolled again, if any."""
+    if pt.enrolled(db.session, phone) is not None:
+        return None
+    return db.session.scalar(
+        select(Patient.id)
+        .where(Patient.phone == phone, Patient.removed_at.is_not(None))
+        .order_by(Patient.removed_at.desc())
+        .limit(1)
+    )
 
 
 @bp.get("/inbox/<id:thread_id>")
@@ -71,7 +88,7 @@ def thread(thread_id: int):
     record = _thread(thread_id)
     th.mark_read(db.session, record)
     patient = pt.enrolled(db.session, record.phone)
-    audit.note("view_conversation", patient and patient.id, f"thread {record.id}")
+    audit.note("view_conversation", _patient_id(record.phone), f"thread {record.id}")
     db.session.commit()
     return render_template(
         "thread.html",
@@ -115,9 +132,10 @@ def reply_to_patient(patient_id: int):
 
 
 def _patient_id(phone: str) -> int | None:
-    """The enrolled patient of a number, for the audit trail (None: not a patient)."""
+    """The patient of a number for the audit trail: the enrolled one, else a removed one
+    (an admin reading a removed patient's thread), else None (not a patient)."""
     patient = pt.enrolled(db.session, phone)
-    return patient.id if patient else None
+    return patient.id if patient else _removed_patient_id(phone)
 
 
 def _send(phone: str, body: str, where: str, patient_id: int | None = None) -> bool:

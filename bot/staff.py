@@ -526,6 +526,9 @@ def remove(patient_id: int):
         abort(400)
     record = _patient(patient_id)
     record.removed_at = utcnow()
+    thread = threads.thread_of(db.session, record.phone)
+    if thread is not None and thread.status == "open":  # out of the desk's inbox
+        threads.mark_done(db.session, thread, current_user.email, record.removed_at)
     audit.note("remove", record.id)
     db.session.commit()
     flash(f"{record.name} is removed: no more reminders. The texts stay on record.", "success")

@@ -288,3 +288,37 @@ def test_opted_out_patient_with_a_red_flag_still_reaches_the_inbox(twilio_app):
     assert (thread.reason, thread.urgent) == ("red_flag", True)
     with twilio_app.app_context():
         assert db.session.scalar(select(ConsentEvent.action)) == "opt_out"
+
+
+def test_plain_staff_do_not_reach_a_removed_patient_through_the_inbox(
+    staff_client, twilio_app, fake_twilio
+):
+    """Issue 21's reproduction: /inbox/<id> showed a removed patient's texts to plain staff
+    and let them text the number; the audit row had no patient id."""
+    from bot.models import AuditEvent, Patient
+    from tests.conftest import ADMIN_EMAIL, add_staff, sign_in
+
+    patient_id = subscribe(twilio_app, PATIENT)
+    post_sms(twilio_app.test_client(), "can I talk to someone")
+    thread = thread_of(twilio_app)
+    url = f"/inbox/{thread.id}"
+    assert staff_client.get(url).status_code == 200
+    token = csrf_token(staff_client, url)
+    with twilio_app.app_context():
+        db.session.get(Patient, patient_id).removed_at = dt.datetime.now(dt.UTC)
+        db.session.commit()
+    assert staff_client.get(url).status_code == 404
+    assert (
+        staff_client.post(url + "/reply", data={"csrf_token": token, "body": "hi"}).status_code
+        == 404
+    )
+    assert fake_twilio.sent_to(PATIENT) == []
+    add_staff(twilio_app, ADMIN_EMAIL, "admin")
+    admin = twilio_app.test_client()
+    sign_in(admin, ADMIN_EMAIL)
+    assert admin.get(url).status_code == 200  # as the removed patient's own page
+    with twilio_app.app_context():
+        seen = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "view_conversation")
+        ).all()
+        assert seen[-1].actor == ADMIN_EMAIL and seen[-1].patient_id == patient_id
