@@ -21,7 +21,15 @@ from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot import commands as c
-from bot.models import AdherenceDay, Patient, PhoneLanguage, ReminderDelivery, ScheduleChange
+from bot.models import (
+    SMS_CONSENT_ACTIONS,
+    AdherenceDay,
+    ConsentEvent,
+    Patient,
+    PhoneLanguage,
+    ReminderDelivery,
+    ScheduleChange,
+)
 from bot.patients import clock as _clock
 from bot.quiet_hours import SendingHours, in_window
 
@@ -30,6 +38,7 @@ days = AdherenceDay.__table__
 changes = ScheduleChange.__table__
 deliveries = ReminderDelivery.__table__
 languages = PhoneLanguage.__table__
+consents = ConsentEvent.__table__
 
 HIGH_PAIN = 7  # a pain score this high or higher is urgent
 PAIN_PAUSE_SCORES = 2  # this many high scores ...
@@ -59,6 +68,15 @@ class Settings:
 
 
 def enrolled(conn: Connection, phone: str):
+    """The enrolled patient of a number, with the number's last opt-in or opt-out by text
+    (``consent``, from consent_events) read in the same statement."""
+    consent = (
+        select(consents.c.action)
+        .where(consents.c.phone == phone, consents.c.action.in_(SMS_CONSENT_ACTIONS))
+        .order_by(consents.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
     return conn.execute(
         select(
             patients.c.id,
@@ -70,6 +88,7 @@ def enrolled(conn: Connection, phone: str):
             patients.c.reminder_time,
             patients.c.paused,
             patients.c.paused_until,
+            consent.label("consent"),
         ).where(patients.c.phone == phone, patients.c.removed_at.is_(None))
     ).first()
 
@@ -77,9 +96,11 @@ def enrolled(conn: Connection, phone: str):
 def carry_out(
     conn: Connection, settings: Settings, phone: str, command: c.Command, sid: str, now
 ) -> Result | None:
-    """Carry out one command for the patient of this number; None: no enrolled patient."""
+    """Carry out one command for the patient of this number; None: no enrolled patient, or
+    one who opted out (STOP): their record is not changed by texts until they opt back in,
+    and the gate answers them nothing."""
     patient = enrolled(conn, phone)
-    if patient is None:
+    if patient is None or patient.consent == "opt_out":
         return None
     language = patient.language  # the patient's language: every answer is said in it
     result = _carry_out(conn, settings, patient, command, sid, now, language)

@@ -233,8 +233,10 @@ def handle_inbound(
     elif reading and reading.more and answer.kind not in BEFORE_COMMANDS:
         answer = _more(conn, replier, message.phone) or answer
     language = reading.language_asked if reading and settings else None
-    if language and answer.kind not in BEFORE_COMMANDS and not _seen(conn, message.message_sid):
+    if language and answer.kind not in BEFORE_COMMANDS:
         with _transaction(conn):  # ESPAÑOL, ENGLISH: remembered for the number
+            if _taken(conn, message.message_sid):
+                return _record(conn, replier, message, body, answer, now, rate_limit)
             done = checkins.set_language(conn, settings, message.phone, language, now)
             answer = Candidate(done.reply, done.kind, language=language)
             return _record(conn, replier, message, body, answer, now, rate_limit)
@@ -245,9 +247,11 @@ def handle_inbound(
         clinic = isinstance(command, Later) and ABOUT_THE_CLINIC.search(normalize(body))
         if clinic and question(normalize(body), body):
             command = None  # "¿abris los viernes por la tarde?": the hours, no reminder
-    if command is not None and not _seen(conn, message.message_sid):
+    if command is not None:
         # Rare, and it writes more than one row: one transaction, on its own path.
         with _transaction(conn):
+            if _taken(conn, message.message_sid):  # the same text's other request did it
+                return _record(conn, replier, message, body, answer, now, rate_limit)
             done = checkins.carry_out(
                 conn, settings, message.phone, command, message.message_sid, now
             )
@@ -258,6 +262,16 @@ def handle_inbound(
                 answer = Candidate(reply, done.kind, reason=done.reason, urgent=done.urgent)
             return _record(conn, replier, message, body, answer, now, rate_limit)
     return _record(conn, replier, message, body, answer, now, rate_limit)
+
+
+def _taken(conn: Connection, sid: str) -> bool:
+    """Inside a command's transaction: this text was recorded already (a Twilio retry), or
+    by another request of it sent at the same moment. On PostgreSQL the second waits on a
+    lock the first holds to its commit, then finds the text, so a command is carried out
+    once; SQLite's webhook transaction is one writer at a time already."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(sid))))
+    return _seen(conn, sid)
 
 
 def _seen(conn: Connection, sid: str) -> bool:

@@ -430,3 +430,48 @@ def test_the_sweep_follows_what_patients_asked_for_in_their_own_words(twilio_app
     assert sent_on(wed + dt.timedelta(days=4), dt.time(9, 1)) == {numbers["away"]}  # the 15th
     assert sent_on(wed + dt.timedelta(days=13), dt.time(9, 1)) == {numbers["away"]}
     assert sent_on(wed + dt.timedelta(days=14), dt.time(9, 1)) == {numbers["away"], numbers["es"]}
+
+
+# --- a command carried out once (issue 21, item 14) ------------------------------------------
+
+
+def test_the_same_text_sent_ten_times_at_once_is_carried_out_once(twilio_app):
+    """Issue 21's reproduction: 10 concurrent posts of one MessageSid with "pause for a
+    week" stored one text but two schedule changes (check-then-act)."""
+    import threading
+
+    patient_id = subscribe(twilio_app, PATIENT)
+    start, codes = threading.Barrier(10), []
+
+    def post():
+        client = twilio_app.test_client()
+        start.wait()
+        codes.append(post_sms(client, "pause for a week", sid="SM" + "7" * 32).status_code)
+
+    threads = [threading.Thread(target=post) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(code < 500 for code in codes), codes
+    with twilio_app.app_context():
+        changes = db.session.scalars(
+            select(ScheduleChange).where(ScheduleChange.patient_id == patient_id)
+        ).all()
+        assert [c.change for c in changes] == ["pause"]
+        assert db.session.get(Patient, patient_id).paused is True
+
+
+def test_after_stop_a_command_changes_nothing_and_is_not_answered(twilio_app):
+    patient_id = subscribe(twilio_app, PATIENT, time="09:00")
+    client = twilio_app.test_client()
+    post_sms(client, "STOP")
+    for text in ("7pm", "pause for a week", "done, pain 3"):
+        assert reply_of(post_sms(client, text)) == ""  # opted out: nothing said
+    with twilio_app.app_context():
+        patient = db.session.get(Patient, patient_id)
+        assert (patient.reminder_time, patient.paused) == (dt.time(9), False)
+        assert db.session.scalar(select(func.count()).select_from(ScheduleChange)) == 0
+        assert db.session.scalar(select(func.count()).select_from(AdherenceDay)) == 0
+    post_sms(client, "START")
+    assert "7:00 PM" in reply_of(post_sms(client, "7pm"))  # opted back in: carried out
