@@ -39,6 +39,8 @@ worker_tmp_dir = SHARED_MEMORY if os.path.isdir(SHARED_MEMORY) else None
 # name), with the request id the app logs under and the time taken in milliseconds.
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms id=%({x-request-id}o)s'
+# A CR or LF in a path ("%0d%0a") is written escaped: one line per request, none forged.
+logger_class = "bot.access_log.AccessLogger"
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 

@@ -213,3 +213,35 @@ def test_the_gunicorn_settings_are_sane(monkeypatch):
     assert 15 < settings["timeout"] <= 120 and settings["graceful_timeout"] >= 10
     assert "%(U)s" in settings["access_log_format"] and "%(r)s" not in settings["access_log_format"]
     assert shlex.split(procfile()["web"])[:3] == ["gunicorn", "--config", "gunicorn.conf.py"]
+
+
+def test_the_access_log_cannot_be_given_a_forged_line():
+    """Issue 21: gunicorn wrote the decoded path as it came, so "%0d%0a" in a URL started a
+    new, forged access line. The app's logger class writes control characters escaped."""
+    import datetime as dt
+    import logging
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+
+    from bot.access_log import AccessLogger
+
+    settings: dict = {}
+    exec((ROOT / "gunicorn.conf.py").read_text(), settings)  # noqa: S102 - our own file
+    assert settings["logger_class"] == "bot.access_log.AccessLogger"
+    config = Config()
+    config.set("accesslog", "-")
+    config.set("access_log_format", settings["access_log_format"])
+    logger = AccessLogger(config)
+    lines = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())
+    logger.access_log.handlers = [handler]
+    forged = '/x\r\n203.0.113.9 "GET /admin" 200 0 1ms id=-'
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": forged, "RAW_URI": "/x",
+               "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "198.51.100.4"}  # fmt: skip
+    resp = SimpleNamespace(status="404 NOT FOUND", sent=0, headers=[])
+    logger.access(resp, SimpleNamespace(headers=[]), environ, dt.timedelta(milliseconds=3))
+    [line] = lines
+    assert "\n" not in line and "\r" not in line
+    assert line.startswith('198.51.100.4 "GET /x\\r\\n203.0.113.9 ')  # one line
