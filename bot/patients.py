@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from phonenumbers import geocoder
 from sqlalchemy import and_, case, delete, func, insert, null, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -84,6 +83,9 @@ def parse_phone(raw: str, region: str = "US", allowed: frozenset[str] = frozense
         )
     country = phonenumbers.region_code_for_number(number)
     if country not in allowed:
+        # Loaded only here: the geocoder's tables are large, and most numbers never need it.
+        from phonenumbers import geocoder
+
         name = geocoder.country_name_for_number(number, "en") or country
         raise EnrollmentError(
             "phone",
