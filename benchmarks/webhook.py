@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-from database import create_database
+from database import create_database, truncate
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from twilio.request_validator import RequestValidator
@@ -93,7 +93,7 @@ def prepare_database(url: str, enrolled: bool = False) -> None:
     with engine.begin() as conn:
         # TRUNCATE, not DELETE: the dead rows of earlier runs would slow every later one.
         if engine.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE messages, consent_events, patients CASCADE"))
+            truncate(conn, "messages, consent_events, patients")
         else:
             conn.execute(text("DELETE FROM messages"))
             conn.execute(text("DELETE FROM consent_events"))

@@ -22,9 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from bot import commands as c
 from bot.models import (
-    SMS_CONSENT_ACTIONS,
     AdherenceDay,
-    ConsentEvent,
     Patient,
     PhoneLanguage,
     ReminderDelivery,
@@ -38,7 +36,6 @@ days = AdherenceDay.__table__
 changes = ScheduleChange.__table__
 deliveries = ReminderDelivery.__table__
 languages = PhoneLanguage.__table__
-consents = ConsentEvent.__table__
 
 HIGH_PAIN = 7  # a pain score this high or higher is urgent
 PAIN_PAUSE_SCORES = 2  # this many high scores ...
@@ -69,14 +66,7 @@ class Settings:
 
 def enrolled(conn: Connection, phone: str):
     """The enrolled patient of a number, with the number's last opt-in or opt-out by text
-    (``consent``, from consent_events) read in the same statement."""
-    consent = (
-        select(consents.c.action)
-        .where(consents.c.phone == phone, consents.c.action.in_(SMS_CONSENT_ACTIONS))
-        .order_by(consents.c.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
+    (``sms_consent``: consent_events' own, copied by its triggers in the same transaction)."""
     return conn.execute(
         select(
             patients.c.id,
@@ -88,7 +78,7 @@ def enrolled(conn: Connection, phone: str):
             patients.c.reminder_time,
             patients.c.paused,
             patients.c.paused_until,
-            consent.label("consent"),
+            patients.c.sms_consent,
         ).where(patients.c.phone == phone, patients.c.removed_at.is_(None))
     ).first()
 
@@ -100,7 +90,7 @@ def carry_out(
     one who opted out (STOP): their record is not changed by texts until they opt back in,
     and the gate answers them nothing."""
     patient = enrolled(conn, phone)
-    if patient is None or patient.consent == "opt_out":
+    if patient is None or patient.sms_consent == "opt_out":
         return None
     language = patient.language  # the patient's language: every answer is said in it
     result = _carry_out(conn, settings, patient, command, sid, now, language)

@@ -264,13 +264,16 @@ def handle_inbound(
     return _record(conn, replier, message, body, answer, now, rate_limit)
 
 
+_PG_LOCK = "SELECT pg_advisory_xact_lock(hashtext(%s))"
+
+
 def _taken(conn: Connection, sid: str) -> bool:
     """Inside a command's transaction: this text was recorded already (a Twilio retry), or
     by another request of it sent at the same moment. On PostgreSQL the second waits on a
     lock the first holds to its commit, then finds the text, so a command is carried out
     once; SQLite's webhook transaction is one writer at a time already."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(sid))))
+    if conn.dialect.name == "postgresql":  # straight to psycopg, as the record (cost)
+        conn.connection.driver_connection.execute(_PG_LOCK, (sid,))
     return _seen(conn, sid)
 
 
