@@ -1,12 +1,18 @@
 """The on-call phone (``ALERT_NUMBER``): told of an urgent text, at most once an hour per
-number (``threads.alerted_at``, set by the webhook's statement), with no health details."""
+number (``threads.alerted_at``, set by the webhook's statement), with no health details.
+Enrolled patients' alerts are never capped; numbers not enrolled page it at most
+``ALERTS_FROM_STRANGERS_PER_HOUR`` times an hour (outsiders texting red flags from many
+numbers), the rest held and counted on the inbox page."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
+from sqlalchemy import func, select, update
+
 from bot import metrics
-from bot.models import DATABASE_UNAVAILABLE, db, utcnow
+from bot.models import DATABASE_UNAVAILABLE, Message, db, utcnow
 from bot.patients import claim_texts, enrolled, record_claims
 from bot.phones import mask
 from bot.sender import worth_retrying
@@ -20,18 +26,54 @@ def alert_text(name: str | None) -> str:
     return f"Clinic text line: urgent text from a patient ({who}), see the inbox."
 
 
+HELD = "held"  # an alert not sent: too many from numbers not enrolled this hour
+
+
+def strangers_paged(session, now: dt.datetime) -> int:
+    """Alerts of urgent texts from numbers not enrolled in the last hour (sent or going)."""
+    return session.scalar(
+        select(func.count()).select_from(Message).where(
+            Message.kind == "alert", Message.body == alert_text(None),
+            Message.created_at >= now - dt.timedelta(hours=1), Message.status != HELD,
+        )
+    )  # fmt: skip
+
+
+def held_today(session, now: dt.datetime) -> int:
+    """Alerts held in the last day, for the inbox to say so."""
+    return session.scalar(
+        select(func.count()).select_from(Message).where(
+            Message.kind == "alert", Message.status == HELD,
+            Message.created_at >= now - dt.timedelta(days=1),
+        )
+    )  # fmt: skip
+
+
 def send_alert(app, phone: str) -> None:
     """Text the on-call phone about an urgent text from ``phone``, when it is set."""
     number = app.config.get("ALERT_NUMBER")
     if not number:
         return
     with app.app_context():
+        now = utcnow()
         try:
             patient = enrolled(db.session, phone)
             name = patient.name if patient else None
-        except DATABASE_UNAVAILABLE:
-            name = None
+            cap = app.config["ALERTS_FROM_STRANGERS_PER_HOUR"]
+            held = patient is None and strangers_paged(db.session, now) >= cap
+        except DATABASE_UNAVAILABLE:  # safety first: paged, uncounted
+            db.session.rollback()
+            name, held = None, False
         text = alert_text(name)
+        if held:  # outsiders cannot page the on-call phone all night: shown in the inbox
+            [claim] = claim_texts(db.session, [(number, text)], "alert", now)
+            db.session.execute(update(Message).where(Message.id == claim).values(status=HELD))
+            db.session.commit()
+            db.session.remove()
+            metrics.text_out("alert", "held")
+            log.warning("the on-call phone not paged for %s: %d numbers not enrolled this hour",
+                        mask(phone), cap)  # fmt: skip
+            return
         sender = app.extensions["sender"]
         try:  # written down first: if Twilio is busy or away, the clock sends it again
             [claim] = claim_texts(db.session, [(number, text)], "alert", utcnow())

@@ -69,6 +69,9 @@ SETTINGS: dict[str, Any] = {
     "INVITATIONS_PER_DAY": 500,
     # /readyz answers from its last result for this many seconds (0: asks every time).
     "READY_CACHE_SECONDS": 2,
+    # Urgent texts from numbers not enrolled page ALERT_NUMBER at most this often an hour;
+    # enrolled patients' are never capped.
+    "ALERTS_FROM_STRANGERS_PER_HOUR": 5,
     "REMINDER_WINDOW": "08:00-21:00",  # local hours reminders and invitations go out in
     # Hold reminders and invitations to the stricter hours of the patient's state (Florida,
     # Texas...: bot/quiet_hours.yaml); off: the REMINDER_WINDOW alone.
@@ -167,6 +170,9 @@ def check(config: dict[str, Any], instance_path: str, debug: bool, testing: bool
     config["ALLOWED_COUNTRIES"] = countries(config, "ALLOWED_COUNTRIES")
     config["INVITATIONS_PER_DAY"] = integer(config, "INVITATIONS_PER_DAY", minimum=0)
     config["READY_CACHE_SECONDS"] = number(config, "READY_CACHE_SECONDS", minimum=0)
+    config["ALERTS_FROM_STRANGERS_PER_HOUR"] = integer(
+        config, "ALERTS_FROM_STRANGERS_PER_HOUR", minimum=0
+    )
     config["REMINDER_CLAIM_TIMEOUT"] = integer(config, "REMINDER_CLAIM_TIMEOUT", minimum=0)
     config["REMINDER_BATCH"] = integer(config, "REMINDER_BATCH", minimum=1)
     config["REMINDER_WINDOW"] = window(config, "REMINDER_WINDOW")

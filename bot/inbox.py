@@ -10,6 +10,7 @@ from sqlalchemy import select
 from bot import audit, undelivered
 from bot import patients as pt
 from bot import threads as th
+from bot.alerts import held_today
 from bot.models import DATABASE_UNAVAILABLE, Patient, Thread, db, utcnow
 from bot.phones import staff_facing
 from bot.segments import GSM7_BASIC, GSM7_EXTENSION, SPANISH_ACCENTS
@@ -57,6 +58,8 @@ def inbox():
         page_size=th.PAGE,
         counts=th.counts(db.session),
         urgent=th.URGENT,
+        alerts_held=held_today(db.session, utcnow()),
+        alerts_cap=current_app.config["ALERTS_FROM_STRANGERS_PER_HOUR"],
     )
 
 

@@ -322,3 +322,24 @@ def test_plain_staff_do_not_reach_a_removed_patient_through_the_inbox(
             select(AuditEvent).where(AuditEvent.action == "view_conversation")
         ).all()
         assert seen[-1].actor == ADMIN_EMAIL and seen[-1].patient_id == patient_id
+
+
+def test_outsiders_cannot_page_the_on_call_phone_all_night(alerting_app, fake_twilio):
+    """Issue 21: each unknown number texting a red flag paged ALERT_NUMBER (one per number
+    per hour, no overall cap). Numbers not enrolled page it ALERTS_FROM_STRANGERS_PER_HOUR
+    times an hour (5); the rest are held and counted in the inbox; an enrolled patient's
+    alert is never held."""
+    from tests.conftest import add_staff, sign_in
+
+    client = alerting_app.test_client()
+    for i in range(8):
+        texted(client, "I can't feel my legs", phone=f"+120255501{40 + i}")
+    assert len(fake_twilio.sent_to(ON_CALL)) == 5
+    subscribe(alerting_app, PATIENT, name="Maria Garcia")
+    texted(client, "chest pain and I can't breathe")
+    assert fake_twilio.sent_to(ON_CALL)[-1].body == alert_text("Maria Garcia")
+    add_staff(alerting_app)
+    staff = alerting_app.test_client()
+    sign_in(staff)
+    inbox = staff.get("/inbox").get_data(as_text=True)
+    assert "3 urgent texts from numbers not enrolled did not page the on-call phone" in inbox
