@@ -1,7 +1,7 @@
 """The clock process: ``flask --app bot scheduler`` runs the reminder sweep every minute,
 sends the outbox (alerts and staff replies Twilio was too busy for) every minute, adds up
-the dashboard's settled days every hour, and blanks texts past MESSAGE_RETENTION_DAYS
-every night.
+the dashboard's settled days and drops unconfirmed uploads every hour, and blanks texts
+past MESSAGE_RETENTION_DAYS every night.
 
 Run exactly one, beside any number of web workers (APScheduler's job stores are not
 shared between processes, and a scheduler inside web workers would run once per worker).
@@ -23,6 +23,7 @@ from flask import Flask
 from bot import metrics, outbox
 from bot.adherence import roll_up
 from bot.health import record_beat
+from bot.importer import forget_stale_previews
 from bot.models import db, utcnow
 from bot.reminders import ReminderSettings, send_due, sweep_session
 from bot.retention import blank_old_texts
@@ -94,6 +95,17 @@ def outbox_once(app: Flask) -> None:
         log.info("%s", report.line())
 
 
+def previews_once(app: Flask) -> None:
+    """Uploads never confirmed (whole CSVs of patients) dropped after PREVIEW_KEPT."""
+    dropped = _job(
+        app,
+        lambda: forget_stale_previews(db.session, utcnow()),
+        "unconfirmed imports not dropped; the next hour tries again",
+    )
+    if dropped:
+        log.info("unconfirmed imports dropped: %d", dropped)
+
+
 def roll_up_once(app: Flask) -> None:
     """The dashboard's counts of the days that can no longer change, written once."""
     today = utcnow().astimezone(ZoneInfo(app.config["CLINIC_TIMEZONE"])).date()
@@ -153,6 +165,7 @@ def make_scheduler(app: Flask) -> BlockingScheduler:
     every(outbox_once, CronTrigger(second=35, timezone="UTC"), "outbox", 50)
     # every hour, off the sweep's beat
     every(roll_up_once, CronTrigger(minute=17, second=35, timezone="UTC"), "daily-figures", 600)
+    every(previews_once, CronTrigger(minute=47, second=20, timezone="UTC"), "previews", 600)
     night = CronTrigger(hour=3, minute=23, timezone=app.config["CLINIC_TIMEZONE"])
     every(retention_once, night, "retention", 6 * 3600)  # at night
     return scheduler

@@ -359,15 +359,21 @@ STALE_JOB = dt.timedelta(minutes=2)  # a running job not heard of since: its pro
 PREVIEW_KEPT = dt.timedelta(hours=1)  # an upload waits this long for its confirmation
 
 
+def forget_stale_previews(session, now: dt.datetime) -> int:
+    """Uploads left unconfirmed past PREVIEW_KEPT: their files (whole CSVs of patients)
+    dropped, by the next upload and by the clock every hour. How many; the caller commits."""
+    return session.execute(
+        update(ImportJob)
+        .where(ImportJob.status == "preview", ImportJob.created_at < now - PREVIEW_KEPT)
+        .values(status="cancelled", upload=None)
+    ).rowcount
+
+
 def keep_for_confirmation(app: Flask, data: bytes, preview: Preview, recorded_by: str) -> int:
     """Keep an uploaded file until a staff member confirms the import (an ``import_jobs``
     row, status "preview", so any web worker finds it); uploads left unconfirmed past
     PREVIEW_KEPT are forgotten. Returns the row's id."""
-    db.session.execute(
-        update(ImportJob)
-        .where(ImportJob.status == "preview", ImportJob.created_at < utcnow() - PREVIEW_KEPT)
-        .values(status="cancelled", upload=None)
-    )
+    forget_stale_previews(db.session, utcnow())
     job = ImportJob(
         created_by=recorded_by, status="preview", stage="preview", upload=data,
         report={"preview": asdict(preview)}, total=preview.rows,

@@ -25,11 +25,15 @@ from bot import audit, metrics, quiet_hours
 from bot.content import Content
 from bot.models import (
     SMS_CONSENT_ACTIONS,
+    AdherenceDay,
     ConsentEvent,
+    ImportJob,
     Message,
     Patient,
+    PhoneLanguage,
     ReminderDelivery,
     ScheduleChange,
+    Thread,
 )
 from bot.quiet_hours import SendingHours
 from bot.replies import PhraseIndex
@@ -479,24 +483,42 @@ def delete_patient_data(
     """Delete what the clinic holds of a patient, on the patient's request; the caller
     commits, so it is all or nothing. Gone: every text to or from the number (questions,
     replies, invitations, reminders, staff's), the text and number of every daily reminder,
-    the name and routine. Kept, as the law requires: the consent history (when the number
-    agreed, opted out or back in: proof that it is not texted without consent), the row of
+    the days done with their pain scores, the changes to the reminders, the inbox thread,
+    the number's language, any import waiting for a confirmation, the name and routine.
+    Kept, as the law requires: the consent history (when the number
+    agreed, opted out or back in: proof that it is not texted without consent; the
+    patient's row keeps the number, which links the patient to that proof), the row of
     each day's reminder without its text (so nothing is sent twice that day), and the
     audit line this writes (who deleted, when, from where). The patient is removed: no
     more reminders. What was done is returned, as written in the audit line."""
-    texts = session.execute(delete(Message).where(Message.phone == patient.phone)).rowcount
+    phone = patient.phone
+    texts = session.execute(delete(Message).where(Message.phone == phone)).rowcount
     reminders = session.execute(
         update(ReminderDelivery)
         .where(ReminderDelivery.patient_id == patient.id)
         .values(body="", phone="", note=None)
     ).rowcount
+    # Health data: the days done with their pain scores, the changes to the reminders
+    # (a pain pause says why), the inbox thread, the number's language.
+    days = session.execute(delete(AdherenceDay).where(AdherenceDay.patient_id == patient.id))
+    session.execute(delete(ScheduleChange).where(ScheduleChange.patient_id == patient.id))
+    session.execute(delete(Thread).where(Thread.phone == phone))
+    session.execute(delete(PhoneLanguage).where(PhoneLanguage.phone == phone))
+    # Uploads waiting for a confirmation may hold the patient's row: dropped (staff upload
+    # the file again); the dashboard's daily figures are counts without anyone in them.
+    previews = session.execute(
+        update(ImportJob).where(ImportJob.status == "preview").values(
+            status="cancelled", upload=None
+        )
+    ).rowcount  # fmt: skip
     patient.name = DELETED_NAME
     patient.routine = []
     patient.last_text_at = None
     patient.removed_at = patient.removed_at or now
     detail = (
-        f"deleted {texts} texts and the name; blanked {reminders} daily reminders; "
-        "consent history kept"
+        f"deleted {texts} texts, {days.rowcount} days done with their pain scores, the "
+        f"reminders' changes, the thread and the name; blanked {reminders} "
+        f"daily reminders; cancelled {previews} unconfirmed imports; consent history kept"
     )
     audit.record(session, actor, "delete_patient_data", address, patient.id, detail, now)
     return detail

@@ -542,9 +542,11 @@ def confirm_delete_data(patient_id: int):
     return render_template(
         "confirm.html",
         heading=f"Delete the data of {record.name} for good?",
-        explanation="Every text to or from the number, the name and routine, and the text of "
-        "each daily reminder are deleted, and cannot be brought back. The consent history "
-        "is kept, as the law requires, with a line saying who deleted the data and when.",
+        explanation="Every text to or from the number, the name and routine, the text of each "
+        "daily reminder, the days done with their pain scores, the changes to the reminders "
+        "and the inbox thread are deleted, and cannot be brought back (imports waiting for "
+        "a confirmation are cancelled too). The consent history is kept, as the law "
+        "requires, with a line saying who deleted the data and when.",
         button="Delete this patient's data",
         action_url=url_for("staff.delete_data", patient_id=record.id),
         back_url=url_for("staff.patient", patient_id=record.id),

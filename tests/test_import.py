@@ -599,3 +599,23 @@ def test_two_confirms_at_once_run_the_import_once(staff_client, twilio_app, fake
             select(AuditEvent.detail).where(AuditEvent.action == "import")
         ).all()
     assert len([d for d in confirmed if "confirmed" in d]) == 1
+
+
+def test_the_clock_drops_an_upload_never_confirmed_after_an_hour(staff_client, twilio_app):
+    """Issue 21: an unconfirmed preview kept the whole uploaded CSV until someone uploaded
+    again. The clock drops it after PREVIEW_KEPT (an hour)."""
+    from bot.clock import previews_once
+    from bot.importer import PREVIEW_KEPT
+    from bot.models import ImportJob, db
+
+    upload(staff_client, (HEADER + GOOD).encode(), confirm=False)
+    previews_once(twilio_app)  # fresh: kept for its confirmation
+    with twilio_app.app_context():
+        job = db.session.scalar(select(ImportJob))
+        assert job.status == "preview" and job.upload
+        job.created_at -= PREVIEW_KEPT
+        db.session.commit()
+    previews_once(twilio_app)
+    with twilio_app.app_context():
+        job = db.session.scalar(select(ImportJob))
+        assert (job.status, job.upload) == ("cancelled", None)

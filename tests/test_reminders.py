@@ -770,7 +770,7 @@ def test_clock_job_settings_and_one_tick(reminder_app, fake_twilio):
     job = scheduler.get_job("reminder-sweep")
     assert job.coalesce is True and job.max_instances == 1 and job.misfire_grace_time == 50
     assert {j.id for j in scheduler.get_jobs()} == {
-        "reminder-sweep", "outbox", "daily-figures", "retention",
+        "reminder-sweep", "outbox", "daily-figures", "previews", "retention",
     }  # fmt: skip
     assert scheduler.get_job("outbox").max_instances == 1
     retention = scheduler.get_job("retention").trigger

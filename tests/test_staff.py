@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 
 import pytest
@@ -518,12 +519,21 @@ def test_deleting_a_patients_data(staff_client, twilio_app, fake_twilio):
     """Every text of the number (questions, replies, the invitation, reminders), the name,
     the reminders' texts: gone, in one go, after the patient was removed too. The consent
     history stays, and an audit line says who deleted what, when and from where."""
-    from bot.models import AuditEvent, ReminderDelivery
+    from bot.models import AdherenceDay, AuditEvent, ReminderDelivery
 
     enroll_form(staff_client)
     patient = patient_row(twilio_app)
     post_sms(staff_client, "YES", phone=NEW_PATIENT)
     post_sms(staff_client, "my back hurts after the cat camel", phone=NEW_PATIENT)
+    post_sms(staff_client, "done, pain 8", phone=NEW_PATIENT)  # a day done, its pain score
+    post_sms(staff_client, "pause until monday", phone=NEW_PATIENT)  # a change, and why
+    post_sms(staff_client, "ESPAÑOL", phone=NEW_PATIENT)  # the number's language
+    # An import waiting for its confirmation, holding the patient's row.
+    upload = io.BytesIO(b"name,phone,language,routine,reminder_time,timezone\n"
+                         b"Ana Lopez,(202) 555-0142,,cat camel,09:00,\n")  # fmt: skip
+    staff_client.post("/patients/import", data={
+        "csrf_token": csrf_token(staff_client, "/patients/import"), "file": (upload, "p.csv"),
+    }, content_type="multipart/form-data")  # fmt: skip
     with twilio_app.app_context():
         db.session.add(
             ReminderDelivery(
@@ -547,9 +557,21 @@ def test_deleting_a_patients_data(staff_client, twilio_app, fake_twilio):
     response = admin.post(f"/patients/{patient.id}/delete-data", data={"csrf_token": token})
     assert response.status_code == 302
     shown = page(admin.get(response.location))
-    assert "deleted 5 texts and the name; blanked 1 daily reminders" in shown
+    assert "deleted 11 texts, 1 days done with their pain scores, the reminders" in shown
+    assert "blanked 1 daily reminders; cancelled 1 unconfirmed imports" in shown
     with twilio_app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Message)) == 0
+        assert db.session.scalar(select(func.count()).select_from(AdherenceDay)) == 0
+        # Every table searched for the number, the name and the words: the number only in
+        # the consent history (the law's proof of consent) and the patient's row that it
+        # belongs to; the name and the words nowhere.
+        national = NEW_PATIENT[2:]
+        for table in db.metadata.sorted_tables:
+            for row in db.session.execute(select(table)).mappings().all():
+                kept = ("phone",) if table.name in ("consent_events", "patients") else ()
+                seen = " ".join(str(v) for k, v in row.items() if v is not None and k not in kept)
+                for what in (NEW_PATIENT, national, "Ana Lopez", "back hurts", "pain 8"):
+                    assert what not in seen, (table.name, what, seen[:200])
         [reminder] = db.session.scalars(select(ReminderDelivery)).all()
         assert (reminder.body, reminder.phone, reminder.status) == ("", "", "sent")
         assert db.session.scalar(select(func.count()).select_from(ConsentEvent)) == consents
