@@ -24,6 +24,7 @@ from twilio.rest import Client
 from bot.health import behind, read_database
 from bot.models import DATABASE_UNAVAILABLE, db, utcnow
 from bot.sender import QuickHttpClient, timeouts_from_config
+from bot.spool import QUARANTINE
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 HTTP_TIMEOUT = 10
@@ -46,7 +47,7 @@ def run(app: Flask, http: requests.Session | None = None) -> list[Check]:
     """Every check, in order; a section whose ground is missing says so and stops."""
     http = http or requests.Session()
     results: list[Check] = []
-    for section in (settings, database, content, twilio, clock):
+    for section in (settings, database, content, twilio, clock, spool):
         try:
             results.extend(section(app, http))
         except Exception as exc:  # noqa: BLE001 - a check that breaks is a failed check
@@ -303,3 +304,24 @@ def clock(app: Flask, http) -> Checks:
         yield Check("clock", OK, when)
     else:
         yield Check("clock", FAIL, f"{when}: is the clock process running?")
+
+
+# --- the spool ------------------------------------------------------------------------------
+
+
+def spool(app: Flask, http) -> Checks:
+    """Texts kept while the database was away: waiting to be recorded, or in quarantine
+    (they could not be recorded for what they hold: a person reads them)."""
+    kept = app.extensions["spool"]
+    held = kept.quarantined()
+    if held:
+        yield Check(
+            "spool", WARN,
+            f"{held} texts kept while the database was away could not be recorded: read "
+            f"{kept.folder / QUARANTINE} (each with why), act on any STOP in it by hand, "
+            "then delete the file",
+        )  # fmt: skip
+    elif kept.waiting:
+        yield Check("spool", WARN, "texts kept while the database was away wait to be recorded")
+    else:
+        yield Check("spool", OK, "no text waits to be recorded")

@@ -115,4 +115,8 @@ def latest_migration(directory: str) -> str | None:
 def _answer(checks: dict[str, str], clock: dict):
     ready = all(value == "ok" for value in checks.values())
     body = {"status": "ok" if ready else "fail", "checks": checks, "clock": clock}
+    # Texts kept while the database was away: said, not failed (a load balancer would take
+    # the instance out for what a person must read; the doctor says what to do).
+    kept = current_app.extensions["spool"]
+    body["spool"] = {"waiting": kept.waiting, "quarantined": kept.quarantined()}
     return jsonify(body), 200 if ready else 503

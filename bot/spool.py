@@ -11,6 +11,11 @@ after everything in it is committed. Nothing is sent on replay: the patient was 
 
 Replayed by the process that spooled (after its next text the database took), by the clock
 every minute, and by hand: ``flask --app bot spool replay``.
+
+Each text is recorded on its own: one that cannot be recorded for what it holds (a line
+cut short, a time that is no time, no body) is moved to ``quarantine.jsonl`` beside the
+spool with the reason, so it never blocks the texts after it (a STOP among them); the
+doctor and ``/readyz`` say how many wait there for a person.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 PATTERN = "inbound-*.jsonl"
+QUARANTINE = "quarantine.jsonl"
 
 
 @dataclass(frozen=True)
@@ -85,10 +91,15 @@ class Spool:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
 
-    def replay(self, record: Callable[[list[Spooled]], None]) -> int:
-        """Hand every spooled text to ``record`` (which commits them), file by file; a
-        file is deleted once recorded. Returns how many were recorded. A file another
-        process is writing or replaying is left for the next time."""
+    def replay(
+        self, record: Callable[[list[Spooled]], None], unavailable: tuple[type, ...] = ()
+    ) -> int:
+        """Hand every spooled text to ``record`` (which commits it), one at a time, file by
+        file; a file is deleted once each of its texts is recorded or quarantined. An error
+        of ``unavailable`` (the database still away) stops the replay: the file stays for
+        the next time (what was recorded is not recorded twice: keyed by MessageSid).
+        Returns how many were recorded. A file another process is writing or replaying is
+        left for the next time."""
         done = 0
         for path in sorted(self.folder.glob(PATTERN)) if self.folder.is_dir() else []:
             try:
@@ -103,11 +114,20 @@ class Spool:
                 if not os.fstat(fd).st_nlink:
                     continue
                 with open(fd, "rb", closefd=False) as file:
-                    entries = [_entry(line) for line in file.read().splitlines() if line.strip()]
-                entries = [e for e in entries if e is not None]
-                record(entries)  # raises when the database is still away: the file stays
+                    lines = [line for line in file.read().splitlines() if line.strip()]
+                for line in lines:
+                    entry, why = _entry(line)
+                    if entry is not None:
+                        try:
+                            record([entry])
+                            done += 1
+                            continue
+                        except unavailable:
+                            raise  # the database is still away: the file stays
+                        except Exception as exc:  # noqa: BLE001 - what the text holds
+                            why = f"not recorded: {type(exc).__name__}: {str(exc)[:200]}"
+                    self._quarantine(line, why)
                 os.unlink(path)
-                done += len(entries)
             finally:
                 os.close(fd)
         self.waiting = self.folder.is_dir() and any(self.folder.glob(PATTERN))
@@ -115,13 +135,38 @@ class Spool:
             log.warning("recorded %d texts kept while the database was unavailable", done)
         return done
 
+    def _quarantine(self, line: bytes, why: str) -> None:
+        """Keep a text that cannot be recorded, with why, for a person to look at."""
+        kept = {"reason": why, "line": line.decode("utf-8", "replace")}
+        with self._locked(self.folder / QUARANTINE) as fd:
+            os.write(fd, (json.dumps(kept, ensure_ascii=True) + "\n").encode())
+            os.fsync(fd)
+        log.error("a spooled text could not be recorded; kept in %s: %s", QUARANTINE, why)
 
-def _entry(line: bytes) -> Spooled | None:
+    def quarantined(self) -> int:
+        """How many spooled texts wait in quarantine for a person."""
+        path = self.folder / QUARANTINE
+        try:
+            return sum(1 for line in path.read_bytes().splitlines() if line.strip())
+        except FileNotFoundError:
+            return 0
+
+
+def _entry(line: bytes) -> tuple[Spooled | None, str]:
+    """The text of a spool line, or None and why it cannot be recorded."""
     try:
-        return Spooled(**json.loads(line))
-    except (ValueError, TypeError):  # a line cut short by a crash mid-write: never answered
-        log.error("skipped an unreadable line of the spool")
-        return None
+        fields = json.loads(line)
+        entry = Spooled(**fields)
+    except (ValueError, TypeError) as exc:  # a line cut short by a crash mid-write
+        return None, f"unreadable: {type(exc).__name__}"
+    for name in ("phone", "body", "message_sid", "received_at", "kind"):
+        if not isinstance(getattr(entry, name), str):
+            return None, f"{name} is not text"
+    try:
+        entry.received  # noqa: B018 - read to check it
+    except ValueError:
+        return None, "received_at is not a time"
+    return entry, ""
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -176,7 +176,7 @@ def replay_spool(app) -> int:
                     app.config["RATE_LIMIT_PER_HOUR"], answered,
                 )  # fmt: skip
 
-    return app.extensions["spool"].replay(record)
+    return app.extensions["spool"].replay(record, DATABASE_UNAVAILABLE)
 
 
 def _replay_after(response: Response) -> Response:

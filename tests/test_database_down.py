@@ -163,3 +163,48 @@ def test_the_clock_records_what_a_web_process_kept(make_app, fake_twilio):
     sweep_once(clock)
     assert stored(clock, Message.message_sid == sid) == 1
     assert list(clock.extensions["spool"].folder.glob("*.jsonl")) == []
+
+
+def test_one_bad_spool_line_blocks_nothing_after_it(make_app):
+    """Issue 21's reproduction: a valid JSON line with a bad time or a null body stopped
+    every replay at it (the clock, the worker and 'spool replay'), a STOP among what stayed
+    unrecorded. Each text is recorded on its own; what cannot be is quarantined, with why,
+    and the doctor and /readyz say so."""
+    import json
+
+    from bot import doctor
+    from bot.spool import QUARANTINE
+    from bot.webhook import replay_spool
+
+    app = make_app()
+    folder = app.extensions["spool"].folder
+    folder.mkdir(parents=True, exist_ok=True)
+    good = {"phone": PATIENT, "reply": "ok", "kind": "hours", "received_at":
+            "2026-12-03T15:00:00+00:00"}  # fmt: skip
+    lines = [
+        good | {"body": "hours", "message_sid": new_sid()},
+        good | {"body": "hours", "message_sid": new_sid(), "received_at": "yesterday-ish"},
+        good | {"body": None, "message_sid": new_sid()},
+        b"{cut short",
+        good | {"body": "STOP", "message_sid": (stop := new_sid()), "kind": "opt_out",
+                "consent": "opt_out", "keyword": "stop"},
+    ]  # fmt: skip
+    (folder / "inbound-4242.jsonl").write_bytes(
+        b"\n".join(line if isinstance(line, bytes) else json.dumps(line).encode() for line in lines)
+    )
+    assert replay_spool(app) == 2
+    assert stored(app, Message.message_sid == stop) == 1
+    with app.app_context():
+        assert db.session.scalar(select(ConsentEvent.action)) == "opt_out"  # the STOP held
+    assert list(folder.glob("inbound-*.jsonl")) == []
+    kept = [json.loads(line) for line in (folder / QUARANTINE).read_text().splitlines()]
+    assert [k["reason"] for k in kept] == [
+        "received_at is not a time",
+        "body is not text",
+        "unreadable: JSONDecodeError",
+    ]
+    ready = app.test_client().get("/readyz").get_json()
+    assert ready["spool"] == {"waiting": False, "quarantined": 3}
+    [check] = [c for c in doctor.run(app) if c.name == "spool"]
+    assert check.status == doctor.WARN and "3 texts" in check.detail
+    assert replay_spool(app) == 0  # nothing left to block or replay
