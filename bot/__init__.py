@@ -115,6 +115,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.extensions["csrf"].exempt(webhook.bp)  # Twilio signs its requests instead
     app.register_blueprint(webhook.bp)
+    app.extensions["db_breaker"] = webhook.Breaker()  # per process, as the spool's sids
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(staff.bp)

@@ -44,6 +44,9 @@ SETTINGS: dict[str, Any] = {
     # Seconds the webhook waits for the database (a lock, a statement, a free connection)
     # before it answers the patient without it; Twilio gives up after 15.
     "WEBHOOK_DB_TIMEOUT": 5,
+    # After the database fails a text, each web process answers without it for this many
+    # seconds (kept in the spool), then tries it again; 0: asks it for every text.
+    "WEBHOOK_BREAKER_SECONDS": 5,
     "SPOOL_DIR": None,  # default: instance/spool; texts kept while the database is away
     "SEND_CONCURRENCY": 20,  # texts sent to Twilio at once (bulk invitations, reminders)
     "SEND_RATE_PER_SECOND": 200,  # texts started per second at most
@@ -170,6 +173,7 @@ def check(config: dict[str, Any], instance_path: str, debug: bool, testing: bool
     config["ALLOWED_COUNTRIES"] = countries(config, "ALLOWED_COUNTRIES")
     config["INVITATIONS_PER_DAY"] = integer(config, "INVITATIONS_PER_DAY", minimum=0)
     config["READY_CACHE_SECONDS"] = number(config, "READY_CACHE_SECONDS", minimum=0)
+    config["WEBHOOK_BREAKER_SECONDS"] = number(config, "WEBHOOK_BREAKER_SECONDS", minimum=0)
     config["ALERTS_FROM_STRANGERS_PER_HOUR"] = integer(
         config, "ALERTS_FROM_STRANGERS_PER_HOUR", minimum=0
     )

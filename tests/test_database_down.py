@@ -67,7 +67,9 @@ def test_a_locked_table_gets_an_answer_in_time_and_the_text_later(make_app):
     # Twilio again for a text already answered: no second answer.
     assert messages_of(post_sms(client, "hours", sid=texts["hours"])) == []
 
-    # The database is back: the next text is taken, and the kept ones are recorded after it.
+    # The database is back, and WEBHOOK_BREAKER_SECONDS passed (the process answered
+    # without it meanwhile): the next text is taken, and the kept ones recorded after it.
+    app.extensions["db_breaker"].open_until = 0
     response = post_sms(client, "address")
     assert "could not take" not in only_message(response)
     response.close()  # the answer has gone to Twilio: the spool is replayed
@@ -208,3 +210,27 @@ def test_one_bad_spool_line_blocks_nothing_after_it(make_app):
     [check] = [c for c in doctor.run(app) if c.name == "spool"]
     assert check.status == doctor.WARN and "3 texts" in check.detail
     assert replay_spool(app) == 0  # nothing left to block or replay
+
+
+def test_a_burst_under_a_hung_database_waits_for_it_once(make_app):
+    """Issue 21's reproduction: with messages locked and 10 texts at once, each waited
+    WEBHOOK_DB_TIMEOUT in turn (answers at 5, 10, 15, 20, 25 s on two workers). After one
+    timeout the process answers without the database for WEBHOOK_BREAKER_SECONDS, then
+    tries it again; every text is recorded later, once."""
+    app = make_app(WEBHOOK_DB_TIMEOUT="1", WEBHOOK_BREAKER_SECONDS="60")
+    client = app.test_client()
+    sids = [new_sid() for _ in range(10)]
+    took = []
+    with messages_locked(app):
+        for sid in sids:
+            started = time.monotonic()
+            assert "could not take" in only_message(post_sms(client, "hours", sid=sid))
+            took.append(time.monotonic() - started)
+    assert took[0] >= 1  # the first waited for the database...
+    assert sum(took[1:]) < 1  # ...the other nine did not (without the breaker: 9 s more)
+    app.extensions["db_breaker"].open_until = 0  # a minute on: the database is asked again
+    response = post_sms(client, "address")
+    assert "could not take" not in only_message(response)
+    response.close()  # the spool is replayed after the answer
+    for sid in sids:
+        assert stored(app, Message.message_sid == sid) == 1
