@@ -15,7 +15,7 @@ from bot.models import DATABASE_UNAVAILABLE, Patient, Thread, db, utcnow
 from bot.phones import staff_facing
 from bot.segments import GSM7_BASIC, GSM7_EXTENSION, SPANISH_ACCENTS
 from bot.sender import worth_retrying
-from bot.staff import ActionForm, ReplyForm, require_sign_in
+from bot.staff import ActionForm, ReplyForm, earlier_than, require_sign_in
 
 bp = Blueprint("inbox", __name__)
 bp.before_request(require_sign_in)
@@ -98,7 +98,7 @@ def thread(thread_id: int):
         thread=record,
         patient=patient,
         reason=th.REASONS.get(record.reason, record.reason),
-        messages=pt.conversation(db.session, record.phone),
+        conversation=pt.conversation(db.session, record.phone, earlier_than()),
         reply=ReplyForm(),
         action=ActionForm(),
         opted_out=bool(pt.opted_out_numbers(db.session, [record.phone])),

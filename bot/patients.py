@@ -754,8 +754,22 @@ def schedule_history(session: Session, patient_id: int, limit: int = 20) -> list
     )
 
 
-def conversation(session: Session, phone: str, limit: int = 200) -> list[Message]:
-    newest = session.scalars(
-        select(Message).where(Message.phone == phone).order_by(Message.id.desc()).limit(limit)
-    ).all()
-    return list(reversed(newest))
+CONVERSATION_PAGE = 12  # texts shown at once: the newest, "earlier" above them
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """A number's texts, oldest first: the newest ``CONVERSATION_PAGE`` (or those before
+    ``before``), and the id to ask for the ones before them, when there are any."""
+
+    messages: list[Message]
+    earlier: int | None
+
+
+def conversation(session: Session, phone: str, before: int | None = None) -> Conversation:
+    query = select(Message).where(Message.phone == phone)
+    if before is not None:
+        query = query.where(Message.id < before)
+    newest = session.scalars(query.order_by(Message.id.desc()).limit(CONVERSATION_PAGE + 1)).all()
+    shown = list(reversed(newest[:CONVERSATION_PAGE]))
+    return Conversation(shown, shown[0].id if len(newest) > CONVERSATION_PAGE else None)

@@ -139,6 +139,12 @@ def _patient(patient_id: int, removed_too: bool = False) -> Patient:
     return patient
 
 
+def earlier_than() -> int | None:
+    """The conversation's "earlier" link: the texts before this message id."""
+    before = request.args.get("before", "")
+    return int(before) if before.isdigit() and len(before) < 19 else None
+
+
 def _today(zone: str):
     return utcnow().astimezone(ZoneInfo(zone)).date()
 
@@ -387,7 +393,7 @@ def patient(patient_id: int):
         ],
         history=pt.consent_history(db.session, record.phone),
         never_invited=pt.never_invited(db.session, record),
-        messages=pt.conversation(db.session, record.phone),
+        conversation=pt.conversation(db.session, record.phone, earlier_than()),
         reminders=pt.reminder_history(db.session, record.id),
         reminder_labels=pt.REMINDER_LABELS,
         clock=pt.clock,

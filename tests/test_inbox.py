@@ -343,3 +343,26 @@ def test_outsiders_cannot_page_the_on_call_phone_all_night(alerting_app, fake_tw
     sign_in(staff)
     inbox = staff.get("/inbox").get_data(as_text=True)
     assert "3 urgent texts from numbers not enrolled did not page the on-call phone" in inbox
+
+
+def test_a_thread_opens_at_its_newest_texts_with_earlier_ones_a_link_away(staff_client, twilio_app):
+    """Issue 25: under a month of reminders and DONEs, the urgent text and the reply box
+    were thousands of pixels down. The newest dozen are shown, "Earlier texts" above."""
+    client = twilio_app.test_client()
+    for day in range(30):
+        post_sms(client, f"old question number {day:02d}")
+    post_sms(client, "I can't feel my legs")
+    thread = thread_of(twilio_app)
+    page = staff_client.get(f"/inbox/{thread.id}").get_data(as_text=True)
+    assert "I can&#39;t feel my legs" in page and "Earlier texts" in page
+    assert "old question number 00" not in page  # a month back: a link away
+    assert page.index("I can&#39;t feel my legs") < page.index('id="reply"')
+    earlier = re.search(r'href="\?before=(\d+)#conversation"', page).group(1)
+    back = staff_client.get(f"/inbox/{thread.id}?before={earlier}").get_data(as_text=True)
+
+    def numbers(html):
+        return sorted(int(n) for n in re.findall(r"old question number (\d+)", html))
+
+    newest, before = numbers(page), numbers(back)
+    assert "Newest texts" in back and before and max(before) < min(newest)
+    assert "I can&#39;t feel my legs" not in back
