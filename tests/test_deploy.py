@@ -142,6 +142,9 @@ def test_release_web_and_clock_as_written(new_database, fake_twilio, tmp_path):
         "SPOOL_DIR": str(tmp_path / "spool"),
         "LOG_FORMAT": "json",
         "METRICS_TOKEN": "deploy-metrics-token",
+        # /readyz answers from its last result for 2 s in production: here each check must
+        # see what just changed (the clock's first sweep), so it asks every time.
+        "READY_CACHE_SECONDS": "0",
     }
     entries = procfile()
     release = subprocess.run(
