@@ -23,7 +23,7 @@ from twilio.rest import Client
 
 from bot.health import behind, read_database
 from bot.models import DATABASE_UNAVAILABLE, db, utcnow
-from bot.sender import QuickHttpClient, timeouts_from_config
+from bot.sender import QuickHttpClient, page_error, timeouts_from_config
 from bot.spool import QUARANTINE
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
@@ -204,8 +204,8 @@ def twilio(app: Flask, http: requests.Session) -> Checks:
     except TwilioRestException as exc:
         found = _lookup_failed(f"Twilio refused the lookup ({exc.status}, error {exc.code})")
     except TwilioException as exc:  # a list page's error
-        status = getattr(exc.args[1], "status_code", "?") if len(exc.args) > 1 else "?"
-        found = _lookup_failed(f"Twilio refused the lookup ({status})")
+        status, code = page_error(exc)
+        found = _lookup_failed(f"Twilio refused the lookup ({status}, error {code})")
     except requests.RequestException as exc:
         found = _lookup_failed(f"Twilio cannot be reached ({type(exc).__name__})")
     if isinstance(found, Check):

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from bot import patients as pt
 from bot.models import Message
-from bot.sender import Limits, Sender
+from bot.sender import Limits, Sender, worth_retrying
 
 
 @dataclass
@@ -78,10 +78,6 @@ def run(
         session.commit()
         if result.ok:
             report.sent += 1
-        elif not result.unknown and pt.OUTBOX in _status(session, row.id):
+        elif worth_retrying(result):  # back in the outbox (record_claims)
             report.waiting += 1
     return report
-
-
-def _status(session: Session, message_id: int) -> str:
-    return session.scalar(select(Message.status).where(Message.id == message_id)) or ""

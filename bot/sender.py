@@ -371,7 +371,7 @@ class _Batches:
                 error = f"{exc.status} {exc.code} {exc.msg}"
                 return Found(error=error, retryable=_retry_status(exc.status))
             except TwilioException as exc:  # a list page's error: the status in its answer
-                status, code = _page_error(exc)
+                status, code = page_error(exc)
                 metrics.twilio_error(code if code is not None else status)
                 error = f"{status} {code} {exc.args[0] if exc.args else ''}"
                 return Found(error=error, retryable=status is None or _retry_status(status))
@@ -418,7 +418,7 @@ def _retry_status(status: int) -> bool:
     return status == 429 or status >= 500
 
 
-def _page_error(exc: TwilioException) -> tuple[int | None, int | None]:
+def page_error(exc: TwilioException) -> tuple[int | None, int | None]:
     """The HTTP status and Twilio's error code of a list page Twilio refused: the library
     raises its plain ``TwilioException("Unable to fetch page", response)`` without them."""
     response = exc.args[1] if len(exc.args) > 1 else None

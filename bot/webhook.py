@@ -288,6 +288,7 @@ def status_callback():
         return Response(message, 400, mimetype="text/plain")
     code_text = request.form.get("ErrorCode", "").strip()
     code = int(code_text) if code_text.isdigit() and len(code_text) <= 6 else None
+    refused = undelivered.carrier_refused(status, code)
     with db.engine.begin() as conn:
         conn.execute(
             update(Message.__table__)
@@ -299,11 +300,11 @@ def status_callback():
             .where(ReminderDelivery.__table__.c.message_sid == sid)
             .values(delivery_status=status)
         )
-        if undelivered.carrier_refused(status, code):
+        if refused:
             undelivered.reported(
                 conn, sid, status, code, current_app.config["UNDELIVERED_PAUSE_AFTER"], utcnow()
             )
-    if undelivered.carrier_refused(status, code):
+    if refused:
         log.info("the carrier did not deliver %s: %s (error %s)", sid, status, code)
     else:
         log.debug("status %s for %s%s", status, sid, f" (error {code})" if code else "")

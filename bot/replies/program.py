@@ -42,8 +42,6 @@ MY_REMINDER = re.compile(
     r"\b(mensaj\w*|recordatorio\w*|texto\w*|msj\w*|reminders?|texts?)\b.*\b(llega|llegan|come|comes|"
     r"arrive|arrives)\b.*\b(fines? de semana|weekends?|sabado|domingo|saturday|sunday|dias|days)\b"
 )
-# Asked, any word for the reminders is about them ("el recordatorio llega tambien los fines
-# de semana?", "q dias de la semana me recuerdan").
 # When or how often the reminder is sent: about the reminder, whatever else the text names
 # ("cuantos dias a la semana me mandan el recordatorio").
 SENT_WHEN = re.compile(
@@ -55,6 +53,8 @@ SENT_WHEN = re.compile(
 WHICH_EXERCISES = re.compile(
     r"\b(what|which|cuales|que) (exercises|stretches|ejercicios|estiramientos)\b"
 )
+# Asked, any word for the reminders is about them ("el recordatorio llega tambien los fines
+# de semana?", "q dias de la semana me recuerdan").
 REMINDERS = re.compile(r"\b(reminders?|remind\w*|recordatorios?|recuerdan|aviso|avisos)\b")
 # and, after the routine's words ("my exercises? phone deleted the msgs"), the texts
 THE_TEXTS = re.compile(
@@ -251,7 +251,7 @@ def _number(word: str) -> int:
     return int(word) if word.isdigit() else NUMBERS[word]
 
 
-_FIXABLE_HEADS = frozenset(w[:2] for w in FIXABLE) | {"ex", "ej", "re"}
+_FIXABLE_HEADS = frozenset(w[:2] for w in FIXABLE)
 
 
 @lru_cache(maxsize=4096)
