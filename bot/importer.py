@@ -37,7 +37,7 @@ from flask import Flask
 from sqlalchemy import select, update
 
 from bot import patients as pt
-from bot.models import ImportJob, Patient, db, utcnow
+from bot.models import ImportJob, Patient, begin_writing, db, utcnow
 from bot.phones import staff_facing
 from bot.quiet_hours import SendingHours
 from bot.sender import limits_from_config, pipelined
@@ -230,6 +230,7 @@ def import_csv(
     to_invite: list[tuple[int, int]] = []  # (line, patient id)
     session = db.session
     for start in range(0, len(parsed), BATCH):
+        begin_writing(session)  # it reads the batch's numbers, then enrolls
         batch = parsed[start : start + BATCH]
         phones = [e.phone for _, e in batch]
         existing = {
@@ -276,6 +277,7 @@ def preview_csv(app: Flask, data: bytes | str) -> Preview:
     hours, now = SendingHours.from_config(app.config), utcnow()
     session = db.session
     for start in range(0, len(parsed), BATCH):
+        begin_writing(session)  # it reads the batch's numbers, then enrolls
         batch = parsed[start : start + BATCH]
         phones = [e.phone for _, e in batch]
         existing = {
@@ -521,6 +523,7 @@ def _invite_all(app: Flask, to_invite, report: ImportReport, progress: Progress 
         for start in range(0, len(jobs), BATCH):
             batch = jobs[start : start + BATCH]
             texts = [(phone, text) for _, phone, text in batch]
+            begin_writing(session)  # after this run's reads: the claims write at once
             claims = pt.claim_texts(session, texts, "invitation", utcnow())
             yield [(claim, *job) for claim, job in zip(claims, batch, strict=True)]
 

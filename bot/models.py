@@ -77,6 +77,17 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 
 
+def begin_writing(session) -> None:
+    """End the session's transaction and begin the next as a writer. On SQLite a
+    transaction that read and then writes fails at once ("database is locked", whatever
+    busy_timeout says) when another connection wrote in between; begun as a writer
+    (BEGIN IMMEDIATE, ``bot._tune_sqlite``) it holds the write lock from its first read,
+    so the other connection waits its turn instead. PostgreSQL ignores the option. For
+    short transactions only (one batch of rows): never across a call to Twilio."""
+    session.commit()
+    session.connection(execution_options={"sqlite_immediate": True})
+
+
 class Message(db.Model):
     """Every text in or out, as it was sent or received."""
 

@@ -412,6 +412,7 @@ def reconcile_claims(
         .where(Message.status == CLAIMED, Message.created_at <= now - older_than)
         .order_by(Message.id)
     ).all()
+    session.commit()  # no transaction open while Twilio is asked (nor a stale snapshot)
     if not stale:
         return 0, 0
     answers = sender.find_sent_many([(r.phone, r.body, r.created_at) for r in stale], limits)

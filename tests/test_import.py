@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 import re
 from pathlib import Path
 
@@ -619,3 +620,52 @@ def test_the_clock_drops_an_upload_never_confirmed_after_an_hour(staff_client, t
     with twilio_app.app_context():
         job = db.session.scalar(select(ImportJob))
         assert (job.status, job.upload) == ("cancelled", None)
+
+
+@pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL", "sqlite").startswith("sqlite"),
+    reason="SQLite's snapshots: PostgreSQL waits for the row lock instead",
+)
+def test_an_import_is_whole_when_another_connection_writes_meanwhile(
+    twilio_app, fake_twilio, tmp_path
+):
+    """On SQLite a transaction that read and then writes fails at once ('database is
+    locked', busy_timeout or not) when another connection wrote in between: a page saving
+    its session while a background import enrolls (seen in CI). Here another connection
+    writes after every read of the import: each of its transactions that writes began as
+    a writer (the other connection is refused meanwhile) or wrote first."""
+    import sqlite3
+
+    from sqlalchemy import event
+
+    runner = twilio_app.test_cli_runner()
+    someone = HEADER + "Someone Else,+1 202 555 0199,,cat camel,09:00,\n"
+    assert runner.invoke(args=["patients", "import", write(tmp_path, someone)]).exit_code == 0
+    with twilio_app.app_context():
+        engine, path = db.engine, db.engine.url.database
+    other_writes = []
+
+    def write_meanwhile(conn, cursor, statement, *_):
+        if not statement.startswith("SELECT"):
+            return
+        other = sqlite3.connect(path, timeout=0)
+        try:
+            other.execute(
+                "UPDATE patients SET name = ? WHERE phone = '+12025550199'",
+                (f"Renamed {len(other_writes)}",),
+            )
+            other.commit()
+            other_writes.append("written")
+        except sqlite3.OperationalError as exc:
+            other_writes.append(str(exc))  # the import holds the write lock: it waits
+        finally:
+            other.close()
+
+    event.listen(engine, "after_cursor_execute", write_meanwhile)
+    try:
+        result = runner.invoke(args=["patients", "import", write(tmp_path, HEADER + GOOD)])
+    finally:
+        event.remove(engine, "after_cursor_execute", write_meanwhile)
+    assert "written" in other_writes, "no write between the import's statements"
+    assert result.exit_code == 0, result.output
+    assert "3 enrolled" in result.output and len(fake_twilio.messages) == 4
