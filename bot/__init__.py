@@ -25,14 +25,24 @@ from bot.replies import Replier
 from bot.sender import make_sender
 from bot.spool import Spool
 
-ROOT = Path(__file__).resolve().parent.parent
 CONNECT_TIMEOUT = 3  # seconds to reach PostgreSQL before the database counts as down
-MIGRATIONS = ROOT / "db"
+
+
+def _shipped(inside: str, top_level: str) -> Path:
+    """A folder of the project's: in the package where a wheel installed it (pyproject.toml
+    maps it there), else the checkout's top-level folder."""
+    package = Path(__file__).resolve().parent
+    installed = package / inside
+    return installed if installed.is_dir() else package.parent / top_level
+
+
+TEMPLATES = _shipped("templates", "templates")
+MIGRATIONS = _shipped("migrations", "db")
 log = logging.getLogger("bot")
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True, template_folder=str(ROOT / "templates"))
+    app = Flask(__name__, instance_relative_config=True, template_folder=str(TEMPLATES))
     config = settings.from_environment()
     config.update(test_config or {})
     settings.check(config, app.instance_path, app.debug, bool(config.get("TESTING")))

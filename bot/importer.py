@@ -233,12 +233,15 @@ def import_csv(
         begin_writing(session)  # it reads the batch's numbers, then enrolls
         batch = parsed[start : start + BATCH]
         phones = [e.phone for _, e in batch]
-        existing = {
-            p.phone: p for p in session.scalars(select(Patient).where(Patient.phone.in_(phones)))
+        enrolled = {
+            p.phone: p
+            for p in session.scalars(
+                select(Patient).where(Patient.phone.in_(phones), Patient.removed_at.is_(None))
+            )
         }
         for line, enrollment in batch:
-            patient = existing.get(enrollment.phone)
-            if patient is not None and patient.removed_at is None:
+            patient = enrolled.get(enrollment.phone)
+            if patient is not None:
                 report.duplicates += 1
                 to_invite.append((line, patient.id))  # invited below only if never invited
                 continue

@@ -98,7 +98,9 @@ def thread(thread_id: int):
         thread=record,
         patient=patient,
         reason=th.REASONS.get(record.reason, record.reason),
-        conversation=pt.conversation(db.session, record.phone, earlier_than()),
+        conversation=pt.conversation(
+            db.session, pt.number_history(db.session, record.phone), earlier_than()
+        ),
         reply=ReplyForm(),
         action=ActionForm(),
         opted_out=bool(pt.opted_out_numbers(db.session, [record.phone])),

@@ -213,13 +213,24 @@ class Patient(db.Model):
     """
 
     __tablename__ = "patients"
+    __table_args__ = (
+        Index(
+            "uq_patients_phone_enrolled",
+            "phone",
+            unique=True,
+            postgresql_where=text("removed_at IS NULL"),
+            sqlite_where=text("removed_at IS NULL"),
+        ),  # fmt: skip
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
     # The name as searched: lower case, no accents, apostrophes or punctuation ("garcia"
     # finds María García, "oconnor" O'Connor). Kept in step with ``name`` (``_searchable``).
     search_name: Mapped[str | None] = mapped_column(String(120))
-    phone: Mapped[str] = mapped_column(String(32), unique=True)  # E.164
+    # E.164. One patient at a time holds a number: a removed patient's record keeps it
+    # beside the record of a new person enrolled on it later (a recycled number).
+    phone: Mapped[str] = mapped_column(String(32), index=True)
     language: Mapped[str] = mapped_column(String(2), default="en")  # "en" or "es"
     routine: Mapped[list[str]] = mapped_column(JSON, default=list)  # exercise ids, in order
     reminder_time: Mapped[dt.time] = mapped_column(Time)  # local time of day
@@ -235,6 +246,10 @@ class Patient(db.Model):
     enrolled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     enrolled_by: Mapped[str] = mapped_column(String(254))  # staff email, or "import"
     removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # A new person enrolled on a number a removed patient had: the number's texts and
+    # consents are this record's from this moment on (``bot.patients.history``); None:
+    # all of them. The former patient's record ends here.
+    history_from: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # The number's last opt-in or opt-out by text, copied from consent_events by database
     # triggers (migration 0012) so that pages counting thousands of patients' statuses read
     # one table. What decides whether a number is texted is always consent_events itself.

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from sqlalchemy import and_, case, delete, func, insert, null, or_, select, update
+from sqlalchemy import and_, case, delete, func, insert, null, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from bot import audit, metrics, quiet_hours
@@ -229,12 +229,20 @@ def enroll(
     session: Session, enrollment: Enrollment, recorded_by: str, source: str, now: dt.datetime
 ) -> Patient:
     """Add the patient and record the in-person agreement. Raises EnrollmentError for a
-    number already enrolled. A removed patient's number is enrolled again on the same row,
-    so the history stays with it."""
-    existing = session.scalar(select(Patient).where(Patient.phone == enrollment.phone))
-    if existing is not None and existing.removed_at is None:
+    number already enrolled. On a number a removed patient had: the same person (the same
+    name, as searched) comes back on their own record, history and all; anyone else is a
+    new person on a new record (a recycled number), which holds only what comes after."""
+    records = session.scalars(
+        select(Patient).where(Patient.phone == enrollment.phone).order_by(Patient.id.desc())
+    ).all()
+    existing = next((p for p in records if p.removed_at is None), None)
+    if existing is not None:
         raise EnrollmentError("phone", f"{enrollment.phone} is already enrolled ({existing.name}).")
-    patient = existing or Patient(phone=enrollment.phone)
+    former = records[0] if records else None
+    returning = former is not None and former.search_name == normalize(enrollment.name)[:120]
+    patient = former if returning else Patient(phone=enrollment.phone)
+    if former is not None and not returning:
+        patient.history_from = now
     patient.name = enrollment.name
     patient.language = enrollment.language
     patient.routine = list(enrollment.routine)
@@ -258,7 +266,47 @@ def enroll(
         )
     )
     session.flush()
+    if patient.history_from is not None:
+        # The insert's trigger copied the number's last text, the former patient's.
+        session.execute(update(Patient).where(Patient.id == patient.id).values(last_text_at=None))
     return patient
+
+
+@dataclass(frozen=True)
+class History:
+    """What of a number's texts and consents is one patient's record: those from
+    ``since`` (the record began on a recycled number; None: from the first) and before
+    ``until`` (another person was enrolled on the number since; None: to this day)."""
+
+    phone: str
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+
+    def holds(self, created_at):
+        """SQL condition: a row of the number (by its creation time) is of this record."""
+        bounds = [created_at >= self.since] if self.since else []
+        bounds += [created_at < self.until] if self.until else []
+        return and_(*bounds) if bounds else true()
+
+    @property
+    def number_still_theirs(self) -> bool:
+        return self.until is None
+
+
+def history(session: Session, patient: Patient) -> History:
+    until = session.scalar(
+        select(func.min(Patient.history_from)).where(
+            Patient.phone == patient.phone, Patient.id > patient.id
+        )
+    )
+    return History(patient.phone, patient.history_from, until)
+
+
+def number_history(session: Session, phone: str) -> History:
+    """The number's texts as an inbox thread shows them: those of the patient enrolled on
+    it now (a new person on a recycled number sees none of the former patient's)."""
+    patient = enrolled(session, phone)
+    return History(phone, patient.history_from if patient else None)
 
 
 def invitation_text(content: Content, patient: Patient) -> str:
@@ -330,13 +378,23 @@ def time_allowed(at: dt.time, phone: str, state: str | None, hours: SendingHours
         )
 
 
+def _invitations_of_record():
+    """SQL condition on Message: an invitation to the patient's number since the record
+    began (one to a former patient of a recycled number is not this patient's)."""
+    return and_(
+        Message.phone == Patient.phone,
+        Message.kind == "invitation",
+        or_(Patient.history_from.is_(None), Message.created_at >= Patient.history_from),
+    )
+
+
 def never_invited_filter():
-    """SQL condition: no invitation to the patient's number was accepted by Twilio, nor is
-    one claimed (being sent, or sent by a process that died before recording Twilio's
+    """SQL condition: no invitation to the patient was accepted by Twilio, nor is one
+    claimed (being sent, or sent by a process that died before recording Twilio's
     answer: reconciled with Twilio before the number is invited again)."""
     return ~(
         select(Message.id)
-        .where(Message.phone == Patient.phone, Message.kind == "invitation")
+        .where(_invitations_of_record())
         .where(or_(Message.message_sid.is_not(None), Message.status == CLAIMED))
         .exists()
     )
@@ -485,15 +543,19 @@ def delete_patient_data(
     commits, so it is all or nothing. Gone: every text to or from the number (questions,
     replies, invitations, reminders, staff's), the text and number of every daily reminder,
     the days done with their pain scores, the changes to the reminders, the inbox thread,
-    the number's language, any import waiting for a confirmation, the name and routine.
+    the number's language, any import waiting for a confirmation, the name and routine; on
+    a recycled number, of the texts only those of this patient's record (``history``), and
+    the thread and the language only while the number is still theirs.
     Kept, as the law requires: the consent history (when the number
     agreed, opted out or back in: proof that it is not texted without consent; the
     patient's row keeps the number, which links the patient to that proof), the row of
     each day's reminder without its text (so nothing is sent twice that day), and the
     audit line this writes (who deleted, when, from where). The patient is removed: no
     more reminders. What was done is returned, as written in the audit line."""
-    phone = patient.phone
-    texts = session.execute(delete(Message).where(Message.phone == phone)).rowcount
+    phone, record = patient.phone, history(session, patient)
+    texts = session.execute(
+        delete(Message).where(Message.phone == phone, record.holds(Message.created_at))
+    ).rowcount
     reminders = session.execute(
         update(ReminderDelivery)
         .where(ReminderDelivery.patient_id == patient.id)
@@ -503,8 +565,9 @@ def delete_patient_data(
     # (a pain pause says why), the inbox thread, the number's language.
     days = session.execute(delete(AdherenceDay).where(AdherenceDay.patient_id == patient.id))
     session.execute(delete(ScheduleChange).where(ScheduleChange.patient_id == patient.id))
-    session.execute(delete(Thread).where(Thread.phone == phone))
-    session.execute(delete(PhoneLanguage).where(PhoneLanguage.phone == phone))
+    if record.number_still_theirs:  # else the thread and the language are the new person's
+        session.execute(delete(Thread).where(Thread.phone == phone))
+        session.execute(delete(PhoneLanguage).where(PhoneLanguage.phone == phone))
     # Uploads waiting for a confirmation may hold the patient's row: dropped (staff upload
     # the file again); the dashboard's daily figures are counts without anyone in them.
     previews = session.execute(
@@ -586,11 +649,7 @@ def status_expression():
 
 
 def last_invitation():
-    return (
-        select(func.max(Message.created_at))
-        .where(Message.phone == Patient.phone, Message.kind == "invitation")
-        .scalar_subquery()
-    )
+    return select(func.max(Message.created_at)).where(_invitations_of_record()).scalar_subquery()
 
 
 PAGE = 50
@@ -706,12 +765,24 @@ def patient_status(session: Session, patient: Patient) -> str:
     return status_of(patient, action, at)
 
 
-def consent_history(session: Session, phone: str) -> list[ConsentEvent]:
-    return list(
-        session.scalars(
-            select(ConsentEvent).where(ConsentEvent.phone == phone).order_by(ConsentEvent.id)
+def consent_history(session: Session, history: History) -> list[ConsentEvent]:
+    """The record's consent events, oldest first; on a recycled number, the number's last
+    opt-in or opt-out before the record began comes first: it still holds (a number that
+    texted STOP is not texted until it texts START, whoever has it now)."""
+    of_number = select(ConsentEvent).where(ConsentEvent.phone == history.phone)
+    before: list[ConsentEvent] = []
+    if history.since is not None:
+        last = session.scalar(
+            of_number.where(
+                ConsentEvent.created_at < history.since,
+                ConsentEvent.action.in_(SMS_CONSENT_ACTIONS),
+            ).order_by(ConsentEvent.id.desc())
         )
+        before = [last] if last is not None else []
+    events = session.scalars(
+        of_number.where(history.holds(ConsentEvent.created_at)).order_by(ConsentEvent.id)
     )
+    return before + list(events)
 
 
 REMINDER_LABELS = {
@@ -767,8 +838,8 @@ class Conversation:
     earlier: int | None
 
 
-def conversation(session: Session, phone: str, before: int | None = None) -> Conversation:
-    query = select(Message).where(Message.phone == phone)
+def conversation(session: Session, history: History, before: int | None = None) -> Conversation:
+    query = select(Message).where(Message.phone == history.phone, history.holds(Message.created_at))
     if before is not None:
         query = query.where(Message.id < before)
     newest = session.scalars(query.order_by(Message.id.desc()).limit(CONVERSATION_PAGE + 1)).all()

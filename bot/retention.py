@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot import patients as pt
 from bot.models import (
     AdherenceDay,
-    ConsentEvent,
     Message,
     Patient,
     ReminderDelivery,
@@ -93,13 +93,14 @@ def _of_patient(session: Session, model, patient: Patient, order):
 
 def patient_export(session: Session, patient: Patient, status: str) -> dict:
     """Everything the clinic holds on one patient, newest last, times in UTC (ISO 8601)."""
+    record = pt.history(session, patient)  # on a recycled number, this patient's part
     texts = session.scalars(
-        select(Message).where(Message.phone == patient.phone).order_by(Message.id)
+        select(Message)
+        .where(Message.phone == patient.phone, record.holds(Message.created_at))
+        .order_by(Message.id)
     )
     reminders = _of_patient(session, ReminderDelivery, patient, ReminderDelivery.local_date)
-    consent = session.scalars(
-        select(ConsentEvent).where(ConsentEvent.phone == patient.phone).order_by(ConsentEvent.id)
-    )
+    consent = pt.consent_history(session, record)
     changes = _of_patient(session, ScheduleChange, patient, ScheduleChange.id)
     days = _of_patient(session, AdherenceDay, patient, AdherenceDay.local_date)
     return {

@@ -379,6 +379,7 @@ def invite(patient_id: int):
 @bp.get("/patients/<id:patient_id>")
 def patient(patient_id: int):
     record = _patient(patient_id, removed_too=True)
+    record_history = pt.history(db.session, record)
     content = _content()
     audit.note("view_patient", record.id)
     db.session.commit()
@@ -391,9 +392,9 @@ def patient(patient_id: int):
         routine=[
             content.exercise(x) for x in record.routine if x in {e.id for e in content.exercises}
         ],
-        history=pt.consent_history(db.session, record.phone),
+        history=pt.consent_history(db.session, record_history),
         never_invited=pt.never_invited(db.session, record),
-        conversation=pt.conversation(db.session, record.phone, earlier_than()),
+        conversation=pt.conversation(db.session, record_history, earlier_than()),
         reminders=pt.reminder_history(db.session, record.id),
         reminder_labels=pt.REMINDER_LABELS,
         clock=pt.clock,

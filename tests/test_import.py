@@ -669,3 +669,28 @@ def test_an_import_is_whole_when_another_connection_writes_meanwhile(
     assert "written" in other_writes, "no write between the import's statements"
     assert result.exit_code == 0, result.output
     assert "3 enrolled" in result.output and len(fake_twilio.messages) == 4
+
+
+def test_an_import_enrolls_a_new_person_on_a_removed_patients_number_anew(
+    twilio_app, fake_twilio, tmp_path
+):
+    """A recycled number in a file: a new record for the new person, invited, the former
+    patient's record untouched; the same name again is the same person back."""
+    runner = twilio_app.test_cli_runner()
+    ana = HEADER + "Ana Lopez,(202) 555-0101,,cat camel,09:00,\n"
+    assert runner.invoke(args=["patients", "import", write(tmp_path, ana)]).exit_code == 0
+    with twilio_app.app_context():
+        former = db.session.scalar(select(Patient))
+        former.removed_at = dt.datetime.now(dt.UTC)
+        db.session.commit()
+    bo = HEADER + "Bo Chen,(202) 555-0101,,birddog,09:00,\n"
+    result = runner.invoke(args=["patients", "import", write(tmp_path, bo)])
+    assert "1 enrolled" in result.output and "1 invitations sent" in result.output
+    with twilio_app.app_context():
+        records = db.session.scalars(select(Patient).order_by(Patient.id)).all()
+        assert [(p.name, p.removed_at is None) for p in records] == [
+            ("Ana Lopez", False), ("Bo Chen", True)
+        ]  # fmt: skip
+        assert records[0].routine == ["cat-camel"] and records[1].history_from is not None
+    result = runner.invoke(args=["patients", "import", write(tmp_path, bo)])
+    assert "1 already enrolled" in result.output  # not a third record

@@ -830,3 +830,73 @@ def test_invitations_stop_at_the_days_cap(make_app, fake_twilio):
     shown = page(client.get(second.location))
     assert "held: today&#39;s 1 invitations (INVITATIONS_PER_DAY) are sent" in shown
     assert len(fake_twilio.messages) == 1
+
+
+def test_a_recycled_number_is_a_new_person_on_a_new_record(admin_client, twilio_app, fake_twilio):
+    """Issue 21, item 5: a removed patient's number, given by the carrier to someone else
+    and enrolled for them, used to take the removed patient's row: the new person's page
+    and export showed the former patient's texts and consents. A new person is a new
+    record holding only what comes after; the former patient's record keeps theirs, and
+    the same person coming back is on their own record again."""
+    from bot.models import Thread
+
+    client = admin_client
+    enroll_form(client)  # Ana Lopez
+    ana = patient_row(twilio_app)
+    post_sms(client, "YES", phone=NEW_PATIENT)
+    post_sms(client, "can I talk to a person about my knee surgery", phone=NEW_PATIENT)
+    token = csrf_token(client, f"/patients/{ana.id}")
+    client.post(f"/patients/{ana.id}/remove", data={"csrf_token": token})
+
+    response = enroll_form(client, name="Bo Chen")
+    assert response.status_code == 302, page(response)
+    with twilio_app.app_context():
+        bo = db.session.scalar(
+            select(Patient).where(Patient.phone == NEW_PATIENT, Patient.removed_at.is_(None))
+        )
+        thread_id = db.session.scalar(select(Thread.id).where(Thread.phone == NEW_PATIENT))
+    assert bo.id != ana.id and bo.name == "Bo Chen"
+    invitations = [m for m in fake_twilio.sent_to(NEW_PATIENT) if "YES" in m.body]
+    assert len(invitations) == 2  # Ana's was Ana's: Bo is invited too
+    post_sms(client, "YES", phone=NEW_PATIENT)
+    post_sms(client, "what time is my reminder", phone=NEW_PATIENT)
+
+    bos_page = page(client.get(f"/patients/{bo.id}"))
+    assert "Bo Chen" in bos_page and "what time is my reminder" in bos_page
+    assert "knee surgery" not in bos_page and "Ana Lopez" not in bos_page
+    assert "Subscribed" in bos_page
+    for kind in ("json", "csv"):
+        export = page(client.get(f"/patients/{bo.id}/export.{kind}"))
+        assert "what time is my reminder" in export and "knee surgery" not in export
+        assert "Ana Lopez" not in export
+    thread = page(client.get(f"/inbox/{thread_id}"))
+    assert "what time is my reminder" in thread and "knee surgery" not in thread
+
+    anas_page = page(client.get(f"/patients/{ana.id}"))
+    assert "knee surgery" in anas_page and "what time is my reminder" not in anas_page
+    export = page(client.get(f"/patients/{ana.id}/export.json"))
+    assert "knee surgery" in export and "what time is my reminder" not in export
+    listed = page(client.get("/patients"))
+    assert "Bo Chen" in listed and "Ana Lopez" not in listed
+
+    # Ana's data deleted at her request: Bo's texts and thread are Bo's, and stay.
+    token = csrf_token(client, f"/patients/{ana.id}")
+    client.post(f"/patients/{ana.id}/delete-data", data={"csrf_token": token})
+    bos_page = page(client.get(f"/patients/{bo.id}"))
+    assert "what time is my reminder" in bos_page
+    assert client.get(f"/inbox/{thread_id}").status_code == 200
+
+    # Bo removed and enrolled again by the same name: his own record, history and all.
+    token = csrf_token(client, f"/patients/{bo.id}")
+    client.post(f"/patients/{bo.id}/remove", data={"csrf_token": token})
+    assert enroll_form(client, name="bo chen").status_code == 302
+    again = patient_row_enrolled(twilio_app)
+    assert again.id == bo.id
+    assert "what time is my reminder" in page(client.get(f"/patients/{bo.id}"))
+
+
+def patient_row_enrolled(app, phone=NEW_PATIENT) -> Patient | None:
+    with app.app_context():
+        return db.session.scalar(
+            select(Patient).where(Patient.phone == phone, Patient.removed_at.is_(None))
+        )
