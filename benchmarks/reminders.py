@@ -226,7 +226,7 @@ def clocks(database_url: str, base_url: str, patients: int, count: int) -> None:
 
 
 def crash(database_url: str, base_url: str, patients: int) -> None:
-    env = {**os.environ, **environment(database_url, base_url), "REMINDER_CLAIM_TIMEOUT": "0"}
+    env = {**os.environ, **environment(database_url, base_url), "CLAIM_TIMEOUT": "0"}
     command = [sys.executable, "-m", "flask", "--app", "bot", "reminders", "send-due"]
     first = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
     while stand_in_stats(base_url)["messages"] < patients // 3:

@@ -7,19 +7,17 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, render_template, request
-from flask.sessions import SecureCookieSessionInterface
+from flask import Flask
 from flask_migrate import Migrate
-from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import create_engine, event
 from twilio.request_validator import RequestValidator
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from bot import checkins, logs, quiet_hours, security
+from bot import checkins, logs, quiet_hours
 from bot import config as settings
-from bot.auth import login_manager
+from bot.answering import Breaker
 from bot.content import ContentError, load_content
-from bot.models import DATABASE_UNAVAILABLE, db
+from bot.models import db
 from bot.quiet_hours import SendingHours
 from bot.replies import Replier
 from bot.sender import make_sender
@@ -68,6 +66,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["twilio_shared_key_validator"] = (
         RequestValidator(shared_key) if shared_key else None
     )
+    for renamed in app.config.get("RENAMED_SETTINGS", ()):
+        log.warning("%s", renamed)
     if not token:
         log.warning(
             "TWILIO_AUTH_TOKEN is not set: POST /sms refuses every request (403) until it is. "
@@ -108,11 +108,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             )
     app.extensions["spool"] = Spool(app.config["SPOOL_DIR"])
     Migrate(app, db, directory=str(MIGRATIONS), render_as_batch=True)
-    CSRFProtect(app)
-    security.init_app(app)
-    login_manager.init_app(app)
-    app.session_interface = SecureWhenHttps()
-    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
     # No request body larger than an import file (bot.importer.MAX_FILE_BYTES) and its form.
     app.config.setdefault("MAX_CONTENT_LENGTH", 6 * 1024 * 1024)
     app.extensions["sender"] = make_sender(app.config)
@@ -121,62 +116,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
-    from bot import audit, auth, cli, health, inbox, metrics, reports, simulator, staff, webhook
+    from bot import cli, web
 
-    app.extensions["csrf"].exempt(webhook.bp)  # Twilio signs its requests instead
-    app.register_blueprint(webhook.bp)
-    app.extensions["db_breaker"] = webhook.Breaker()  # per process, as the spool's sids
-    app.register_blueprint(health.bp)
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(staff.bp)
-    app.register_blueprint(inbox.bp)
-    app.register_blueprint(reports.bp)
-    app.register_blueprint(audit.bp)
-    app.register_blueprint(metrics.bp)
+    web.register(app)
+    app.extensions["db_breaker"] = Breaker()  # per process, as the spool's sids
     app.register_blueprint(cli.bp)
-    for error in DATABASE_UNAVAILABLE:
-        app.register_error_handler(error, database_unavailable)
-    app.register_error_handler(404, not_found)
     app.cli.add_command(cli.staff_cli)
     app.cli.add_command(cli.patients_cli)
     app.cli.add_command(cli.reminders_cli)
     app.cli.add_command(cli.scheduler_command)
     app.cli.add_command(cli.spool_cli)
-    if app.config["SIMULATOR"]:
-        app.register_blueprint(simulator.bp)
     return app
-
-
-def not_found(error: Exception):
-    """The app's own 404 page, with its navigation (a page that was removed, a typo)."""
-    return render_template("not_found.html"), 404
-
-
-def database_unavailable(error: Exception):
-    """A page says the database cannot be reached, at once, instead of hanging or a 500.
-    It reads nothing from the database (not even who is signed in)."""
-    log.error("database unavailable on %s: %s", request.path, type(error).__name__)
-    # Straight from the template, without the context processors: Flask-Login's would ask
-    # the database who is signed in.
-    page = current_app.jinja_env.get_template("unavailable.html").render(
-        clinic_name=current_app.extensions["content"].clinic.name
-    )
-    return page, 503, {"Retry-After": "30"}
-
-
-class SecureWhenHttps(SecureCookieSessionInterface):
-    """The session cookie is marked Secure whenever the request came over HTTPS (directly,
-    or through a proxy's X-Forwarded-Proto), so it is never sent back in clear text."""
-
-    def get_cookie_secure(self, app) -> bool:
-        return request.is_secure or super().get_cookie_secure(app)
-
-    def open_session(self, app, request):
-        # No cookie (Twilio's requests never carry one): an empty session, without building
-        # Flask's cookie signer for nothing on every text.
-        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
-            return self.session_class()
-        return super().open_session(app, request)
 
 
 def _pg_connect_args(connect_timeout: int, **timeouts: float) -> dict:

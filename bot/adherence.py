@@ -21,7 +21,14 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from bot.models import AdherenceDay, ConsentEvent, DailyFigure, Patient, ReminderDelivery
+from bot.models import (
+    AdherenceDay,
+    ConsentEvent,
+    DailyFigure,
+    Patient,
+    ReminderDelivery,
+    local_date,
+)
 from bot.patients import status_expression
 from bot.text import safe_cell
 
@@ -291,7 +298,7 @@ def dashboard(
     session: Session, days: int, now: dt.datetime, zone: str, limit: int = 50
 ) -> Dashboard:
     """The clinic's figures over the last ``days`` local dates (the clinic's time zone)."""
-    today = now.astimezone(ZoneInfo(zone)).date()
+    today = local_date(now, zone)
     first = today - dt.timedelta(days=days - 1)
     start = dt.datetime.combine(first, dt.time(0), tzinfo=ZoneInfo(zone))
     subscribers = session.scalar(

@@ -18,15 +18,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
-from flask_login import current_user
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from bot.models import AuditEvent, db, utcnow
+from bot.models import AuditEvent, utcnow
 from bot.text import safe_cell
-
-bp = Blueprint("audit", __name__)
 
 # What a row's action means, in the page's words.
 ACTIONS = {
@@ -79,12 +75,6 @@ def record(
             address=(address or None) and address[:64],
         )
     )
-
-
-def note(action: str, patient_id: int | None = None, detail: str = "") -> None:
-    """Within a staff request: the signed-in member did this, from the request's address
-    (as the proxy reports it: PROXY_HOPS). The caller commits."""
-    record(db.session, current_user.email, action, request.remote_addr, patient_id, detail)
 
 
 def command_line() -> str:
@@ -212,56 +202,3 @@ def export_rows(session: Session, filters: Filters) -> Iterator[str]:
                 safe_cell(event.address),
             ]
         )
-
-
-# --- the admins' page ------------------------------------------------------------------------
-
-
-@bp.before_request
-def admins_only():
-    from bot.staff import require_sign_in
-
-    refused = require_sign_in()
-    if refused is not None:
-        return refused
-    if not current_user.is_admin:
-        abort(403)
-    return None
-
-
-@bp.get("/audit")
-def page():
-    filters, errors = Filters.from_args(request.args, current_app.config["CLINIC_TIMEZONE"])
-    before = request.args.get("before", "")
-    before_id = int(before) if before.isdigit() and len(before) < 19 else None
-    rows = [] if errors else trail(db.session, filters, before_id)
-    note("view_audit", detail=_described(filters))
-    db.session.commit()
-    return render_template(
-        "audit.html",
-        rows=rows,
-        filters=filters,
-        errors=errors,
-        actions=ACTIONS,
-        page_size=PAGE,
-        older=rows[-1].id if len(rows) == PAGE else None,
-    )
-
-
-@bp.get("/audit.csv")
-def export():
-    filters, errors = Filters.from_args(request.args, current_app.config["CLINIC_TIMEZONE"])
-    if errors:
-        return Response("\n".join(errors) + "\n", 400, mimetype="text/plain")
-    note("export_audit", detail=_described(filters))
-    db.session.commit()
-    name = f"audit-{utcnow().date().isoformat()}.csv"
-    return Response(
-        "".join(export_rows(db.session, filters)),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
-
-
-def _described(filters: Filters) -> str:
-    return ", ".join(f"{k}={v}" for k, v in filters.args().items())[:500] or "everything"

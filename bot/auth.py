@@ -25,27 +25,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from urllib.parse import urlsplit, urlunsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_login import LoginManager, current_user, login_user, logout_user
-from flask_wtf import FlaskForm
 from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
-from werkzeug.exceptions import HTTPException
 from werkzeug.security import check_password_hash, generate_password_hash
-from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Email, Length
 
-from bot.models import SignInThrottle, StaffSession, StaffUser, db, utcnow
-
-bp = Blueprint("auth", __name__)
-login_manager = LoginManager()
-login_manager.login_view = "auth.signin"
-login_manager.login_message = "Please sign in to see that page."
-login_manager.login_message_category = "info"
-login_manager.session_protection = "strong"
+from bot.models import SignInThrottle, StaffSession, StaffUser
 
 WINDOW = dt.timedelta(minutes=15)
 PAIR_LIMIT = 5  # one account from one address
@@ -105,9 +91,11 @@ def _token_id(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def start_session(session: Session, user: StaffUser, now: dt.datetime) -> str:
-    """A new session for the user; the token goes in the cookie, its hash in the table."""
-    lifetime = dt.timedelta(hours=current_app.config["STAFF_SESSION_HOURS"])
+def start_session(
+    session: Session, user: StaffUser, now: dt.datetime, lifetime: dt.timedelta
+) -> str:
+    """A new session for the user; the token goes in the cookie, its hash in the table.
+    Sessions older than ``lifetime`` are dropped on the way."""
     session.execute(delete(StaffSession).where(StaffSession.created_at < now - lifetime))
     token = secrets.token_urlsafe(32)
     session.add(StaffSession(id=_token_id(token), user_id=user.id, created_at=now,
@@ -125,16 +113,16 @@ def end_sessions(session: Session, user_id: int) -> None:
     session.execute(delete(StaffSession).where(StaffSession.user_id == user_id))
 
 
-def session_user(session: Session, token: str, now: dt.datetime) -> StaffUser | None:
-    """The user of a live session, or None: ended, expired, or the account deactivated."""
+def session_user(
+    session: Session, token: str, now: dt.datetime, idle: dt.timedelta, lifetime: dt.timedelta
+) -> StaffUser | None:
+    """The user of a live session, or None: ended, expired (idle for ``idle``, or older
+    than ``lifetime``), or the account deactivated."""
     if not token or len(token) > 100:
         return None
     row = session.get(StaffSession, _token_id(token))
     if row is None:
         return None
-    config = current_app.config
-    idle = dt.timedelta(minutes=config["STAFF_IDLE_MINUTES"])
-    lifetime = dt.timedelta(hours=config["STAFF_SESSION_HOURS"])
     if row.created_at + lifetime <= now or row.last_seen_at + idle <= now:
         session.delete(row)
         session.commit()
@@ -147,11 +135,6 @@ def session_user(session: Session, token: str, now: dt.datetime) -> StaffUser | 
         session.commit()
     user.session_token = token
     return user
-
-
-@login_manager.user_loader
-def load_user(token: str) -> StaffUser | None:
-    return session_user(db.session, token, utcnow())
 
 
 # --- signing in ----------------------------------------------------------------------------
@@ -222,64 +205,3 @@ def authenticate(session: Session, email: str, password: str, address: str, now:
         .values(failures=SignInThrottle.failures - 1)
     )
     return user, "ok"
-
-
-class SignInForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
-
-
-@bp.route("/signin", methods=["GET", "POST"])
-def signin():
-    if current_user.is_authenticated:
-        return redirect(url_for("staff.patients"))
-    form = SignInForm()
-    if form.validate_on_submit():
-        now = utcnow()
-        user, _why = authenticate(
-            db.session, form.email.data, form.password.data, request.remote_addr or "", now
-        )
-        if user is not None:
-            start_session(db.session, user, now)
-            db.session.commit()
-            login_user(user)
-            return redirect(_safe_next(request.args.get("next")))
-        db.session.commit()
-        flash(REFUSED, "error")
-    return render_template("signin.html", form=form)
-
-
-@bp.post("/signout")
-def signout():
-    if current_user.is_authenticated:
-        end_session(db.session, current_user.session_token)
-        db.session.commit()
-    logout_user()
-    flash("You are signed out.", "info")
-    return redirect(url_for("auth.signin"))
-
-
-def _safe_next(target: str | None) -> str:
-    """Where to go after signing in: only a page of this app, never another host.
-
-    Browsers drop tabs and newlines from a URL and read a backslash as a slash, so
-    ``/\\t/evil.example`` would become ``//evil.example``, another site: a target with a
-    control character or a backslash is refused outright; the rest must be a path (no
-    scheme, no host) that one of this app's pages answers with GET."""
-    default = url_for("staff.patients")
-    if not target or len(target) > 2000:
-        return default
-    if any(ord(c) < 0x21 or ord(c) == 0x7F or c == "\\" for c in target):
-        return default
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
-        return default
-    if parts.path.startswith("//"):
-        return default
-    try:
-        endpoint, _ = current_app.url_map.bind("localhost").match(parts.path, method="GET")
-    except HTTPException:  # not a page of this app, or one that would redirect elsewhere
-        return default
-    if endpoint in ("static", "auth.signin"):
-        return default
-    return urlunsplit(("", "", parts.path, parts.query, ""))

@@ -1,6 +1,6 @@
 """A patient's commands by text, carried out against their record.
 
-``bot.commands`` reads the text; this records it, in the caller's transaction (on the
+``bot.patient_commands`` reads the text; this records it, in the caller's transaction (on the
 webhook's connection): DONE and a pain score as the day's adherence row (one per patient
 per local date), "later" on the day's reminder, a new time, a pause or a resume on the
 patient with a ``schedule_changes`` row saying who made the change. Two pain scores of 7 or
@@ -17,19 +17,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bot import commands as c
+from bot import patient_commands as c
 from bot.models import (
     AdherenceDay,
     Patient,
     PhoneLanguage,
     ReminderDelivery,
     ScheduleChange,
+    local_date,
 )
-from bot.patients import clock as _clock
+from bot.patients import readable_time
 from bot.quiet_hours import SendingHours, in_window
+from bot.schedule import record_change, set_paused
 
 patients = Patient.__table__
 days = AdherenceDay.__table__
@@ -98,7 +100,7 @@ def carry_out(
 
 
 def _carry_out(conn, settings, patient, command, sid, now, language) -> Result:
-    today = now.astimezone(ZoneInfo(patient.timezone)).date()
+    today = local_date(now, patient.timezone)
     if isinstance(command, c.Done):
         return _done(conn, settings, patient, command, sid, now, today, language)
     if isinstance(command, c.Later):
@@ -108,17 +110,6 @@ def _carry_out(conn, settings, patient, command, sid, now, language) -> Result:
     if isinstance(command, c.Pause):
         return _pause(conn, settings, patient, command, now, today, language)
     return _resume(conn, settings, patient, now, language)
-
-
-def record_change(conn: Connection, patient_id: int, change: str, detail: str, by, now) -> None:
-    """Keep one change to a patient's reminders; ``by`` is (source, actor)."""
-    source, actor = by
-    conn.execute(
-        insert(changes).values(
-            patient_id=patient_id, change=change, detail=detail[:200], source=source,
-            actor=actor[:254], created_at=now,
-        )
-    )  # fmt: skip
 
 
 # --- DONE ----------------------------------------------------------------------------------
@@ -205,12 +196,7 @@ def _high_pain(conn, settings, patient, pain, now, today, language) -> Result:
         )
     ).scalar_one()
     if high >= PAIN_PAUSE_SCORES and not patient.paused:
-        conn.execute(
-            update(patients)
-            .where(patients.c.id == patient.id)
-            .values(paused=True, paused_until=None)
-        )
-        record_change(conn, patient.id, "pause", PAIN_PAUSE_DETAIL, ("app", "the app"), now)
+        set_paused(conn, patient.id, True, PAIN_PAUSE_DETAIL, ("app", "the app"), now)
         return Result(settings.say("pain_pause", language), "pain_pause", "pain_score", urgent=True)
     text = settings.say("pain_high", language, pain=pain)
     return Result(text, "done_high_pain", "pain_score", urgent=True)
@@ -221,8 +207,8 @@ def _high_pain(conn, settings, patient, pain, now, today, language) -> Result:
 
 def _window_text(settings: Settings, patient, language: bool) -> str:
     start, end = _usual(settings, patient)
-    closes = "12:00 AM" if end == dt.time.max else _clock(end)
-    return settings.say("window", language, start=_clock(start), end=closes)
+    closes = "12:00 AM" if end == dt.time.max else readable_time(end)
+    return settings.say("window", language, start=readable_time(start), end=closes)
 
 
 def _usual(settings: Settings, patient) -> tuple[dt.time, dt.time]:
@@ -240,10 +226,10 @@ def _later(conn, settings, patient, now, today, language) -> Result:
     again = now + LATER
     say = settings.say
     if delivery is None or delivery.status != "sent":
-        text = say("later_not_sent", language, time=_clock(patient.reminder_time))
+        text = say("later_not_sent", language, time=readable_time(patient.reminder_time))
         return Result(text, "later_not_sent")
     if delivery.again_at is not None:
-        at = _clock(delivery.again_at.astimezone(zone).time())
+        at = readable_time(delivery.again_at.astimezone(zone).time())
         return Result(say("later_again", language, time=at), "later_again")
     local = again.astimezone(zone)
     hours = settings.hours
@@ -253,7 +239,7 @@ def _later(conn, settings, patient, now, today, language) -> Result:
         window = _window_text(settings, patient, language)
         return Result(say("later_too_late", language, window=window), "later_refused")
     conn.execute(update(deliveries).where(deliveries.c.id == delivery.id).values(again_at=again))
-    at = _clock(local.time())
+    at = readable_time(local.time())
     record_change(conn, patient.id, "later", f"Today's reminder again at {at}", BY_TEXT, now)
     return Result(say("later", language, time=at), "later")
 
@@ -269,12 +255,12 @@ def _wanted(command: c.NewTime, patient) -> dt.time:
 def _new_time(conn, settings, patient, wanted: dt.time, now, language) -> Result:
     if not in_window(wanted, _usual(settings, patient)):
         window = _window_text(settings, patient, language)
-        text = settings.say("time_refused", language, time=_clock(wanted), window=window)
+        text = settings.say("time_refused", language, time=readable_time(wanted), window=window)
         return Result(text, "time_refused")
     conn.execute(update(patients).where(patients.c.id == patient.id).values(reminder_time=wanted))
-    detail = f"Daily time {_clock(wanted)} (was {_clock(patient.reminder_time)})"
+    detail = f"Daily time {readable_time(wanted)} (was {readable_time(patient.reminder_time)})"
     record_change(conn, patient.id, "time", detail, BY_TEXT, now)
-    return Result(settings.say("time_changed", language, time=_clock(wanted)), "time")
+    return Result(settings.say("time_changed", language, time=readable_time(wanted)), "time")
 
 
 def day_text(day: dt.date, language: str, settings: Settings) -> str:
@@ -288,12 +274,8 @@ def day_text(day: dt.date, language: str, settings: Settings) -> str:
 def _pause(conn, settings, patient, command: c.Pause, now, today, language) -> Result:
     resumes = c.resume_date(command, today)
     until = dt.datetime.combine(resumes, dt.time(0), tzinfo=ZoneInfo(patient.timezone))
-    conn.execute(
-        update(patients).where(patients.c.id == patient.id).values(paused=True, paused_until=until)
-    )
-    record_change(
-        conn, patient.id, "pause", f"Paused until {resumes:%b} {resumes.day}", BY_TEXT, now
-    )
+    detail = f"Paused until {resumes:%b} {resumes.day}"
+    set_paused(conn, patient.id, True, detail, BY_TEXT, now, until)
     date = day_text(resumes, language, settings)
     return Result(settings.say("paused", language, date=date), "pause")
 
@@ -310,16 +292,11 @@ def paused_for_pain(conn: Connection, patient_id: int) -> bool:
 
 
 def _resume(conn, settings, patient, now, language) -> Result:
-    at = _clock(max(patient.reminder_time, _usual(settings, patient)[0]))
+    at = readable_time(max(patient.reminder_time, _usual(settings, patient)[0]))
     if patient.paused and paused_for_pain(conn, patient.id):
         return Result(settings.say("resume_refused", language), "resume_refused", "person")
     if patient.paused:
-        conn.execute(
-            update(patients)
-            .where(patients.c.id == patient.id)
-            .values(paused=False, paused_until=None)
-        )
-        record_change(conn, patient.id, "resume", "Reminders resumed", BY_TEXT, now)
+        set_paused(conn, patient.id, False, "Reminders resumed", BY_TEXT, now)
     return Result(settings.say("resumed", language, time=at), "resume")
 
 

@@ -1,4 +1,8 @@
-"""Command-line tools: ``flask --app bot chat``."""
+"""The command line, ``flask --app bot ...``: every job of the clock is also a command.
+
+chat (text the bot in the terminal) | doctor | staff create, staff password | patients
+import, patients invite, patients export | reminders send-due | retention | roll-up |
+outbox | spool replay | scheduler (the clock process, the Procfile's ``clock:``)."""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from bot import audit, doctor, outbox
 from bot.adherence import SETTLED_DAYS, roll_up
-from bot.alerts import send_alert
+from bot.answering import answer, local_sid, replay_spool
 from bot.auth import StaffError, create_staff, set_password
 from bot.clock import make_scheduler, sweep_once
 from bot.importer import MAX_FILE_BYTES, ImportFileError, import_csv, invite_pending
@@ -27,7 +31,6 @@ from bot.patients import patient_status
 from bot.reminders import ReminderSettings, send_due, sweep_session
 from bot.retention import blank_old_texts, export_csv, patient_export
 from bot.sender import limits_from_config
-from bot.webhook import local_sid, replay_spool, reply_to
 
 bp = Blueprint("cli", __name__, cli_group=None)
 
@@ -55,13 +58,11 @@ def _chat(phone: str) -> None:
         if not body.strip():
             break
         try:
-            outcome = reply_to(Inbound(phone=phone, body=body, message_sid=local_sid("SM-chat-")))
+            outcome = answer(Inbound(phone=phone, body=body, message_sid=local_sid("SM-chat-")))
         except (OperationalError, ProgrammingError) as exc:
             raise click.ClickException(
                 f"the database is not ready ({exc.orig}); run: flask --app bot db upgrade"
             ) from None
-        if outcome.alert:
-            send_alert(current_app._get_current_object(), phone)
         if not outcome.stored:
             raise click.ClickException(
                 "the database did not take the text (see the log); if it is new, run: "
@@ -297,7 +298,7 @@ def outbox_command() -> None:
     config = current_app.config
     report = outbox.run(
         db.session, current_app.extensions["sender"], limits_from_config(config), utcnow(),
-        dt.timedelta(seconds=config["REMINDER_CLAIM_TIMEOUT"]),
+        dt.timedelta(seconds=config["CLAIM_TIMEOUT"]),
         dt.timedelta(hours=config["OUTBOX_GIVE_UP_HOURS"]),
     )  # fmt: skip
     click.echo(report.line())

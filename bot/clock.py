@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -22,13 +21,13 @@ from flask import Flask
 
 from bot import metrics, outbox
 from bot.adherence import roll_up
+from bot.answering import replay_spool
 from bot.health import record_beat
 from bot.importer import forget_stale_previews
-from bot.models import db, utcnow
+from bot.models import db, local_date, utcnow
 from bot.reminders import ReminderSettings, send_due, sweep_session
 from bot.retention import blank_old_texts
 from bot.sender import limits_from_config
-from bot.webhook import replay_spool
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +85,7 @@ def outbox_once(app: Flask) -> None:
         app,
         lambda: outbox.run(
             db.session, app.extensions["sender"], limits_from_config(app.config), utcnow(),
-            dt.timedelta(seconds=app.config["REMINDER_CLAIM_TIMEOUT"]),
+            dt.timedelta(seconds=app.config["CLAIM_TIMEOUT"]),
             dt.timedelta(hours=app.config["OUTBOX_GIVE_UP_HOURS"]),
         ),
         "outbox not sent; the next minute tries again",
@@ -108,7 +107,7 @@ def previews_once(app: Flask) -> None:
 
 def roll_up_once(app: Flask) -> None:
     """The dashboard's counts of the days that can no longer change, written once."""
-    today = utcnow().astimezone(ZoneInfo(app.config["CLINIC_TIMEZONE"])).date()
+    today = local_date(utcnow(), app.config["CLINIC_TIMEZONE"])
     written = _job(
         app,
         lambda: roll_up(db.session, today),

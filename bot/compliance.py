@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 from rapidfuzz.distance import DamerauLevenshtein
 
-from bot.commands import names_a_date
+from bot.patient_commands import names_a_date
 from bot.text import WordIndex, normalize
 
 

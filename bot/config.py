@@ -80,7 +80,9 @@ SETTINGS: dict[str, Any] = {
     # Texas...: bot/quiet_hours.yaml); off: the REMINDER_WINDOW alone.
     "STATE_QUIET_HOURS": True,
     "CLINIC_STATE": None,  # default: read from the clinic's address in the content file
-    "REMINDER_CLAIM_TIMEOUT": 300,  # seconds before an unfinished claim counts as abandoned
+    # Seconds before an unfinished claim of a text (a reminder, an invitation, an alert or
+    # a staff reply) counts as abandoned and is reconciled with Twilio.
+    "CLAIM_TIMEOUT": 300,
     "REMINDER_BATCH": 1000,  # reminders claimed and sent together
     "STAFF_IDLE_MINUTES": 30,  # a staff session ends after this long without a request
     "STAFF_SESSION_HOURS": 12,  # ...and this long after signing in, whatever happens
@@ -100,12 +102,21 @@ class ConfigError(RuntimeError):
     """A setting is missing or malformed; the message names it."""
 
 
+# Settings that were renamed: the old name is still read where the new one is not set,
+# and the app says at start-up to rename it.
+RENAMED = {"REMINDER_CLAIM_TIMEOUT": "CLAIM_TIMEOUT"}
+
+
 def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     environ = os.environ if environ is None else environ
     config = {}
     for name, default in SETTINGS.items():
         value = environ.get(name)
         config[name] = value if value not in (None, "") else default
+    for old, new in RENAMED.items():
+        if environ.get(old) not in (None, "") and environ.get(new) in (None, ""):
+            config[new] = environ[old]
+            config.setdefault("RENAMED_SETTINGS", []).append(f"{old} is now {new}: rename it")
     return config
 
 
@@ -177,7 +188,7 @@ def check(config: dict[str, Any], instance_path: str, debug: bool, testing: bool
     config["ALERTS_FROM_STRANGERS_PER_HOUR"] = integer(
         config, "ALERTS_FROM_STRANGERS_PER_HOUR", minimum=0
     )
-    config["REMINDER_CLAIM_TIMEOUT"] = integer(config, "REMINDER_CLAIM_TIMEOUT", minimum=0)
+    config["CLAIM_TIMEOUT"] = integer(config, "CLAIM_TIMEOUT", minimum=0)
     config["REMINDER_BATCH"] = integer(config, "REMINDER_BATCH", minimum=1)
     config["REMINDER_WINDOW"] = window(config, "REMINDER_WINDOW")
     config["STAFF_IDLE_MINUTES"] = integer(config, "STAFF_IDLE_MINUTES", minimum=1)

@@ -1,24 +1,19 @@
-"""Health for the IT person and the load balancer: ``GET /healthz`` (the process answers; no
-database) and ``GET /readyz`` (the database answers within a short timeout, its schema is
-at the latest migration, the content file is loaded, the clock swept recently). JSON, no
-patient data, open without signing in: 200 when ready, 503 with what is wrong otherwise.
-"""
+"""Health: whether the app is ready (the database answers within a short timeout, its
+schema is at the latest migration, the content file is loaded, the clock swept recently),
+for ``/readyz`` (``bot.web.health``) and the doctor; the clock's beat."""
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-import time
 
 from alembic.script import ScriptDirectory
-from flask import Blueprint, current_app, jsonify
 from sqlalchemy import select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.models import DATABASE_UNAVAILABLE, ClockBeat, db, utcnow
 
-bp = Blueprint("health", __name__)
 READY_TIMEOUT_MS = 2000  # a ready check waits this long for the database at most
 
 
@@ -34,30 +29,11 @@ def record_beat(session: Session, result: str, now: dt.datetime) -> None:
     )
 
 
-@bp.get("/healthz")
-def healthz():
-    return jsonify(status="ok")
-
-
-@bp.get("/readyz")
-def readyz():
-    """The checks, answered from this process's last result for ``READY_CACHE_SECONDS``:
-    a load balancer or monitor asking many times a second costs the database one round
-    trip a second, not one each (50 clients on it had slowed the webhook tenfold)."""
-    cache = current_app.extensions.setdefault("ready_cache", {})
-    ttl = current_app.config["READY_CACHE_SECONDS"]
-    at = time.monotonic()
-    if ttl and "answer" in cache and at - cache["at"] < ttl:
-        return _answer(*cache["answer"])
-    checks, clock = _ready_checks()
-    cache.update(at=at, answer=(checks, clock))
-    return _answer(checks, clock)
-
-
-def _ready_checks() -> tuple[dict[str, str], dict[str, str | None]]:
+def ready_checks(app) -> tuple[dict[str, str], dict[str, str | None]]:
+    """Each check's verdict ("ok" or what is wrong), and the clock's last sweep."""
     checks: dict[str, str] = {}
     clock: dict[str, str | None] = {"last_sweep_at": None, "result": None}
-    checks["content"] = "ok" if "content" in current_app.extensions else "not loaded"
+    checks["content"] = "ok" if "content" in app.extensions else "not loaded"
     try:
         current, last = read_database(db.engine, READY_TIMEOUT_MS)
     except DATABASE_UNAVAILABLE as exc:
@@ -68,8 +44,8 @@ def _ready_checks() -> tuple[dict[str, str], dict[str, str | None]]:
         checks["migrations"] = "not applied: run flask --app bot db upgrade"
         return checks, clock
     checks["database"] = "ok"
-    checks["migrations"] = behind(current, current_app.extensions["migrate"].directory) or "ok"
-    silent = dt.timedelta(minutes=current_app.config["CLOCK_SILENT_MINUTES"])
+    checks["migrations"] = behind(current, app.extensions["migrate"].directory) or "ok"
+    silent = dt.timedelta(minutes=app.config["CLOCK_SILENT_MINUTES"])
     if last is None:
         checks["clock"] = "has never swept: is the clock process running?"
     else:
@@ -110,13 +86,3 @@ def behind(current: str, directory: str) -> str | None:
 def latest_migration(directory: str) -> str | None:
     """The newest migration in the app's folder, read once (load balancers ask often)."""
     return ScriptDirectory(directory).get_current_head()
-
-
-def _answer(checks: dict[str, str], clock: dict):
-    ready = all(value == "ok" for value in checks.values())
-    body = {"status": "ok" if ready else "fail", "checks": checks, "clock": clock}
-    # Texts kept while the database was away: said, not failed (a load balancer would take
-    # the instance out for what a person must read; the doctor says what to do).
-    kept = current_app.extensions["spool"]
-    body["spool"] = {"waiting": kept.waiting, "quarantined": kept.quarantined()}
-    return jsonify(body), 200 if ready else 503

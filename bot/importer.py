@@ -16,9 +16,16 @@ is enrolled; a cell over ``MAX_CELL`` characters, or holding a NUL, fails only i
 A number already enrolled is skipped, so running the same file twice enrolls nobody twice
 (and invites, on the second run, anyone the first run enrolled but could not invite).
 
-Invitations go out concurrently through the sender's ``send_many`` (``SEND_CONCURRENCY``
+From the upload page, a file is first previewed (``preview_csv``: what would be enrolled,
+invited, held, and which rows are bad), kept for an hour until a staff member confirms it;
+a file of more than ``INLINE_ROWS`` rows is then imported on a thread (``start_import_job``)
+with its progress in an ``import_jobs`` row.
+
+Invitations go out concurrently through the sender's pipeline (``SEND_CONCURRENCY``
 requests in flight, with the retries of 429 and 5xx answers the reminders get), a batch at
-a time, each batch recorded as soon as Twilio has answered it.
+a time: each batch claimed (written down) before it is sent and recorded as Twilio
+answers, so an interrupted run is reconciled with Twilio before anyone is invited again.
+Invitations are held at night where the patient is, and past ``INVITATIONS_PER_DAY``.
 """
 
 from __future__ import annotations
@@ -479,13 +486,13 @@ def job_state(job: ImportJob, now: dt.datetime) -> str:
 
 def reconcile_invitations(app: Flask) -> tuple[int, int]:
     """Invitations claimed by a run that died before recording Twilio's answers (claimed
-    longer ago than REMINDER_CLAIM_TIMEOUT): recorded as Twilio has them."""
+    longer ago than CLAIM_TIMEOUT): recorded as Twilio has them."""
     return pt.reconcile_claims(
         db.session,
         app.extensions["sender"],
         limits_from_config(app.config),
         utcnow(),
-        dt.timedelta(seconds=app.config["REMINDER_CLAIM_TIMEOUT"]),
+        dt.timedelta(seconds=app.config["CLAIM_TIMEOUT"]),
     )
 
 

@@ -47,7 +47,6 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import OperationalError
 
 from bot import checkins, threads
-from bot.commands import DEFAULT_PAUSE_DAYS, Done, Later, Pause, Resume
 from bot.compliance import Keyword, is_spanish_keyword
 from bot.models import (
     SMS_CONSENT_ACTIONS,
@@ -57,7 +56,8 @@ from bot.models import (
     PhoneLanguage,
     Thread,
 )
-from bot.patients import clock as _clock
+from bot.patient_commands import DEFAULT_PAUSE_DAYS, Done, Later, Pause, Resume
+from bot.patients import readable_time
 from bot.questions import question
 from bot.reading import Reading, read
 from bot.replies import MAX_READ_CHARS, Replier
@@ -420,7 +420,7 @@ def _own_program(
     if what == "reminder":
         until = patient.paused_until and patient.paused_until.astimezone(zone).date()
         text = reminder_answer(
-            replier, _clock(patient.reminder_time), patient.paused,
+            replier, readable_time(patient.reminder_time), patient.paused,
             until and checkins.day_text(until, language, settings),
             patient.paused and checkins.paused_for_pain(conn, patient.id), language,
         )  # fmt: skip

@@ -1,4 +1,5 @@
-"""Metrics for Prometheus (``GET /metrics``), through its client library.
+"""Metrics for Prometheus (served at ``GET /metrics`` by ``bot.web.metrics``), through its
+client library.
 
 Counted where they happen: texts in by the kind of reply, texts out by kind and result,
 Twilio's errors by code, the webhook's latency, each reminder sweep's duration and counts.
@@ -13,25 +14,19 @@ page (``Authorization: Bearer ...``); unset, the page does not exist (404).
 from __future__ import annotations
 
 import functools
-import hmac
 import os
 import re
 
-from flask import Blueprint, Response, abort, current_app, request
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
     Histogram,
-    generate_latest,
     multiprocess,
 )
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 
 from bot.models import ClockBeat, Thread, db
-
-bp = Blueprint("metrics", __name__)
 
 TEXTS_IN = Counter("bot_texts_in", "Texts received, by the kind of reply", ["kind"])
 TEXTS_OUT = Counter(
@@ -140,17 +135,3 @@ def registry(app) -> CollectorRegistry:
             served.register(collector)
     served.register(FromDatabase(app))
     return served
-
-
-@bp.get("/metrics")
-def page():
-    token = current_app.config.get("METRICS_TOKEN")
-    if not token:
-        abort(404)
-    given = request.headers.get("Authorization", "")
-    if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-        return Response(
-            "A bearer token is needed\n", 401, {"WWW-Authenticate": "Bearer"}, "text/plain"
-        )
-    body = generate_latest(registry(current_app._get_current_object()))
-    return Response(body, content_type=CONTENT_TYPE_LATEST)

@@ -1,8 +1,11 @@
-"""Database models (SQLAlchemy 2.0 typed mappings). Times are stored in UTC."""
+"""Database models (SQLAlchemy 2.0 typed mappings). Every moment is stored in UTC
+(``UTCDateTime``); ``local_date`` reads the day it falls on where the clinic or a patient
+is. Schema changes go through the migrations in ``db/``."""
 
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from flask_login import UserMixin
 from flask_sqlalchemy import SQLAlchemy
@@ -68,6 +71,11 @@ DATABASE_UNAVAILABLE = (exc.OperationalError, exc.InterfaceError, exc.TimeoutErr
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def local_date(moment: dt.datetime, zone: str) -> dt.date:
+    """The day ``moment`` falls on in a time zone: the clinic's, or a patient's."""
+    return moment.astimezone(ZoneInfo(zone)).date()
 
 
 class Base(DeclarativeBase):

@@ -5,7 +5,7 @@ they go or ``OUTBOX_GIVE_UP_HOURS`` pass (then "failed", for staff to see).
 
 A text whose answer was lost (a timeout mid-request) stays claimed: the clock first asks
 Twilio's message list whether it went (``patients.reconcile_claims``), after
-``REMINDER_CLAIM_TIMEOUT``; found, it is sent; not found, it joins the outbox. Nothing is
+``CLAIM_TIMEOUT``; found, it is sent; not found, it joins the outbox. Nothing is
 sent twice: each row is claimed in the database before it is sent again.
 """
 

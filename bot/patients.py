@@ -310,7 +310,7 @@ def number_history(session: Session, phone: str) -> History:
 
 
 def invitation_text(content: Content, patient: Patient) -> str:
-    return content.say("invitation", patient.language, time=clock(patient.reminder_time))
+    return content.say("invitation", patient.language, time=readable_time(patient.reminder_time))
 
 
 def readable_phone(number: str | None) -> str:
@@ -327,7 +327,7 @@ def readable_phone(number: str | None) -> str:
     return phonenumbers.format_number(parsed, style)
 
 
-def clock(t: dt.time) -> str:
+def readable_time(t: dt.time) -> str:
     hour = t.hour % 12 or 12
     return f"{hour}:{t.minute:02d} {'AM' if t.hour < 12 else 'PM'}"
 
@@ -374,7 +374,7 @@ def time_allowed(at: dt.time, phone: str, state: str | None, hours: SendingHours
         raise EnrollmentError(
             "reminder_time",
             f"Texts to this patient go out only {hours.describe(phone, state)}: choose a "
-            f"time before {clock(end)}.",
+            f"time before {readable_time(end)}.",
         )
 
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.commands import Command, read_command, read_language
 from bot.compliance import Keyword, classify, unclear
+from bot.patient_commands import Command, read_command, read_language
 from bot.questions import asks
 from bot.replies.program import own_program
 from bot.replies.reading import MAX_READ_CHARS

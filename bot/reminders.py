@@ -4,7 +4,7 @@
 ``reminders send-due`` command and the clock call it. It commits as it goes, because what
 protects a patient from a second text is what is already in the database:
 
-1. **Reconcile** claims older than ``REMINDER_CLAIM_TIMEOUT``: the process that made them
+1. **Reconcile** claims older than ``CLAIM_TIMEOUT``: the process that made them
    died between claiming and recording. Twilio is asked for the messages it accepted for
    that number since the claim (queued ones included); the reminder found there is
    recorded, and only when there is none is the delivery claimed again, or, once its
@@ -69,7 +69,7 @@ class ReminderSettings:
     def from_config(cls, config) -> ReminderSettings:
         return cls(
             hours=SendingHours.from_config(config),
-            claim_timeout=dt.timedelta(seconds=config["REMINDER_CLAIM_TIMEOUT"]),
+            claim_timeout=dt.timedelta(seconds=config["CLAIM_TIMEOUT"]),
             batch=config["REMINDER_BATCH"],
             limits=limits_from_config(config),
         )

@@ -46,7 +46,7 @@ BAD_NUMBERS = frozenset({21211, 21614})  # not a valid number / not a mobile num
 TOO_MANY_REQUESTS = 20429
 CLOCK_SKEW = dt.timedelta(minutes=2)  # between this machine's clock and Twilio's
 # Messages to one number asked for when reconciling, newest first: far more than a patient
-# is sent between a claim and its reconciliation (REMINDER_CLAIM_TIMEOUT).
+# is sent between a claim and its reconciliation (CLAIM_TIMEOUT).
 LIST_LIMIT = 50
 
 

@@ -1,7 +1,7 @@
 """Texts the database could not take, kept on this machine until it can.
 
 When the database is down or too slow to answer within Twilio's 15 seconds, the webhook
-still answers the patient (``bot.webhook``) and appends the text, with the answer it was
+still answers the patient (``bot.answering``) and appends the text, with the answer it was
 given, to a file in the instance folder: one JSON line, written with one ``write`` and
 ``fsync``-ed before the answer goes out, under an exclusive lock. Each process writes its
 own file. ``replay`` records every spooled text once the database is back, through the

@@ -13,18 +13,37 @@ import datetime as dt
 
 from sqlalchemy import Connection, insert, select, update
 
-from bot import checkins, metrics
-from bot.models import Message, Patient, Thread
+from bot import metrics
+from bot.models import Message, Patient, ReminderDelivery, Thread
+from bot.schedule import set_paused
 
 CARRIER_CODES = frozenset({30003, 30005, 30006, 30007, 30008})
 UNDELIVERED = frozenset({"undelivered", "failed"})
 PAUSE_DETAIL = "Paused: the carrier did not deliver the last reminders"
 
 messages, patients, threads = Message.__table__, Patient.__table__, Thread.__table__
+deliveries = ReminderDelivery.__table__
 
 
 def carrier_refused(status: str, code: int | None) -> bool:
     return status in UNDELIVERED and code in CARRIER_CODES
+
+
+def record_status(conn: Connection, sid: str, status: str, code: int | None, pause_after: int,
+                  now: dt.datetime) -> bool:  # fmt: skip
+    """Twilio's delivery status for a text the app sent, on its message row (and a daily
+    reminder's row, for the dashboard's "delivered"); a refusal by the carrier
+    ``reported``. Whether the carrier refused it."""
+    conn.execute(
+        update(messages).where(messages.c.message_sid == sid).values(status=status, error_code=code)
+    )
+    conn.execute(
+        update(deliveries).where(deliveries.c.message_sid == sid).values(delivery_status=status)
+    )
+    refused = carrier_refused(status, code)
+    if refused:
+        reported(conn, sid, status, code, pause_after, now)
+    return refused
 
 
 def reported(conn: Connection, sid: str, status: str, code: int | None, pause_after: int,
@@ -54,9 +73,8 @@ def reported(conn: Connection, sid: str, status: str, code: int | None, pause_af
     ).first()  # fmt: skip
     if patient is None:
         return
-    conn.execute(update(patients).where(patients.c.id == patient.id).values(paused=True))
     detail = f"{PAUSE_DETAIL} ({pause_after}, error {code})"
-    checkins.record_change(conn, patient.id, "pause", detail, ("app", "the app"), now)
+    set_paused(conn, patient.id, True, detail, ("app", "the app"), now)
     _open_thread(conn, row.phone, now)
 
 

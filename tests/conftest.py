@@ -25,7 +25,7 @@ from twilio.request_validator import RequestValidator
 
 from bot import create_app
 from bot import patients as pt
-from bot.config import SETTINGS
+from bot.config import RENAMED, SETTINGS
 from bot.models import ConsentEvent, db
 from bot.reminders import ReminderSettings, send_due, sweep_session
 from tests.fake_twilio import FakeTwilio
@@ -105,7 +105,7 @@ def base_config(database_url: str, **overrides) -> dict:
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch):
     """A developer's own settings never leak into a test."""
-    for name in SETTINGS:
+    for name in [*SETTINGS, *RENAMED]:
         monkeypatch.delenv(name, raising=False)
 
 

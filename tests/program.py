@@ -27,7 +27,7 @@ import time_machine
 import yaml
 from sqlalchemy import update
 
-from bot import checkins
+from bot import checkins, schedule
 from bot.models import AdherenceDay, Patient, db
 from bot.segments import count_segments
 from bot.text import normalize
@@ -112,7 +112,7 @@ def _patient(app, phone: str, language: str, pain_paused: bool = False) -> None:
                 )
             )  # fmt: skip
         if pain_paused:
-            checkins.record_change(
+            schedule.record_change(
                 db.session.connection(), patient.id, "pause", checkins.PAIN_PAUSE_DETAIL,
                 ("app", "the app"), dt.datetime(2026, 3, 10, 20, tzinfo=NY),
             )  # fmt: skip

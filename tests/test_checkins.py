@@ -12,7 +12,7 @@ import time_machine
 from sqlalchemy import func, select
 
 from bot import checkins
-from bot import commands as c
+from bot import patient_commands as c
 from bot.models import AdherenceDay, Patient, ReminderDelivery, ScheduleChange, Thread, db
 from tests.conftest import PATIENT, csrf_token, post_sms, reply_of, subscribe, sweep
 from tests.heldaside import enroll_at

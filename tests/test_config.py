@@ -106,3 +106,14 @@ def test_short_secret_key_is_refused(monkeypatch, tmp_path):
 def test_simulator_only_when_asked(make_app):
     assert make_app().test_client().get("/simulator/").status_code == 404
     assert make_app(SIMULATOR="1").test_client().get("/simulator/").status_code == 200
+
+
+def test_a_renamed_setting_is_still_read_with_a_warning(monkeypatch, tmp_path, caplog):
+    monkeypatch.setenv("REMINDER_CLAIM_TIMEOUT", "120")
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/bot.db"})
+    assert app.config["CLAIM_TIMEOUT"] == 120
+    assert "REMINDER_CLAIM_TIMEOUT is now CLAIM_TIMEOUT: rename it" in caplog.text
+    monkeypatch.setenv("CLAIM_TIMEOUT", "90")  # the new name wins
+    assert (
+        create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/bot.db"}).config["CLAIM_TIMEOUT"] == 90
+    )

@@ -175,8 +175,8 @@ def test_one_bad_spool_line_blocks_nothing_after_it(make_app):
     import json
 
     from bot import doctor
+    from bot.answering import replay_spool
     from bot.spool import QUARANTINE
-    from bot.webhook import replay_spool
 
     app = make_app()
     folder = app.extensions["spool"].folder

@@ -364,7 +364,7 @@ def test_an_import_killed_mid_run_then_invite_sends_each_once(
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_FROM_NUMBER": CLINIC_NUMBER, "TWILIO_API_BASE_URL": fake_twilio.base_url,
         "SEND_CONCURRENCY": "5", "REMINDER_WINDOW": "00:00-24:00",
-        "REMINDER_CLAIM_TIMEOUT": "0", "SPOOL_DIR": str(tmp_path / "spool"),
+        "CLAIM_TIMEOUT": "0", "SPOOL_DIR": str(tmp_path / "spool"),
     }  # fmt: skip
     root = Path(__file__).resolve().parent.parent
     command = [sys.executable, "-m", "flask", "--app", "bot", "patients"]
@@ -398,7 +398,7 @@ def test_an_accepted_invitation_whose_answer_was_lost_is_not_sent_again(
 
     path = write(tmp_path, HEADER + GOOD)
     app = twilio_app
-    app.config["REMINDER_CLAIM_TIMEOUT"] = 0
+    app.config["CLAIM_TIMEOUT"] = 0
     with app.app_context():
         # Enrolled, claimed and sent, then the process died before recording the answers.
         from bot.importer import read_file

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.commands import read_language
 from bot.models import Patient, PhoneLanguage, db
+from bot.patient_commands import read_language
 from tests.conftest import post_sms, reply_of, subscribe
 
 SPANISH_PATIENT, ENGLISH_PATIENT, STRANGER = "+12025550161", "+12025550162", "+12025550163"

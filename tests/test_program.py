@@ -8,7 +8,7 @@ import datetime as dt
 
 from sqlalchemy import update
 
-from bot import checkins
+from bot import checkins, schedule
 from bot.models import AdherenceDay, Patient, db
 from bot.segments import count_segments
 from tests.conftest import post_sms, reply_of, subscribe
@@ -29,7 +29,7 @@ def test_the_reminder_as_it_stands(twilio_app):
             update(Patient).where(Patient.id == ana).values(paused=True, paused_until=until)
         )
         db.session.execute(update(Patient).where(Patient.id == bea).values(paused=True))
-        checkins.record_change(
+        schedule.record_change(
             db.session.connection(), bea, "pause", checkins.PAIN_PAUSE_DETAIL,
             ("app", "the app"), dt.datetime.now(dt.UTC),
         )  # fmt: skip

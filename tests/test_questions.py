@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.commands import Done, read_command
+from bot.patient_commands import Done, read_command
 from bot.questions import asks, question
 from bot.text import normalize
 

@@ -294,7 +294,7 @@ def test_two_sweep_processes_share_the_work(reminder_app, fake_twilio, database_
 
 
 def test_claim_without_send_is_sent_after_the_timeout(reminder_app, fake_twilio):
-    app = reminder_app(REMINDER_CLAIM_TIMEOUT=300)
+    app = reminder_app(CLAIM_TIMEOUT=300)
     subscribe(app, "+12025550101")
     at = ny(2026, 11, 30, 9, 0).astimezone(dt.UTC)
     with app.app_context():  # a sweep that claims, then dies before sending
@@ -315,7 +315,7 @@ def test_claim_without_send_is_sent_after_the_timeout(reminder_app, fake_twilio)
 
 def test_interrupted_claims_are_checked_with_twilio_all_at_once(reminder_app, fake_twilio):
     # Real time here: Twilio's list is filtered by when the text was really sent.
-    app = reminder_app(REMINDER_CLAIM_TIMEOUT=60, REMINDER_WINDOW="00:00-24:00")
+    app = reminder_app(CLAIM_TIMEOUT=60, REMINDER_WINDOW="00:00-24:00")
     phones = [f"+120255501{i:02d}" for i in range(10)]
     at = dt.datetime.now(dt.UTC)
     # Where the patients are, the sweep five minutes later is still the same day (in New
@@ -338,7 +338,7 @@ def test_interrupted_claims_are_checked_with_twilio_all_at_once(reminder_app, fa
 
 
 def test_claims_twilio_cannot_be_asked_about_stay_claimed(reminder_app, fake_twilio):
-    app = reminder_app(REMINDER_CLAIM_TIMEOUT=300, SEND_RETRIES=1)
+    app = reminder_app(CLAIM_TIMEOUT=300, SEND_RETRIES=1)
     for phone in ("+12025550101", "+12025550102", "+12025550103"):
         subscribe(app, phone)
     at = ny(2026, 11, 30, 9, 0).astimezone(dt.UTC)
@@ -360,7 +360,7 @@ def test_claims_twilio_cannot_be_asked_about_stay_claimed(reminder_app, fake_twi
 def test_a_late_claim_of_a_long_sweep_is_not_taken_for_abandoned(reminder_app, fake_twilio):
     """A claim made 10 minutes into a sweep that began at 9:00 counts from 9:10, not 9:00,
     so a second sweep at 9:06 leaves it to its sweep."""
-    app = reminder_app(REMINDER_CLAIM_TIMEOUT=300)
+    app = reminder_app(CLAIM_TIMEOUT=300)
     subscribe(app, "+12025550101")
     at = ny(2026, 11, 30, 9, 0).astimezone(dt.UTC)
     with app.app_context():
@@ -402,7 +402,7 @@ def test_a_catch_up_run_beside_the_clock_sends_each_once(reminder_app, fake_twil
     """Two sweeps at once, one of them catching up three hours back: each patient exactly
     one reminder (the catch-up's claims looked abandoned to the other sweep, which sent
     the texts still in flight again)."""
-    app = reminder_app(REMINDER_BATCH=5, SEND_CONCURRENCY=5, REMINDER_CLAIM_TIMEOUT=60)
+    app = reminder_app(REMINDER_BATCH=5, SEND_CONCURRENCY=5, CLAIM_TIMEOUT=60)
     fake_twilio.latency = 0.05
     phones = patients_due_now(app, 40)
     now = dt.datetime.now(dt.UTC)
@@ -434,7 +434,7 @@ def test_catch_up_process_beside_a_sweep_process_sends_each_once(
     app = reminder_app(REMINDER_BATCH=10)
     fake_twilio.latency = 0.3
     phones = patients_due_now(app, 120)
-    env = process_env(database_url, fake_twilio, REMINDER_BATCH="10", REMINDER_CLAIM_TIMEOUT="60")
+    env = process_env(database_url, fake_twilio, REMINDER_BATCH="10", CLAIM_TIMEOUT="60")
     past = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=3)).isoformat()
     command = [sys.executable, "-m", "flask", "--app", "bot", "reminders", "send-due"]
     catch_up = subprocess.Popen(
@@ -492,7 +492,7 @@ def test_a_killed_sweep_is_never_sent_the_next_day(reminder_app, fake_twilio):
 
 
 def test_a_claim_whose_window_closed_meanwhile_is_missed(reminder_app, fake_twilio):
-    app = reminder_app(REMINDER_CLAIM_TIMEOUT=300)
+    app = reminder_app(CLAIM_TIMEOUT=300)
     subscribe(app, "+12025550101", time="20:58")
     at = ny(2026, 11, 30, 20, 58).astimezone(dt.UTC)
     with app.app_context():  # claimed at 8:58 PM, then the process died
@@ -519,7 +519,7 @@ def test_a_catch_up_run_after_the_window_sends_nothing(reminder_app, fake_twilio
 def test_a_text_still_queued_at_twilio_is_found(reminder_app, fake_twilio):
     """Twilio accepted the reminder but has not sent it yet (no date_sent; the DateSent
     filter does not see it): reconciliation finds it and sends nothing again."""
-    app = reminder_app(REMINDER_CLAIM_TIMEOUT=300)
+    app = reminder_app(CLAIM_TIMEOUT=300)
     fake_twilio.queue_seconds = 3600
     subscribe(app, "+12025550101")
     clock = {"now": ny(2026, 11, 30, 9, 0).astimezone(dt.UTC)}
@@ -556,7 +556,7 @@ def test_the_stand_in_queues_as_twilio_does(fake_twilio):
 
 def test_sent_but_not_recorded_is_found_at_twilio_not_sent_again(reminder_app, fake_twilio):
     # Real time here: Twilio's list is filtered by when the text was really sent.
-    app = reminder_app(REMINDER_CLAIM_TIMEOUT=60, REMINDER_WINDOW="00:00-24:00")
+    app = reminder_app(CLAIM_TIMEOUT=60, REMINDER_WINDOW="00:00-24:00")
     subscribe(app, "+12025550101", time="00:00")
     at = dt.datetime.now(dt.UTC)
     with app.app_context():  # claims, sends, dies before recording Twilio's answer
@@ -604,7 +604,7 @@ def test_killed_sweep_then_rerun_sends_each_once(reminder_app, fake_twilio, data
         fake_twilio,
         REMINDER_BATCH="20",
         SEND_CONCURRENCY="5",
-        REMINDER_CLAIM_TIMEOUT="0",
+        CLAIM_TIMEOUT="0",
         REMINDER_WINDOW="00:00-23:59",
     )
     # Real time: the rerun asks Twilio what was really sent since the claims.
@@ -807,7 +807,7 @@ def test_requests_are_ones_twilio_accepts(reminder_app, fake_twilio):
     Messages resource (tests/twilio_messages_api.json, trimmed from twilio_api_v2010.json)."""
     api = json.loads((Path(__file__).parent / "twilio_messages_api.json").read_text())
     app = reminder_app(
-        REMINDER_CLAIM_TIMEOUT=0,
+        CLAIM_TIMEOUT=0,
         REMINDER_WINDOW="00:00-23:59",
         PUBLIC_BASE_URL="https://texts.clinic.example",
     )

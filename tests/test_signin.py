@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import select
 
 import bot.auth
+import bot.web.signin
 from bot.auth import REFUSED, authenticate
-from bot.models import SignInThrottle, StaffSession, db
+from bot.models import SignInThrottle, StaffSession, db, utcnow
 from tests.conftest import ADMIN_EMAIL, STAFF_EMAIL, add_staff, csrf_token, sign_in
 
 WRONG = "wrong password!"
@@ -117,9 +118,7 @@ def test_guesses_sent_at_once_are_all_counted(staff_app):
     def guess():
         with staff_app.app_context():
             start.wait()
-            _, why = authenticate(
-                db.session, STAFF_EMAIL, WRONG, "198.51.100.10", bot.auth.utcnow()
-            )
+            _, why = authenticate(db.session, STAFF_EMAIL, WRONG, "198.51.100.10", utcnow())
             outcomes.append(why)
             db.session.remove()
 
@@ -138,8 +137,8 @@ def test_the_window_passes(staff_app, monkeypatch):
     guesser = client_at(staff_app, "198.51.100.11")
     for _ in range(6):
         sign_in(guesser, password=WRONG)
-    later = bot.auth.utcnow() + dt.timedelta(minutes=16)
-    monkeypatch.setattr(bot.auth, "utcnow", lambda: later)
+    later = utcnow() + dt.timedelta(minutes=16)
+    monkeypatch.setattr(bot.web.signin, "utcnow", lambda: later)
     assert sign_in(guesser).status_code == 302
 
 
@@ -168,9 +167,9 @@ def test_a_cookie_copied_before_sign_out_opens_nothing(staff_app):
 def test_sessions_end_after_idle_time_and_lifetime(staff_app, monkeypatch):
     client = staff_app.test_client()
     assert sign_in(client).status_code == 302
-    start = bot.auth.utcnow()
+    start = utcnow()
     clock = {"now": start}
-    monkeypatch.setattr(bot.auth, "utcnow", lambda: clock["now"])
+    monkeypatch.setattr(bot.web.signin, "utcnow", lambda: clock["now"])
     # Busy all day, a request every 20 minutes: signed in for 12 hours, not more.
     while clock["now"] + dt.timedelta(minutes=20) < start + dt.timedelta(hours=12):
         clock["now"] += dt.timedelta(minutes=20)
@@ -190,8 +189,8 @@ def test_idle_timeout_is_a_setting(make_app, fake_twilio, monkeypatch):
     add_staff(app)
     client = app.test_client()
     assert sign_in(client).status_code == 302
-    later = bot.auth.utcnow() + dt.timedelta(minutes=6)
-    monkeypatch.setattr(bot.auth, "utcnow", lambda: later)
+    later = utcnow() + dt.timedelta(minutes=6)
+    monkeypatch.setattr(bot.web.signin, "utcnow", lambda: later)
     assert not signed_in(client)
 
 

@@ -5,7 +5,7 @@ DONE (with a pain score if given: "did them all, pain about five", "listo, dolor
 instead?", "mejor a las 7 y media"), a pause with how long or until when ("I'm away until
 the 15th, please hold them", "por dos semanas no me manden") and resume ("I'm back, send
 them again"), in English and Spanish. A command is read from its cue words anywhere in the
-text (``commands.yaml``) and its slots: numbers in words become digits (``text2num``), the
+text (``patient_commands.yaml``) and its slots: numbers in words become digits (``text2num``), the
 dates and durations of a pause are read by ``dateparser`` against the patient's own today
 (``resume_date``), a time of day by the small grammar below (dateparser reads "6:30 tonight"
 as 6:30 AM and neither "half past five" nor "a las 7 de la tarde").
@@ -27,7 +27,9 @@ from text_to_num import alpha2digit
 from bot.questions import asks
 from bot.text import WordIndex, normalize
 
-WORDS = yaml.safe_load(Path(__file__).with_name("commands.yaml").read_text(encoding="utf-8"))
+WORDS = yaml.safe_load(
+    Path(__file__).with_name("patient_commands.yaml").read_text(encoding="utf-8")
+)
 
 
 def _cues(name: str) -> re.Pattern:

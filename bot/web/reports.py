@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, render_template, request
 
-from bot import adherence, audit
-from bot.models import db, utcnow
-from bot.staff import require_sign_in
+from bot import adherence
+from bot.models import db, local_date, utcnow
+from bot.web import audit
+from bot.web.guards import require_sign_in
 
 bp = Blueprint("reports", __name__)
 bp.before_request(require_sign_in)
@@ -40,7 +40,7 @@ def _date(raw: str | None, default: dt.date) -> dt.date | None:
 @bp.get("/adherence.csv")
 def export():
     """Adherence per patient for a range of dates (``from``, ``to``: YYYY-MM-DD)."""
-    today = utcnow().astimezone(ZoneInfo(current_app.config["CLINIC_TIMEZONE"])).date()
+    today = local_date(utcnow(), current_app.config["CLINIC_TIMEZONE"])
     last = _date(request.args.get("to"), today)
     first = _date(request.args.get("from"), today - dt.timedelta(days=29))
     if first is None or last is None:

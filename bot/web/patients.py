@@ -1,102 +1,35 @@
-"""Staff pages: patients, enrollment, conversations, bulk import, staff accounts.
-
-Every route of this blueprint requires a signed-in staff user (``require_sign_in`` runs
-before each of them, so a new page cannot forget it); the staff-account pages also
-require the admin role. Forms carry CSRF tokens (Flask-WTF).
-"""
+"""Staff pages of the patients (on the "staff" blueprint, ``bot.web.staff``): the list,
+enrollment, a patient's page with the conversation, edits, pause and resume, removal,
+deletion and export of a patient's data, invitations."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from functools import wraps
 from zoneinfo import ZoneInfo
 
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
-from wtforms import (
-    BooleanField,
-    EmailField,
-    PasswordField,
-    SelectField,
-    StringField,
-    TextAreaField,
-)
+from wtforms import BooleanField, SelectField, StringField
 from wtforms.fields import SelectChoice
-from wtforms.validators import DataRequired, Email, Length
 
-from bot import adherence, audit, retention, threads, undelivered
+from bot import adherence, retention, threads, undelivered
 from bot import patients as pt
-from bot.auth import StaffError, create_staff, set_active
-from bot.checkins import record_change
-from bot.importer import (
-    MAX_FILE_BYTES,
-    ImportFileError,
-    job_state,
-    keep_for_confirmation,
-    preview_csv,
-    template_csv,
-)
-from bot.importer import confirm_import as importer_confirm
 from bot.importer import invite_again as importer_invite_again
-from bot.models import ImportJob, Patient, StaffUser, db, utcnow
+from bot.models import Patient, db, local_date, utcnow
 from bot.phones import staff_facing
 from bot.quiet_hours import SendingHours
-
-bp = Blueprint("staff", __name__)
+from bot.schedule import edit_patient, set_paused
+from bot.web import audit
+from bot.web.forms import ActionForm, ReplyForm, earlier_than, submitted
+from bot.web.guards import admin_only
+from bot.web.staff import bp
 
 TIMEZONES = [
     "America/New_York", "America/Chicago", "America/Denver", "America/Phoenix",
     "America/Los_Angeles", "America/Anchorage", "Pacific/Honolulu", "America/Puerto_Rico",
 ]  # fmt: skip
-
-
-@bp.app_template_filter("clinic_time")
-def clinic_time(moment) -> str:
-    """A moment in the clinic's time zone, labelled: "Nov 29, 2026, 4:51 PM EST"."""
-    if moment is None:
-        return ""
-    local = moment.astimezone(ZoneInfo(current_app.config["CLINIC_TIMEZONE"]))
-    return f"{local:%b} {local.day}, {local.year}, {pt.clock(local.time())} {local.tzname()}"
-
-
-@bp.app_template_filter("clinic_date")
-def clinic_date(moment, zone: str | None = None) -> str:
-    """A day as people read it, "Mon, Dec 7", where the clinic is (or in ``zone``)."""
-    local = moment.astimezone(ZoneInfo(zone or current_app.config["CLINIC_TIMEZONE"]))
-    return f"{local:%a}, {local:%b} {local.day}"
-
-
-bp.add_app_template_filter(pt.readable_phone, "phone")
-
-
-@bp.before_request
-def require_sign_in():
-    if not current_user.is_authenticated:
-        return current_app.login_manager.unauthorized()
-    return None
-
-
-def admin_only(view):
-    @wraps(view)
-    def checked(*args, **kwargs):
-        if not current_user.is_admin:
-            abort(403)
-        return view(*args, **kwargs)
-
-    return checked
 
 
 class PatientForm(FlaskForm):
@@ -114,20 +47,6 @@ class PatientForm(FlaskForm):
     consent = BooleanField("The patient agreed in person to get these texts")
 
 
-class ActionForm(FlaskForm):
-    """Buttons that change something: only the CSRF token."""
-
-
-class ReplyForm(FlaskForm):
-    body = TextAreaField("Reply by text")
-
-
-class StaffForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(min=10, max=200)])
-    admin = BooleanField("Admin (manages staff accounts)")
-
-
 def _patient(patient_id: int, removed_too: bool = False) -> Patient:
     """The patient, or 404. A removed patient only where asked for, and only for admins
     (whose pages delete what the clinic still holds)."""
@@ -137,16 +56,6 @@ def _patient(patient_id: int, removed_too: bool = False) -> Patient:
     if patient.removed_at is not None and not (removed_too and current_user.is_admin):
         abort(404)
     return patient
-
-
-def earlier_than() -> int | None:
-    """The conversation's "earlier" link: the texts before this message id."""
-    before = request.args.get("before", "")
-    return int(before) if before.isdigit() and len(before) < 19 else None
-
-
-def _today(zone: str):
-    return utcnow().astimezone(ZoneInfo(zone)).date()
 
 
 def _content():
@@ -215,11 +124,6 @@ def _consent_given(form: PatientForm) -> bool:
     return True
 
 
-@bp.get("/")
-def home():
-    return redirect(url_for("staff.patients"))
-
-
 @bp.get("/patients")
 def patients():
     search = request.args.get("q", "")
@@ -237,7 +141,7 @@ def patients():
         summaries=adherence.summaries(
             db.session,
             [row[0] for row in listing.rows],
-            _today(current_app.config["CLINIC_TIMEZONE"]),
+            local_date(utcnow(), current_app.config["CLINIC_TIMEZONE"]),
         ),
         search=search,
         status=status,
@@ -245,7 +149,6 @@ def patients():
         sorts=pt.SORTS,
         statuses=pt.STATUS_LABELS,
         exercises={e.id: e.name for e in _content().exercises},
-        clock=pt.clock,
         action=ActionForm(),
         again=len(pt.invite_again_candidates(db.session, utcnow() - INVITE_AGAIN_AFTER))
         if status == "invited"
@@ -260,8 +163,7 @@ INVITE_AGAIN_AFTER = dt.timedelta(days=2)  # unanswered this long: one more invi
 def invite_again():
     """The invitation once more, to every patient who has not answered one sent two days
     ago or more (once: a patient gets two invitations at most)."""
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    submitted()
     ids = pt.invite_again_candidates(db.session, utcnow() - INVITE_AGAIN_AFTER)
     report = importer_invite_again(current_app._get_current_object(), ids)
     audit.note("invite_again", detail=f"{report.invited} of {len(ids)} patients")
@@ -328,7 +230,7 @@ def _send_invitation(patient: Patient) -> None:
     if not pt.within_sending_hours(now, patient, hours):
         local = now.astimezone(ZoneInfo(patient.timezone))
         flash(
-            f"{patient.name} is enrolled. It is {pt.clock(local.time())} where the patient "
+            f"{patient.name} is enrolled. It is {pt.readable_time(local.time())} where the patient "
             f"is: the invitation is {pt.held_for_the_night(hours, patient)}.",
             "warning",
         )
@@ -364,8 +266,7 @@ def _send_invitation(patient: Patient) -> None:
 @bp.post("/patients/<id:patient_id>/invite")
 def invite(patient_id: int):
     """Send (again) the invitation to reply YES: held at night, or never answered."""
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    submitted()
     record = _patient(patient_id)
     if pt.patient_status(db.session, record) != "invited":
         flash(f"{record.name} has answered the invitation already.", "warning")
@@ -397,12 +298,13 @@ def patient(patient_id: int):
         conversation=pt.conversation(db.session, record_history, earlier_than()),
         reminders=pt.reminder_history(db.session, record.id),
         reminder_labels=pt.REMINDER_LABELS,
-        clock=pt.clock,
         action=ActionForm(),
         reply=ReplyForm(),
         thread=threads.thread_of(db.session, record.phone),
         changes=pt.schedule_history(db.session, record.id),
-        chart=adherence.chart(adherence.last_days(db.session, record, _today(record.timezone))),
+        chart=adherence.chart(
+            adherence.last_days(db.session, record, local_date(utcnow(), record.timezone))
+        ),
         texting_hours=_texting_hours(record),
         undelivered_since=undelivered.since(db.session, record.phone),
     )
@@ -452,17 +354,9 @@ def edit(patient_id: int):
             except pt.EnrollmentError as exc:
                 errors[exc.field] = str(exc)
         if not errors:
-            was = (record.reminder_time, record.timezone)
-            changed = [f for f, v in values.items() if getattr(record, f) != v]
-            for field, value in values.items():
-                setattr(record, field, value)
+            by = ("staff", current_user.email)
+            changed = edit_patient(db.session, record, values, by, utcnow())
             audit.note("edit", record.id, "changed: " + (", ".join(changed) or "nothing"))
-            if (record.reminder_time, record.timezone) != was:
-                record_change(
-                    db.session.connection(), record.id, "time",
-                    f"Daily time {pt.clock(record.reminder_time)} {record.timezone} (was "
-                    f"{pt.clock(was[0])} {was[1]})", ("staff", current_user.email), utcnow(),
-                )  # fmt: skip
             db.session.commit()
             flash(f"Saved the changes for {record.name}.", "success")
             return redirect(url_for("staff.patient", patient_id=record.id))
@@ -496,13 +390,11 @@ def resume(patient_id: int):
 
 
 def _set_paused(patient_id: int, paused: bool, message: str):
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    submitted()
     record = _patient(patient_id)
     if record.paused != paused:
-        record.paused, record.paused_until = paused, None
-        record_change(
-            db.session.connection(), record.id, "pause" if paused else "resume",
+        set_paused(
+            db.session.connection(), record.id, paused,
             "Paused" if paused else "Reminders resumed", ("staff", current_user.email), utcnow(),
         )  # fmt: skip
         audit.note("pause" if paused else "resume", record.id)
@@ -515,22 +407,16 @@ def _set_paused(patient_id: int, paused: bool, message: str):
 def confirm_remove(patient_id: int):
     """Removing asks on a page of its own, away from the everyday buttons."""
     record = _patient(patient_id)
-    return render_template(
-        "confirm.html",
-        heading=f"Remove {record.name}?",
-        explanation="Reminders stop and the patient leaves the lists; the texts and the "
-        "consent history stay on record.",
-        button="Remove patient",
-        action_url=url_for("staff.remove", patient_id=record.id),
-        back_url=url_for("staff.patient", patient_id=record.id),
-        action=ActionForm(),
+    explanation = (
+        "Reminders stop and the patient leaves the lists; the texts and the consent history "
+        "stay on record."
     )
+    return _confirm(record, f"Remove {record.name}?", explanation, "Remove patient", "staff.remove")
 
 
 @bp.post("/patients/<id:patient_id>/remove")
 def remove(patient_id: int):
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    submitted()
     record = _patient(patient_id)
     record.removed_at = utcnow()
     thread = threads.thread_of(db.session, record.phone)
@@ -546,16 +432,25 @@ def remove(patient_id: int):
 @admin_only
 def confirm_delete_data(patient_id: int):
     record = _patient(patient_id, removed_too=True)
+    explanation = (
+        "Every text to or from the number, the name and routine, the text of each daily "
+        "reminder, the days done with their pain scores, the changes to the reminders and "
+        "the inbox thread are deleted, and cannot be brought back (imports waiting for a "
+        "confirmation are cancelled too). The consent history is kept, as the law requires, "
+        "with a line saying who deleted the data and when."
+    )
+    heading = f"Delete the data of {record.name} for good?"
+    return _confirm(record, heading, explanation, "Delete this patient's data", "staff.delete_data")
+
+
+def _confirm(record: Patient, heading: str, explanation: str, button: str, endpoint: str):
+    """A change that cannot be undone asks on a page of its own, with a way back."""
     return render_template(
         "confirm.html",
-        heading=f"Delete the data of {record.name} for good?",
-        explanation="Every text to or from the number, the name and routine, the text of each "
-        "daily reminder, the days done with their pain scores, the changes to the reminders "
-        "and the inbox thread are deleted, and cannot be brought back (imports waiting for "
-        "a confirmation are cancelled too). The consent history is kept, as the law "
-        "requires, with a line saying who deleted the data and when.",
-        button="Delete this patient's data",
-        action_url=url_for("staff.delete_data", patient_id=record.id),
+        heading=heading,
+        explanation=explanation,
+        button=button,
+        action_url=url_for(endpoint, patient_id=record.id),
         back_url=url_for("staff.patient", patient_id=record.id),
         action=ActionForm(),
     )
@@ -566,8 +461,7 @@ def confirm_delete_data(patient_id: int):
 def delete_data(patient_id: int):
     """Delete the patient's data, on request (``bot.patients.delete_patient_data``), in one
     transaction, with an audit line."""
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    submitted()
     record = _patient(patient_id, removed_too=True)
     detail = pt.delete_patient_data(
         db.session, record, current_user.email, request.remote_addr, utcnow()
@@ -595,116 +489,3 @@ def export_patient(patient_id: int, kind: str):
         mimetype=mimetype,
         headers={"Content-Disposition": f'attachment; filename="patient-{record.id}.{kind}"'},
     )
-
-
-@bp.route("/patients/import", methods=["GET", "POST"])
-def upload():
-    """A CSV file: read and previewed (how many enrolled, invited, held, which rows are
-    bad and why); nothing is written or sent until a staff member confirms."""
-    form = ActionForm()
-    if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400)
-        upload_file = request.files.get("file")
-        if upload_file is None or not upload_file.filename:
-            flash("Choose a CSV file to import.", "error")
-        else:
-            data = upload_file.stream.read(MAX_FILE_BYTES + 1)
-            app = current_app._get_current_object()
-            try:
-                preview = preview_csv(app, data)
-            except ImportFileError as exc:
-                flash(f"The file was not imported: {exc}.", "error")
-            else:
-                job_id = keep_for_confirmation(app, data, preview, current_user.email)
-                return redirect(url_for("staff.import_job", job_id=job_id))
-    return render_template("import.html", form=form)
-
-
-@bp.post("/patients/import/<id:job_id>/confirm")
-def confirm_import(job_id: int):
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    job = db.session.get(ImportJob, job_id) or abort(404)
-    if not importer_confirm(current_app._get_current_object(), job.id, current_user.email):
-        flash("This import was confirmed or cancelled already.", "warning")
-        return redirect(url_for("staff.import_job", job_id=job_id))
-    audit.note("import", detail=f"import {job_id} confirmed (see its page for the report)")
-    db.session.commit()
-    return redirect(url_for("staff.import_job", job_id=job_id))
-
-
-@bp.post("/patients/import/<id:job_id>/cancel")
-def cancel_import(job_id: int):
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    job = db.session.get(ImportJob, job_id) or abort(404)
-    if job.status == "preview":
-        job.status, job.upload = "cancelled", None
-        db.session.commit()
-        flash("Import cancelled: nobody was enrolled or texted.", "success")
-    return redirect(url_for("staff.upload"))
-
-
-@bp.get("/patients/import/template.csv")
-def import_template():
-    """The file to fill in, with the header and two example rows (UTF-8 with a BOM, so
-    Excel opens accents right)."""
-    body = "\ufeff" + template_csv(_content())
-    return Response(
-        body,
-        mimetype="text/csv",
-        headers={"Content-Disposition": 'attachment; filename="patients-template.csv"'},
-    )
-
-
-@bp.get("/patients/import/<id:job_id>")
-def import_job(job_id: int):
-    """A background import's progress (the page reloads itself while it runs), then its
-    report."""
-    job = db.session.get(ImportJob, job_id) or abort(404)
-    preview = (job.report or {}).get("preview") if job.status == "preview" else None
-    return render_template(
-        "import_job.html",
-        job=job,
-        state=job_state(job, utcnow()),
-        report=None if preview else job.report,
-        preview=preview,
-        action=ActionForm(),
-        held_note=pt.held_for_the_night(),
-    )
-
-
-@bp.route("/staff", methods=["GET", "POST"])
-@admin_only
-def staff_users():
-    form = StaffForm()
-    if form.validate_on_submit():
-        try:
-            role = "admin" if form.admin.data else "staff"
-            user = create_staff(db.session, form.email.data, form.password.data, role)
-            audit.note("staff_create", detail=f"{user.email} ({role})")
-            db.session.commit()
-            flash(f"Created the account {user.email}.", "success")
-            return redirect(url_for("staff.staff_users"))
-        except StaffError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-    users = db.session.scalars(select(StaffUser).order_by(StaffUser.email)).all()
-    return render_template("staff_users.html", form=form, users=users, action=ActionForm())
-
-
-@bp.post("/staff/<id:user_id>/active")
-@admin_only
-def toggle_active(user_id: int):
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    user = db.session.get(StaffUser, user_id) or abort(404)
-    if user.id == current_user.id:
-        flash("You cannot deactivate your own account.", "error")
-    else:
-        set_active(db.session, user, not user.active)  # deactivating ends its sessions
-        audit.note("staff_activate" if user.active else "staff_deactivate", detail=user.email)
-        db.session.commit()
-        flash(f"{user.email} is {'active' if user.active else 'deactivated'}.", "success")
-    return redirect(url_for("staff.staff_users"))

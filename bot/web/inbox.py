@@ -7,15 +7,17 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 from sqlalchemy import select
 
-from bot import audit, undelivered
 from bot import patients as pt
 from bot import threads as th
+from bot import undelivered
 from bot.alerts import held_today
 from bot.models import DATABASE_UNAVAILABLE, Patient, Thread, db, utcnow
 from bot.phones import staff_facing
 from bot.segments import GSM7_BASIC, GSM7_EXTENSION, SPANISH_ACCENTS
 from bot.sender import worth_retrying
-from bot.staff import ActionForm, ReplyForm, earlier_than, require_sign_in
+from bot.web import audit
+from bot.web.forms import ActionForm, ReplyForm, earlier_than, submitted
+from bot.web.guards import require_sign_in
 
 bp = Blueprint("inbox", __name__)
 bp.before_request(require_sign_in)
@@ -111,9 +113,7 @@ def thread(thread_id: int):
 @bp.post("/inbox/<id:thread_id>/reply")
 def reply_in_thread(thread_id: int):
     record = _thread(thread_id)
-    form = ReplyForm()
-    if not form.validate_on_submit():
-        abort(400)
+    form = submitted(ReplyForm)
     sent = _send(record.phone, form.body.data or "", f"thread {record.id}")
     if sent and request.form.get("then") == "done":
         th.mark_done(db.session, _thread(thread_id), current_user.email, utcnow())
@@ -129,9 +129,7 @@ def reply_to_patient(patient_id: int):
     patient = db.session.get(Patient, patient_id)
     if patient is None or patient.removed_at is not None:
         abort(404)
-    form = ReplyForm()
-    if not form.validate_on_submit():
-        abort(400)
+    form = submitted(ReplyForm)
     _send(patient.phone, form.body.data or "", "from the patient's page", patient.id)
     return redirect(url_for("staff.patient", patient_id=patient.id, _anchor="reply"))
 
@@ -183,8 +181,7 @@ def _send(phone: str, body: str, where: str, patient_id: int | None = None) -> b
 
 @bp.post("/inbox/<id:thread_id>/done")
 def done(thread_id: int):
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    submitted()
     record = _thread(thread_id)
     th.mark_done(db.session, record, current_user.email, utcnow())
     audit.note("close_thread", _patient_id(record.phone), f"thread {record.id}")

@@ -8,13 +8,12 @@ needs no sign-in, so it shows only the texts typed on it (their MessageSids begi
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from sqlalchemy import or_, select
 
-from bot.alerts import send_alert
+from bot.answering import answer, local_sid
 from bot.inbound import Inbound
 from bot.models import Message, db
-from bot.webhook import local_sid, reply_to
 
 bp = Blueprint("simulator", __name__, url_prefix="/simulator")
 
@@ -39,7 +38,5 @@ def page():
 def send():
     phone = request.form.get("phone", DEFAULT_PHONE).strip() or DEFAULT_PHONE
     body = request.form.get("body", "")
-    outcome = reply_to(Inbound(phone=phone[:32], body=body, message_sid=local_sid(SIM)))
-    if outcome.alert:
-        send_alert(current_app._get_current_object(), phone[:32])
+    answer(Inbound(phone=phone[:32], body=body, message_sid=local_sid(SIM)))
     return redirect(url_for("simulator.page", phone=phone))

@@ -1,0 +1,98 @@
+"""Staff pages of a bulk import: upload a CSV file, its preview, confirm or cancel, the
+background job's progress and report, the template to fill in."""
+
+from __future__ import annotations
+
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from bot import patients as pt
+from bot.importer import (
+    MAX_FILE_BYTES,
+    ImportFileError,
+    job_state,
+    keep_for_confirmation,
+    preview_csv,
+    template_csv,
+)
+from bot.importer import confirm_import as importer_confirm
+from bot.models import ImportJob, db, utcnow
+from bot.web import audit
+from bot.web.forms import ActionForm, submitted
+from bot.web.staff import bp
+
+
+@bp.route("/patients/import", methods=["GET", "POST"])
+def upload():
+    """A CSV file: read and previewed (how many enrolled, invited, held, which rows are
+    bad and why); nothing is written or sent until a staff member confirms."""
+    form = ActionForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        upload_file = request.files.get("file")
+        if upload_file is None or not upload_file.filename:
+            flash("Choose a CSV file to import.", "error")
+        else:
+            data = upload_file.stream.read(MAX_FILE_BYTES + 1)
+            app = current_app._get_current_object()
+            try:
+                preview = preview_csv(app, data)
+            except ImportFileError as exc:
+                flash(f"The file was not imported: {exc}.", "error")
+            else:
+                job_id = keep_for_confirmation(app, data, preview, current_user.email)
+                return redirect(url_for("staff.import_job", job_id=job_id))
+    return render_template("import.html", form=form)
+
+
+@bp.post("/patients/import/<id:job_id>/confirm")
+def confirm_import(job_id: int):
+    submitted()
+    job = db.session.get(ImportJob, job_id) or abort(404)
+    if not importer_confirm(current_app._get_current_object(), job.id, current_user.email):
+        flash("This import was confirmed or cancelled already.", "warning")
+        return redirect(url_for("staff.import_job", job_id=job_id))
+    audit.note("import", detail=f"import {job_id} confirmed (see its page for the report)")
+    db.session.commit()
+    return redirect(url_for("staff.import_job", job_id=job_id))
+
+
+@bp.post("/patients/import/<id:job_id>/cancel")
+def cancel_import(job_id: int):
+    submitted()
+    job = db.session.get(ImportJob, job_id) or abort(404)
+    if job.status == "preview":
+        job.status, job.upload = "cancelled", None
+        db.session.commit()
+        flash("Import cancelled: nobody was enrolled or texted.", "success")
+    return redirect(url_for("staff.upload"))
+
+
+@bp.get("/patients/import/template.csv")
+def import_template():
+    """The file to fill in, with the header and two example rows (UTF-8 with a BOM, so
+    Excel opens accents right)."""
+    body = "\ufeff" + template_csv(current_app.extensions["content"])
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="patients-template.csv"'},
+    )
+
+
+@bp.get("/patients/import/<id:job_id>")
+def import_job(job_id: int):
+    """A background import's progress (the page reloads itself while it runs), then its
+    report."""
+    job = db.session.get(ImportJob, job_id) or abort(404)
+    preview = (job.report or {}).get("preview") if job.status == "preview" else None
+    return render_template(
+        "import_job.html",
+        job=job,
+        state=job_state(job, utcnow()),
+        report=None if preview else job.report,
+        preview=preview,
+        action=ActionForm(),
+        held_note=pt.held_for_the_night(),
+    )
