@@ -270,13 +270,14 @@ def test_two_sweeps_at_once_send_each_reminder_once(reminder_app, fake_twilio):
 @pytest.mark.skipif(not TEST_DATABASE_URL, reason="processes sharing a database: PostgreSQL only")
 def test_two_sweep_processes_share_the_work(reminder_app, fake_twilio, database_url):
     app = reminder_app(REMINDER_BATCH=10)
-    # Six batches of at least 0.25 s each: longer than a process takes to start, so both
-    # processes are at work at the same time.
-    fake_twilio.latency = 0.25
+    # Twilio answers nothing until more texts are in flight than one process sends at once
+    # (5): the first process to claim a batch waits for the other's, however long either
+    # takes to start (0.25 s a batch was once taken for "longer than a start" and was not).
+    fake_twilio.gather = 6
     phones = [f"+120255501{i:02d}" for i in range(60)]
     for phone in phones:
         subscribe(app, phone)
-    env = process_env(database_url, fake_twilio, REMINDER_BATCH="10")
+    env = process_env(database_url, fake_twilio, REMINDER_BATCH="10", SEND_CONCURRENCY="5")
     # Tomorrow's 9 AM: the processes judge a day's window on the real clock (never closed).
     tomorrow = dt.datetime.now(NY).date() + dt.timedelta(days=1)
     at = dt.datetime.combine(tomorrow, dt.time(9), tzinfo=NY).isoformat()
