@@ -40,7 +40,7 @@ worker_tmp_dir = SHARED_MEMORY if os.path.isdir(SHARED_MEMORY) else None
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms id=%({x-request-id}o)s'
 # A CR or LF in a path ("%0d%0a") is written escaped: one line per request, none forged.
-logger_class = "bot.access_log.AccessLogger"
+logger_class = "bot.ops.access_log.AccessLogger"
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 

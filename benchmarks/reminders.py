@@ -133,7 +133,7 @@ def timed_sweep(
     os.environ.update(environment(database_url, base_url, concurrency))
     from bot import create_app
     from bot.models import db
-    from bot.reminders import ReminderSettings, send_due, sweep_session
+    from bot.reminders.sweep import ReminderSettings, send_due, sweep_session
 
     app = create_app()
     statements = 0

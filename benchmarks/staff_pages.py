@@ -36,9 +36,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from database import create_database, empty_all  # noqa: E402
 
 from bot import create_app  # noqa: E402
-from bot.adherence import roll_up  # noqa: E402
-from bot.auth import create_staff  # noqa: E402
+from bot.accounts.auth import create_staff  # noqa: E402
 from bot.models import db, utcnow  # noqa: E402
+from bot.reminders.adherence import roll_up  # noqa: E402
 
 PATIENTS = 10_000
 MESSAGES = 1_000_000

@@ -13,15 +13,17 @@ from sqlalchemy import create_engine, event
 from twilio.request_validator import RequestValidator
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from bot import checkins, logs, quiet_hours
 from bot import config as settings
-from bot.answering import Breaker
 from bot.content import ContentError, load_content
 from bot.models import db
-from bot.quiet_hours import SendingHours
+from bot.ops import logs
+from bot.reminders import checkins
 from bot.replies import Replier
-from bot.sender import make_sender
-from bot.spool import Spool
+from bot.sms import quiet_hours
+from bot.sms.answering import Breaker
+from bot.sms.quiet_hours import SendingHours
+from bot.sms.sender import make_sender
+from bot.sms.spool import Spool
 
 CONNECT_TIMEOUT = 3  # seconds to reach PostgreSQL before the database counts as down
 
@@ -108,7 +110,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             )
     app.extensions["spool"] = Spool(app.config["SPOOL_DIR"])
     Migrate(app, db, directory=str(MIGRATIONS), render_as_batch=True)
-    # No request body larger than an import file (bot.importer.MAX_FILE_BYTES) and its form.
+    # No request body larger than an import file (patients.importer.MAX_FILE_BYTES), its form.
     app.config.setdefault("MAX_CONTENT_LENGTH", 6 * 1024 * 1024)
     app.extensions["sender"] = make_sender(app.config)
 
@@ -116,7 +118,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
-    from bot import cli, web
+    from bot import web
+    from bot.ops import cli
 
     web.register(app)
     app.extensions["db_breaker"] = Breaker()  # per process, as the spool's sids

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
-from bot.quiet_hours import parse_state
+from bot.sms.quiet_hours import parse_state
 
 TWILIO_API_BASE_URL = "https://api.twilio.com"
 

@@ -117,7 +117,7 @@ class Message(db.Model):
     # A reply typed by staff: who sent it (None for the bot's own texts).
     sent_by: Mapped[str | None] = mapped_column(String(254))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    # When the words were blanked, once older than MESSAGE_RETENTION_DAYS (bot.retention).
+    # When the words were blanked, once older than MESSAGE_RETENTION_DAYS (bot.patients.retention).
     body_removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
@@ -217,7 +217,7 @@ class Patient(db.Model):
     """A patient enrolled by staff for daily exercise reminders.
 
     Whether the patient is invited, subscribed or opted out is read from the consent events
-    of the patient's number (``bot.patients.status``), never stored twice.
+    of the patient's number (``bot.patients.records.status``), never stored twice.
     """
 
     __tablename__ = "patients"
@@ -255,7 +255,7 @@ class Patient(db.Model):
     enrolled_by: Mapped[str] = mapped_column(String(254))  # staff email, or "import"
     removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # A new person enrolled on a number a removed patient had: the number's texts and
-    # consents are this record's from this moment on (``bot.patients.history``); None:
+    # consents are this record's from this moment on (``bot.patients.records.history``); None:
     # all of them. The former patient's record ends here.
     history_from: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # The number's last opt-in or opt-out by text, copied from consent_events by database

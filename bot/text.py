@@ -8,7 +8,7 @@ import re._constants as ops
 import re._parser as parser
 import unicodedata
 
-from bot.segments import is_gsm7, to_plain
+from bot.sms.segments import is_gsm7, to_plain
 
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
 _APOSTROPHE = re.compile(r"(?<=[a-z])'(?=[a-z])")

@@ -24,10 +24,10 @@ from sqlalchemy import create_engine, text
 from twilio.request_validator import RequestValidator
 
 from bot import create_app
-from bot import patients as pt
 from bot.config import RENAMED, SETTINGS
 from bot.models import ConsentEvent, db
-from bot.reminders import ReminderSettings, send_due, sweep_session
+from bot.patients import records as pt
+from bot.reminders.sweep import ReminderSettings, send_due, sweep_session
 from tests.fake_twilio import FakeTwilio
 
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
@@ -254,7 +254,7 @@ PASSWORD = "correct horse battery"
 
 
 def add_staff(app, email=STAFF_EMAIL, role="staff"):
-    from bot.auth import create_staff
+    from bot.accounts.auth import create_staff
 
     with app.app_context():
         create_staff(db.session, email, PASSWORD, role)

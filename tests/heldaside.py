@@ -29,8 +29,8 @@ import yaml
 from lingua import Language, LanguageDetectorBuilder
 from sqlalchemy import select, update
 
-from bot import patients as pt
 from bot.models import AdherenceDay, ConsentEvent, Patient, ReminderDelivery, db
+from bot.patients import records as pt
 from bot.text import normalize
 from tests.conftest import post_sms, reply_of, sweep
 

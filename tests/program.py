@@ -27,9 +27,9 @@ import time_machine
 import yaml
 from sqlalchemy import update
 
-from bot import checkins, schedule
 from bot.models import AdherenceDay, Patient, db
-from bot.segments import count_segments
+from bot.reminders import checkins, schedule
+from bot.sms.segments import count_segments
 from bot.text import normalize
 from tests.conftest import post_sms, reply_of
 from tests.heldaside import ENROLLED, NY, Score, language_of, on_scratch_database

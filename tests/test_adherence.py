@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import adherence
 from bot.models import (
     AdherenceDay,
     ConsentEvent,
@@ -20,6 +19,7 @@ from bot.models import (
     ReminderDelivery,
     db,
 )
+from bot.reminders import adherence
 from tests.conftest import ENROLLED, subscribe
 
 NY = ZoneInfo("America/New_York")

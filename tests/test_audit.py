@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import DatabaseError
 
-from bot import audit
+from bot.accounts import audit
 from bot.models import AuditEvent, Patient, db
 from tests.conftest import (
     ADMIN_EMAIL,

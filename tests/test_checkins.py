@@ -11,9 +11,9 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from bot import checkins
-from bot import patient_commands as c
 from bot.models import AdherenceDay, Patient, ReminderDelivery, ScheduleChange, Thread, db
+from bot.reminders import checkins
+from bot.reminders import commands as c
 from tests.conftest import PATIENT, csrf_token, post_sms, reply_of, subscribe, sweep
 from tests.heldaside import enroll_at
 

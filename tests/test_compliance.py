@@ -1,6 +1,6 @@
 import pytest
 
-from bot.compliance import Keyword, classify
+from bot.sms.compliance import Keyword, classify
 
 
 @pytest.mark.parametrize(

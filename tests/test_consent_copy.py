@@ -10,8 +10,8 @@ import random
 
 from sqlalchemy import select
 
-from bot import patients as pt
 from bot.models import ConsentEvent, Message, Patient, db
+from bot.patients import records as pt
 from tests.conftest import ENROLLED, post_sms, subscribe
 
 NUMBERS = [f"+120255501{n:02d}" for n in range(40, 46)]

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from bot.content import DEFAULT_CONTENT_FILE, ContentError, load_content
-from bot.segments import is_gsm7
+from bot.sms.segments import is_gsm7
 
 
 @pytest.fixture

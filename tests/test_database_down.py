@@ -154,7 +154,7 @@ def test_a_staff_page_behind_a_lock_says_so_instead_of_hanging(make_app, fake_tw
 def test_the_clock_records_what_a_web_process_kept(make_app, fake_twilio):
     """A web process kept a text while the database was locked and got no text since; the
     clock on the same machine records it at its next minute."""
-    from bot.clock import sweep_once
+    from bot.ops.clock import sweep_once
 
     web = make_app(WEBHOOK_DB_TIMEOUT="1")
     clock = make_app()  # another process, started before the text: nothing waiting then
@@ -174,9 +174,9 @@ def test_one_bad_spool_line_blocks_nothing_after_it(make_app):
     and the doctor and /readyz say so."""
     import json
 
-    from bot import doctor
-    from bot.answering import replay_spool
-    from bot.spool import QUARANTINE
+    from bot.ops import doctor
+    from bot.sms.answering import replay_spool
+    from bot.sms.spool import QUARANTINE
 
     app = make_app()
     folder = app.extensions["spool"].folder

@@ -227,12 +227,12 @@ def test_the_access_log_cannot_be_given_a_forged_line(monkeypatch):
 
     from gunicorn.config import Config
 
-    from bot.access_log import AccessLogger
+    from bot.ops.access_log import AccessLogger
 
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")  # what the file sets, undone after
     settings: dict = {}
     exec((ROOT / "gunicorn.conf.py").read_text(), settings)  # noqa: S102 - our own file
-    assert settings["logger_class"] == "bot.access_log.AccessLogger"
+    assert settings["logger_class"] == "bot.ops.access_log.AccessLogger"
     config = Config()
     config.set("accesslog", "-")
     config.set("access_log_format", settings["access_log_format"])

@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import create_engine, text
 from werkzeug.serving import make_server
 
-from bot import doctor
-from bot.clock import beat
-from bot.health import record_beat
 from bot.models import db, utcnow
+from bot.ops import doctor
+from bot.ops.clock import beat
+from bot.ops.health import record_beat
 from tests.conftest import CLINIC_NUMBER, TEST_DATABASE_URL, twilio_settings
 
 ROOT = Path(__file__).resolve().parent.parent

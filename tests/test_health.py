@@ -8,9 +8,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import text
 
-from bot.clock import beat
-from bot.health import record_beat
 from bot.models import db, utcnow
+from bot.ops.clock import beat
+from bot.ops.health import record_beat
 
 
 def ready(app):
@@ -88,7 +88,7 @@ def test_no_patient_data_and_no_sign_in(twilio_app):
 
 
 def test_the_clocks_sweep_is_its_heartbeat(app):
-    from bot.clock import sweep_once
+    from bot.ops.clock import sweep_once
 
     sweep_once(app)  # what the clock runs each minute
     status, body = ready(app)

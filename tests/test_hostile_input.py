@@ -35,7 +35,7 @@ def urls(app):
 
 
 def test_no_route_answers_500_to_hostile_ids_and_queries(admin_client, twilio_app):
-    from bot.clock import beat
+    from bot.ops.clock import beat
 
     beat(twilio_app, "due 0")  # the clock is running: /readyz answers 200, not 503
     tried = 0

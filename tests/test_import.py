@@ -321,12 +321,12 @@ def test_bad_cells_fail_their_own_row_only(staff_client, twilio_app, fake_twilio
 
 
 def test_too_many_rows_or_bytes_are_refused_whole(staff_client, twilio_app, monkeypatch):
-    import bot.importer
+    import bot.patients.importer
 
-    monkeypatch.setattr(bot.importer, "MAX_ROWS", 3)
+    monkeypatch.setattr(bot.patients.importer, "MAX_ROWS", 3)
     rows = "".join(f"P {i},(202) 555-01{i:02d},,cat camel,09:00,\n" for i in range(4))
     assert "more than 3 rows" in upload(staff_client, (HEADER + rows).encode())
-    monkeypatch.setattr(bot.importer, "MAX_FILE_BYTES", 100)
+    monkeypatch.setattr(bot.patients.importer, "MAX_FILE_BYTES", 100)
     assert "larger than the 0.0001 MB" in upload(staff_client, (HEADER + rows).encode())
     assert count_patients(twilio_app) == 0
 
@@ -393,15 +393,15 @@ def test_an_import_killed_mid_run_then_invite_sends_each_once(
 def test_an_accepted_invitation_whose_answer_was_lost_is_not_sent_again(
     twilio_app, fake_twilio, tmp_path
 ):
-    from bot import patients as pt
-    from bot.importer import invite_pending
+    from bot.patients import records as pt
+    from bot.patients.importer import invite_pending
 
     path = write(tmp_path, HEADER + GOOD)
     app = twilio_app
     app.config["CLAIM_TIMEOUT"] = 0
     with app.app_context():
         # Enrolled, claimed and sent, then the process died before recording the answers.
-        from bot.importer import read_file
+        from bot.patients.importer import read_file
 
         rows, _ = read_file(Path(path).read_bytes())
         matcher = pt.RoutineMatcher(app.extensions["content"])
@@ -430,7 +430,7 @@ def test_an_accepted_invitation_whose_answer_was_lost_is_not_sent_again(
 def test_a_large_file_is_imported_in_the_background(staff_client, twilio_app, fake_twilio):
     """More than INLINE_ROWS rows: the page answers at once with a page that follows the
     import (reloading itself, no script), which ends with the same report."""
-    import bot.importer
+    import bot.patients.importer
 
     rows = "".join(f"P {i},+1202555{i + 1000:04d},,cat camel,09:00,\n" for i in range(150))
     preview = post_file(staff_client, (HEADER + rows).encode())
@@ -443,7 +443,7 @@ def test_a_large_file_is_imported_in_the_background(staff_client, twilio_app, fa
     page = staff_client.get(job_url).get_data(as_text=True)
     assert "Done." in page and "150 enrolled" in page and "150 invitations sent" in page
     assert 'http-equiv="refresh"' not in page
-    assert len(fake_twilio.messages) == 150 and bot.importer.INLINE_ROWS < 150
+    assert len(fake_twilio.messages) == 150 and bot.patients.importer.INLINE_ROWS < 150
 
 
 def test_an_import_job_page_follows_and_says_when_it_was_cut_short(staff_client, twilio_app):
@@ -605,9 +605,9 @@ def test_two_confirms_at_once_run_the_import_once(staff_client, twilio_app, fake
 def test_the_clock_drops_an_upload_never_confirmed_after_an_hour(staff_client, twilio_app):
     """Issue 21: an unconfirmed preview kept the whole uploaded CSV until someone uploaded
     again. The clock drops it after PREVIEW_KEPT (an hour)."""
-    from bot.clock import previews_once
-    from bot.importer import PREVIEW_KEPT
     from bot.models import ImportJob, db
+    from bot.ops.clock import previews_once
+    from bot.patients.importer import PREVIEW_KEPT
 
     upload(staff_client, (HEADER + GOOD).encode(), confirm=False)
     previews_once(twilio_app)  # fresh: kept for its confirmation

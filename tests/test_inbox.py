@@ -9,8 +9,8 @@ import re
 import pytest
 from sqlalchemy import select
 
-from bot.alerts import alert_text
 from bot.models import ConsentEvent, Message, Thread, db
+from bot.sms.alerts import alert_text
 from tests.conftest import PATIENT, STAFF_EMAIL, csrf_token, post_sms, reply_of, subscribe
 
 STRANGER = "+12025550177"  # texts the clinic, not enrolled

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.models import Patient, PhoneLanguage, db
-from bot.patient_commands import read_language
+from bot.reminders.commands import read_language
 from tests.conftest import post_sms, reply_of, subscribe
 
 SPANISH_PATIENT, ENGLISH_PATIENT, STRANGER = "+12025550161", "+12025550162", "+12025550163"
@@ -113,7 +113,7 @@ def test_the_held_answer_in_the_patients_language(staff_client, twilio_app):
 
 
 def test_a_spanish_patient_gets_spanish_steps_and_reminders(twilio_app):
-    from bot.reminders import reminder_text
+    from bot.reminders.sweep import reminder_text
 
     subscribe(twilio_app, SPANISH_PATIENT, language="es")
     assert said(twilio_app, "cat camel", SPANISH_PATIENT).startswith("Gato y camello (Cat and")

@@ -15,13 +15,13 @@ FLASK = ("flask", "flask_login", "flask_wtf", "flask_sqlalchemy", "flask_migrate
 FLASK_OUTSIDE_WEB = {
     "bot": "the app factory",
     "bot.models": "Flask-SQLAlchemy's db",
-    "bot.answering": "the app's extensions (engine, spool, replier) for a text",
-    "bot.auth": "werkzeug's password hashing (scrypt), not a request",
-    "bot.cli": "the command line is Flask's (click groups on the app)",
-    "bot.clock": "the scheduler runs jobs in the app's context",
-    "bot.doctor": "reads the app's settings and extensions",
-    "bot.importer": "a background import runs on the app's context",
-    "bot.logs": "request ids on log lines of a request",
+    "bot.sms.answering": "the app's extensions (engine, spool, replier) for a text",
+    "bot.accounts.auth": "werkzeug's password hashing (scrypt), not a request",
+    "bot.ops.cli": "the command line is Flask's (click groups on the app)",
+    "bot.ops.clock": "the scheduler runs jobs in the app's context",
+    "bot.ops.doctor": "reads the app's settings and extensions",
+    "bot.patients.importer": "a background import runs on the app's context",
+    "bot.ops.logs": "request ids on log lines of a request",
 }
 
 
@@ -48,7 +48,7 @@ def imports(name: str, path: Path, known: set[str]) -> set[str]:
                 base = ".".join(anchor + ([base] if base else []))
             inner = [f"{base}.{alias.name}" for alias in node.names]
             subs = [n for n in inner if n in known]
-            # "from bot import patients" imports bot.patients; "from bot.x import y", bot.x
+            # "from bot import patients" imports bot.patients.records; "from bot.x import y", bot.x
             found.update(subs if len(subs) == len(inner) else [base, *subs])
     return {n if n in known else n.split(".")[0] for n in found}
 

@@ -11,7 +11,7 @@ import logging
 import pytest
 
 from bot.config import ConfigError
-from bot.phones import mask
+from bot.sms.phones import mask
 from tests.conftest import (
     PATIENT,
     post_sms,

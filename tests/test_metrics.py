@@ -7,8 +7,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
-from bot.clock import beat, sweep_once
 from bot.models import Patient, db
+from bot.ops.clock import beat, sweep_once
 from tests.conftest import (
     CLINIC_NUMBER,
     PATIENT,

@@ -14,7 +14,7 @@ import pytest
 
 from bot.content import load_content
 from bot.replies import Replier
-from bot.segments import count_segments, is_gsm7
+from bot.sms.segments import count_segments, is_gsm7
 
 NY = ZoneInfo("America/New_York")
 FRIDAY_10AM = dt.datetime(2026, 11, 27, 10, 0, tzinfo=NY)

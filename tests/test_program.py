@@ -8,9 +8,9 @@ import datetime as dt
 
 from sqlalchemy import update
 
-from bot import checkins, schedule
 from bot.models import AdherenceDay, Patient, db
-from bot.segments import count_segments
+from bot.reminders import checkins, schedule
+from bot.sms.segments import count_segments
 from tests.conftest import post_sms, reply_of, subscribe
 
 ANA, BEA, STRANGER = "+12025550151", "+12025550152", "+12025550153"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.patient_commands import Done, read_command
-from bot.questions import asks, question
+from bot.reminders.commands import Done, read_command
+from bot.sms.questions import asks, question
 from bot.text import normalize
 
 ASKING = [

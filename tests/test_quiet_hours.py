@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select, update
 
-from bot import quiet_hours as qh
 from bot.models import Patient, ReminderDelivery, db
+from bot.sms import quiet_hours as qh
 from tests.conftest import post_sms, reply_of, subscribe, sweep, twilio_settings
 from tests.test_reminders import deliveries
 from tests.test_staff import csrf_token, enroll_form, page, patient_row
@@ -319,7 +319,7 @@ def test_an_invitation_is_held_outside_the_states_hours(twilio_app, fake_twilio,
 
 def test_the_area_code_table_is_the_geocoders():
     """bot/area_codes.yaml holds what phonenumbers' geocoder says of every US area code
-    (python -c 'from bot.quiet_hours import write_area_codes; write_area_codes()')."""
+    (python -c 'from bot.sms.quiet_hours import write_area_codes; write_area_codes()')."""
     assert qh.area_codes() == qh.geocoded_area_codes()
     assert qh.area_codes()["305"] == "FL" and qh.area_codes()["212"] == "NY"
     assert "787" not in qh.area_codes()  # Puerto Rico: not a state under the table
@@ -330,7 +330,7 @@ def test_the_app_does_not_load_the_geocoder():
     script = (
         "import sys; from bot import create_app; "
         "app = create_app({'TESTING': True, 'SECRET_KEY': 'x' * 20}); "
-        "from bot.quiet_hours import area_code_state; area_code_state('+13055550123'); "
+        "from bot.sms.quiet_hours import area_code_state; area_code_state('+13055550123'); "
         "print('phonenumbers.geocoder' in sys.modules)"
     )
     result = subprocess.run(

@@ -15,16 +15,16 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from bot import patients as pt
-from bot.clock import make_scheduler, sweep_once
 from bot.models import ConsentEvent, Message, Patient, ReminderDelivery, db
-from bot.reminders import (
+from bot.ops.clock import make_scheduler, sweep_once
+from bot.patients import records as pt
+from bot.reminders.sweep import (
     MISSED,
     ReminderSettings,
     claim,
     reminder_text,
 )
-from bot.segments import count_segments, is_gsm7
+from bot.sms.segments import count_segments, is_gsm7
 from tests.conftest import (
     ACCOUNT_SID,
     AUTH_TOKEN,
@@ -74,7 +74,7 @@ def hours_from_midnight(at: dt.datetime, zone: str) -> float:
 
 def plan_only(app, at: dt.datetime) -> None:
     """Within an app context: plan the due reminders, as a sweep does first."""
-    from bot.reminders import SweepReport, plan
+    from bot.reminders.sweep import SweepReport, plan
 
     settings = ReminderSettings.from_config(app.config)
     plan(db.session, app.extensions["content"], settings, at, SweepReport(), False)
@@ -648,7 +648,7 @@ def test_next_batch_fills_the_places_the_last_one_frees(reminder_app, fake_twili
 
 
 def test_more_than_a_hundred_requests_in_flight_when_the_account_allows(fake_twilio):
-    from bot.sender import Limits, TwilioSender
+    from bot.sms.sender import Limits, TwilioSender
 
     fake_twilio.gather = 150  # no answer until 150 requests are in flight together
     sender = TwilioSender(ACCOUNT_SID, AUTH_TOKEN, CLINIC_NUMBER, fake_twilio.base_url)

@@ -10,7 +10,7 @@ import pytest
 
 from bot.content import load_content
 from bot.replies import Replier
-from bot.segments import count_segments
+from bot.sms.segments import count_segments
 
 NY = ZoneInfo("America/New_York")
 
@@ -149,10 +149,10 @@ def test_random_mixes_of_known_words_keep_every_promise(replier):
     """2,000 texts made of the words and phrasings the bot knows, in random order (a fixed
     seed): every reply is non-empty, plain GSM-7, within Twilio's 1,600 characters, and
     its kind fits the 64-character column it is logged in."""
-    from bot.inbound import candidate
-    from bot.reading import read
     from bot.replies import COMMON, KEYWORDS
-    from bot.segments import is_gsm7
+    from bot.sms.inbound import candidate
+    from bot.sms.reading import read
+    from bot.sms.segments import is_gsm7
     from tests.test_phrasings import CASES
 
     words = [*KEYWORDS, *sorted(COMMON), *(c[0] for c in CASES), "3pm", "#4", "<b>", "\x00"]

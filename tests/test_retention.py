@@ -11,10 +11,10 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from bot.clock import retention_once
 from bot.config import ConfigError
 from bot.models import AuditEvent, ConsentEvent, Message, ReminderDelivery, db, utcnow
-from bot.retention import blank_old_texts
+from bot.ops.clock import retention_once
+from bot.patients.retention import blank_old_texts
 from tests.conftest import ADMIN_EMAIL, PATIENT, csrf_token, post_sms, subscribe, sweep
 
 NOW = dt.datetime(2026, 11, 30, 15, tzinfo=dt.UTC)

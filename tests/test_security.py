@@ -106,7 +106,7 @@ def test_hostile_names_run_nothing_on_any_page(admin_client, twilio_app):
         content_type="multipart/form-data",
     )
     assert upload.status_code == 302
-    from bot.clock import beat
+    from bot.ops.clock import beat
 
     beat(twilio_app, "due 0")  # the clock is running: /readyz answers 200
     seen = 0

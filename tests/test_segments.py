@@ -6,7 +6,7 @@ import pytest
 from bot.config import ConfigError
 from bot.content import load_content
 from bot.replies import Replier
-from bot.segments import count_segments, is_gsm7, plain_spanish, to_plain
+from bot.sms.segments import count_segments, is_gsm7, plain_spanish, to_plain
 
 
 def test_empty_text():

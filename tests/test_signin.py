@@ -8,9 +8,9 @@ import threading
 import pytest
 from sqlalchemy import select
 
-import bot.auth
+import bot.accounts.auth
 import bot.web.signin
-from bot.auth import REFUSED, authenticate
+from bot.accounts.auth import REFUSED, authenticate
 from bot.models import SignInThrottle, StaffSession, db, utcnow
 from tests.conftest import ADMIN_EMAIL, STAFF_EMAIL, add_staff, csrf_token, sign_in
 
@@ -57,14 +57,14 @@ def test_five_wrong_passwords_hold_that_address_for_that_account_only(staff_app)
 
 def test_one_address_guessing_many_accounts_is_held(staff_app):
     guesser = client_at(staff_app, "198.51.100.8")
-    for number in range(bot.auth.ADDRESS_LIMIT):
+    for number in range(bot.accounts.auth.ADDRESS_LIMIT):
         assert refused(sign_in(guesser, email=f"guess{number}@clinic.example", password=WRONG))
     assert refused(sign_in(guesser))  # a real account, the right password: held
     assert sign_in(client_at(staff_app, "203.0.113.21")).status_code == 302
 
 
 def test_guesses_from_many_addresses_hold_the_account(staff_app):
-    for number in range(bot.auth.ACCOUNT_LIMIT):
+    for number in range(bot.accounts.auth.ACCOUNT_LIMIT):
         assert refused(sign_in(client_at(staff_app, f"198.51.100.{number + 1}"), password=WRONG))
     assert refused(sign_in(client_at(staff_app, "203.0.113.22")))
 
@@ -88,8 +88,10 @@ def test_every_refusal_reads_the_same_and_costs_one_hash(staff_app, monkeypatch)
         user.active = False
         db.session.commit()
     hashes = []
-    real = bot.auth.check_password_hash
-    monkeypatch.setattr(bot.auth, "check_password_hash", lambda *a: hashes.append(1) or real(*a))
+    real = bot.accounts.auth.check_password_hash
+    monkeypatch.setattr(
+        bot.accounts.auth, "check_password_hash", lambda *a: hashes.append(1) or real(*a)
+    )
     held = client_at(staff_app, "198.51.100.9")
     for _ in range(5):
         sign_in(held, password=WRONG)
@@ -238,7 +240,7 @@ def test_an_outsider_at_one_address_cannot_lock_the_front_desk_out(staff_app):
     """Issue 21's reproduction: 51 wrong passwords for a known staff address from one
     address in 15 minutes locked that account for everyone."""
     outsider = client_at(staff_app, "198.51.100.66")
-    for _ in range(bot.auth.ACCOUNT_LIMIT + 1):
+    for _ in range(bot.accounts.auth.ACCOUNT_LIMIT + 1):
         assert refused(sign_in(outsider, password=WRONG))
     assert refused(sign_in(outsider))  # the outsider's own address: still held
     desk = client_at(staff_app, "203.0.113.66")
@@ -251,12 +253,12 @@ def test_an_outsider_at_one_address_cannot_lock_the_front_desk_out(staff_app):
 def test_the_account_limit_still_holds_guessing_spread_over_addresses(staff_app):
     """Guesses at the pair limit from each of ACCOUNT_LIMIT / PAIR_LIMIT addresses: the
     account is held, for an address that never guessed too."""
-    addresses = bot.auth.ACCOUNT_LIMIT // bot.auth.PAIR_LIMIT + 1
+    addresses = bot.accounts.auth.ACCOUNT_LIMIT // bot.accounts.auth.PAIR_LIMIT + 1
     for number in range(addresses):
         guesser = client_at(staff_app, f"198.51.100.{100 + number}")
-        for _ in range(bot.auth.PAIR_LIMIT + 3):  # three more each, over their own limit
+        for _ in range(bot.accounts.auth.PAIR_LIMIT + 3):  # three more each, over their own limit
             assert refused(sign_in(guesser, password=WRONG))
     with staff_app.app_context():
         account = db.session.get(SignInThrottle, f"account:{STAFF_EMAIL}")
-        assert account.failures == addresses * bot.auth.PAIR_LIMIT  # only what was allowed
+        assert account.failures == addresses * bot.accounts.auth.PAIR_LIMIT  # only what was allowed
     assert refused(sign_in(client_at(staff_app, "203.0.113.67")))

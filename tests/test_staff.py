@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.models import ConsentEvent, Message, Patient, StaffUser, db
-from bot.phones import mask
+from bot.sms.phones import mask
 from tests.conftest import (
     ADMIN_EMAIL,
     PASSWORD,
@@ -435,7 +435,7 @@ def test_console_sender_when_no_twilio_account(make_app, caplog, capsys):
     add_staff(app)
     client = app.test_client()
     sign_in(client)
-    with caplog.at_level("INFO", logger="bot.sender"):
+    with caplog.at_level("INFO", logger="bot.sms.sender"):
         response = enroll_form(client)
     # The log says a text went, without its words; the console shows the text itself.
     assert "console sender" in caplog.text and "reply YES" not in caplog.text
@@ -497,7 +497,7 @@ def test_invite_needs_the_csrf_token(staff_client, twilio_app, fake_twilio):
 
 def test_patient_page_shows_missed_reminders(staff_client, twilio_app):
     from bot.models import ReminderDelivery
-    from bot.reminders import MISSED
+    from bot.reminders.sweep import MISSED
 
     enroll_form(staff_client)
     patient = patient_row(twilio_app)
@@ -724,7 +724,7 @@ def test_remove_and_delete_ask_on_a_page_of_their_own(staff_client, admin_client
 
 def seed_patients(app, count: int, prefix: str = "+1202555") -> None:
     """``count`` enrolled patients named "Patient 000"... (invited: no YES yet)."""
-    import bot.patients as ptm
+    import bot.patients.records as ptm
 
     with app.app_context():
         for n in range(count):

@@ -11,12 +11,13 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 
-from bot import doctor, outbox, undelivered
-from bot import patients as pt
-from bot.alerts import alert_text, send_alert
+from bot.inbox.threads import thread_of
 from bot.models import Message, Patient, db, utcnow
-from bot.sender import Limits
-from bot.threads import thread_of
+from bot.ops import doctor
+from bot.patients import records as pt
+from bot.sms import outbox, undelivered
+from bot.sms.alerts import alert_text, send_alert
+from bot.sms.sender import Limits
 from tests.conftest import (
     ACCOUNT_SID,
     CLINIC_NUMBER,

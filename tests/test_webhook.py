@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from bot.models import ConsentEvent, Message
-from bot.segments import count_segments
+from bot.sms.segments import count_segments
 from tests.conftest import AUTH_TOKEN, PATIENT, new_sid, sign, twilio_params
 
 
@@ -449,8 +449,8 @@ def test_auth_token_is_never_in_a_reply(text_bot):
 def test_enrolled_patient_asking_for_their_routine_gets_it(app, text_bot):
     import datetime as dt
 
-    from bot import patients as pt
     from bot.models import db
+    from bot.patients import records as pt
 
     with app.app_context():
         pt.enroll(

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from bot.content.messages import EVERYWHERE, LANGUAGES, MARKERS, MESSAGES, SECOND_CHANCE
-from bot.segments import is_gsm7, plain_spanish, to_plain
+from bot.sms.segments import is_gsm7, plain_spanish, to_plain
 from bot.text import normalize
 
 DEFAULT_CONTENT_FILE = Path(__file__).with_name("clinic.yaml")

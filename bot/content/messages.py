@@ -97,7 +97,7 @@ MESSAGES: dict[str, frozenset[str]] = {
         "closed_now_until": "when time",
         "closed_now": "",
         "call": "",
-        # A patient's commands by text (bot.checkins).
+        # A patient's commands by text (bot.reminders.checkins).
         "done_again": "",
         "done_great": "",
         "done_streak": "days",
@@ -129,7 +129,7 @@ MESSAGES: dict[str, frozenset[str]] = {
         "resumed": "time",
         "date": "weekday day month",
         "language_set": "",
-        # While staff have the conversation (bot.threads).
+        # While staff have the conversation (bot.inbox.threads).
         "held": "",
         # Words the answers are put together with.
         "and": "",

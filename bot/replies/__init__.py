@@ -10,7 +10,7 @@ three steps, each its own module, each importing only the ones before it:
 - ``intents``: what was asked, in order (hours, an exercise, insurance...);
 - ``writing``: the answer from the content's catalogue, in the language asked for.
 
-Compliance keywords (STOP, HELP, START) are decided before this, in ``bot.compliance``;
+Compliance keywords (STOP, HELP, START) are decided before this, in ``bot.sms.compliance``;
 their texts are written here so that every reply reads alike.
 """
 
@@ -113,7 +113,7 @@ class Replier(Writer):
         ):
             return replace(Reply("better", self.feeling_better(language)), language=language)
         if MY_ROUTINE.search(mended) and not (asked | {"dosage"}) & set(reading.intents):
-            # Without the patient's record (see bot.inbound), the whole list.
+            # Without the patient's record (see bot.sms.inbound), the whole list.
             return replace(Reply("my_routine", self.exercise_list(language)), language=language)
         asked = decide(reading, normalized, self.reader.unknown_plan, self.second_chance)
         return replace(self.write(asked, reading, now, language), language=language)

@@ -2,7 +2,7 @@
 "sigue pausado?"), their routine or one exercise of it by its place ("what was exercise 2
 again", "the last one", "el segundo"), their week ("whats my streak", "cuantos dias
 llevo"). Read from the text alone (pure); the answer reads the patient's record
-(``bot.inbound``), and a number not enrolled gets the general answer.
+(``bot.sms.inbound``), and a number not enrolled gets the general answer.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from functools import lru_cache
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from bot.questions import question
-from bot.segments import count_segments
+from bot.sms.questions import question
+from bot.sms.segments import count_segments
 
 MY_REMINDER = re.compile(
     r"\b(my|mi|mis) (\w+ )?(reminders?|recordatorios?|texts?|msgs?|mensajes?|alerts?)\b|"

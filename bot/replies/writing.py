@@ -324,7 +324,7 @@ class Writer:
         """When the database cannot take a text: the patient is told to call."""
         return self.say("unavailable", language)
 
-    # -- compliance texts (the keywords are read in bot.compliance) ------------------------
+    # -- compliance texts (the keywords are read in bot.sms.compliance) ------------------------
 
     def help_text(self, spanish: bool = False) -> str:
         return self.say("help", "es" if spanish else "en")

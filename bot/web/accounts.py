@@ -9,7 +9,7 @@ from sqlalchemy import select
 from wtforms import BooleanField, EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, Length
 
-from bot.auth import StaffError, create_staff, set_active
+from bot.accounts.auth import StaffError, create_staff, set_active
 from bot.models import StaffUser, db
 from bot.web import audit
 from bot.web.forms import ActionForm, submitted

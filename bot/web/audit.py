@@ -1,12 +1,12 @@
 """The audit trail's pages (admins only), and ``note``: what the signed-in staff member
-did, from the request's address, for the trail (``bot.audit``)."""
+did, from the request's address, for the trail (``bot.accounts.audit``)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_login import current_user
 
-from bot import audit
+from bot.accounts import audit
 from bot.models import db, utcnow
 from bot.web.guards import require_sign_in
 

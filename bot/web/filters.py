@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 
-from bot import patients as pt
+from bot.patients import records as pt
 
 
 def clinic_time(moment) -> str:

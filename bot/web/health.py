@@ -1,5 +1,5 @@
 """Health for the IT person and the load balancer: ``GET /healthz`` (the process answers; no
-database) and ``GET /readyz`` (``bot.health.ready_checks``). JSON, no patient data, open
+database) and ``GET /readyz`` (``bot.ops.health.ready_checks``). JSON, no patient data, open
 without signing in: 200 when ready, 503 with what is wrong otherwise.
 """
 
@@ -9,7 +9,7 @@ import time
 
 from flask import Blueprint, current_app, jsonify
 
-from bot.health import ready_checks
+from bot.ops.health import ready_checks
 
 bp = Blueprint("health", __name__)
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from bot import patients as pt
-from bot.importer import (
+from bot.models import ImportJob, db, utcnow
+from bot.patients import records as pt
+from bot.patients.importer import (
     MAX_FILE_BYTES,
     ImportFileError,
     job_state,
@@ -15,8 +16,7 @@ from bot.importer import (
     preview_csv,
     template_csv,
 )
-from bot.importer import confirm_import as importer_confirm
-from bot.models import ImportJob, db, utcnow
+from bot.patients.importer import confirm_import as importer_confirm
 from bot.web import audit
 from bot.web.forms import ActionForm, submitted
 from bot.web.staff import bp

@@ -7,14 +7,14 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 from sqlalchemy import select
 
-from bot import patients as pt
-from bot import threads as th
-from bot import undelivered
-from bot.alerts import held_today
+from bot.inbox import threads as th
 from bot.models import DATABASE_UNAVAILABLE, Patient, Thread, db, utcnow
-from bot.phones import staff_facing
-from bot.segments import GSM7_BASIC, GSM7_EXTENSION, SPANISH_ACCENTS
-from bot.sender import worth_retrying
+from bot.patients import records as pt
+from bot.sms import undelivered
+from bot.sms.alerts import held_today
+from bot.sms.phones import staff_facing
+from bot.sms.segments import GSM7_BASIC, GSM7_EXTENSION, SPANISH_ACCENTS
+from bot.sms.sender import worth_retrying
 from bot.web import audit
 from bot.web.forms import ActionForm, ReplyForm, earlier_than, submitted
 from bot.web.guards import require_sign_in

@@ -1,4 +1,4 @@
-"""The metrics page for Prometheus's scraper (``bot.metrics`` counts): ``METRICS_TOKEN``
+"""The metrics page for Prometheus's scraper (``bot.ops.metrics`` counts): ``METRICS_TOKEN``
 guards it (``Authorization: Bearer ...``); unset, the page does not exist (404)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import hmac
 from flask import Blueprint, Response, abort, current_app, request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from bot.metrics import registry
+from bot.ops.metrics import registry
 
 bp = Blueprint("metrics", __name__)
 

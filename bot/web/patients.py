@@ -14,13 +14,16 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField
 from wtforms.fields import SelectChoice
 
-from bot import adherence, retention, threads, undelivered
-from bot import patients as pt
-from bot.importer import invite_again as importer_invite_again
+from bot.inbox import threads
 from bot.models import Patient, db, local_date, utcnow
-from bot.phones import staff_facing
-from bot.quiet_hours import SendingHours
-from bot.schedule import edit_patient, set_paused
+from bot.patients import records as pt
+from bot.patients import retention
+from bot.patients.importer import invite_again as importer_invite_again
+from bot.reminders import adherence
+from bot.reminders.schedule import edit_patient, set_paused
+from bot.sms import undelivered
+from bot.sms.phones import staff_facing
+from bot.sms.quiet_hours import SendingHours
 from bot.web import audit
 from bot.web.forms import ActionForm, ReplyForm, earlier_than, submitted
 from bot.web.guards import admin_only
@@ -33,7 +36,7 @@ TIMEZONES = [
 
 
 class PatientForm(FlaskForm):
-    # Checked by bot.patients' parsers, each with a message that says what to do.
+    # Checked by bot.patients.records' parsers, each with a message that says what to do.
     name = StringField("Name")
     phone = StringField("Mobile number")
     language = SelectField(
@@ -459,7 +462,7 @@ def _confirm(record: Patient, heading: str, explanation: str, button: str, endpo
 @bp.post("/patients/<id:patient_id>/delete-data")
 @admin_only
 def delete_data(patient_id: int):
-    """Delete the patient's data, on request (``bot.patients.delete_patient_data``), in one
+    """Delete the patient's data, on request (``bot.patients.records.delete_patient_data``), in one
     transaction, with an audit line."""
     submitted()
     record = _patient(patient_id, removed_too=True)

@@ -6,8 +6,8 @@ import datetime as dt
 
 from flask import Blueprint, Response, current_app, render_template, request
 
-from bot import adherence
 from bot.models import db, local_date, utcnow
+from bot.reminders import adherence
 from bot.web import audit
 from bot.web.guards import require_sign_in
 

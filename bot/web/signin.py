@@ -1,5 +1,5 @@
 """Signing in and out (the "auth" blueprint), and Flask-Login's view of who is signed in:
-the session's token, checked against its row on every request (``bot.auth``)."""
+the session's token, checked against its row on every request (``bot.accounts.auth``)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, Length
 
-from bot.auth import REFUSED, authenticate, end_session, session_user, start_session
+from bot.accounts.auth import REFUSED, authenticate, end_session, session_user, start_session
 from bot.models import StaffUser, db, utcnow
 
 bp = Blueprint("auth", __name__)

@@ -11,9 +11,9 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 from sqlalchemy import or_, select
 
-from bot.answering import answer, local_sid
-from bot.inbound import Inbound
 from bot.models import Message, db
+from bot.sms.answering import answer, local_sid
+from bot.sms.inbound import Inbound
 
 bp = Blueprint("simulator", __name__, url_prefix="/simulator")
 

@@ -17,10 +17,11 @@ from twilio.request_validator import (
 )
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot import metrics, undelivered
-from bot.answering import answer, replay_spool
-from bot.inbound import Inbound
 from bot.models import DATABASE_UNAVAILABLE, db, utcnow
+from bot.ops import metrics
+from bot.sms import undelivered
+from bot.sms.answering import answer, replay_spool
+from bot.sms.inbound import Inbound
 
 bp = Blueprint("webhook", __name__)
 log = logging.getLogger("bot.webhook")

@@ -1,0 +1,1 @@
+"""Staff accounts: passwords, sessions, sign-in throttles, and the audit trail."""

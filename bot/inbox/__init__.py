@@ -1,0 +1,1 @@
+"""The inbox: why a text needs a person, threads, staff replies."""

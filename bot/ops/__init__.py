@@ -1,0 +1,1 @@
+"""Operations: the clock (scheduler), the command line, the doctor, logs, health and metrics."""

@@ -1,0 +1,1 @@
+"""Patients: enrollment, status, invitations, the bulk import, retention and deletion."""

@@ -1,0 +1,106 @@
+"""The on-call phone (``ALERT_NUMBER``): told of an urgent text, at most once an hour per
+number (``threads.alerted_at``, set by the webhook's statement), with no health details.
+Enrolled patients' alerts are never capped; numbers not enrolled page it at most
+``ALERTS_FROM_STRANGERS_PER_HOUR`` times an hour (outsiders texting red flags from many
+numbers), the rest held and counted on the inbox page."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy import func, select, update
+
+from bot.models import DATABASE_UNAVAILABLE, Message, db, utcnow
+from bot.ops import metrics
+from bot.patients.records import claim_texts, enrolled, record_claims
+from bot.sms.phones import mask
+from bot.sms.sender import worth_retrying
+
+log = logging.getLogger(__name__)
+
+
+def alert_text(name: str | None) -> str:
+    """What the on-call phone reads: who, by initial only, and where to look."""
+    who = f"{name.strip()[0].upper()}." if name and name.strip() else "a number not enrolled"
+    return f"Clinic text line: urgent text from a patient ({who}), see the inbox."
+
+
+HELD = "held"  # an alert not sent: too many from numbers not enrolled this hour
+
+
+def strangers_paged(session, now: dt.datetime) -> int:
+    """Alerts of urgent texts from numbers not enrolled in the last hour (sent or going)."""
+    return session.scalar(
+        select(func.count()).select_from(Message).where(
+            Message.kind == "alert", Message.body == alert_text(None),
+            Message.created_at >= now - dt.timedelta(hours=1), Message.status != HELD,
+        )
+    )  # fmt: skip
+
+
+def held_today(session, now: dt.datetime) -> int:
+    """Alerts held in the last day, for the inbox to say so."""
+    return session.scalar(
+        select(func.count()).select_from(Message).where(
+            Message.kind == "alert", Message.status == HELD,
+            Message.created_at >= now - dt.timedelta(days=1),
+        )
+    )  # fmt: skip
+
+
+def send_alert(app, phone: str) -> None:
+    """Text the on-call phone about an urgent text from ``phone``, when it is set."""
+    number = app.config.get("ALERT_NUMBER")
+    if not number:
+        return
+    with app.app_context():
+        now = utcnow()
+        try:
+            patient = enrolled(db.session, phone)
+            name = patient.name if patient else None
+            cap = app.config["ALERTS_FROM_STRANGERS_PER_HOUR"]
+            held = patient is None and strangers_paged(db.session, now) >= cap
+        except DATABASE_UNAVAILABLE:  # safety first: paged, uncounted
+            db.session.rollback()
+            name, held = None, False
+        text = alert_text(name)
+        if held:  # outsiders cannot page the on-call phone all night: shown in the inbox
+            [claim] = claim_texts(db.session, [(number, text)], "alert", now)
+            db.session.execute(update(Message).where(Message.id == claim).values(status=HELD))
+            db.session.commit()
+            db.session.remove()
+            metrics.text_out("alert", "held")
+            log.warning("the on-call phone not paged for %s: %d numbers not enrolled this hour",
+                        mask(phone), cap)  # fmt: skip
+            return
+        sender = app.extensions["sender"]
+        try:  # written down first: if Twilio is busy or away, the clock sends it again
+            [claim] = claim_texts(db.session, [(number, text)], "alert", utcnow())
+        except DATABASE_UNAVAILABLE:
+            db.session.rollback()
+            claim = None
+        try:
+            result = sender.send(number, text)
+            if claim is not None:
+                record_claims(db.session, [(claim, None, number, result)], utcnow(), "alert")
+                db.session.commit()
+            else:
+                metrics.text_out("alert", "sent" if result.ok else "failed")
+        except DATABASE_UNAVAILABLE:
+            db.session.rollback()
+        finally:
+            db.session.remove()
+    if result.ok:
+        log.info("on-call phone alerted of an urgent text from %s", mask(phone))
+    elif claim is not None and not result.unknown and worth_retrying(result):
+        log.warning(
+            "the on-call phone's alert of an urgent text from %s waits in the outbox: %s",
+            mask(phone), result.error or result.status,
+        )  # fmt: skip
+    else:
+        log.error(
+            "the on-call phone could not be alerted of an urgent text from %s: %s",
+            mask(phone),
+            result.error or result.status,
+        )
