@@ -395,6 +395,7 @@ def test_an_accepted_invitation_whose_answer_was_lost_is_not_sent_again(
 ):
     from bot.patients import records as pt
     from bot.patients.importer import invite_pending
+    from bot.sms import outgoing
 
     path = write(tmp_path, HEADER + GOOD)
     app = twilio_app
@@ -415,7 +416,7 @@ def test_an_accepted_invitation_whose_answer_was_lost_is_not_sent_again(
         db.session.commit()
         patients = db.session.scalars(select(Patient).order_by(Patient.id)).all()
         texts = [(p.phone, pt.invitation_text(app.extensions["content"], p)) for p in patients]
-        pt.claim_texts(db.session, texts, "invitation", dt.datetime.now(dt.UTC))
+        outgoing.claim_texts(db.session, texts, "invitation", dt.datetime.now(dt.UTC))
         for phone, body in texts[:2]:  # two reached Twilio; the third never left
             assert app.extensions["sender"].send(phone, body).ok
         report = invite_pending(app)

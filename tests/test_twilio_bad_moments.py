@@ -15,7 +15,7 @@ from bot.inbox.threads import thread_of
 from bot.models import Message, Patient, db, utcnow
 from bot.ops import doctor
 from bot.patients import records as pt
-from bot.sms import outbox, undelivered
+from bot.sms import outbox, outgoing, undelivered
 from bot.sms.alerts import alert_text, send_alert
 from bot.sms.sender import Limits
 from tests.conftest import (
@@ -75,9 +75,9 @@ def test_a_stalled_twilio_holds_no_reply_past_its_timeout_and_the_text_is_never_
     assert "Twilio did not answer in time" in page and "sending..." in page
     with app.app_context():
         row = db.session.scalar(select(Message).where(Message.kind == "staff_reply"))
-        assert row.status == pt.CLAIMED and row.message_sid is None  # not "failed"
+        assert row.status == outgoing.CLAIMED and row.message_sid is None  # not "failed"
         # The clock's reconciliation asks Twilio's list: found, recorded as sent; not resent.
-        found, not_sent = pt.reconcile_claims(
+        found, not_sent = outgoing.reconcile_claims(
             db.session, app.extensions["sender"], Limits(), utcnow(), dt.timedelta(0)
         )
         assert (found, not_sent) == (1, 0)
@@ -116,9 +116,9 @@ def test_a_list_refused_for_good_is_asked_once_and_counted(twilio_app, fake_twil
     before = twilio_errors(code)
     fake_twilio.list_errors[STRANGER] = status
     with twilio_app.app_context():
-        pt.claim_texts(db.session, [(STRANGER, "your invitation")], "invitation", utcnow())
+        outgoing.claim_texts(db.session, [(STRANGER, "your invitation")], "invitation", utcnow())
         db.session.commit()
-        found = pt.reconcile_claims(
+        found = outgoing.reconcile_claims(
             db.session, twilio_app.extensions["sender"], Limits(backoff=0.001), utcnow(),
             dt.timedelta(0),
         )  # fmt: skip
@@ -131,14 +131,13 @@ def test_a_text_found_on_the_second_page_of_twilios_list(twilio_app, fake_twilio
     fake_twilio.max_page_size = 2
     sender = twilio_app.extensions["sender"]
     with twilio_app.app_context():
-        [claim] = pt.claim_texts(db.session, [(STRANGER, "the one")], "invitation", utcnow())
+        [claim] = outgoing.claim_texts(db.session, [(STRANGER, "the one")], "invitation", utcnow())
         db.session.commit()
         assert sender.send(STRANGER, "the one").ok  # sent, its answer "lost"
         for i in range(4):  # newer texts to the number push it to a later page
             assert sender.send(STRANGER, f"later {i}").ok
-        assert pt.reconcile_claims(db.session, sender, Limits(), utcnow(), dt.timedelta(0)) == (
-            1, 0,
-        )  # fmt: skip
+        found = outgoing.reconcile_claims(db.session, sender, Limits(), utcnow(), dt.timedelta(0))
+        assert found == (1, 0)
         row = db.session.get(Message, claim)
         assert row.message_sid == fake_twilio.sent_to(STRANGER)[0].sid
     pages = [p for m, _, p in fake_twilio.requests if m == "GET" and p.get("To") == STRANGER]
@@ -180,7 +179,7 @@ def test_an_alert_survives_a_five_minute_outage_and_is_sent_once(make_app, fake_
     assert fake_twilio.sent_to(ON_CALL) == []
     with app.app_context():
         row = db.session.scalar(select(Message).where(Message.kind == "alert"))
-        assert (row.phone, row.status, row.body) == (ON_CALL, pt.OUTBOX, alert_text(None))
+        assert (row.phone, row.status, row.body) == (ON_CALL, outgoing.OUTBOX, alert_text(None))
     assert run_outbox(app).waiting == 1  # still away a minute later
     fake_twilio.fail_share = 0.0  # back, five minutes on
     report = run_outbox(app, utcnow() + dt.timedelta(minutes=5))
@@ -226,8 +225,8 @@ def test_a_lost_staff_reply_not_found_at_twilio_joins_the_outbox(twilio_app, fak
     """A claim whose answer was lost and that Twilio does not have: sent by the outbox,
     once (a reminder's or an invitation's claim is marked not sent instead)."""
     with twilio_app.app_context():
-        pt.claim_texts(db.session, [(STRANGER, "see you at 3")], "staff_reply", utcnow())
-        pt.claim_texts(db.session, [(STRANGER, "your invitation")], "invitation", utcnow())
+        outgoing.claim_texts(db.session, [(STRANGER, "see you at 3")], "staff_reply", utcnow())
+        outgoing.claim_texts(db.session, [(STRANGER, "your invitation")], "invitation", utcnow())
     report = run_outbox(twilio_app)
     assert report.sent == 1
     assert [m.body for m in fake_twilio.sent_to(STRANGER)] == ["see you at 3"]

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.models import Message, Patient, Thread
 from bot.patients import records as pt
+from bot.sms.outgoing import send_one
 from bot.sms.segments import to_plain
 from bot.sms.sender import Sender, SendResult
 
@@ -169,11 +170,8 @@ def send_reply(
     patient = pt.enrolled(session, phone)
     if patient is not None and patient.number_invalid:
         raise ReplyRefused("Not sent: Twilio said this number cannot take texts. Call instead.")
-    [claim] = pt.claim_texts(session, [(phone, text)], "staff_reply", now, sent_by=by)
-    result = sender.send(phone, text)
-    pt.record_claims(
-        session, [(claim, patient.id if patient else None, phone, result)], now, "staff_reply"
-    )
+    patient_id = patient.id if patient else None
+    result = send_one(session, sender, phone, text, "staff_reply", now, patient_id, sent_by=by)
     thread = thread_of(session, phone)
     if thread is None:
         session.add(

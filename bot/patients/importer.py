@@ -45,6 +45,7 @@ from sqlalchemy import select, update
 
 from bot.models import ImportJob, Patient, begin_writing, db, utcnow
 from bot.patients import records as pt
+from bot.sms import outgoing
 from bot.sms.phones import staff_facing
 from bot.sms.quiet_hours import SendingHours
 from bot.sms.sender import limits_from_config, pipelined
@@ -341,13 +342,13 @@ def invite_pending(app: Flask, progress: Progress | None = None) -> ImportReport
     session = db.session
     reconcile_invitations(app)
     rows = session.execute(
-        select(Patient, *pt.status_columns()).where(
+        select(Patient.id, pt.status_from_history()).where(
             Patient.removed_at.is_(None),
             Patient.number_invalid.is_(False),
             pt.never_invited_filter(),
         )
     ).all()
-    waiting = [(p.id, p.id) for p, action, at in rows if pt.status_of(p, action, at) == "invited"]
+    waiting = [(pid, pid) for pid, status in rows if status == "invited"]
     report = ImportReport(rows=len(waiting))
     _invite_all(app, waiting, report, progress)
     return report
@@ -393,6 +394,19 @@ def keep_for_confirmation(app: Flask, data: bytes, preview: Preview, recorded_by
     db.session.add(job)
     db.session.commit()
     return job.id
+
+
+def cancel_preview(session, job_id: int) -> bool:
+    """Cancel an import still waiting for its confirmation: its upload dropped, nobody
+    enrolled or texted. False when it was confirmed or cancelled already. The caller
+    commits."""
+    return bool(
+        session.execute(
+            update(ImportJob)
+            .where(ImportJob.id == job_id, ImportJob.status == "preview")
+            .values(status="cancelled", upload=None, updated_at=utcnow())
+        ).rowcount
+    )
 
 
 def confirm_import(app: Flask, job_id: int, recorded_by: str) -> bool:
@@ -487,7 +501,7 @@ def job_state(job: ImportJob, now: dt.datetime) -> str:
 def reconcile_invitations(app: Flask) -> tuple[int, int]:
     """Invitations claimed by a run that died before recording Twilio's answers (claimed
     longer ago than CLAIM_TIMEOUT): recorded as Twilio has them."""
-    return pt.reconcile_claims(
+    return outgoing.reconcile_claims(
         db.session,
         app.extensions["sender"],
         limits_from_config(app.config),
@@ -534,7 +548,7 @@ def _invite_all(app: Flask, to_invite, report: ImportReport, progress: Progress 
             batch = jobs[start : start + BATCH]
             texts = [(phone, text) for _, phone, text in batch]
             begin_writing(session)  # after this run's reads: the claims write at once
-            claims = pt.claim_texts(session, texts, "invitation", utcnow())
+            claims = outgoing.claim_texts(session, texts, "invitation", utcnow())
             yield [(claim, *job) for claim, job in zip(claims, batch, strict=True)]
 
     done = 0
@@ -544,7 +558,7 @@ def _invite_all(app: Flask, to_invite, report: ImportReport, progress: Progress 
                 (claim, pid, phone, result)
                 for (claim, pid, phone, _), result in zip(batch, results, strict=True)
             ]
-            pt.record_claims(session, answers, utcnow(), "invitation")
+            outgoing.record_claims(session, answers, utcnow(), "invitation")
             session.commit()
             for _, pid, _, result in answers:
                 if result.ok:

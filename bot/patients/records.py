@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from sqlalchemy import and_, case, delete, func, insert, null, or_, select, true, update
+from sqlalchemy import and_, case, delete, func, null, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from bot.accounts import audit
@@ -35,11 +35,11 @@ from bot.models import (
     ScheduleChange,
     Thread,
 )
-from bot.ops import metrics
 from bot.replies import PhraseIndex
 from bot.sms import quiet_hours
+from bot.sms.outgoing import CLAIMED, send_one
 from bot.sms.quiet_hours import SendingHours
-from bot.sms.sender import BAD_NUMBERS, UNSUBSCRIBED, Sender, SendResult, worth_retrying
+from bot.sms.sender import Sender, SendResult
 from bot.text import normalize
 
 STATUSES = ("invited", "subscribed", "paused", "opted_out")
@@ -211,6 +211,23 @@ class Enrollment:
     reminder_time: dt.time
     timezone: str
     state: str | None = None  # None: the area code's, else the clinic's (quiet_hours)
+
+
+def routine_in_order(content: Content, chosen: list[str], numbers: dict[str, str]) -> list[str]:
+    """The chosen exercises (ids), in the order of the numbers staff gave them ("1", "2"...),
+    unnumbered ones after, ties in the clinic's order. Raises EnrollmentError for none, or
+    for one the clinic does not have."""
+    order = {e.id: i for i, e in enumerate(content.exercises)}
+    ranks = {}
+    for exercise_id in chosen:
+        if exercise_id not in order:
+            raise EnrollmentError("routine", "Choose exercises from the list.")
+        raw = (numbers.get(exercise_id) or "").strip()
+        ranks[exercise_id] = (int(raw) if raw.isdigit() else 99, order[exercise_id])
+    routine = sorted(ranks, key=ranks.__getitem__)
+    if not routine:
+        raise EnrollmentError("routine", "Choose at least one exercise for the routine.")
+    return routine
 
 
 def check_name(raw: str) -> str:
@@ -407,91 +424,6 @@ def never_invited(session: Session, patient: Patient) -> bool:
     return bool(session.scalar(select(never_invited_filter()).where(Patient.id == patient.id)))
 
 
-CLAIMED = "claimed"  # a text written down before it is sent, its answer not yet recorded
-# A text sent once that did not go (Twilio busy or away), waiting for the clock to send it
-# again (bot/outbox.py): the on-call alert and staff replies, which must not be lost.
-OUTBOX = "outbox"
-RETRIED_KINDS = frozenset({"alert", "staff_reply"})
-
-
-def claim_texts(
-    session: Session, texts: list[tuple[str, str]], kind: str, now, sent_by: str | None = None
-) -> list[int]:
-    """Write down texts (phone, body) about to be sent, as "claimed" rows of the
-    conversation, and commit: whatever happens to this process once they are sent, the
-    texts are on record, and a claim left behind is reconciled with Twilio
-    (``reconcile_claims``) before the number gets that text again. Their ids, in order."""
-    if not texts:
-        return []
-    rows = [
-        {"phone": phone, "direction": "out", "body": body, "message_sid": None, "kind": kind,
-         "status": CLAIMED, "created_at": now, "sent_by": sent_by}
-        for phone, body in texts
-    ]  # fmt: skip
-    ids = session.scalars(
-        insert(Message).returning(Message.id, sort_by_parameter_order=True), rows
-    ).all()
-    session.commit()
-    return list(ids)
-
-
-def record_claims(
-    session: Session,
-    claims: list[tuple[int, int, str, SendResult]],
-    now: dt.datetime,
-    kind: str,
-) -> None:
-    """Twilio's answers for claimed texts of a kind, as (message id, patient id, phone,
-    result): the MessageSid and status of an accepted one, "failed" for a refused one (an
-    alert or a staff reply Twilio was too busy for, or could not be reached for: to the
-    outbox); one whose answer was lost stays claimed, for reconciliation. The caller
-    commits."""
-    for message_id, _, _, result in claims:
-        metrics.text_out(kind, result_label(result))
-        if result.unknown:
-            continue
-        failed = OUTBOX if kind in RETRIED_KINDS and worth_retrying(result) else "failed"
-        session.execute(
-            update(Message)
-            .where(Message.id == message_id)
-            .values(message_sid=result.sid, status=result.status if result.ok else failed)
-        )
-    record_refusals(session, [(pid, phone, r.error_code) for _, pid, phone, r in claims], now)
-
-
-def reconcile_claims(
-    session: Session, sender: Sender, limits, now: dt.datetime, older_than: dt.timedelta
-) -> tuple[int, int]:
-    """Claimed texts older than ``older_than`` (their process died between sending and
-    recording, or Twilio's answer was lost): Twilio is asked whether it accepted each;
-    found, it is recorded as sent; not found, as not sent (the number may get it again; an
-    alert or a staff reply goes to the outbox); no answer: left claimed. Returns (found
-    sent, not sent). Commits."""
-    stale = session.execute(
-        select(Message.id, Message.phone, Message.body, Message.created_at, Message.kind)
-        .where(Message.status == CLAIMED, Message.created_at <= now - older_than)
-        .order_by(Message.id)
-    ).all()
-    session.commit()  # no transaction open while Twilio is asked (nor a stale snapshot)
-    if not stale:
-        return 0, 0
-    answers = sender.find_sent_many([(r.phone, r.body, r.created_at) for r in stale], limits)
-    found = not_sent = 0
-    for row, answer in zip(stale, answers, strict=True):
-        if answer.error:
-            continue
-        again = OUTBOX if row.kind in RETRIED_KINDS else "not sent"
-        values = {"message_sid": answer.sid, "status": "sent"} if answer.sid else {
-            "status": again
-        }  # fmt: skip
-        session.execute(
-            update(Message).where(Message.id == row.id, Message.status == CLAIMED).values(values)
-        )
-        found, not_sent = (found + 1, not_sent) if answer.sid else (found, not_sent + 1)
-    session.commit()
-    return found, not_sent
-
-
 def send_to_patient(
     session: Session, sender: Sender, patient: Patient, body: str, kind: str, now: dt.datetime
 ) -> SendResult | None:
@@ -502,38 +434,8 @@ def send_to_patient(
         return None
     if opted_out_numbers(session, [patient.phone]):
         return None
-    patient_id, phone = patient.id, patient.phone
-    [claim] = claim_texts(session, [(phone, body)], kind, now)
-    result = sender.send(phone, body)
-    record_claims(session, [(claim, patient_id, phone, result)], now, kind)
-    return result
+    return send_one(session, sender, patient.phone, body, kind, now, patient.id)
 
-
-def result_label(result: SendResult) -> str:
-    """What became of a text, for the metrics: sent, failed, or unknown (answer lost)."""
-    return "unknown" if result.unknown else "sent" if result.ok else "failed"
-
-
-def record_refusals(session: Session, refusals: list[tuple[int, str, int | None]], now) -> None:
-    """What Twilio's error codes say about numbers, for (patient id, phone, code) triples:
-    21610 (unsubscribed at the carrier) is an opt-out; 21211/21614 an invalid number."""
-    opted_out = [phone for _, phone, code in refusals if code == UNSUBSCRIBED]
-    invalid = [patient_id for patient_id, _, code in refusals if code in BAD_NUMBERS]
-    for phone in opted_out:
-        session.add(
-            ConsentEvent(
-                phone=phone,
-                action="opt_out",
-                keyword="carrier (21610)",
-                source="twilio",
-                created_at=now,
-            )
-        )
-    if invalid:
-        session.execute(update(Patient).where(Patient.id.in_(invalid)).values(number_invalid=True))
-
-
-# --- deleting a patient's data -------------------------------------------------------------
 
 DELETED_NAME = "Deleted patient"
 
@@ -603,28 +505,10 @@ def _last_sms_consent(column):
     )
 
 
-def status_columns():
-    """(last SMS consent action, when) for a query on Patient."""
-    return (
-        _last_sms_consent(ConsentEvent.action).label("last_action"),
-        _last_sms_consent(ConsentEvent.created_at).label("last_at"),
-    )
-
-
-def status_of(patient: Patient, last_action: str | None, last_at: dt.datetime | None) -> str:
-    if patient.removed_at is not None:
-        return "removed"
-    if last_action == "opt_out":
-        return "opted_out"
-    if patient.paused:
-        return "paused"
-    if last_action == "opt_in" and last_at is not None and last_at >= patient.enrolled_at:
-        return "subscribed"
-    return "invited"
-
-
 def subscribed_filter():
-    """SQL condition for patients who get reminders: subscribed, not paused, number valid."""
+    """SQL condition for patients who get reminders: subscribed as the consent history says
+    (``status_from_history`` == "subscribed", spelled as conditions the database can plan
+    with), and the number valid."""
     return and_(
         Patient.removed_at.is_(None),
         Patient.paused.is_(False),
@@ -634,19 +518,27 @@ def subscribed_filter():
     )
 
 
-def status_expression():
-    """The status as SQL: the same rule as ``status_of``, for filtering and counting
-    thousands of patients in the database, from the copy of each number's last opt-in or
-    opt-out on the patient row (kept by triggers, migration 0012)."""
+def status_expression(last_action=None, last_at=None):
+    """The patient's status as SQL (removed, opted_out, paused, subscribed, invited): the one
+    rule. By default it reads the copy of the number's last opt-in or opt-out on the patient
+    row (kept by triggers, migration 0012), so that pages filter and count thousands of
+    patients from one table; ``status_from_history`` reads the same rule from the consent
+    events themselves."""
+    last_action = Patient.sms_consent if last_action is None else last_action
+    last_at = Patient.sms_consent_at if last_at is None else last_at
     return case(
         (Patient.removed_at.is_not(None), "removed"),
-        (Patient.sms_consent == "opt_out", "opted_out"),
+        (last_action == "opt_out", "opted_out"),
         (Patient.paused.is_(True), "paused"),
-        (
-            and_(Patient.sms_consent == "opt_in", Patient.sms_consent_at >= Patient.enrolled_at),
-            "subscribed",
-        ),
+        (and_(last_action == "opt_in", last_at >= Patient.enrolled_at), "subscribed"),
         else_="invited",
+    )
+
+
+def status_from_history():
+    """The status as the consent history says it (what the copy must always agree with)."""
+    return status_expression(
+        _last_sms_consent(ConsentEvent.action), _last_sms_consent(ConsentEvent.created_at)
     )
 
 
@@ -761,10 +653,7 @@ def invite_again_candidates(session: Session, older_than: dt.datetime) -> list[i
 
 
 def patient_status(session: Session, patient: Patient) -> str:
-    action, at = session.execute(
-        select(*status_columns()).select_from(Patient).where(Patient.id == patient.id)
-    ).one()
-    return status_of(patient, action, at)
+    return session.scalar(select(status_from_history()).where(Patient.id == patient.id))
 
 
 def consent_history(session: Session, history: History) -> list[ConsentEvent]:

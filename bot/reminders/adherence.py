@@ -351,7 +351,7 @@ EXPORT_COLUMNS = [
 def export_csv(session: Session, first: dt.date, last: dt.date) -> str:
     """Adherence per patient for local dates ``first``..``last``, as CSV (UTF-8, with a BOM
     for Excel)."""
-    from bot.patients.records import status_columns, status_of
+    from bot.patients.records import status_from_history
 
     done = {
         pid: (count, pain, last_done)
@@ -376,17 +376,17 @@ def export_csv(session: Session, first: dt.date, last: dt.date) -> str:
     writer = csv.writer(out)
     writer.writerow(EXPORT_COLUMNS)
     rows = session.execute(
-        select(Patient, *status_columns())
+        select(Patient, status_from_history())
         .where(Patient.removed_at.is_(None))
         .order_by(Patient.name, Patient.id)
     )
-    for patient, action, at in rows:
+    for patient, status in rows:
         count, pain, last_done = done.get(patient.id, (0, None, None))
         sent, delivered = reminders.get(patient.id, (0, 0))
         share = ratio(count, delivered)
         writer.writerow(
             [
-                safe_cell(patient.name), patient.phone, status_of(patient, action, at), count,
+                safe_cell(patient.name), patient.phone, status, count,
                 sent, delivered, "" if share is None else round(share * 100),
                 "" if pain is None else f"{float(pain):.1f}",
                 last_done.isoformat() if last_done else "",

@@ -43,8 +43,9 @@ from sqlalchemy.orm import Session
 from bot.content import Content
 from bot.models import Message, Patient, ReminderDelivery
 from bot.ops import metrics
-from bot.patients.records import record_refusals, subscribed_filter
+from bot.patients.records import subscribed_filter
 from bot.reminders.checkins import end_pauses
+from bot.sms.outgoing import record_refusals
 from bot.sms.quiet_hours import SendingHours
 from bot.sms.segments import count_segments, is_gsm7
 from bot.sms.sender import Limits, Sender, limits_from_config, pipelined

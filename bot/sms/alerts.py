@@ -13,7 +13,8 @@ from sqlalchemy import func, select, update
 
 from bot.models import DATABASE_UNAVAILABLE, Message, db, utcnow
 from bot.ops import metrics
-from bot.patients.records import claim_texts, enrolled, record_claims
+from bot.patients.records import enrolled
+from bot.sms.outgoing import claim_texts, record_claims
 from bot.sms.phones import mask
 from bot.sms.sender import worth_retrying
 

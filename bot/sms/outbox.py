@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from bot.models import Message
 from bot.patients import records as pt
+from bot.sms import outgoing
 from bot.sms.sender import Limits, Sender, worth_retrying
 
 
@@ -46,17 +47,17 @@ def run(
 ) -> OutboxReport:
     """Reconcile lost answers, then send what waits. Commits as it goes."""
     report = OutboxReport()
-    report.found, _ = pt.reconcile_claims(session, sender, limits, now, claim_timeout)
+    report.found, _ = outgoing.reconcile_claims(session, sender, limits, now, claim_timeout)
     waiting = session.execute(
         select(Message.id, Message.phone, Message.body, Message.kind, Message.created_at)
-        .where(Message.status == pt.OUTBOX)
+        .where(Message.status == outgoing.OUTBOX)
         .order_by(Message.id)
     ).all()
     for row in waiting:
         if row.created_at <= now - give_up:
             session.execute(
                 update(Message)
-                .where(Message.id == row.id, Message.status == pt.OUTBOX)
+                .where(Message.id == row.id, Message.status == outgoing.OUTBOX)
                 .values(status="failed")
             )
             session.commit()
@@ -64,15 +65,15 @@ def run(
             continue
         claimed = session.execute(
             update(Message)
-            .where(Message.id == row.id, Message.status == pt.OUTBOX)
-            .values(status=pt.CLAIMED)
+            .where(Message.id == row.id, Message.status == outgoing.OUTBOX)
+            .values(status=outgoing.CLAIMED)
         ).rowcount
         session.commit()  # claimed before it is sent: another clock sends nothing twice
         if not claimed:
             continue
         result = sender.send(row.phone, row.body)
         patient = pt.enrolled(session, row.phone)
-        pt.record_claims(
+        outgoing.record_claims(
             session, [(row.id, patient.id if patient else None, row.phone, result)], now, row.kind
         )
         session.commit()

@@ -11,6 +11,7 @@ from bot.patients import records as pt
 from bot.patients.importer import (
     MAX_FILE_BYTES,
     ImportFileError,
+    cancel_preview,
     job_state,
     keep_for_confirmation,
     preview_csv,
@@ -62,8 +63,7 @@ def confirm_import(job_id: int):
 def cancel_import(job_id: int):
     submitted()
     job = db.session.get(ImportJob, job_id) or abort(404)
-    if job.status == "preview":
-        job.status, job.upload = "cancelled", None
+    if cancel_preview(db.session, job.id):
         db.session.commit()
         flash("Import cancelled: nobody was enrolled or texted.", "success")
     return redirect(url_for("staff.upload"))

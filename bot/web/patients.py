@@ -17,7 +17,7 @@ from wtforms.fields import SelectChoice
 from bot.inbox import threads
 from bot.models import Patient, db, local_date, utcnow
 from bot.patients import records as pt
-from bot.patients import retention
+from bot.patients import removal, retention
 from bot.patients.importer import invite_again as importer_invite_again
 from bot.reminders import adherence
 from bot.reminders.schedule import edit_patient, set_paused
@@ -66,20 +66,10 @@ def _content():
 
 
 def _routine_from_form() -> list[str]:
-    """Checked exercises, in the order numbers staff gave them, else the clinic's order."""
-    content = _content()
+    """The checked exercises with the numbers staff gave them (``records.routine_in_order``)."""
     chosen = request.form.getlist("routine")
-    order = {e.id: i for i, e in enumerate(content.exercises)}
-    ranks = {}
-    for exercise_id in chosen:
-        if exercise_id not in order:
-            raise pt.EnrollmentError("routine", "Choose exercises from the list.")
-        raw = request.form.get(f"order-{exercise_id}", "").strip()
-        ranks[exercise_id] = (int(raw) if raw.isdigit() else 99, order[exercise_id])
-    routine = sorted(ranks, key=ranks.__getitem__)
-    if not routine:
-        raise pt.EnrollmentError("routine", "Choose at least one exercise for the routine.")
-    return routine
+    numbers = {x: request.form.get(f"order-{x}", "") for x in chosen}
+    return pt.routine_in_order(_content(), chosen, numbers)
 
 
 FIELD_ORDER = (
@@ -421,10 +411,7 @@ def confirm_remove(patient_id: int):
 def remove(patient_id: int):
     submitted()
     record = _patient(patient_id)
-    record.removed_at = utcnow()
-    thread = threads.thread_of(db.session, record.phone)
-    if thread is not None and thread.status == "open":  # out of the desk's inbox
-        threads.mark_done(db.session, thread, current_user.email, record.removed_at)
+    removal.remove(db.session, record, current_user.email, utcnow())
     audit.note("remove", record.id)
     db.session.commit()
     flash(f"{record.name} is removed: no more reminders. The texts stay on record.", "success")
