@@ -377,3 +377,50 @@ def test_hostile_names_and_texts_on_a_phone(live_server, browser_page, twilio_ap
     assert page.evaluate("typeof window.pwned") == "undefined"
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert dialogs == []
+
+
+LABELS_JS = """table => [...table.querySelectorAll('tbody td')].map(td => [
+    td.dataset.label || '',
+    getComputedStyle(td, '::before').content,
+    td.getBoundingClientRect().width,
+])"""
+
+
+def test_lists_label_every_value_and_a_patient_shows_facts_first_on_a_phone(
+    live_server, browser_page, twilio_app
+):
+    """Issue 25, item 6: at 390 px the lists (patients, audit, dashboard) show each value
+    with its column's label, and keep their headings for screen readers; a patient's page
+    puts the facts first, then the conversation, newest first, under the reply box."""
+    page = browser_page
+    [_, patients, *_] = paths = staff_pages(twilio_app, live_server)
+    patient = next(p for p in paths if p.startswith("/patients/") and p[10:].isdigit())
+    add_staff(twilio_app, "admin@clinic.example", "admin")
+    sign_in_page(page, live_server, email="admin@clinic.example")
+    page.goto(f"{live_server}{patient}")  # a line in the audit trail
+    for path, width in [(p, w) for p in (patients, "/audit", "/dashboard") for w in (390, 1280)]:
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(f"{live_server}{path}")
+        table = page.locator("table.list").first
+        cells = table.evaluate(LABELS_JS)
+        assert cells, path
+        for label, before, _ in cells:
+            assert label, (path, "a value without its label")
+            if width == 390:
+                assert before == f'"{label}: "', (path, before)
+            else:
+                assert before in ("none", "normal"), (path, before)  # a table: headings
+        assert table.get_by_role("columnheader").count() >= 3, path  # for screen readers
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server}{patient}")
+
+    def top(selector: str) -> float:
+        return page.locator(selector).first.evaluate("e => e.getBoundingClientRect().top")
+
+    assert top(".facts-card") < top(".conversation-card") < top(".chart")
+    texts = page.locator(".conversation .msg")
+    assert texts.count() >= 2
+    first, second = (texts.nth(i).evaluate("e => e.getBoundingClientRect().top") for i in (0, 1))
+    assert second < first  # in the page's order oldest first; on a phone the newest on top
+    assert top("#reply") < min(first, second)  # the reply box above the newest text

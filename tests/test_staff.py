@@ -746,12 +746,12 @@ def test_patients_come_in_pages_of_50_with_status_counts(staff_client, twilio_ap
         )  # fmt: skip
         db.session.commit()
     first = page(staff_client.get("/patients"))
-    assert first.count("<tr>") == 51  # the header and 50 patients
+    assert first.count('<tr role="row">') == 51  # the header and 50 patients
     assert "120 patients, page 1 of 3." in first
     assert ">All (120)</a>" in first and ">Invited (119)</a>" in first
     assert ">Subscribed (1)</a>" in first
     third = page(staff_client.get("/patients?page=3"))
-    assert third.count("<tr>") == 21 and "Patient 119" in third and "Previous" in third
+    assert third.count('<tr role="row">') == 21 and "Patient 119" in third and "Previous" in third
     assert "Patient 000" not in third
     beyond = page(staff_client.get("/patients?page=99"))  # past the end: the last page
     assert "page 3 of 3" in beyond
