@@ -257,14 +257,16 @@ def test_urgent_text_alerts_the_on_call_phone_once_an_hour_without_health_detail
     texted(client, "I fell down the stairs and can't feel my legs")
     texted(client, "the pain is getting worse, I can't feel my legs")
     [alert] = fake_twilio.sent_to(ON_CALL)
-    assert alert.body == "Clinic text line: urgent text from a patient (M.), see the inbox."
-    assert alert.body == alert_text("Maria Garcia")
+    assert alert.body == (
+        "Clinic text line: urgent text from a patient (M., number ending 23), see the inbox."
+    )
+    assert alert.body == alert_text("Maria Garcia", PATIENT)
     for detail in ("legs", "fell", "Garcia", "Maria", "555"):
         assert detail not in alert.body
     texted(client, "call me", phone=STRANGER)  # not urgent: no alert
     texted(client, "chest pain and I can't breathe", phone="+12025550113")
     bodies = [m.body for m in fake_twilio.sent_to(ON_CALL)]
-    assert bodies[1:] == [alert_text(None)]  # another number: its own alert
+    assert bodies[1:] == [alert_text(None, "+12025550113")]  # another number: its own alert
     # An hour later, the same patient again: alerted again.
     with alerting_app.app_context():
         thread = db.session.scalar(select(Thread).where(Thread.phone == PATIENT))
@@ -337,7 +339,7 @@ def test_outsiders_cannot_page_the_on_call_phone_all_night(alerting_app, fake_tw
     assert len(fake_twilio.sent_to(ON_CALL)) == 5
     subscribe(alerting_app, PATIENT, name="Maria Garcia")
     texted(client, "chest pain and I can't breathe")
-    assert fake_twilio.sent_to(ON_CALL)[-1].body == alert_text("Maria Garcia")
+    assert fake_twilio.sent_to(ON_CALL)[-1].body == alert_text("Maria Garcia", PATIENT)
     add_staff(alerting_app)
     staff = alerting_app.test_client()
     sign_in(staff)
@@ -366,3 +368,43 @@ def test_a_thread_opens_at_its_newest_texts_with_earlier_ones_a_link_away(staff_
     newest, before = numbers(page), numbers(back)
     assert "Newest texts" in back and before and max(before) < min(newest)
     assert "I can&#39;t feel my legs" not in back
+
+
+def test_an_urgent_thread_says_what_the_bot_did_and_the_alert_opens_it(make_app, fake_twilio):
+    """Issue 25, item 2: the on-call text carries a link to the thread (opened after
+    signing in) and tells two patients of the same initial apart without a name; the
+    thread says what the bot already told the patient, and when, with the number to call."""
+    from tests.conftest import PASSWORD, add_staff, twilio_settings
+
+    app = make_app(
+        **twilio_settings(fake_twilio, ALERT_NUMBER=ON_CALL, PUBLIC_BASE_URL="http://localhost")
+    )
+    subscribe(app, PATIENT, name="Jo Adams")
+    subscribe(app, "+12025550145", name="Jim Burke")
+    client = app.test_client()
+    texted(client, "I can't feel my legs and I can't control my bladder")
+    texted(client, "chest pain and I can't breathe", phone="+12025550145")
+    with app.app_context():
+        thread_id = db.session.scalar(select(Thread.id).where(Thread.phone == PATIENT))
+    jo, jim = (m.body for m in fake_twilio.sent_to(ON_CALL))
+    assert jo == (
+        "Clinic text line: urgent text from a patient (J., number ending 23): "
+        f"http://localhost/inbox/{thread_id}"
+    )
+    assert jim.startswith("Clinic text line: urgent text from a patient (J., number ending 45)")
+    assert jo != jim and "Adams" not in jo and "legs" not in jo
+
+    add_staff(app)
+    on_call = app.test_client()
+    link = jo.rsplit(": ", 1)[1].removeprefix("http://localhost")
+    response = on_call.get(link)
+    assert response.status_code == 302 and "/signin?next=%2Finbox%2F" in response.location
+    token = csrf_token(on_call, "/signin")
+    signed_in = on_call.post(
+        response.location,
+        data={"email": STAFF_EMAIL, "password": PASSWORD, "csrf_token": token},
+    )
+    assert signed_in.status_code == 302 and signed_in.location == link
+    page = on_call.get(link).get_data(as_text=True)
+    assert "What the bot already did" in page and "Told to call 911 now" in page
+    assert f'href="tel:{PATIENT}"' in page

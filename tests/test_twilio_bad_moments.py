@@ -94,7 +94,7 @@ def test_the_on_call_alert_survives_429s_honouring_retry_after_and_is_sent_once(
     fake_twilio.refuse_first, fake_twilio.retry_after = 2, 0.05
     before = twilio_errors("20429")
     send_alert(app, PATIENT)
-    assert [m.body for m in fake_twilio.sent_to(ON_CALL)] == [alert_text(None)]
+    assert [m.body for m in fake_twilio.sent_to(ON_CALL)] == [alert_text(None, PATIENT)]
     assert requests_to(fake_twilio, "POST", ON_CALL) == 3  # two 429s, then sent
     assert twilio_errors("20429") == before + 2
 
@@ -179,12 +179,16 @@ def test_an_alert_survives_a_five_minute_outage_and_is_sent_once(make_app, fake_
     assert fake_twilio.sent_to(ON_CALL) == []
     with app.app_context():
         row = db.session.scalar(select(Message).where(Message.kind == "alert"))
-        assert (row.phone, row.status, row.body) == (ON_CALL, outgoing.OUTBOX, alert_text(None))
+        assert (row.phone, row.status, row.body) == (
+            ON_CALL,
+            outgoing.OUTBOX,
+            alert_text(None, PATIENT),
+        )
     assert run_outbox(app).waiting == 1  # still away a minute later
     fake_twilio.fail_share = 0.0  # back, five minutes on
     report = run_outbox(app, utcnow() + dt.timedelta(minutes=5))
     assert (report.sent, report.waiting) == (1, 0)
-    assert [m.body for m in fake_twilio.sent_to(ON_CALL)] == [alert_text(None)]
+    assert [m.body for m in fake_twilio.sent_to(ON_CALL)] == [alert_text(None, PATIENT)]
     assert run_outbox(app).sent == 0  # sent once, never again
     assert len(fake_twilio.sent_to(ON_CALL)) == 1
 

@@ -48,6 +48,18 @@ REASON_OF_KIND = {
     "cita": "person",
 }
 ORDER = list(REASONS)
+# What the bot's answers of these kinds did, as the thread's page says it ("told to call
+# 911 at 6:10 AM"): the desk sees what the patient was already told before calling.
+ACTIONS = {
+    "emergency": "Told to call 911 now",
+    "warning_sign": "Told to call their doctor today, or 911 if it is severe",
+    "pain": "Told to stop the exercise that hurts and call us",
+    "pain_general": "Told to stop any exercise that hurts; 911 if severe",
+    "done_high_pain": "Told to stop the exercises and call us (pain 7 or more)",
+    "pain_pause": "Reminders paused for pain; told to call us before going on",
+    "opt_out": "The number opted out (STOP): no more texts",
+}
+CRISIS_LINE = "988"  # the crisis answer (kind "emergency") gives the crisis line first
 # Answers that stand while a thread is open with staff: safety, the carriers' keywords and
 # the patient's own commands. Anything else is answered with "a staff member will reply".
 KEPT_WHILE_OPEN = frozenset(
@@ -184,3 +196,26 @@ def send_reply(
             thread.urgent, thread.done_at, thread.done_by = False, None, None
         thread.with_staff = True
     return result
+
+
+def bot_actions(session: Session, thread: Thread) -> list[tuple[dt.datetime, str]]:
+    """What the bot's answers did since the thread opened, oldest first: (when, what)."""
+    rows = session.execute(
+        select(Message.created_at, Message.kind, Message.body)
+        .where(
+            Message.phone == thread.phone,
+            Message.direction == "out",
+            Message.created_at >= thread.opened_at,
+            Message.sent_by.is_(None),
+        )
+        .order_by(Message.id)
+    ).all()
+    actions = []
+    for at, kind, body in rows:
+        for part in (kind or "").split("+"):
+            what = ACTIONS.get(part)
+            if part == "emergency" and CRISIS_LINE in (body or ""):
+                what = "Given the crisis line (988), and 911 if in danger"
+            if what:
+                actions.append((at, what))
+    return actions

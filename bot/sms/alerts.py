@@ -11,7 +11,7 @@ import logging
 
 from sqlalchemy import func, select, update
 
-from bot.models import DATABASE_UNAVAILABLE, Message, db, utcnow
+from bot.models import DATABASE_UNAVAILABLE, Message, Thread, db, utcnow
 from bot.ops import metrics
 from bot.patients.records import enrolled
 from bot.sms.outgoing import claim_texts, record_claims
@@ -21,10 +21,26 @@ from bot.sms.sender import worth_retrying
 log = logging.getLogger(__name__)
 
 
-def alert_text(name: str | None) -> str:
-    """What the on-call phone reads: who, by initial only, and where to look."""
-    who = f"{name.strip()[0].upper()}." if name and name.strip() else "a number not enrolled"
-    return f"Clinic text line: urgent text from a patient ({who}), see the inbox."
+FROM_A_STRANGER = "Clinic text line: urgent text from a number not enrolled"
+
+
+def alert_text(name: str | None, phone: str, link: str | None = None) -> str:
+    """What the on-call phone reads, with no health details: who, by initial and the
+    number's last two digits (two patients called J. are told apart), and the thread's
+    page (opened after signing in), else "see the inbox"."""
+    ending = f"number ending {phone[-2:]}"
+    if name and name.strip():
+        who = f"Clinic text line: urgent text from a patient ({name.strip()[0].upper()}., {ending})"
+    else:
+        who = f"{FROM_A_STRANGER} ({ending})"
+    return f"{who}: {link}" if link else f"{who}, see the inbox."
+
+
+def thread_link(base_url: str | None, thread_id: int | None) -> str | None:
+    """The thread's page at PUBLIC_BASE_URL (the inbox blueprint's /inbox/<id>), if set."""
+    if not base_url or thread_id is None:
+        return None
+    return f"{base_url.rstrip('/')}/inbox/{thread_id}"
 
 
 HELD = "held"  # an alert not sent: too many from numbers not enrolled this hour
@@ -34,7 +50,7 @@ def strangers_paged(session, now: dt.datetime) -> int:
     """Alerts of urgent texts from numbers not enrolled in the last hour (sent or going)."""
     return session.scalar(
         select(func.count()).select_from(Message).where(
-            Message.kind == "alert", Message.body == alert_text(None),
+            Message.kind == "alert", Message.body.startswith(FROM_A_STRANGER),
             Message.created_at >= now - dt.timedelta(hours=1), Message.status != HELD,
         )
     )  # fmt: skip
@@ -62,10 +78,11 @@ def send_alert(app, phone: str) -> None:
             name = patient.name if patient else None
             cap = app.config["ALERTS_FROM_STRANGERS_PER_HOUR"]
             held = patient is None and strangers_paged(db.session, now) >= cap
+            thread_id = db.session.scalar(select(Thread.id).where(Thread.phone == phone))
         except DATABASE_UNAVAILABLE:  # safety first: paged, uncounted
             db.session.rollback()
-            name, held = None, False
-        text = alert_text(name)
+            name, held, thread_id = None, False, None
+        text = alert_text(name, phone, thread_link(app.config.get("PUBLIC_BASE_URL"), thread_id))
         if held:  # outsiders cannot page the on-call phone all night: shown in the inbox
             [claim] = claim_texts(db.session, [(number, text)], "alert", now)
             db.session.execute(update(Message).where(Message.id == claim).values(status=HELD))

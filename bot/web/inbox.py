@@ -100,6 +100,7 @@ def thread(thread_id: int):
         thread=record,
         patient=patient,
         reason=th.REASONS.get(record.reason, record.reason),
+        bot_actions=th.bot_actions(db.session, record),
         conversation=pt.conversation(
             db.session, pt.number_history(db.session, record.phone), earlier_than()
         ),
