@@ -360,6 +360,6 @@ def sweep(app, at: dt.datetime, now: dt.datetime | None = None, **kwargs):
             app.extensions["content"],
             ReminderSettings.from_config(app.config),
             at.astimezone(dt.UTC),
-            clock=lambda: real,
+            real_time=lambda: real,
             **kwargs,
         )

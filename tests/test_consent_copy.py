@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from bot.models import ConsentEvent, Message, Patient, db
 from bot.patients import records as pt
@@ -46,6 +46,17 @@ def statuses_agree(app) -> None:
         assert rows
         for phone, counted, from_history in rows:
             assert counted == from_history, phone
+        # What the sweep sends to, spelled as plain conditions for the planner: the same
+        # rule's "subscribed", the number valid.
+        sent_to = db.session.execute(
+            select(
+                Patient.phone,
+                pt.subscribed_filter(),
+                and_(pt.status_from_history() == "subscribed", Patient.number_invalid.is_(False)),
+            )
+        ).all()
+        for phone, swept, subscribed in sent_to:
+            assert bool(swept) == bool(subscribed), phone
 
 
 def test_texts_through_the_webhook_move_the_copy(app):
@@ -106,6 +117,37 @@ def test_any_order_of_events_ends_with_the_last_by_id(app):
             subscribe(app, phone, confirm=False)
     for phone, copy in copies(app).items():
         assert copy == latest_by_id(app, phone), phone
+    statuses_agree(app)
+
+
+def test_every_reading_of_the_status_agrees_on_every_kind_of_patient(app):
+    """The copy, the consent history and what the sweep sends to, on 32 patients: no SMS
+    consent, an opt-in after enrollment, one before it, an opt-out; each paused or not,
+    number valid or not, removed or not."""
+    import itertools
+
+    kinds = itertools.product(
+        [None, "opt_in_after", "opt_in_before", "opt_out"], [False, True], [False, True],
+        [False, True],
+    )  # fmt: skip
+    with app.app_context():
+        for n, (consent, paused, invalid, removed) in enumerate(kinds):
+            phone = f"+120255501{50 + n:02d}"
+            if consent:
+                when = ENROLLED + dt.timedelta(hours=-1 if consent == "opt_in_before" else 1)
+                db.session.add(
+                    ConsentEvent(phone=phone, action=consent[:7].rstrip("_"), keyword="x",
+                                 source="sms", created_at=when)
+                )  # fmt: skip
+            db.session.add(
+                Patient(name=f"P {n}", phone=phone, language="en", routine=["cat-camel"],
+                        reminder_time=dt.time(9), timezone="America/New_York",
+                        enrolled_at=ENROLLED, enrolled_by="test", paused=paused,
+                        number_invalid=invalid, removed_at=ENROLLED if removed else None)
+            )  # fmt: skip
+        db.session.commit()
+        statuses = set(db.session.scalars(select(pt.status_expression())))
+    assert statuses == {"removed", "opted_out", "paused", "subscribed", "invited"}
     statuses_agree(app)
 
 

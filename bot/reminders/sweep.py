@@ -23,7 +23,7 @@ protects a patient from a second text is what is already in the database:
 
 ``at`` chooses what is due (``send-due --at`` catches up after an outage); how old a
 claim is and whether a day's window has closed are read on the real clock, the
-database's (``clock``), whatever ``at`` says: a catch-up sweep's fresh claims never look
+database's (``real_time``), whatever ``at`` says: a catch-up sweep's fresh claims never look
 abandoned to a sweep running beside it, and nothing goes out after its window closed.
 """
 
@@ -104,10 +104,10 @@ class SweepReport:
 
 
 Progress = Callable[[int, int], None]
-Clock = Callable[[], dt.datetime]
+TimeSource = Callable[[], dt.datetime]  # the real time now, each time it is called
 
 
-def database_clock(session: Session) -> Clock:
+def database_time(session: Session) -> TimeSource:
     """The real time, as the database tells it (one clock for every host running a sweep);
     SQLite lives on this machine, whose clock it is."""
     if session.get_bind().dialect.name == "postgresql":
@@ -173,20 +173,20 @@ def send_due(
     at: dt.datetime,
     dry_run: bool = False,
     progress: Progress | None = None,
-    clock: Clock | None = None,
+    real_time: TimeSource | None = None,
 ) -> SweepReport:
     report = SweepReport()
-    clock = clock or database_clock(session)
+    real_time = real_time or database_time(session)
     if not dry_run:
-        reconcile(session, sender, settings, clock(), report)
-        report.resumed = end_pauses(session.connection(), clock())
+        reconcile(session, sender, settings, real_time(), report)
+        report.resumed = end_pauses(session.connection(), real_time())
         session.commit()
     if dry_run:
         plan(session, content, settings, at, report, dry_run)
         return report
     planner = planning(session, content, settings, at, report, dry_run)
     next(planner, None)  # the first patients planned; the rest while texts are in flight
-    expire(session, clock(), report)
+    expire(session, real_time(), report)
     pending = session.scalar(
         select(func.count()).where(deliveries.c.status == "pending", deliveries.c.due_at <= at)
     )
@@ -204,7 +204,7 @@ def send_due(
     def claim_next() -> list:
         while True:
             planned = next(planner, None)
-            batch = claim_batch(session, settings, at, report, clock())
+            batch = claim_batch(session, settings, at, report, real_time())
             if batch or planned is None:
                 return batch
 
@@ -216,8 +216,8 @@ def send_due(
             done += len(batch)
             if progress:
                 progress(done, max(pending or 0, done))
-    expire(session, clock(), report)  # what was planned meanwhile but is too late to send
-    send_again(session, sender, settings, clock(), report)
+    expire(session, real_time(), report)  # what was planned meanwhile but is too late to send
+    send_again(session, sender, settings, real_time(), report)
     return report
 
 
