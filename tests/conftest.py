@@ -109,17 +109,38 @@ def clean_environment(monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
 
+def worker_database(url: str) -> str:
+    """The PostgreSQL database of this pytest-xdist worker ("test_gw0"...), created when
+    missing; the database named by TEST_DATABASE_URL when the tests run in one process."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    server = create_engine(_psycopg(url), isolation_level="AUTOCOMMIT")
+    name = f"{server.url.database}_{worker}"
+    with server.connect() as conn:
+        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    own = server.url.set(database=name).render_as_string(hide_password=False)
+    server.dispose()
+    return (
+        own.replace("postgresql+psycopg://", "postgresql://", 1)
+        if url.startswith("postgresql://")
+        else own
+    )
+
+
 @pytest.fixture(scope="session")
 def template_database(tmp_path_factory):
-    """Migrate once; return how to give each test a fresh database."""
+    """Migrate once (per worker); return how to give each test a fresh database."""
     if TEST_DATABASE_URL:
-        engine = create_engine(_psycopg(TEST_DATABASE_URL))
+        url = worker_database(TEST_DATABASE_URL)
+        engine = create_engine(_psycopg(url))
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
         engine.dispose()
-        _migrate(TEST_DATABASE_URL, tmp_path_factory.mktemp("instance"))
-        yield ("postgresql", TEST_DATABASE_URL)
+        _migrate(url, tmp_path_factory.mktemp("instance"))
+        yield ("postgresql", url)
     else:
         path = tmp_path_factory.mktemp("template") / "template.sqlite3"
         _migrate(f"sqlite:///{path}", path.parent)
