@@ -231,6 +231,12 @@ def _parse(
     return parsed, report, names
 
 
+def _enrolled(session, phones: list[str]) -> dict[str, Patient]:
+    """The patients enrolled (not removed) on these numbers, by number."""
+    query = select(Patient).where(Patient.phone.in_(phones), Patient.removed_at.is_(None))
+    return {p.phone: p for p in session.scalars(query)}
+
+
 def import_csv(
     app: Flask, data: bytes | str, recorded_by: str, progress: Progress | None = None
 ) -> ImportReport:
@@ -240,13 +246,7 @@ def import_csv(
     for start in range(0, len(parsed), BATCH):
         begin_writing(session)  # it reads the batch's numbers, then enrolls
         batch = parsed[start : start + BATCH]
-        phones = [e.phone for _, e in batch]
-        enrolled = {
-            p.phone: p
-            for p in session.scalars(
-                select(Patient).where(Patient.phone.in_(phones), Patient.removed_at.is_(None))
-            )
-        }
+        enrolled = _enrolled(session, [e.phone for _, e in batch])
         for line, enrollment in batch:
             patient = enrolled.get(enrollment.phone)
             if patient is not None:
@@ -288,15 +288,9 @@ def preview_csv(app: Flask, data: bytes | str) -> Preview:
     hours, now = SendingHours.from_config(app.config), utcnow()
     session = db.session
     for start in range(0, len(parsed), BATCH):
-        begin_writing(session)  # it reads the batch's numbers, then enrolls
         batch = parsed[start : start + BATCH]
         phones = [e.phone for _, e in batch]
-        existing = {
-            p.phone: p.id
-            for p in session.scalars(
-                select(Patient).where(Patient.phone.in_(phones), Patient.removed_at.is_(None))
-            )
-        }
+        existing = {phone: p.id for phone, p in _enrolled(session, phones).items()}
         waiting = _never_invited(list(existing.values()))
         opted_out = pt.opted_out_numbers(session, phones)
         for _, enrollment in batch:

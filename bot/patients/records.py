@@ -321,10 +321,9 @@ def history(session: Session, patient: Patient) -> History:
     return History(patient.phone, patient.history_from, until)
 
 
-def number_history(session: Session, phone: str) -> History:
-    """The number's texts as an inbox thread shows them: those of the patient enrolled on
+def number_history(phone: str, patient: Patient | None) -> History:
+    """The number's texts as an inbox thread shows them: those of ``patient``, enrolled on
     it now (a new person on a recycled number sees none of the former patient's)."""
-    patient = enrolled(session, phone)
     return History(phone, patient.history_from if patient else None)
 
 

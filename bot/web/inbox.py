@@ -102,7 +102,7 @@ def thread(thread_id: int):
         reason=th.REASONS.get(record.reason, record.reason),
         bot_actions=th.bot_actions(db.session, record),
         conversation=pt.conversation(
-            db.session, pt.number_history(db.session, record.phone), earlier_than()
+            db.session, pt.number_history(record.phone, patient), earlier_than()
         ),
         reply=ReplyForm(),
         action=ActionForm(),
