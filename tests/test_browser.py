@@ -183,6 +183,8 @@ def test_a_form_with_mistakes_focuses_the_first_one(live_server, browser_page):
     page.get_by_label("Mobile number").fill("12345")
     page.get_by_role("button", name="Enroll and send invitation").click()
     playwright_api.expect(page.get_by_role("alert")).to_contain_text("things need fixing")
+    first = page.locator("input[name=name]")
+    playwright_api.expect(first).to_be_focused()  # autofocus may land a moment after load
     focused = page.evaluate(
         "[document.activeElement.name, document.activeElement.getAttribute('aria-describedby')]"
     )
