@@ -117,19 +117,18 @@ def write_requests(path: Path, texts: int, warmup: int) -> None:
     path.write_text(json.dumps(plan))
 
 
-def prepare_database(url: str) -> None:
-    """Create the database when missing, bring it to the schema, empty it and enroll the
-    10,000 subscribed patients of benchmarks/webhook.py."""
+def prepare_database(url: str, checkout: Path) -> None:
+    """Create the database when missing, bring it to the checkout's schema, empty it and
+    enroll the 10,000 subscribed patients of benchmarks/webhook.py."""
     import webhook
     from database import empty_all
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import create_engine
 
-    webhook.prepare_database(url)  # created, upgraded
+    webhook.prepare_database(url, root=checkout)  # created, upgraded
     engine = create_engine(url)
     with engine.begin() as conn:
         empty_all(conn)
-        for statement in webhook.ENROLL:
-            conn.execute(text(statement))
+        webhook.enroll(conn)
     engine.dispose()
 
 
@@ -210,7 +209,7 @@ def run_child(which: str, requests_file: Path, results_file: Path, database_url:
 # --- The parent ------------------------------------------------------------------------------
 
 
-def start_child(which: str, tmp: Path, requests_file: Path, database_url: str):
+def start_child(which: str, tmp: Path, requests_file: Path, database_url: str, checkout: Path):
     """This script's child ``which`` under callgrind, with the production environment."""
     env = {
         **os.environ,
@@ -225,9 +224,10 @@ def start_child(which: str, tmp: Path, requests_file: Path, database_url: str):
         f"--callgrind-out-file={tmp / which}.callgrind", f"--log-file={tmp / which}.valgrind",
         sys.executable, __file__, "--child", which, "--requests-file", str(requests_file),
         "--results-file", str(tmp / f"{which}.json"), "--database-url", database_url,
+        "--checkout", str(checkout),
     ]  # fmt: skip
     stderr = open(tmp / f"{which}.stderr", "w")  # noqa: SIM115 (closed by finish_child)
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=stderr, stderr=stderr), stderr
+    return subprocess.Popen(command, cwd=checkout, env=env, stdout=stderr, stderr=stderr), stderr
 
 
 def finish_child(which: str, tmp: Path, process, stderr) -> dict[str, int]:
@@ -263,7 +263,7 @@ def check_answers(which: str, tmp: Path, texts: int, warmup: int) -> None:
 def check_database(url: str, texts: int, warmup: int) -> dict[str, dict[str, int]]:
     """Every text stored with a reply, of the expected kind; each DONE an adherence day,
     each STOP a consent event. The kinds the texts were stored under, by kind of text."""
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import create_engine, inspect, text
 
     count = texts + warmup
     engine = create_engine(url)
@@ -286,7 +286,10 @@ def check_database(url: str, texts: int, warmup: int) -> dict[str, dict[str, int
                 raise SystemExit(f"FAIL: {kind} texts stored as {stored[kind]}")
             if {"rate_limited", "opted_out", "duplicate"} & set(stored[kind]):
                 raise SystemExit(f"FAIL: {kind} texts stored as {stored[kind]}")
-        days = conn.scalar(text("SELECT count(*) FROM adherence_days"))
+        if inspect(conn).has_table("adherence_days"):
+            days = conn.scalar(text("SELECT count(*) FROM adherence_days"))
+        else:  # an older checkout's schema: a DONE was its stored kind alone
+            days = stored["done"].get("done", 0)
         stops = conn.scalar(
             text("SELECT count(*) FROM consent_events WHERE action = 'opt_out' AND source = 'sms'")
         )
@@ -303,24 +306,31 @@ def main() -> None:
     parser.add_argument(
         "--database-url", default=os.environ.get("BENCH_INSTR_DATABASE_URL", DEFAULT_URL)
     )
+    parser.add_argument(
+        "--checkout", type=Path, default=ROOT,
+        help="measure the bot of this checkout (an older commit's worktree: its code and its "
+        "migrations; the harness and bare Flask stay this one's)",
+    )  # fmt: skip
     parser.add_argument("--child", choices=["bot", "bare"], help=argparse.SUPPRESS)
     parser.add_argument("--requests-file", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--results-file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    args.checkout = args.checkout.resolve()
     if args.child:
+        sys.path.insert(0, str(args.checkout))  # its bot before this checkout's
         run_child(args.child, args.requests_file, args.results_file, args.database_url)
         return
     if args.texts < 1 or args.warmup < 6:  # psycopg prepares a statement on its 5th use
         raise SystemExit("--texts must be at least 1 and --warmup at least 6")
 
     started = time.monotonic()
-    prepare_database(args.database_url)
+    prepare_database(args.database_url, args.checkout)
     with tempfile.TemporaryDirectory(prefix="webhook-instructions-") as name:
         tmp = Path(name)
         requests_file = tmp / "requests.json"
         write_requests(requests_file, args.texts, args.warmup)
         children = {
-            which: start_child(which, tmp, requests_file, args.database_url)
+            which: start_child(which, tmp, requests_file, args.database_url, args.checkout)
             for which in ("bot", "bare")
         }
         counts = {which: finish_child(which, tmp, *child) for which, child in children.items()}
@@ -330,7 +340,7 @@ def main() -> None:
     stored = check_database(args.database_url, args.texts, args.warmup)
 
     commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ["git", "rev-parse", "--short", "HEAD"], cwd=args.checkout, capture_output=True, text=True
     ).stdout.strip()
     valgrind = subprocess.run(["valgrind", "--version"], capture_output=True, text=True)
     print(

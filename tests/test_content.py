@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from bot.content import DEFAULT_CONTENT_FILE, ContentError, load_content
-from bot.sms.segments import is_gsm7
+from bot.sms.segments import count_segments, is_gsm7
 
 
 @pytest.fixture
@@ -217,15 +217,18 @@ def test_a_spanish_text_gets_the_spanish_steps():
     from zoneinfo import ZoneInfo
 
     from bot.replies import Replier
+    from tests.test_phrasings import with_the_rest
 
     replier = Replier(load_content(), ZoneInfo("America/New_York"))
     now = dt.datetime.now(dt.UTC)
     for text in ("como hago el cat camel", "gato y camello", "¿cómo se hace el gato camello?"):
-        body = replier.reply(text, now).body
+        body = with_the_rest(replier, replier.reply(text, now).body)
         assert body.startswith("Gato y camello (Cat and Camel) - para estirar"), text
         assert "3. Mantenga 5 segundos." in body and "Si le duele, pare y llame" in body
-    english = replier.reply("how do I do the cat camel", now).body
+    english = with_the_rest(replier, replier.reply("how do I do the cat camel", now).body)
     assert english.startswith("Cat and Camel - to stretch") and "3. Hold for 5 seconds." in english
-    # Asked in Spanish for the list: each exercise by its Spanish name and the handout's.
+    # Asked in Spanish for the list: each exercise by its Spanish name (the steps' title
+    # gives the handout's English name), within 3 segments.
     listed = replier.reply("que ejercicios tienen", now).body
-    assert "1 Gato y camello (Cat and Camel)\n" in listed
+    assert "1 Gato y camello\n" in listed and "Cat and Camel" not in listed
+    assert count_segments(listed).segments <= 3

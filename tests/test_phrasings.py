@@ -542,13 +542,13 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("perdi el control de la vejiga", ["Llame al 911"], []),
     ("Me caí en la casa", ["Llame al 911"], []),
     ("cuales son sus horarios", ["Horario", "Lun 10am-12:30pm y 2pm-5pm", PHONE], ["Office"]),
-    ("estan abiertos el sabado?", ["El sabado estamos cerrados", "Vie 8am-1pm"], []),
+    ("estan abiertos el sabado?", ["El sabado cerramos", "Vie 8am-1pm"], []),
     ("¿Dónde están ubicados?", ["44110", "entre Giant y VA ABC"], []),
     ("aceptan medicaid", ["Medicaid no esta en nuestra lista", PHONE], ["Si, aceptamos", YES]),
     ("aceptan aetna?", ["Si, aceptamos Aetna"], ["no esta"]),
     ("tienen seguro", ["Aceptamos", "Aetna"], []),
     ("gracias", ["De nada"], []),
-    ("ejercicios para la espalda", [CAT, PHONE], []),
+    ("ejercicios para la espalda", ["Gato y camello", PHONE], []),  # the Spanish name
     ("hola, do you take aetna?", [YES, "Aetna"], []),
     # --- red flags, not words that look like them ---
     ("knee to chest hurts", ["stop the Knee-to-Chest", PHONE], ["emergency room"]),
@@ -628,12 +628,21 @@ def test_phrasing(replier, text, must, must_not):
 def check_answer(replier, text: str, must, must_not) -> None:
     """The answer says everything in ``must`` and nothing in ``must_not`` (without regard to
     case or accents), in plain SMS text."""
-    body = replier.reply(text, FRIDAY_10AM).body
+    body = with_the_rest(replier, replier.reply(text, FRIDAY_10AM).body)
     for expected in must:
         assert fold(expected) in fold(body), f"{text!r} -> {body!r} lacks {expected!r}"
     for unexpected in must_not:
         assert fold(unexpected) not in fold(body), f"{text!r} -> {body!r} has {unexpected!r}"
     assert is_gsm7(body), f"{text!r} -> a reply that is not plain GSM-7"
+
+
+def with_the_rest(replier, body: str) -> str:
+    """The answer and the parts that follow it, as a patient who texts MORE after each
+    part gets them (an exercise's steps come in parts)."""
+    said = [body]
+    while following := replier.continuation(said[-1]):
+        said.append(following[0])
+    return "\n".join(said)
 
 
 @pytest.mark.parametrize(("text", "must", "must_not"), CASES, ids=[c[0][:40] for c in CASES])

@@ -15,12 +15,12 @@ PHONE = "703-723-6800"
 WEEK = "Horario:\nLun 10am-12:30pm y 2pm-5pm"
 OPEN_NOW = "Si, estamos abiertos ahora hasta las 1pm"
 TODAY = "Hoy: abierto 8am-1pm"
-SATURDAY = "El sabado estamos cerrados"
+SATURDAY = "El sabado cerramos"
 WHERE = "44110 Ashburn Shopping Plaza"
 PLANS = "Aceptamos: PPO/POS plans"
 NOT_LISTED = "no esta en nuestra lista de planes aceptados"
 STEPS = "\n1. "
-LIST = "Nuestros ejercicios en casa:\n1 Gato y camello (Cat and Camel)"
+LIST = "Nuestros ejercicios en casa:\n1 Gato y camello\n"
 SORRY = "Lo sentimos"
 E911 = "Llame al 911 o vaya a la sala de emergencias"
 APPOINTMENT = "Para hacer, cambiar o cancelar una cita"
@@ -61,8 +61,8 @@ CASES = [
     ("abren el sabado?", [SATURDAY, WEEK], []),
     ("abren el sábado", [SATURDAY], []),
     ("atienden los sabados", [SATURDAY], []),
-    ("abren los domingos", ["El domingo estamos cerrados"], []),
-    ("están cerrados el fin de semana?", [SATURDAY, "El domingo estamos cerrados"], []),
+    ("abren los domingos", ["El domingo cerramos"], []),
+    ("están cerrados el fin de semana?", [SATURDAY, "El domingo cerramos"], []),
     ("abren el fin de semana", [SATURDAY], []),
     ("cual es el horario del lunes", ["El lunes: abierto 10am-12:30pm y 2pm-5pm"], []),
     ("horario del martes", ["El martes: abierto 2pm-7pm"], []),
@@ -71,9 +71,9 @@ CASES = [
     ("estan abiertos el jueves por la tarde", ["El jueves: abierto 2pm-7pm", "por la tarde"], []),
     ("abren el viernes en la mañana", ["El viernes: abierto 8am-1pm", "por la mañana"], []),
     ("abren temprano el viernes", ["El viernes: abierto 8am-1pm"], []),
-    ("horario de mañana", ["Estamos cerrados mañana", WEEK], []),
-    ("a que hora abren mañana", ["Estamos cerrados mañana"], []),
-    ("abren manana?", ["Estamos cerrados mañana"], []),
+    ("horario de mañana", ["Cerramos mañana", WEEK], []),
+    ("a que hora abren mañana", ["Cerramos mañana"], []),
+    ("abren manana?", ["Cerramos mañana"], []),
     ("hours por favor", [WEEK], [ENGLISH]),
     ("horario y direccion", [WEEK, WHERE], []),
     ("abren en navidad", [HOLIDAY], []),

@@ -100,5 +100,32 @@ def test_an_exercise_by_its_place_comes_in_parts_and_more_gives_the_rest(twilio_
     first = reply_of(post_sms(client, "como hago el ultimo?", BEA))
     assert first.endswith("Escriba MAS para ver el resto.")
     assert "Perro" in first or "Bird" in first
-    assert reply_of(post_sms(client, "mas", BEA)) != first
+    parts = twilio_app.extensions["replier"].exercise_parts("bird-dog", "es")
+    assert first == parts[0] and reply_of(post_sms(client, "mas", BEA)) == parts[1]
     assert "MORE" not in reply_of(post_sms(client, "more", STRANGER))
+
+
+def test_anyone_asking_for_an_exercise_gets_its_steps_in_parts(twilio_app):
+    """A number not enrolled asking for an exercise by name gets the same parts (within two
+    segments, "Text MORE for the rest"), and MORE the next, in the language asked; asked
+    for two, the first one's steps and the other's name to text."""
+    client = twilio_app.test_client()
+    replier = twilio_app.extensions["replier"]
+    for text, more, exercise, language in [
+        ("how do i do the cat camel", "MORE", "cat-camel", "en"),
+        ("como hago la rodilla al pecho", "mas", "knee-to-chest", "es"),
+    ]:
+        parts = [reply_of(post_sms(client, text, STRANGER))]
+        while parts[-1].endswith(replier.say("more_hint", language)):
+            parts.append(reply_of(post_sms(client, more, STRANGER)))
+        assert list(parts) == list(replier.exercise_parts(exercise, language))
+        assert len(parts) > 1 and all(count_segments(p).segments <= 2 for p in parts)
+        whole = replier.exercise_text(twilio_app.extensions["content"].exercise(exercise), language)
+        hint = "\n" + replier.say("more_hint", language)
+        told = "\n".join(p.removesuffix(hint) for p in parts).split("\n")
+        assert sorted(told) == sorted(whole.split("\n"))  # every line once
+    both = reply_of(post_sms(client, "cat camel and pelvic tilt", STRANGER))
+    assert both.startswith("Cat and Camel") and "Text PELVIC TILT for its steps." in both
+    assert count_segments(both).segments <= 3
+    following = reply_of(post_sms(client, "more", STRANGER))
+    assert following == replier.exercise_parts("cat-camel", "en")[1]

@@ -131,3 +131,31 @@ def test_the_setting_reaches_the_app(make_app):
     assert "direccion" in make_app().extensions["content"].say("help", "es")
     with pytest.raises(ConfigError, match="SPANISH_ACCENTS must be on or off"):
         make_app(SPANISH_ACCENTS="maybe")
+
+
+def test_answers_cost_few_segments_over_the_phrasing_tables():
+    """The price of an answer: over every phrasing of the English and Spanish tables, at
+    most 1.6 segments an answer on average; none over 3, but an exercise's steps (at most
+    4: a part of them, with "Text MORE for the rest"). Prints the mean and max per kind
+    (pytest -s or -rP shows them; the README has the table)."""
+    from collections import defaultdict
+
+    from tests.test_phrasings import CASES as ENGLISH
+    from tests.test_phrasings import FRIDAY_10AM, NY
+    from tests.test_phrasings_es import CASES as SPANISH
+
+    replier = Replier(load_content(), NY)
+    by_kind: dict[str, list[int]] = defaultdict(list)
+    for text, *_ in ENGLISH + SPANISH:
+        reply = replier.reply(text, FRIDAY_10AM)
+        segments = count_segments(reply.body).segments
+        by_kind[reply.kind].append(segments)
+        limit = 4 if "exercise" in reply.kind.split("+") else 3
+        assert segments <= limit, (text, reply.kind, segments, reply.body)
+    every = [n for counts in by_kind.values() for n in counts]
+    print(f"\n{len(every)} answers: mean {sum(every) / len(every):.2f}, max {max(every)}")
+    for kind, counts in sorted(by_kind.items(), key=lambda item: -len(item[1])):
+        print(
+            f"  {kind:<20} {len(counts):>4} mean {sum(counts) / len(counts):.2f} max {max(counts)}"
+        )
+    assert sum(every) / len(every) <= 1.6

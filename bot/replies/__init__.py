@@ -77,7 +77,8 @@ class Replier(Writer):
         if number and number.group(1) in self.reader.numbered:
             return replace(
                 Reply(
-                    "exercise", self.exercise_text(self.reader.numbered[number.group(1)], language)
+                    "exercise",
+                    self.exercise_parts(self.reader.numbered[number.group(1)].id, language)[0],
                 ),
                 language=language,
             )

@@ -68,6 +68,8 @@ def decide(
     if "area" in intents:
         intents.pop("list", None)
         intents.pop("pain", None)
+    if "media" in intents:  # "videos of the exercises?": its answer says what to text
+        intents.pop("list", None)
     if "area" in intents and strong & set(intents):
         intents.pop("area")  # "back" in "call me back" is not a body area
     # Days and parts of the day are about hours only when nothing else is asked ("my

@@ -14,7 +14,6 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from bot.sms.questions import question
-from bot.sms.segments import count_segments
 
 MY_REMINDER = re.compile(
     r"\b(my|mi|mis) (\w+ )?(reminders?|recordatorios?|texts?|msgs?|mensajes?|alerts?)\b|"
@@ -294,42 +293,6 @@ def signalled(normalized: str) -> bool:
     return OWN_TIME.search(normalized) is not None
 
 
-# An answer about the own program is at most this many segments: an exercise's steps (3 to
-# 6 whole) come in parts, and MORE gives the next.
-PART_SEGMENTS = 2
-
-
-@lru_cache(maxsize=256)
-def exercise_parts(writer, exercise_id: str, language: str) -> tuple[str, ...]:
-    """The exercise's steps in parts of at most ``PART_SEGMENTS`` each, every part but the
-    last ending with how to get the next (MORE); what to do if it hurts in the first, under
-    the title. The lines of ``writer.exercise_text``, none left out."""
-    lines = writer.exercise_text(writer.content.exercise(exercise_id), language).split("\n")
-    lines.insert(1, lines.pop())  # the stop line under the title
-    hint = writer.say("more_hint", language)
-    parts: list[list[str]] = [[]]
-    for line in lines:
-        if (
-            parts[-1]
-            and count_segments("\n".join([*parts[-1], line, hint])).segments > PART_SEGMENTS
-        ):
-            parts.append([])
-        parts[-1].append(line)
-    last = len(parts) - 1
-    return tuple("\n".join(part + ([hint] if i < last else [])) for i, part in enumerate(parts))
-
-
-def continuation(writer, sent: str) -> tuple[str, str] | None:
-    """The part that follows ``sent`` (a part of an exercise's steps, as texted), and its
-    language; None when ``sent`` is no such part, or the last."""
-    for exercise in writer.content.exercises:
-        for language in ("en", "es"):
-            parts = exercise_parts(writer, exercise.id, language)
-            if sent in parts[:-1]:
-                return parts[parts.index(sent) + 1], language
-    return None
-
-
 def routine_answer(writer, routine: list[str], positions: tuple, language: str) -> str | None:
     """The patient's exercises, numbered as in their reminder, or the steps of the one
     asked for by its place; None when the routine names no exercise."""
@@ -341,7 +304,7 @@ def routine_answer(writer, routine: list[str], positions: tuple, language: str) 
     if any(not 1 <= p <= len(exercises) for p in places):
         places = []  # "exercise 5" of four: the whole routine
     if len(places) == 1:  # its steps, within two segments; MORE for the rest
-        return exercise_parts(writer, exercises[places[0] - 1].id, language)[0]
+        return writer.exercise_parts(exercises[places[0] - 1].id, language)[0]
     if not places:  # the whole routine, in the reminder's order
         return writer.routine_text([e.id for e in exercises], language)
     numbered = ", ".join(

@@ -14,8 +14,12 @@ from bot.replies.names import plan_title
 from bot.replies.reading import Reader, Reading, asks_now, times_asked
 from bot.replies.safety import PAST_EVENT
 from bot.replies.words import ACCIDENT_WORDS, NERVE_SIGNS, PART_OF_DAY
+from bot.sms.segments import in_parts
 
 MAX_REPLY_CHARS = 1600  # Twilio's limit for one message
+# An exercise's steps (3 to 6 segments whole) are texted in parts of at most this many
+# segments, each but the last ending "Text MORE for the rest"; MORE gives the next.
+PART_SEGMENTS = 2
 # The parts of the day, as the catalogue says them.
 PART_NAMES = {"morning": "morning", "afternoon": "afternoon", "evening": "evening",
               "night": "evening"}  # fmt: skip
@@ -46,6 +50,7 @@ class Writer:
         self.held = {language: self.say("held", language) for language in ("en", "es")}
         self.weekdays = content.calendar["days"]  # language -> Monday..Sunday
         self.weekdays_short = content.calendar["days_short"]
+        self._parts: dict[tuple[str, str], tuple[str, ...]] = {}
 
     def write(self, asked: list[str], reading: Reading, now: dt.datetime, language: str) -> Reply:
         """The answers to the questions ``asked``, joined, within Twilio's 1,600 characters."""
@@ -56,12 +61,6 @@ class Writer:
         # The first questions asked, at most three: every one a reply to pay for, and
         # Twilio refuses a reply over 1,600 characters outright.
         parts = [self.section(intent, reading, now, language) for intent in asked]
-        if len("\n\n".join(parts)) > MAX_REPLY_CHARS and len(reading.exercises) > 1:
-            # Two exercises' steps and more: the first one's steps, the other by name.
-            first, other = reading.exercises[:2]
-            name = other.in_language(language).name.upper()
-            other_one = self.say("exercise_other", language, name=name)
-            parts[asked.index("exercise")] = f"{self.exercise_text(first, language)}\n\n{other_one}"
         while len("\n\n".join(parts)) > MAX_REPLY_CHARS and len(parts) > 1:
             parts.pop()
             asked.pop()
@@ -85,8 +84,13 @@ class Writer:
         return Reply("pain", self.say("exercise_pain", language, which=which))
 
     def section(self, intent: str, reading: Reading, now: dt.datetime, language: str = "en") -> str:
-        if intent == "exercise":
-            return "\n\n".join(self.exercise_text(e, language) for e in reading.exercises[:2])
+        if intent == "exercise":  # the first part of its steps; of a second, its name
+            first, *others = reading.exercises[:2]
+            said = self.exercise_parts(first.id, language)[0]
+            for other in others:
+                name = other.in_language(language).name.upper()
+                said += "\n" + self.say("exercise_other", language, name=name)
+            return said
         if intent == "area":
             return self.area_text(
                 [area for area, _ in reading.areas], language
@@ -142,11 +146,34 @@ class Writer:
         lines.append(self.say("exercise_stop", language))
         return "\n".join(lines)
 
+    def exercise_parts(self, exercise_id: str, language: str) -> tuple[str, ...]:
+        """The exercise's steps in parts of at most ``PART_SEGMENTS`` each, every part but
+        the last ending with how to get the next (MORE); what to do if it hurts in the
+        first, under the title. The lines of ``exercise_text``, none left out."""
+        key = (exercise_id, language)
+        if key not in self._parts:
+            lines = self.exercise_text(self.content.exercise(exercise_id), language).split("\n")
+            lines.insert(1, lines.pop())  # the stop line under the title
+            self._parts[key] = in_parts(lines, self.say("more_hint", language), PART_SEGMENTS)
+        return self._parts[key]
+
+    def continuation(self, sent: str) -> tuple[str, str] | None:
+        """The part that follows ``sent`` (an answer that began with a part of an exercise's
+        steps, as texted), and its language; None when ``sent`` began with no such part, or
+        with the last."""
+        for exercise in self.content.exercises:
+            for language in ("en", "es"):
+                parts = self.exercise_parts(exercise.id, language)
+                for i, part in enumerate(parts[:-1]):
+                    if sent.startswith(part):
+                        return parts[i + 1], language
+        return None
+
     def exercise_list(self, language: str = "en") -> str:
+        # In Spanish too, only the names in the patient's language (within 3 segments): the
+        # steps' title gives the handout's English name.
         names = "\n".join(
-            f"{i} {e.in_language(language).name}"
-            + (f" ({e.name})" if e.in_language(language).name != e.name else "")
-            for i, e in enumerate(self.content.exercises, 1)
+            f"{i} {e.in_language(language).name}" for i, e in enumerate(self.content.exercises, 1)
         )
         return self.say("exercise_list", language, names=names)
 

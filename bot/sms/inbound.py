@@ -59,7 +59,7 @@ from bot.patients.records import readable_time
 from bot.reminders import checkins
 from bot.reminders.commands import DEFAULT_PAUSE_DAYS, Done, Later, Pause, Resume
 from bot.replies import MAX_READ_CHARS, Replier
-from bot.replies.program import continuation, reminder_answer, routine_answer, week_answer
+from bot.replies.program import reminder_answer, routine_answer, week_answer
 from bot.sms.compliance import Keyword, is_spanish_keyword
 from bot.sms.questions import question
 from bot.sms.reading import Reading, read
@@ -224,15 +224,19 @@ def handle_inbound(
     reading = read(body, message.opt_out_type) if answered is None else None
     answer = answered or candidate(replier, reading, now)
     program = _asks_own_program(reading, answer) if answered is None else None
-    if program:  # rare: the answers that read the patient's record
+    following = (  # MORE after a part of an answer sent in parts: the next part
+        reading and reading.more and answer.kind not in BEFORE_COMMANDS
+        and _more(conn, replier, message.phone)
+    )  # fmt: skip
+    if following:
+        answer, program = following, None
+    elif program:  # rare: the answers that read the patient's record
         resuming = (  # "ya pueden enviarme los ejercicios otra vez"
             program[0] == "routine" and isinstance(reading.command, Resume) and not reading.asks
         )
         own = _own_program(conn, replier, message.phone, program, now, settings, resuming)
         answer = own or answer
         program = program if own or not resuming else None  # paused: a RESUME after all
-    elif reading and reading.more and answer.kind not in BEFORE_COMMANDS:
-        answer = _more(conn, replier, message.phone) or answer
     language = reading.language_asked if reading and settings else None
     if language and answer.kind not in BEFORE_COMMANDS:
         with _transaction(conn):  # ESPAÑOL, ENGLISH: remembered for the number
@@ -386,7 +390,7 @@ def _more(conn: Connection, replier: Replier, phone: str) -> Candidate | None:
         .order_by(messages.c.id.desc())
         .limit(1)
     ).scalar()
-    following = last and continuation(replier, last)
+    following = last and replier.continuation(last)
     if not following:
         return None
     text, language = following

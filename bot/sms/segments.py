@@ -80,3 +80,16 @@ def count_segments(text: str) -> SegmentCount:
         single, multi, encoding = 70, 67, "UCS-2"
     segments = (1 if units else 0) if units <= single else -(-units // multi)
     return SegmentCount(encoding, units, segments)
+
+
+def in_parts(lines: list[str], hint: str, segments: int) -> tuple[str, ...]:
+    """``lines`` as texts of at most ``segments`` segments each (a line longer than that
+    alone is a part of its own), every part but the last ending with ``hint`` ("Text MORE
+    for the rest"); no line left out, none cut."""
+    parts: list[list[str]] = [[]]
+    for line in lines:
+        if parts[-1] and count_segments("\n".join([*parts[-1], line, hint])).segments > segments:
+            parts.append([])
+        parts[-1].append(line)
+    last = len(parts) - 1
+    return tuple("\n".join(part + ([hint] if i < last else [])) for i, part in enumerate(parts))
