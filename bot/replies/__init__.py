@@ -17,7 +17,8 @@ their texts are written here so that every reply reads alike.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from bot.content import Content
@@ -41,7 +42,21 @@ from bot.replies.words import (
 from bot.replies.writing import Reply, Writer
 from bot.text import normalize
 
-__all__ = ["COMMON", "KEYWORDS", "MAX_READ_CHARS", "PhraseIndex", "Replier", "Reply"]
+__all__ = ["Answer", "COMMON", "KEYWORDS", "MAX_READ_CHARS", "PhraseIndex", "Replier", "Reply"]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a text gets, read once: its kind, the language it was read in, and how to
+    write it in either language."""
+
+    kind: str
+    language: str
+    write: Callable[[str], str]  # the answer's text in a language ("en", "es")
+
+    def reply(self, language: str | None = None) -> Reply:
+        language = language or self.language
+        return Reply(self.kind, self.write(language), language)
 
 
 class Replier(Writer):
@@ -55,11 +70,19 @@ class Replier(Writer):
     def reply(self, text: str, now: dt.datetime, language: str | None = None) -> Reply:
         """The answer to one text, in ``language`` ("en", "es"; None: the text's own);
         ``now`` is an aware datetime (for "open now?")."""
+        return self.understand(text, now, language).reply()
+
+    def understand(self, text: str, now: dt.datetime, language: str | None = None) -> Answer:
+        """The text read once, and the answer it gets, to be written in its language or the
+        other (``Answer.write``): the webhook writes both, and sends the one the number's
+        language calls for. ``language``: read and answer as that language."""
         normalized = normalize(text[:MAX_READ_CHARS])
         given = language is not None
-        emergency = self.red_flag(normalized, language)
-        if emergency:
-            return emergency
+        flagged = self.flagged(normalized, language)
+        if flagged:
+            flag, language = flagged
+            kind = self.emergency(flag, language).kind
+            return Answer(kind, language, lambda lang: self.emergency(flag, lang).body)
         if language is None:
             # The text's language: more Spanish words than English ones (as typed, before
             # shorthand and phrases are read), or a "¿" or "¡".
@@ -69,21 +92,16 @@ class Replier(Writer):
             language = "es" if spanish else "en"
         if not normalized:
             if ACKNOWLEDGING.intersection(text):  # "👍": a thumbs-up, not a question
-                return replace(Reply("thanks", self.thanks(language)), language=language)
-            return replace(Reply("menu", self.menu(language)), language=language)
+                return Answer("thanks", language, self.thanks)
+            return Answer("menu", language, self.menu)
         # "exercise 3 please", "done thanks": the same without the polite words.
         core = " ".join(t for t in normalized.split() if t not in POLITE_WORDS)
         number = NUMBERED.fullmatch(core)
         if number and number.group(1) in self.reader.numbered:
-            return replace(
-                Reply(
-                    "exercise",
-                    self.exercise_parts(self.reader.numbered[number.group(1)].id, language)[0],
-                ),
-                language=language,
-            )
+            exercise = self.reader.numbered[number.group(1)].id
+            return Answer("exercise", language, lambda lang: self.exercise_parts(exercise, lang)[0])
         if core in DONE_WORDS:
-            return replace(Reply("done", self.done(language)), language=language)
+            return Answer("done", language, self.done)
         reading = self.reader.read(normalized, language == "es")
         if (
             not given
@@ -99,34 +117,46 @@ class Replier(Writer):
         ):
             if not given and SPANISH_PAIN.search(normalized):
                 language = "es"
-            return replace(self.stop_exercise(reading.exercises, language), language=language)
+            exercises = list(reading.exercises)
+            return Answer("pain", language, lambda lang: self.stop_exercise(exercises, lang).body)
         asked = {"insurance", "location", "phone", "appointment", "exercise", "area"}
         if (
             DONE_PHRASE.search(mended)
             and not asked & set(reading.intents)
             and "you" not in reading.tokens  # "are you done today?" asks about the clinic
         ):
-            return replace(Reply("done", self.done(language)), language=language)
+            return Answer("done", language, self.done)
         if (
             FEELING_BETTER.search(mended)
             and reading.tokens[0] not in QUESTION_WORDS
             and not (asked - {"area"} | {"pain"}) & set(reading.intents)
         ):
-            return replace(Reply("better", self.feeling_better(language)), language=language)
+            return Answer("better", language, self.feeling_better)
         if MY_ROUTINE.search(mended) and not (asked | {"dosage"}) & set(reading.intents):
             # Without the patient's record (see bot.sms.inbound), the whole list.
-            return replace(Reply("my_routine", self.exercise_list(language)), language=language)
+            return Answer("my_routine", language, self.exercise_list)
         asked = decide(reading, normalized, self.reader.unknown_plan, self.second_chance)
-        return replace(self.write(asked, reading, now, language), language=language)
+        written = self.write(list(asked), reading, now, language)
+        return Answer(
+            written.kind, language,
+            lambda lang: written.body if lang == language else self.write(
+                list(asked), reading, now, lang).body,
+        )  # fmt: skip
 
     def red_flag(self, normalized: str, language: str | None = None) -> Reply | None:
         """The emergency answer when the text names a red flag, in English or Spanish: in
         ``language``, or None: the language the red flag was named in."""
+        flagged = self.flagged(normalized, language)
+        return flagged and self.emergency(*flagged)
+
+    def flagged(self, normalized: str, language: str | None = None) -> tuple[str, str] | None:
+        """The red flag the text names and the language to answer it in (``language``, or
+        None: Spanish if the flag or the words are); None without one."""
         found = self.reader.flag(normalized)
         if found is None:
             return None
         flag, named_in = found
-        if language is None:  # the text's own: Spanish if the flag or the words are
+        if language is None:
             spanish = named_in == "es" or self.reader.is_spanish(normalized.split(), ENGLISH_WORDS)
             language = "es" if spanish else "en"
-        return self.emergency(flag, language)
+        return flag, language

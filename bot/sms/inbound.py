@@ -130,7 +130,8 @@ def candidate(replier: Replier, reading: Reading, now) -> Candidate:
     reply logic); an enrolled patient's command is decided later, on the database."""
     body, keyword = reading.body, reading.keyword
     if keyword is None:
-        answer = replier.reply(body, now)
+        understood = replier.understand(body, now)  # read once, written in both languages
+        answer = understood.reply()
         language, other = answer.language, OTHER_LANGUAGE[answer.language]
         if answer.kind not in BEFORE_COMMANDS and reading.unclear_stop:
             # "stop the reminders for a week": ask, rather than guess either way (an
@@ -139,20 +140,20 @@ def candidate(replier: Replier, reading: Reading, now) -> Candidate:
                 replier.say("stop_which", language), "stop_which", language=language,
                 translated=replier.say("stop_which", other),
             )  # fmt: skip
-        translated = replier.reply(body, now, other).body
+        translated = understood.write(other)
         return Candidate.of(answer.body, answer.kind, language=language, translated=translated)
     kind, word = keyword
     # STOP, START, HELP are answered in the number's language; ALTO, AYUDA... in Spanish.
     fixed = is_spanish_keyword(word)
     language = "es" if fixed else "en"
 
+    # "stop texting me, I fell down the stairs": opted out, told to call 911 first.
+    flagged = kind == Keyword.OPT_OUT and replier.flagged(normalize(body[:MAX_READ_CHARS]), "en")
+
     def said(say, language: str) -> str:
         text = say(language)
-        if kind == Keyword.OPT_OUT:
-            # "stop texting me, I fell down the stairs": opted out, told to call 911 first.
-            red_flag = replier.red_flag(normalize(body[:MAX_READ_CHARS]), language)
-            if red_flag:
-                return f"{red_flag.body}\n\n{text}"
+        if flagged:
+            return f"{replier.emergency(flagged[0], language).body}\n\n{text}"
         return text
 
     say = {
