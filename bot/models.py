@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Connection,
     Date,
     DateTime,
     ForeignKey,
@@ -67,6 +68,19 @@ NAMING = {
 
 # What a database that is down, unreachable or too slow to answer in time raises.
 DATABASE_UNAVAILABLE = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError)
+
+
+def straight(conn: Connection, statement: str, params=None):
+    """A statement straight to psycopg on a SQLAlchemy connection to PostgreSQL, for the
+    webhook's hot path (SQLAlchemy's statement building and result machinery cost more
+    than the database's work for a few plain values); a timeout or a lost connection is
+    raised as SQLAlchemy's, so the webhook's breaker and spool take it as any other."""
+    import psycopg
+
+    try:
+        return conn.connection.driver_connection.execute(statement, params)
+    except (psycopg.OperationalError, psycopg.InterfaceError) as error:
+        raise exc.OperationalError(statement.split("\n", 1)[0], None, error) from error
 
 
 def utcnow() -> dt.datetime:

@@ -11,7 +11,15 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from bot.models import AdherenceDay, Patient, ReminderDelivery, ScheduleChange, Thread, db
+from bot.models import (
+    AdherenceDay,
+    Message,
+    Patient,
+    ReminderDelivery,
+    ScheduleChange,
+    Thread,
+    db,
+)
 from bot.reminders import checkins
 from bot.reminders import commands as c
 from tests.conftest import PATIENT, csrf_token, post_sms, reply_of, subscribe, sweep
@@ -460,6 +468,37 @@ def test_the_same_text_sent_ten_times_at_once_is_carried_out_once(twilio_app):
         ).all()
         assert [c.change for c in changes] == ["pause"]
         assert db.session.get(Patient, patient_id).paused is True
+
+
+def test_the_same_done_sent_ten_times_at_once_is_one_day_and_one_answer(twilio_app):
+    """A DONE takes no lock and does not look for its text first (the webhook's cost): the
+    adherence day's and the MessageSid's uniqueness keep it once. Ten posts of one DONE at
+    once: one day, one text stored, one reply, each post answered that same reply."""
+    import threading
+
+    patient_id = subscribe(twilio_app, PATIENT)
+    start, answers = threading.Barrier(10), []
+
+    def post():
+        client = twilio_app.test_client()
+        start.wait()
+        answers.append(post_sms(client, "DONE", sid="SM" + "8" * 32))
+
+    threads = [threading.Thread(target=post) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(answer.status_code < 500 for answer in answers), [a.status_code for a in answers]
+    replies = {reply_of(answer) for answer in answers if answer.status_code == 200}
+    assert replies == {"Great work today!"}, replies
+    with twilio_app.app_context():
+        days = db.session.scalars(
+            select(AdherenceDay).where(AdherenceDay.patient_id == patient_id)
+        ).all()
+        assert len(days) == 1
+        stored = db.session.scalars(select(Message).where(Message.phone == PATIENT)).all()
+        assert sorted(m.direction for m in stored) == ["in", "out"]
 
 
 def test_after_stop_a_command_changes_nothing_and_is_not_answered(twilio_app):

@@ -31,7 +31,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-import psycopg
 from sqlalchemy import (
     Connection,
     DateTime,
@@ -44,7 +43,6 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.exc import OperationalError
 
 from bot.inbox import threads
 from bot.models import (
@@ -54,6 +52,7 @@ from bot.models import (
     Patient,
     PhoneLanguage,
     Thread,
+    straight,
 )
 from bot.patients.records import readable_time
 from bot.reminders import checkins
@@ -256,7 +255,8 @@ def handle_inbound(
     if command is not None:
         # Rare, and it writes more than one row: one transaction, on its own path.
         with _transaction(conn):
-            if _taken(conn, message.message_sid):  # the same text's other request did it
+            # The same text's other request did it (a DONE needs no look: once by itself).
+            if not checkins.once_by_itself(command) and _taken(conn, message.message_sid):
                 return _record(conn, replier, message, body, answer, now, rate_limit)
             done = checkins.carry_out(
                 conn, settings, message.phone, command, message.message_sid, now
@@ -279,7 +279,7 @@ def _taken(conn: Connection, sid: str) -> bool:
     lock the first holds to its commit, then finds the text, so a command is carried out
     once; SQLite's webhook transaction is one writer at a time already."""
     if conn.dialect.name == "postgresql":  # straight to psycopg, as the record (cost)
-        conn.connection.driver_connection.execute(_PG_LOCK, (sid,))
+        straight(conn, _PG_LOCK, (sid,))
     return _seen(conn, sid)
 
 
@@ -439,11 +439,7 @@ def _own_program(
 def _record_postgresql(conn: Connection, answer: Candidate, values: dict):
     # Straight to psycopg: SQLAlchemy's result machinery cost a third of this statement's
     # time, for one row of a few plain values.
-    try:
-        cursor = conn.connection.driver_connection.execute(_PG_RECORD, values)
-    except psycopg.OperationalError as exc:  # a timeout, a lost connection: as SQLAlchemy's
-        raise OperationalError("the webhook's statement", None, exc) from exc
-    inserted, kind, send, reply, alert = cursor.fetchone()
+    inserted, kind, send, reply, alert = straight(conn, _PG_RECORD, values).fetchone()
     return (kind, send, reply, alert) if inserted else None
 
 
