@@ -88,3 +88,10 @@ class SecureWhenHttps(SecureCookieSessionInterface):
         if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
             return self.session_class()
         return super().open_session(app, request)
+
+    def save_session(self, app, session, response) -> None:
+        # Nothing read, written or held (every text Twilio posts): no cookie to set or
+        # delete, no Vary header; Flask's own would still work out the cookie's settings.
+        if not session and not session.accessed and not session.modified:
+            return
+        super().save_session(app, session, response)
