@@ -127,6 +127,9 @@ def _rarest_word(items: list) -> set[str] | None:
     return best
 
 
+SEEN_WORDS = 8192  # the words a WordIndex remembers the lists of, then starts afresh
+
+
 class WordIndex:
     """Which of several lists of patterns (over whole words of a normalised text) may match
     a text, told from how any of their matches must begin: a text whose words begin no
@@ -136,6 +139,7 @@ class WordIndex:
 
     def __init__(self, lists: dict):
         self.always: set = set()  # lists whose matches may begin with anything
+        self.seen: dict[str, frozenset] = {}  # word -> its lists (words recur across texts)
         self.by_head: dict[str, list[tuple[str, object]]] = {}
         for key, patterns in lists.items():
             found: set[str] = set()
@@ -152,10 +156,21 @@ class WordIndex:
     def found(self, words: list[str]) -> set:
         """The keys of the lists that may match a text of these words."""
         keys = set(self.always)
-        by_head = self.by_head
+        seen = self.seen
         for word in words:
-            for head in (word[:2], word[:1]) if len(word) > 1 else (word,):
-                for beginning, key in by_head.get(head, ()):
-                    if word.startswith(beginning):
-                        keys.add(key)
+            begun = seen.get(word)
+            if begun is None:
+                if len(seen) >= SEEN_WORDS:
+                    seen.clear()
+                begun = seen[word] = self._begun_by(word)
+            keys |= begun
         return keys
+
+    def _begun_by(self, word: str) -> frozenset:
+        """The keys of the lists a match of which may begin with ``word``."""
+        return frozenset(
+            key
+            for head in ((word[:2], word[:1]) if len(word) > 1 else (word,))
+            for beginning, key in self.by_head.get(head, ())
+            if word.startswith(beginning)
+        )

@@ -6,6 +6,7 @@ with it ("Aetna HMO" is not Aetna).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
@@ -22,6 +23,22 @@ class Hit:
     start: int
     size: int
     score: float
+
+
+@lru_cache(maxsize=16)
+def windows(tokens: tuple[str, ...]) -> tuple[tuple[int, int, str, bool], ...]:
+    """Every run of up to ``MAX_WINDOW_WORDS`` words of a text, shortest first: (words,
+    start, the words without spaces, whether it can only be read as it is: shorter than
+    five letters, or all words known as they are, common words and keywords, which are
+    never a misspelt name). Worked out once a text for the exercise, plan and area names."""
+    known = [t in COMMON or t in KEYWORDS for t in tokens]
+    found = []
+    for size in range(1, MAX_WINDOW_WORDS + 1):
+        for start in range(len(tokens) - size + 1):
+            squashed = "".join(tokens[start : start + size])
+            only_known = len(squashed) < 5 or all(known[start : start + size])
+            found.append((size, start, squashed, only_known))
+    return tuple(found)
 
 
 class PhraseIndex:
@@ -55,36 +72,34 @@ class PhraseIndex:
 
     def scan(self, tokens: list[str]) -> list[Hit]:
         hits = []
-        # Words known as they are (common words, keywords) are never a misspelt name.
-        known = [t in COMMON or t in KEYWORDS for t in tokens]
-        for size in range(1, self.max_words + 1):
-            for start in range(len(tokens) - size + 1):
-                squashed = "".join(tokens[start : start + size])
-                key = self.exact.get(squashed)
-                if key is not None:
-                    hits.append(Hit(key, start, size, 100.0))
-                    continue
-                if len(squashed) < 5 or all(known[start : start + size]):
-                    continue
-                cutoff = self.cutoff if len(squashed) >= 7 else max(self.cutoff, 80.0)
-                if self.cautious is None:
-                    choices = self.fuzzy_choices.get(squashed[0], ())
-                    found = process.extractOne(
-                        squashed, choices, scorer=fuzz.ratio, score_cutoff=cutoff
-                    )
-                    if found:
-                        hits.append(Hit(self.fuzzy[found[0]], start, size, found[1]))
-                    continue
+        for size, start, squashed, only_known in windows(tuple(tokens)):
+            if size > self.max_words:
+                break
+            key = self.exact.get(squashed)
+            if key is not None:
+                hits.append(Hit(key, start, size, 100.0))
+                continue
+            if only_known:
+                continue
+            cutoff = self.cutoff if len(squashed) >= 7 else max(self.cutoff, 80.0)
+            if self.cautious is None:
                 choices = self.fuzzy_choices.get(squashed[0], ())
-                found = process.extract(
-                    squashed, choices, scorer=fuzz.ratio, score_cutoff=cutoff, limit=4
+                found = process.extractOne(
+                    squashed, choices, scorer=fuzz.ratio, score_cutoff=cutoff
                 )
                 if found:
-                    near = [f for f in found if f[1] >= found[0][1] - CAUTION_MARGIN]
-                    best = next(
-                        (f for f in near if isinstance(self.fuzzy[f[0]], self.cautious)), found[0]
-                    )
-                    hits.append(Hit(self.fuzzy[best[0]], start, size, best[1]))
+                    hits.append(Hit(self.fuzzy[found[0]], start, size, found[1]))
+                continue
+            choices = self.fuzzy_choices.get(squashed[0], ())
+            found = process.extract(
+                squashed, choices, scorer=fuzz.ratio, score_cutoff=cutoff, limit=4
+            )
+            if found:
+                near = [f for f in found if f[1] >= found[0][1] - CAUTION_MARGIN]
+                best = next(
+                    (f for f in near if isinstance(self.fuzzy[f[0]], self.cautious)), found[0]
+                )
+                hits.append(Hit(self.fuzzy[best[0]], start, size, best[1]))
         return hits
 
     def find(self, tokens: list[str]) -> list[Hit]:

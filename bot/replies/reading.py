@@ -102,6 +102,21 @@ class Reading:
         )  # fmt: skip
 
 
+@functools.lru_cache(maxsize=4096)
+def _misspelt(token: str) -> tuple[str | None, object]:
+    """The keyword a word not known as it is was meant as ("execises": "exercises"), or
+    else the day ("wensday"); words recur from text to text: each is looked up once."""
+    found = process.extractOne(
+        token, FUZZY_KEYWORDS.get(token[0], ()), scorer=fuzz.ratio, score_cutoff=80.0
+    )
+    if found:
+        return found[0], None
+    found = process.extractOne(
+        token, FUZZY_DAYS.get(token[0], ()), scorer=fuzz.ratio, score_cutoff=80.0
+    )
+    return None, (DAY_WORDS[found[0]] if found else None)
+
+
 class Reader:
     """Reads texts for one clinic's content (its names), built once and reused."""
 
@@ -179,17 +194,10 @@ class Reader:
                 and token not in spanish_words.COMMON
                 and token not in self.name_words
             ):
-                found = process.extractOne(
-                    token, FUZZY_KEYWORDS.get(token[0], ()), scorer=fuzz.ratio, score_cutoff=80.0
-                )
-                if found:
-                    intent = KEYWORDS[found[0]]
-                    reading.corrected[position] = found[0]  # "execises": "exercises"
-                else:
-                    found = process.extractOne(
-                        token, FUZZY_DAYS.get(token[0], ()), scorer=fuzz.ratio, score_cutoff=80.0
-                    )
-                    day = DAY_WORDS[found[0]] if found else None
+                keyword, day = _misspelt(token)
+                if keyword:
+                    intent = KEYWORDS[keyword]
+                    reading.corrected[position] = keyword  # "execises": "exercises"
             if intent:
                 reading.add(intent, position)
             if day is not None and day not in reading.days:

@@ -6,6 +6,7 @@ exercise (stop it and call the clinic). Patterns only; ``bot.replies.reading`` a
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from rapidfuzz.distance import DamerauLevenshtein
 
@@ -167,14 +168,23 @@ def spell_red_flags(normalized: str) -> str:
     for i, word in enumerate(words):
         if len(word) < 5 or word in RED_FLAG_SET or word in NOT_RED_FLAG_WORDS or word in COMMON:
             continue
-        for flag in RED_FLAG_WORDS:
-            limit = 2 if len(flag) >= 9 else 1
-            if abs(len(flag) - len(word)) <= limit and (
-                DamerauLevenshtein.distance(word, flag, score_cutoff=limit) <= limit
-            ):
-                words[i], changed = flag, True
-                break
+        flag = _red_flag_spelt(word)
+        if flag:
+            words[i], changed = flag, True
     return " ".join(words) if changed else normalized
+
+
+@lru_cache(maxsize=4096)
+def _red_flag_spelt(word: str) -> str | None:
+    """The red-flag word ``word`` is a slip of, if any (words recur from text to text:
+    each is compared with the list once)."""
+    for flag in RED_FLAG_WORDS:
+        limit = 2 if len(flag) >= 9 else 1
+        if abs(len(flag) - len(word)) <= limit and (
+            DamerauLevenshtein.distance(word, flag, score_cutoff=limit) <= limit
+        ):
+            return flag
+    return None
 
 
 # --- in Spanish ----------------------------------------------------------------------------
