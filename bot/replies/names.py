@@ -26,19 +26,22 @@ class Hit:
 
 
 @lru_cache(maxsize=16)
-def windows(tokens: tuple[str, ...]) -> tuple[tuple[int, int, str, bool], ...]:
-    """Every run of up to ``MAX_WINDOW_WORDS`` words of a text, shortest first: (words,
-    start, the words without spaces, whether it can only be read as it is: shorter than
-    five letters, or all words known as they are, common words and keywords, which are
-    never a misspelt name). Worked out once a text for the exercise, plan and area names."""
+def windows(tokens: tuple[str, ...]) -> tuple[dict[str, list[tuple[int, int]]], tuple]:
+    """Every run of up to ``MAX_WINDOW_WORDS`` words of a text, without its spaces: where
+    each is (words, start), and the runs that may be a misspelt name (size, start, the
+    run), shortest first: five letters or more, not all words known as they are (common
+    words and keywords are never a misspelt name). Worked out once a text for the
+    exercise, plan and area names."""
     known = [t in COMMON or t in KEYWORDS for t in tokens]
-    found = []
+    at: dict[str, list[tuple[int, int]]] = {}
+    unknown = []
     for size in range(1, MAX_WINDOW_WORDS + 1):
         for start in range(len(tokens) - size + 1):
             squashed = "".join(tokens[start : start + size])
-            only_known = len(squashed) < 5 or all(known[start : start + size])
-            found.append((size, start, squashed, only_known))
-    return tuple(found)
+            at.setdefault(squashed, []).append((size, start))
+            if len(squashed) >= 5 and not all(known[start : start + size]):
+                unknown.append((size, start, squashed))
+    return at, tuple(unknown)
 
 
 class PhraseIndex:
@@ -71,15 +74,17 @@ class PhraseIndex:
         self.max_words = min(MAX_WINDOW_WORDS, max(len(a.split()) for a, _ in named) + 1)
 
     def scan(self, tokens: list[str]) -> list[Hit]:
-        hits = []
-        for size, start, squashed, only_known in windows(tuple(tokens)):
+        at, unknown = windows(tuple(tokens))
+        hits = [
+            Hit(self.exact[squashed], start, size, 100.0)
+            for squashed in self.exact.keys() & at.keys()
+            for size, start in at[squashed]
+            if size <= self.max_words
+        ]
+        for size, start, squashed in unknown:
             if size > self.max_words:
                 break
-            key = self.exact.get(squashed)
-            if key is not None:
-                hits.append(Hit(key, start, size, 100.0))
-                continue
-            if only_known:
+            if squashed in self.exact:
                 continue
             cutoff = self.cutoff if len(squashed) >= 7 else max(self.cutoff, 80.0)
             if self.cautious is None:
