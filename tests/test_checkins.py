@@ -501,6 +501,31 @@ def test_the_same_done_sent_ten_times_at_once_is_one_day_and_one_answer(twilio_a
         assert sorted(m.direction for m in stored) == ["in", "out"]
 
 
+def test_a_command_that_fails_midway_leaves_nothing_and_the_next_text_is_answered(
+    twilio_app, monkeypatch
+):
+    """The command's transaction (BEGIN and COMMIT as statements on PostgreSQL) is rolled
+    back when it fails after its first writes: no adherence day, no text stored, and the
+    webhook's connection serves the next text."""
+    patient_id = subscribe(twilio_app, PATIENT)
+    client = twilio_app.test_client()
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("after the day was written")
+
+    monkeypatch.setattr(checkins, "_well_done", failing)
+    twilio_app.testing = False  # the 500 page, as in production
+    assert post_sms(client, "DONE").status_code == 500
+    monkeypatch.undo()
+    with twilio_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(AdherenceDay)) == 0
+        assert db.session.scalar(select(func.count()).select_from(Message)) == 0
+    assert reply_of(post_sms(client, "DONE")) == "Great work today!"
+    with twilio_app.app_context():
+        days = db.session.scalars(select(AdherenceDay.patient_id)).all()
+        assert days == [patient_id]
+
+
 def test_after_stop_a_command_changes_nothing_and_is_not_answered(twilio_app):
     patient_id = subscribe(twilio_app, PATIENT, time="09:00")
     client = twilio_app.test_client()

@@ -43,6 +43,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.exc import OperationalError
 
 from bot.inbox import threads
 from bot.models import (
@@ -293,11 +294,19 @@ def _seen(conn: Connection, sid: str) -> bool:
 def _transaction(conn: Connection) -> Iterator[None]:
     """PostgreSQL's webhook connection runs in autocommit: a transaction of its own here.
     SQLite's is in one already (``webhook_connection``)."""
-    if conn.dialect.name == "postgresql":
-        with conn.connection.driver_connection.transaction():
-            yield
-    else:
+    if conn.dialect.name != "postgresql":
         yield
+        return
+    # BEGIN and COMMIT as plain statements: psycopg's transaction() block (savepoints,
+    # nesting) cost more than the statements it wraps.
+    straight(conn, "BEGIN")
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(OperationalError):  # a lost connection is rolled back
+            straight(conn, "ROLLBACK")
+        raise
+    straight(conn, "COMMIT")
 
 
 def _record(

@@ -85,13 +85,16 @@ class SecureWhenHttps(SecureCookieSessionInterface):
     def open_session(self, app, request):
         # No cookie (Twilio's requests never carry one): an empty session, without building
         # Flask's cookie signer for nothing on every text.
+        if app.secret_key and "HTTP_COOKIE" not in request.environ:
+            return self.session_class()
         if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
             return self.session_class()
         return super().open_session(app, request)
 
     def save_session(self, app, session, response) -> None:
-        # Nothing read, written or held (every text Twilio posts): no cookie to set or
-        # delete, no Vary header; Flask's own would still work out the cookie's settings.
-        if not session and not session.accessed and not session.modified:
+        # An empty session nobody wrote to (every text Twilio posts): no cookie to set or
+        # delete; Flask's own would still work out the cookie's settings and add "Vary:
+        # Cookie", which no cache needs here: every page but the static files is no-store.
+        if not session and not session.modified:
             return
         super().save_session(app, session, response)
