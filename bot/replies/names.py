@@ -32,15 +32,19 @@ def windows(tokens: tuple[str, ...]) -> tuple[dict[str, list[tuple[int, int]]], 
     run), shortest first: five letters or more, not all words known as they are (common
     words and keywords are never a misspelt name). Worked out once a text for the
     exercise, plan and area names."""
-    known = [t in COMMON or t in KEYWORDS for t in tokens]
     at: dict[str, list[tuple[int, int]]] = {}
     unknown = []
-    for size in range(1, MAX_WINDOW_WORDS + 1):
-        for start in range(len(tokens) - size + 1):
-            squashed = "".join(tokens[start : start + size])
-            at.setdefault(squashed, []).append((size, start))
-            if len(squashed) >= 5 and not all(known[start : start + size]):
-                unknown.append((size, start, squashed))
+    count = len(tokens)
+    for start in range(count):
+        squashed, only_known = "", True
+        for end in range(start, min(start + MAX_WINDOW_WORDS, count)):
+            token = tokens[end]
+            squashed += token
+            only_known = only_known and (token in COMMON or token in KEYWORDS)
+            at.setdefault(squashed, []).append((end - start + 1, start))
+            if not only_known and len(squashed) >= 5:
+                unknown.append((end - start + 1, start, squashed))
+    unknown.sort()  # shortest first
     return at, tuple(unknown)
 
 
