@@ -32,10 +32,11 @@ def signed_url() -> str:
     scheme and host this request came to (honouring X-Forwarded-* through ProxyFix), then
     the path and the query string as sent, still percent-encoded (a decoded query string
     is Twilio's error 57012, "Signature invalid")."""
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    url = base or f"{request.scheme}://{request.host}{quote(request.root_path)}"
-    url += quote(request.path, safe="/:@!$&'()*+,;=~")
-    query = request.query_string.decode("latin-1")
+    app, asked = current_app._get_current_object(), request._get_current_object()
+    base = app.config.get("PUBLIC_BASE_URL")
+    url = base or f"{asked.scheme}://{asked.host}{quote(asked.root_path)}"
+    url += quote(asked.path, safe="/:@!$&'()*+,;=~")
+    query = asked.query_string.decode("latin-1")
     return f"{url}?{query}" if query else url
 
 
@@ -60,7 +61,8 @@ def twilio_signed(view):
 
     @functools.wraps(view)
     def checked(*args, **kwargs):
-        settings = request.headers.get(SIGNATURE_SETTINGS_HEADER)
+        asked = request._get_current_object()  # once: each use of the proxy costs a lookup
+        settings = asked.headers.get(SIGNATURE_SETTINGS_HEADER)
         if settings:
             validator = current_app.extensions["twilio_shared_key_validator"]
             algorithm = get_signature_algorithm(settings)
@@ -70,13 +72,13 @@ def twilio_signed(view):
             algorithm = None
             missing = "TWILIO_AUTH_TOKEN is not set"
         if validator is None:
-            log.warning("refused %s: %s", request.path, missing)
+            log.warning("refused %s: %s", asked.path, missing)
             abort(403)
-        signature = request.headers.get("X-Twilio-Signature", "")
+        signature = asked.headers.get("X-Twilio-Signature", "")
         if not signature or not signature_valid(
-            validator, signed_url(), request.form, signature, algorithm
+            validator, signed_url(), asked.form, signature, algorithm
         ):
-            log.warning("refused %s: bad or missing X-Twilio-Signature", request.path)
+            log.warning("refused %s: bad or missing X-Twilio-Signature", asked.path)
             abort(403)
         return view(*args, **kwargs)
 
