@@ -49,6 +49,20 @@ def test_the_record_wins_for_enrolled_numbers(twilio_app):
     assert said(twilio_app, "dolor de pecho", ENGLISH_PATIENT).startswith("Please call 911")
 
 
+def test_the_reply_stored_is_the_one_sent_in_the_records_language(twilio_app):
+    """The other language's answer is written only when the number's language calls for
+    it (the webhook's cost), after the text is recorded: the stored reply is corrected to
+    it, so the thread and the export show what the patient got."""
+    from bot.models import Message
+
+    subscribe(twilio_app, SPANISH_PATIENT, language="es")
+    sent = {said(twilio_app, "what are your hours", SPANISH_PATIENT),
+            said(twilio_app, "cual es su horario", STRANGER)}  # fmt: skip
+    with twilio_app.app_context():
+        stored = set(db.session.scalars(select(Message.body).where(Message.direction == "out")))
+    assert stored == sent and all(body.startswith("Horario:") for body in stored)
+
+
 def test_without_a_record_the_text_says(twilio_app):
     assert said(twilio_app, "cual es su horario", STRANGER).startswith("Horario:")
     assert said(twilio_app, "what are your hours", STRANGER).startswith("Office hours:")

@@ -27,7 +27,7 @@ import contextlib
 import datetime as dt
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -104,14 +104,22 @@ class Candidate:
     reason: str | None = None  # why a person should see it (bot.inbox.threads.REASONS)
     urgent: bool = False
     language: str = "en"  # what ``reply`` is written in: the text's own language
-    # The reply in the other language, sent when the number's language is that one; None:
-    # ``reply`` whatever the language (STOP, HELP: the keyword's; a command: the record's).
-    translated: str | None = None
+    # The reply in the other language, sent when the number's language is that one, or how
+    # to write it (only then: most numbers have no language of their own but the text's);
+    # None: ``reply`` whatever the language (STOP, HELP: the keyword's; a command: the
+    # record's).
+    translated: str | Callable[[], str] | None = None
 
     def in_language(self, language: str) -> str:
-        return self.reply if self.translated is None or language == self.language else (
-            self.translated
-        )  # fmt: skip
+        if self.translated is None or language == self.language:
+            return self.reply
+        return self.translated() if callable(self.translated) else self.translated
+
+    def written_in(self, language: str) -> str | None:
+        """The reply in ``language`` if it is written already, else None."""
+        if self.translated is None or language == self.language:
+            return self.reply
+        return None if callable(self.translated) else self.translated
 
     @classmethod
     def of(cls, reply: str, kind: str, **fields) -> Candidate:
@@ -140,7 +148,7 @@ def candidate(replier: Replier, reading: Reading, now) -> Candidate:
                 replier.say("stop_which", language), "stop_which", language=language,
                 translated=replier.say("stop_which", other),
             )  # fmt: skip
-        translated = understood.write(other)
+        translated = functools.partial(understood.write, other)  # written if needed
         return Candidate.of(answer.body, answer.kind, language=language, translated=translated)
     kind, word = keyword
     # STOP, START, HELP are answered in the number's language; ALTO, AYUDA... in Spanish.
@@ -327,8 +335,8 @@ def _record(
         "rate_limit": rate_limit,
         "always": answer.always,
         "candidate_kind": answer.kind[:64],  # the column's width
-        "reply_en": answer.in_language("en"),
-        "reply_es": answer.in_language("es"),
+        "reply_en": answer.written_in("en"),
+        "reply_es": answer.written_in("es"),
         "text_language": answer.language,
         "action": answer.consent.value if answer.consent else None,
         "keyword": answer.keyword[:40],
@@ -448,8 +456,15 @@ def _own_program(
 def _record_postgresql(conn: Connection, answer: Candidate, values: dict):
     # Straight to psycopg: SQLAlchemy's result machinery cost a third of this statement's
     # time, for one row of a few plain values.
-    inserted, kind, send, reply, alert = straight(conn, _PG_RECORD, values).fetchone()
-    return (kind, send, reply, alert) if inserted else None
+    row = straight(conn, _PG_RECORD, values).fetchone()
+    inserted, kind, send, reply, untranslated, reply_id, alert = row
+    if not inserted:
+        return None
+    if untranslated:  # the number's language is not the text's: written now, and kept
+        reply = answer.in_language(OTHER_LANGUAGE[answer.language])
+        if reply_id is not None:
+            straight(conn, "UPDATE messages SET body = %s WHERE id = %s", (reply, reply_id))
+    return kind, send, reply, alert
 
 
 def _record_sqlite(conn: Connection, answer: Candidate, values: dict):
@@ -573,7 +588,12 @@ WITH state AS (
         (%(always)s OR NOT (opted_out OR recent >= %(rate_limit)s)) AS send,
         CASE WHEN NOT %(always)s AND with_staff AND NOT %(keeps)s THEN
                   CASE WHEN spanish THEN %(held_es)s ELSE %(held_en)s END
-             WHEN spanish THEN %(reply_es)s ELSE %(reply_en)s END AS reply,
+             WHEN spanish THEN coalesce(%(reply_es)s, %(reply_en)s)
+             ELSE coalesce(%(reply_en)s, %(reply_es)s) END AS reply,
+        -- The reply in the number's language was not written (the text's was): _record.
+        NOT (NOT %(always)s AND with_staff AND NOT %(keeps)s)
+            AND CASE WHEN spanish THEN %(reply_es)s::text IS NULL
+                     ELSE %(reply_en)s::text IS NULL END AS untranslated,
         coalesce(%(reason)s::varchar, CASE WHEN thread_open THEN 'follow_up' END) AS reason
     FROM state
 ), inbound AS (
@@ -616,6 +636,7 @@ WITH state AS (
     RETURNING %(urgent)s AND t.alerted_at = %(now)s AS alert
 )
 SELECT (SELECT count(*) FROM inbound), decision.kind, decision.send, decision.reply,
+       decision.untranslated, (SELECT id FROM reply),
        coalesce((SELECT alert FROM thread), false)
 FROM decision
 """
