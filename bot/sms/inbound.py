@@ -558,7 +558,8 @@ def _write_thread(conn: Connection, thread, reason: str, values: dict, message_i
 
 # One statement, one round trip, atomic. "state" reads the number's last consent event, its
 # texts in the past hour, whether its thread is open with staff and its language (the
-# patient's, else the one it asked for, else the text's); "decision" is gate();
+# patient's, else the one it asked for, else the text's); "decision" is gate(), with
+# "untranslated" when the reply in that language was not written (only the text's was);
 # the reply, the consent event and the thread are written only when the inbound row is
 # (the CTE "inbound" is empty for a MessageSid seen before); "thread" is _write_thread().
 # Parameters are psycopg's, passed straight to the driver.
@@ -590,7 +591,6 @@ WITH state AS (
                   CASE WHEN spanish THEN %(held_es)s ELSE %(held_en)s END
              WHEN spanish THEN coalesce(%(reply_es)s, %(reply_en)s)
              ELSE coalesce(%(reply_en)s, %(reply_es)s) END AS reply,
-        -- The reply in the number's language was not written (the text's was): _record.
         NOT (NOT %(always)s AND with_staff AND NOT %(keeps)s)
             AND CASE WHEN spanish THEN %(reply_es)s::text IS NULL
                      ELSE %(reply_en)s::text IS NULL END AS untranslated,
@@ -640,6 +640,9 @@ SELECT (SELECT count(*) FROM inbound), decision.kind, decision.send, decision.re
        coalesce((SELECT alert FROM thread), false)
 FROM decision
 """
+# Runs of spaces as one: psycopg keeps its parsing of a statement of at most 4,096
+# characters (MAX_CACHED_STATEMENT_LENGTH) and parses a longer one on every text again.
+_PG_RECORD = " ".join(_PG_RECORD.split())
 
 
 @functools.cache
