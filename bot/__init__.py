@@ -105,9 +105,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
                     connect, lock_timeout=wait, statement_timeout=wait
                 ),
             }
+            # No rollback when a connection goes back to the pool: in autocommit there is
+            # nothing to roll back (a command's own transaction ends in COMMIT or ROLLBACK,
+            # or its connection is dropped: bot.sms.inbound._transaction, models.straight).
             app.extensions["webhook_engine"] = create_engine(
-                db.engine.url, isolation_level="AUTOCOMMIT", **webhook_options
-            )
+                db.engine.url, isolation_level="AUTOCOMMIT", pool_reset_on_return=None,
+                **webhook_options,
+            )  # fmt: skip
     app.extensions["spool"] = Spool(app.config["SPOOL_DIR"])
     Migrate(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     # No request body larger than an import file (patients.importer.MAX_FILE_BYTES), its form.

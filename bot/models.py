@@ -74,12 +74,17 @@ def straight(conn: Connection, statement: str, params=None):
     """A statement straight to psycopg on a SQLAlchemy connection to PostgreSQL, for the
     webhook's hot path (SQLAlchemy's statement building and result machinery cost more
     than the database's work for a few plain values); a timeout or a lost connection is
-    raised as SQLAlchemy's, so the webhook's breaker and spool take it as any other."""
+    raised as SQLAlchemy's, so the webhook's breaker and spool take it as any other, and a
+    connection it found broken is dropped from the pool (SQLAlchemy does that for its own
+    statements only)."""
     import psycopg
 
+    driver = conn.connection.driver_connection
     try:
-        return conn.connection.driver_connection.execute(statement, params)
+        return driver.execute(statement, params)
     except (psycopg.OperationalError, psycopg.InterfaceError) as error:
+        if (driver.broken or driver.closed) and not conn.invalidated:
+            conn.invalidate()  # the pool must not hand it out again
         raise exc.OperationalError(statement.split("\n", 1)[0], None, error) from error
 
 

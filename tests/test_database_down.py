@@ -234,3 +234,33 @@ def test_a_burst_under_a_hung_database_waits_for_it_once(make_app):
     response.close()  # the spool is replayed after the answer
     for sid in sids:
         assert stored(app, Message.message_sid == sid) == 1
+
+
+def test_a_connection_postgresql_closed_is_dropped_and_the_next_text_recorded(make_app):
+    """The webhook's statements go straight to psycopg, past SQLAlchemy's disconnect
+    handling: a connection the server closed (a restart, an idle timeout) is dropped from
+    the pool by ``models.straight``, so after the breaker's pause the next text is
+    recorded on a new connection, not failed on the dead one again."""
+    app = make_app()
+    if not app.config["DATABASE_URL"].startswith("postgresql"):
+        pytest.skip("PostgreSQL's connections")
+    client = app.test_client()
+    post_sms(client, "hours").close()  # the webhook's pool holds one connection now
+    engine = create_engine(app.config["DATABASE_URL"])
+    with engine.connect() as conn:  # the server closes every other connection to it
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    engine.dispose()
+    first = new_sid()
+    assert "could not take" in only_message(post_sms(client, "hours", sid=first))
+    app.extensions["db_breaker"].open_until = 0  # the breaker's pause is over
+    second = new_sid()
+    response = post_sms(client, "address", sid=second)
+    assert "could not take" not in only_message(response)
+    response.close()  # the spool is replayed after the answer
+    assert stored(app, Message.message_sid == second) == 1
+    assert stored(app, Message.message_sid == first) == 1  # the spool, replayed

@@ -311,8 +311,11 @@ def _transaction(conn: Connection) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        with contextlib.suppress(OperationalError):  # a lost connection is rolled back
+        try:
             straight(conn, "ROLLBACK")
+        except OperationalError:  # never back in the pool inside a transaction
+            if not conn.invalidated:
+                conn.invalidate()
         raise
     straight(conn, "COMMIT")
 
