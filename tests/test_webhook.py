@@ -483,6 +483,7 @@ def test_the_webhooks_own_statements_are_parsed_once_by_psycopg():
     from bot.reminders import checkins
     from bot.sms import inbound
 
-    for statement in (inbound._PG_RECORD, inbound._PG_LOCK, checkins._PG_PATIENT,
-                      checkins._PG_DAY):  # fmt: skip
+    for statement in (inbound._PG_RECORD, inbound._PG_RECORD_DAY, inbound._PG_LOCK,
+                      checkins._PG_DONE):  # fmt: skip
         assert len(statement) <= MAX_CACHED_STATEMENT_LENGTH, statement[:60]
+    assert "INSERT INTO adherence_days" in inbound._PG_RECORD_DAY

@@ -99,8 +99,6 @@ def carry_out(
     """Carry out one command for the patient of this number; None: no enrolled patient, or
     one who opted out (STOP): their record is not changed by texts until they opt back in,
     and the gate answers them nothing."""
-    if conn.dialect.name == "postgresql" and once_by_itself(command):
-        return _done_postgresql(conn, settings, phone, command, sid, now)
     patient = enrolled(conn, phone)
     if patient is None or patient.sms_consent == "opt_out":
         return None
@@ -174,40 +172,48 @@ def _in_a_row(dates, last: dt.date) -> int:
     return streak
 
 
-# DONE on PostgreSQL, the webhook's commonest command: two statements straight to psycopg
-# (SQLAlchemy's statement building and result machinery cost more than the database's
-# work) instead of four. The patient, as ``enrolled`` and ``carry_out`` read them:
-_PG_PATIENT = """
-SELECT id, language, timezone FROM patients
+# DONE on PostgreSQL, the webhook's commonest command: the patient (as ``enrolled`` and
+# ``carry_out`` read them) and the days they have done, newest first, in one statement
+# straight to psycopg (SQLAlchemy's statement building and result machinery cost more than
+# the database's work); the day is then written by the text's own statement
+# (``bot.sms.inbound``, ``Day``), so a DONE takes two statements and no transaction of its
+# own (BEGIN and COMMIT were two more round trips).
+_PG_DONE = """
+SELECT id, language, timezone, ARRAY(
+    SELECT local_date FROM adherence_days AS d WHERE d.patient_id = patients.id
+    ORDER BY local_date DESC LIMIT 401)
+FROM patients
 WHERE phone = %s AND removed_at IS NULL AND sms_consent IS DISTINCT FROM 'opt_out'
 """
-# The day recorded (or found recorded: "done_again"), and the days done before it.
-_PG_DAY = """
-WITH day AS (
-    INSERT INTO adherence_days (patient_id, local_date, done_at, pain, message_sid)
-    VALUES (%(patient)s, %(today)s, %(now)s, %(pain)s, %(sid)s)
-    ON CONFLICT (patient_id, local_date) DO NOTHING
-    RETURNING id
-)
-SELECT EXISTS (SELECT 1 FROM day), ARRAY(
-    SELECT local_date FROM adherence_days WHERE patient_id = %(patient)s
-    AND local_date < %(today)s ORDER BY local_date DESC LIMIT 400)
-"""
 
 
-def _done_postgresql(conn, settings, phone, command: c.Done, sid, now) -> Result | None:
-    patient = straight(conn, _PG_PATIENT, (phone,)).fetchone()
+@dataclass(frozen=True)
+class Day:
+    """A DONE's adherence day, written in the same statement as its text."""
+
+    patient: int
+    today: dt.date
+    pain: int | None
+
+
+def done_postgresql(
+    conn: Connection, settings: Settings, phone: str, command: c.Done, now
+) -> tuple[Result, Day | None] | None:
+    """A DONE that is ``once_by_itself``, read on PostgreSQL: its reply and the day to write
+    with the text (None: today is done already). None: no enrolled patient, or one who
+    opted out. Two DONEs of one patient at the same moment are both answered as the day's
+    first; the day is written once (one row per patient and date)."""
+    patient = straight(conn, _PG_DONE, (phone,)).fetchone()
     if patient is None:
         return None
-    patient_id, language, timezone = patient
+    patient_id, language, timezone, dates = patient
     today = local_date(now, timezone)
-    values = {"patient": patient_id, "today": today, "now": now, "pain": command.pain,
-              "sid": sid}  # fmt: skip
-    stored, before = straight(conn, _PG_DAY, values).fetchone()
-    if not stored:
-        return Result(settings.say("done_again", language), "done_again", language=language)
+    if today in dates:
+        return Result(settings.say("done_again", language), "done_again", language=language), None
+    before = [day for day in dates if day < today]  # a zone moved west: days "ahead"
     streak = 1 + _in_a_row(before, today - dt.timedelta(days=1))
-    return _well_done(settings.say, streak, command.pain, language)
+    result = _well_done(settings.say, streak, command.pain, language)
+    return result, Day(patient_id, today, command.pain)
 
 
 @dataclass(frozen=True)

@@ -261,6 +261,14 @@ def handle_inbound(
         clinic = isinstance(command, Later) and ABOUT_THE_CLINIC.search(normalize(body))
         if clinic and question(normalize(body), body):
             command = None  # "¿abris los viernes por la tarde?": the hours, no reminder
+    if command is not None and checkins.once_by_itself(command) and _postgresql(conn):
+        # DONE, the commonest: the day is written with the text, in its one statement.
+        done = checkins.done_postgresql(conn, settings, message.phone, command, now)
+        if done is None:  # not enrolled, or opted out
+            return _record(conn, replier, message, body, answer, now, rate_limit)
+        result, day = done
+        answer = Candidate(result.reply, result.kind)
+        return _record(conn, replier, message, body, answer, now, rate_limit, day)
     if command is not None:
         # Rare, and it writes more than one row: one transaction, on its own path.
         with _transaction(conn):
@@ -287,7 +295,7 @@ def _taken(conn: Connection, sid: str) -> bool:
     by another request of it sent at the same moment. On PostgreSQL the second waits on a
     lock the first holds to its commit, then finds the text, so a command is carried out
     once; SQLite's webhook transaction is one writer at a time already."""
-    if conn.dialect.name == "postgresql":  # straight to psycopg, as the record (cost)
+    if _postgresql(conn):  # straight to psycopg, as the record (cost)
         straight(conn, _PG_LOCK, (sid,))
     return _seen(conn, sid)
 
@@ -302,7 +310,7 @@ def _seen(conn: Connection, sid: str) -> bool:
 def _transaction(conn: Connection) -> Iterator[None]:
     """PostgreSQL's webhook connection runs in autocommit: a transaction of its own here.
     SQLite's is in one already (``webhook_connection``)."""
-    if conn.dialect.name != "postgresql":
+    if not _postgresql(conn):
         yield
         return
     # BEGIN and COMMIT as plain statements: psycopg's transaction() block (savepoints,
@@ -328,7 +336,10 @@ def _record(
     answer: Candidate,
     now,
     rate_limit,
+    day: checkins.Day | None = None,
 ) -> Outcome:
+    """Record the text and its answer, through the gate; ``day``: a DONE's adherence day,
+    written with the text (PostgreSQL)."""
     values = {
         "phone": message.phone,
         "sid": message.message_sid,
@@ -350,8 +361,13 @@ def _record(
         "reason": answer.reason,
         "urgent": answer.urgent,
     }
-    record = _record_postgresql if conn.dialect.name == "postgresql" else _record_sqlite
-    result = record(conn, answer, values)
+    if day is not None:
+        values.update(patient=day.patient, today=day.today, pain=day.pain)
+        result = _record_postgresql(conn, answer, values, _PG_RECORD_DAY)
+    elif _postgresql(conn):
+        result = _record_postgresql(conn, answer, values, _PG_RECORD)
+    else:
+        result = _record_sqlite(conn, answer, values)
     if result is None:
         # This MessageSid was stored before (a Twilio retry): answer as it was answered.
         stored = conn.execute(
@@ -456,10 +472,14 @@ def _own_program(
     return Candidate(text, "my_week", language=language)
 
 
-def _record_postgresql(conn: Connection, answer: Candidate, values: dict):
+def _postgresql(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def _record_postgresql(conn: Connection, answer: Candidate, values: dict, statement: str):
     # Straight to psycopg: SQLAlchemy's result machinery cost a third of this statement's
     # time, for one row of a few plain values.
-    row = straight(conn, _PG_RECORD, values).fetchone()
+    row = straight(conn, statement, values).fetchone()
     inserted, kind, send, reply, untranslated, reply_id, alert = row
     if not inserted:
         return None
@@ -643,9 +663,22 @@ SELECT (SELECT count(*) FROM inbound), decision.kind, decision.send, decision.re
        coalesce((SELECT alert FROM thread), false)
 FROM decision
 """
+# A DONE's record: its adherence day written with the text (checkins.Day), when the text
+# is new (a Twilio retry writes nothing), whatever the gate says (a DONE counts whether or
+# not it is answered); a day found written (two DONEs at one moment) is left as it is.
+_PG_RECORD_DAY = _PG_RECORD.replace(
+    "), consent AS (",
+    """), day AS (
+    INSERT INTO adherence_days (patient_id, local_date, done_at, pain, message_sid)
+    SELECT %(patient)s::integer, %(today)s::date, %(now)s, %(pain)s::integer, %(sid)s
+    FROM inbound
+    ON CONFLICT (patient_id, local_date) DO NOTHING
+), consent AS (""",
+)
 # Runs of spaces as one: psycopg keeps its parsing of a statement of at most 4,096
 # characters (MAX_CACHED_STATEMENT_LENGTH) and parses a longer one on every text again.
 _PG_RECORD = " ".join(_PG_RECORD.split())
+_PG_RECORD_DAY = " ".join(_PG_RECORD_DAY.split())
 
 
 @functools.cache
