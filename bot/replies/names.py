@@ -15,6 +15,8 @@ from bot.replies.words import COMMON, KEYWORDS, by_first_letter
 MAX_WINDOW_WORDS = 5
 # How close a plan that is not accepted may come to the best match before it wins.
 CAUTION_MARGIN = 8.0
+# Runs of words looked up by each index (``PhraseIndex.closest``) kept between texts.
+CLOSEST_KEPT = 4096
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ class PhraseIndex:
                 self.fuzzy.setdefault(squashed, key)
         self.fuzzy_choices = by_first_letter(self.fuzzy)
         self.max_words = min(MAX_WINDOW_WORDS, max(len(a.split()) for a, _ in named) + 1)
+        self._closest: dict[str, tuple[object, float] | None] = {}
 
     def scan(self, tokens: list[str]) -> list[Hit]:
         at, unknown = windows(tuple(tokens))
@@ -90,16 +93,24 @@ class PhraseIndex:
                 break
             if squashed in self.exact:
                 continue
-            cutoff = self.cutoff if len(squashed) >= 7 else max(self.cutoff, 80.0)
-            if self.cautious is None:
-                choices = self.fuzzy_choices.get(squashed[0], ())
-                found = process.extractOne(
-                    squashed, choices, scorer=fuzz.ratio, score_cutoff=cutoff
-                )
-                if found:
-                    hits.append(Hit(self.fuzzy[found[0]], start, size, found[1]))
-                continue
-            choices = self.fuzzy_choices.get(squashed[0], ())
+            found = self.closest(squashed)
+            if found:
+                hits.append(Hit(found[0], start, size, found[1]))
+        return hits
+
+    def closest(self, squashed: str) -> tuple[object, float] | None:
+        """The name a run of words not known as it is was meant as, with its score; None
+        when none is close enough. Runs recur from text to text ("tuesday", "lowerback"):
+        each is looked up once (a bounded cache per index)."""
+        if squashed in self._closest:
+            return self._closest[squashed]
+        cutoff = self.cutoff if len(squashed) >= 7 else max(self.cutoff, 80.0)
+        choices = self.fuzzy_choices.get(squashed[0], ())
+        if self.cautious is None:
+            found = process.extractOne(squashed, choices, scorer=fuzz.ratio, score_cutoff=cutoff)
+            result = (self.fuzzy[found[0]], found[1]) if found else None
+        else:
+            result = None
             found = process.extract(
                 squashed, choices, scorer=fuzz.ratio, score_cutoff=cutoff, limit=4
             )
@@ -108,8 +119,11 @@ class PhraseIndex:
                 best = next(
                     (f for f in near if isinstance(self.fuzzy[f[0]], self.cautious)), found[0]
                 )
-                hits.append(Hit(self.fuzzy[best[0]], start, size, best[1]))
-        return hits
+                result = (self.fuzzy[best[0]], best[1])
+        if len(self._closest) >= CLOSEST_KEPT:
+            self._closest.clear()
+        self._closest[squashed] = result
+        return result
 
     def find(self, tokens: list[str]) -> list[Hit]:
         """Best non-overlapping hits, in the order they appear in the text."""
