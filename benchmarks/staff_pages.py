@@ -95,11 +95,14 @@ FILL = [
        SELECT phone, 'out', 'Great work today! Text MENU anytime.', message_sid, kind,
               created_at
        FROM messages WHERE direction = 'in'""",
-    """INSERT INTO threads (phone, status, urgent, reason, unread, with_staff, last_in_at,
-        last_message_id, opened_at)
+    # A third done; of the open ones, every fourth answered by staff and waiting on the
+    # patient (its reply after the last text).
+    """INSERT INTO threads (phone, status, urgent, reason, with_staff, last_in_at,
+        last_message_id, opened_at, last_staff_at)
        SELECT m.phone, CASE WHEN m.n % 3 = 0 THEN 'done' ELSE 'open' END, m.n % 10 = 0,
-              CASE WHEN m.n % 10 = 0 THEN 'red_flag' ELSE 'person' END, m.n % 2 = 0, false,
-              m.created_at, m.id, m.created_at
+              CASE WHEN m.n % 10 = 0 THEN 'red_flag' ELSE 'person' END, m.n % 4 = 1,
+              m.created_at, m.id, m.created_at,
+              CASE WHEN m.n % 4 = 1 THEN m.created_at + interval '5 min' END
        FROM (SELECT DISTINCT ON (phone) phone, id, created_at,
                     row_number() OVER (ORDER BY phone) AS n
              FROM messages WHERE kind = 'phone' AND direction = 'in'
@@ -187,6 +190,16 @@ def main() -> None:
         db.session.execute(text("DELETE FROM staff_users"))
         create_staff(db.session, EMAIL, PASSWORD, "admin")
         db.session.commit()
+        # Half the threads read by this member, a fifth of them theirs.
+        db.session.execute(text(
+            "INSERT INTO thread_reads (user_id, thread_id, read_at) SELECT u.id, t.id, "
+            "t.last_in_at FROM staff_users AS u, threads AS t WHERE t.id % 2 = 0"
+        ))  # fmt: skip
+        db.session.execute(text(
+            "UPDATE threads SET owner_id = (SELECT id FROM staff_users), assigned_at = now() "
+            "WHERE id % 5 = 0"
+        ))  # fmt: skip
+        db.session.commit()
         patient_id = db.session.execute(text("SELECT id FROM patients WHERE id = 4242")).scalar()
         thread_id = db.session.execute(text("SELECT min(id) FROM threads")).scalar()
     client = app.test_client()
@@ -195,6 +208,8 @@ def main() -> None:
 
     pages = {
         "inbox": "/inbox",
+        "inbox, waiting on the patient": "/inbox?list=waiting",
+        "inbox, mine": "/inbox?list=mine",
         "a thread": f"/inbox/{thread_id}",
         "patients, first page": "/patients",
         "patients, search 'garcia'": "/patients?q=garcia",

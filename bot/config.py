@@ -86,6 +86,8 @@ SETTINGS: dict[str, Any] = {
     "REMINDER_BATCH": 1000,  # reminders claimed and sent together
     "STAFF_IDLE_MINUTES": 30,  # a staff session ends after this long without a request
     "STAFF_SESSION_HOURS": 12,  # ...and this long after signing in, whatever happens
+    # How often an open staff page asks for news (the inbox badge, the inbox's lists); 0: never.
+    "INBOX_POLL_SECONDS": 20,
     "ALERT_NUMBER": None,  # the on-call phone, texted of urgent texts (no health details)
     "CLOCK_SILENT_MINUTES": 5,
     # Days a text's words are kept; the clock blanks older ones daily (metadata and the
@@ -193,6 +195,7 @@ def check(config: dict[str, Any], instance_path: str, debug: bool, testing: bool
     config["REMINDER_WINDOW"] = window(config, "REMINDER_WINDOW")
     config["STAFF_IDLE_MINUTES"] = integer(config, "STAFF_IDLE_MINUTES", minimum=1)
     config["STAFF_SESSION_HOURS"] = integer(config, "STAFF_SESSION_HOURS", minimum=1)
+    config["INBOX_POLL_SECONDS"] = integer(config, "INBOX_POLL_SECONDS", minimum=0)
     config["SPANISH_ACCENTS"] = flag(config, "SPANISH_ACCENTS")
     config["LOG_FORMAT"] = str(config["LOG_FORMAT"]).strip().lower()
     if config["LOG_FORMAT"] not in ("text", "json"):

@@ -389,7 +389,7 @@ class Thread(db.Model):
     again. While it is open, every text of the number lands in it. Once staff have replied
     (``with_staff``), until they mark it done, the bot answers only safety, STOP/HELP and
     the patient's own commands, the rest with "a staff member will reply" instead of
-    guessing. ``unread``: a text came since staff last opened it."""
+    guessing. Unread is each staff member's own (``ThreadRead``)."""
 
     __tablename__ = "threads"
 
@@ -398,7 +398,6 @@ class Thread(db.Model):
     status: Mapped[str] = mapped_column(String(8), default="open")  # "open" or "done"
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     reason: Mapped[str] = mapped_column(String(32))  # why it is in the inbox (REASONS)
-    unread: Mapped[bool] = mapped_column(Boolean, default=True)
     with_staff: Mapped[bool] = mapped_column(Boolean, default=False)
     last_in_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     last_message_id: Mapped[int | None] = mapped_column(BigId)  # the last text in
@@ -407,8 +406,30 @@ class Thread(db.Model):
     done_by: Mapped[str | None] = mapped_column(String(254))
     # The last time the on-call phone (ALERT_NUMBER) was told of this number: at most hourly.
     alerted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The staff member who has it in hand (assigned by themselves or a colleague), if any.
+    owner_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("staff_users.id", ondelete="SET NULL"), index=True
+    )
+    assigned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The last reply staff sent: no text since then, the thread waits on the patient.
+    last_staff_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (Index("ix_threads_inbox", "status", "urgent", "last_in_at"),)
+
+
+class ThreadRead(db.Model):
+    """When a staff member last opened a thread: what came after it is unread for them
+    (each person's own unread; one person opening a thread clears it for nobody else)."""
+
+    __tablename__ = "thread_reads"
+
+    user_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("staff_users.id", ondelete="CASCADE"), primary_key=True
+    )
+    thread_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True
+    )
+    read_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
 class AdherenceDay(db.Model):

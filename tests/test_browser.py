@@ -215,11 +215,16 @@ def text_clinic(live_server: str, body: str, phone: str) -> str:
 
 @pytest.mark.parametrize("width", [1280, 390])
 def test_a_patient_asks_for_a_person_and_staff_answer_from_the_inbox(
-    live_server, browser_page, fake_twilio, width
+    live_server, browser_page, fake_twilio, twilio_app, width
 ):
+    from tests.conftest import ADMIN_EMAIL
+
     page = browser_page
     expect = playwright_api.expect
     page.set_viewport_size({"width": width, "height": 900})
+    add_staff(twilio_app, ADMIN_EMAIL, "staff")  # a colleague at the other desk
+    colleague = page.context.browser.new_page(viewport={"width": width, "height": 900})
+    sign_in_page(colleague, live_server, ADMIN_EMAIL)
     phone = "+12025550160"
     assert "<Message>" in text_clinic(live_server, "can I talk to someone", phone)
     sign_in_page(page, live_server)
@@ -235,7 +240,16 @@ def test_a_patient_asks_for_a_person_and_staff_answer_from_the_inbox(
     if width == 1280:
         OUTPUT.mkdir(exist_ok=True)
         page.screenshot(path=str(OUTPUT / "inbox.png"), full_page=True)
+    expect(row).to_contain_text("Needs us")
+    expect(row).to_contain_text("Nobody")
     row.get_by_role("link").click()
+    page.get_by_role("button", name="Assign to me").click()
+    expect(page.get_by_text("The thread is yours.")).to_be_visible()
+    expect(page.get_by_label("Owner")).to_have_value(
+        page.get_by_label("Owner").evaluate(
+            "s => [...s.options].find(o => o.text.endsWith('(me)')).value"
+        )
+    )
     box = page.get_by_label("Reply by text")
     box.fill("Hi! This is Jo at the front desk. When is a good time to call?")
     expect(page.locator("#body-count")).to_have_text("62 characters, 1 text.")
@@ -261,9 +275,74 @@ def test_a_patient_asks_for_a_person_and_staff_answer_from_the_inbox(
     [sent] = fake_twilio.sent_to(phone)
     assert sent.body == "Hi! This is Jo at the front desk. When is a good time to call?"
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+    expect(page.locator("h1 .status")).to_have_text("Waiting on the patient")
+    page.get_by_role("link", name="Inbox").click()
+    expect(page.get_by_role("link", name="Waiting on the patient (1)")).to_be_visible()
+    page.get_by_role("link", name="Mine (1)").click()
+    expect(page.locator("table.inbox tbody tr")).to_contain_text("Waiting on the patient")
+    # The colleague never opened it: still unread for them, and they see who has it.
+    colleague.reload()
+    expect(colleague.get_by_role("link", name="Inbox")).to_contain_text("1")
+    colleague.get_by_role("link", name="Inbox").click()
+    colleague.get_by_role("link", name="Waiting on the patient (1)").click()
+    theirs = colleague.locator("table.inbox tbody tr")
+    expect(theirs).to_contain_text("Unread")
+    expect(theirs).to_contain_text(STAFF_EMAIL)
+    page.locator("table.inbox tbody tr").get_by_role("link").click()
     page.get_by_role("button", name="Mark done", exact=True).click()
     expect(page.get_by_text("Nothing needs a person right now.")).to_be_visible()
     expect(page.get_by_role("link", name="Inbox")).to_have_text("Inbox")
+
+
+# Stands in for the browser's notifications: records each one the page shows (its title and
+# text) and says the member allowed them. Injected before the page's own scripts run.
+RECORD_NOTIFICATIONS = """
+window.__shown = [];
+window.Notification = function (title, options) { window.__shown.push([title, options.body]); };
+window.Notification.permission = "granted";
+window.Notification.requestPermission = function () { return Promise.resolve("granted"); };
+"""
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_new_text_appears_in_the_open_inbox_without_reloading(
+    live_server, browser_page, twilio_app, width
+):
+    page = browser_page
+    expect = playwright_api.expect
+    twilio_app.config["INBOX_POLL_SECONDS"] = 1
+    page.set_viewport_size({"width": width, "height": 900})
+    page.add_init_script(RECORD_NOTIFICATIONS)
+    text_clinic(live_server, "can I talk to someone", "+12025550163")
+    sign_in_page(page, live_server)
+    page.get_by_role("link", name="Inbox").click()
+    rows = page.locator("table.inbox tbody tr")
+    expect(rows).to_have_count(1)
+    page.evaluate("window.__same_page = true")  # gone if the page were loaded again
+    # A patient not enrolled texts a red flag while the page is open.
+    text_clinic(live_server, "I fell and can't feel my legs", "+12025550164")
+    expect(rows).to_have_count(2, timeout=10_000)
+    expect(rows.first).to_contain_text("Urgent")
+    expect(rows.first).to_contain_text("Unread")
+    expect(page.get_by_role("link", name="Inbox")).to_contain_text("2")
+    expect(page.locator("#inbox-update")).to_have_text("The inbox was updated.")
+    assert page.evaluate("window.__same_page") is True
+    shown = page.evaluate("window.__shown")
+    assert shown == [
+        ["Urgent text in the inbox", "A patient's text needs a person now. Open the inbox."]
+    ]
+    # On another page, the badge alone follows.
+    page.get_by_role("link", name="Patients").click()
+    text_clinic(live_server, "call me please", "+12025550165")
+    expect(page.get_by_role("link", name="Inbox")).to_contain_text("3", timeout=10_000)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+def test_signing_in_with_an_urgent_text_waiting_opens_the_inbox(live_server, browser_page):
+    text_clinic(live_server, "I have chest pain and can't breathe", "+12025550166")
+    sign_in_page(browser_page, live_server)
+    playwright_api.expect(browser_page.get_by_role("heading", name="Inbox")).to_be_visible()
+    playwright_api.expect(browser_page.locator("table.inbox tbody tr")).to_contain_text("Urgent")
 
 
 def staff_pages(twilio_app, live_server) -> list[str]:

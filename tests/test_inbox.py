@@ -9,9 +9,21 @@ import re
 import pytest
 from sqlalchemy import select
 
-from bot.models import ConsentEvent, Message, Thread, db
+from bot.inbox import threads as th
+from bot.models import AuditEvent, ConsentEvent, Message, StaffUser, Thread, db
 from bot.sms.alerts import alert_text
-from tests.conftest import PATIENT, STAFF_EMAIL, csrf_token, post_sms, reply_of, subscribe
+from tests.conftest import (
+    ADMIN_EMAIL,
+    PASSWORD,
+    PATIENT,
+    STAFF_EMAIL,
+    add_staff,
+    csrf_token,
+    post_sms,
+    reply_of,
+    sign_in,
+    subscribe,
+)
 
 STRANGER = "+12025550177"  # texts the clinic, not enrolled
 ON_CALL = "+12025550198"  # the on-call phone
@@ -28,6 +40,20 @@ def thread_of(app, phone=PATIENT) -> Thread | None:
     return next((t for t in threads(app) if t.phone == phone), None)
 
 
+def unread_for(app, email: str) -> int:
+    """How many open threads are unread for this staff member."""
+    with app.app_context():
+        user = db.session.scalar(select(StaffUser).where(StaffUser.email == email))
+        return th.news(db.session, user.id)["unread"]
+
+
+def state_of(app, phone=PATIENT) -> str:
+    with app.app_context():
+        return th.state_of(
+            db.session, db.session.scalar(select(Thread).where(Thread.phone == phone))
+        )
+
+
 @pytest.mark.parametrize(
     ("text", "reason", "urgent"),
     [
@@ -42,6 +68,7 @@ def thread_of(app, phone=PATIENT) -> Thread | None:
     ],
 )
 def test_texts_that_need_a_person_land_in_the_inbox(twilio_app, text, reason, urgent):
+    add_staff(twilio_app)
     post_sms(twilio_app.test_client(), text)
     [thread] = threads(twilio_app)
     assert (thread.phone, thread.status, thread.reason, thread.urgent) == (
@@ -50,7 +77,8 @@ def test_texts_that_need_a_person_land_in_the_inbox(twilio_app, text, reason, ur
         reason,
         urgent,
     )
-    assert thread.unread
+    assert unread_for(twilio_app, STAFF_EMAIL) == 1
+    assert state_of(twilio_app) == "needs_us"
 
 
 @pytest.mark.parametrize(
@@ -90,12 +118,14 @@ def test_done_thread_reopens_on_a_text_that_needs_a_person(staff_client, twilio_
     response = staff_client.post(f"/inbox/{thread.id}/done", data={"csrf_token": token})
     assert response.status_code == 302
     done = thread_of(twilio_app)
-    assert (done.status, done.done_by, done.unread) == ("done", STAFF_EMAIL, False)
+    assert (done.status, done.done_by) == ("done", STAFF_EMAIL)
+    assert (unread_for(twilio_app, STAFF_EMAIL), state_of(twilio_app)) == (0, "done")
     post_sms(client, "thanks")  # answered by the bot: stays done
     assert thread_of(twilio_app).status == "done"
     post_sms(client, "call me please")
     reopened = thread_of(twilio_app)
-    assert (reopened.status, reopened.unread, reopened.done_by) == ("open", True, None)
+    assert (reopened.status, reopened.done_by) == ("open", None)
+    assert (unread_for(twilio_app, STAFF_EMAIL), state_of(twilio_app)) == (1, "needs_us")
 
 
 def test_inbox_lists_urgent_first_then_newest_with_unread_count_in_navigation(
@@ -134,6 +164,148 @@ def test_inbox_needs_sign_in(twilio_app):
 def send_reply(staff_client, url_page: str, url_post: str, body: str, **extra):
     token = csrf_token(staff_client, url_page)
     return staff_client.post(url_post, data={"csrf_token": token, "body": body, **extra})
+
+
+def second_member(app):
+    """A colleague at the desk, signed in on a client of their own."""
+    add_staff(app, ADMIN_EMAIL, "staff")
+    client = app.test_client()
+    assert sign_in(client, ADMIN_EMAIL).status_code == 302
+    return client
+
+
+def in_list(staff_client, name: str) -> str:
+    return staff_client.get(f"/inbox?list={name}").get_data(as_text=True)
+
+
+def test_each_member_has_their_own_unread(staff_client, twilio_app):
+    colleague = second_member(twilio_app)
+    client = twilio_app.test_client()
+    post_sms(client, "I fell and can't feel my legs")
+    post_sms(client, "call me", phone=STRANGER)
+    assert unread_for(twilio_app, STAFF_EMAIL) == unread_for(twilio_app, ADMIN_EMAIL) == 2
+    thread = thread_of(twilio_app)
+    staff_client.get(f"/inbox/{thread.id}")  # one member opens the red flag...
+    assert unread_for(twilio_app, STAFF_EMAIL) == 1
+    assert unread_for(twilio_app, ADMIN_EMAIL) == 2  # ...and it is still unread for the other
+    assert 'aria-label="2 unread"' in colleague.get("/patients").get_data(as_text=True)
+    listed = in_list(colleague, "needs_us")
+    assert listed.count('<span class="badge">Unread</span>') == 2
+    assert in_list(staff_client, "needs_us").count('<span class="badge">Unread</span>') == 1
+    post_sms(client, "are you there??")  # news since: unread again for the one who read it
+    assert unread_for(twilio_app, STAFF_EMAIL) == 2
+
+
+def test_a_desk_reply_waits_on_the_patient_until_they_text(staff_client, twilio_app, fake_twilio):
+    colleague = second_member(twilio_app)
+    client = twilio_app.test_client()
+    post_sms(client, "can I talk to someone")
+    thread = thread_of(twilio_app)
+    url = f"/inbox/{thread.id}"
+    assert "Needs us (1, 1 unread)" in staff_client.get("/inbox").get_data(as_text=True)
+    send_reply(staff_client, url, url + "/reply", "Hi, it's Jo. What do you need?")
+    assert state_of(twilio_app) == "waiting"
+    page = staff_client.get("/inbox").get_data(as_text=True)
+    assert "Needs us (0)" in page and "Waiting on the patient (1)" in page
+    waiting = in_list(staff_client, "waiting")
+    assert url in waiting and "state-waiting" in waiting
+    assert 'class="status state-waiting">Waiting on the patient' in staff_client.get(url).get_data(
+        as_text=True
+    )
+    # The one who replied has read it; the colleague has news: the thread and the reply.
+    assert (unread_for(twilio_app, STAFF_EMAIL), unread_for(twilio_app, ADMIN_EMAIL)) == (0, 1)
+    post_sms(client, "I need to move Tuesday")  # the patient answers: back to the desk
+    assert state_of(twilio_app) == "needs_us"
+    assert url in in_list(colleague, "needs_us") and url not in in_list(colleague, "waiting")
+    assert unread_for(twilio_app, STAFF_EMAIL) == 1
+
+
+def test_a_reply_that_was_not_sent_leaves_the_thread_with_the_desk(
+    staff_client, twilio_app, fake_twilio
+):
+    post_sms(twilio_app.test_client(), "call me")
+    thread = thread_of(twilio_app)
+    send_reply(staff_client, "/inbox", f"/inbox/{thread.id}/reply", "   ")  # refused: empty
+    assert state_of(twilio_app) == "needs_us"
+
+
+def assign(client, thread_id: int, owner: str):
+    token = csrf_token(client, f"/inbox/{thread_id}")
+    return client.post(f"/inbox/{thread_id}/assign", data={"csrf_token": token, "owner": owner})
+
+
+def test_a_thread_is_given_to_me_to_a_colleague_and_to_nobody(staff_client, twilio_app):
+    colleague = second_member(twilio_app)
+    post_sms(twilio_app.test_client(), "I fell and can't feel my legs")
+    thread = thread_of(twilio_app)
+    url = f"/inbox/{thread.id}"
+    page = staff_client.get(url).get_data(as_text=True)
+    assert "Assign to me" in page and "Mine (0)" in staff_client.get("/inbox").get_data(
+        as_text=True
+    )
+    response = assign(staff_client, thread.id, "me")
+    assert response.status_code == 302
+    assert "The thread is yours." in staff_client.get(response.location).get_data(as_text=True)
+    with twilio_app.app_context():
+        me = db.session.scalar(select(StaffUser).where(StaffUser.email == STAFF_EMAIL))
+        other = db.session.scalar(select(StaffUser).where(StaffUser.email == ADMIN_EMAIL))
+    mine = thread_of(twilio_app)
+    assert (mine.owner_id, mine.assigned_at is not None) == (me.id, True)
+    assert url in in_list(staff_client, "mine") and url not in in_list(colleague, "mine")
+    assert "Mine (1)" in staff_client.get("/inbox").get_data(as_text=True)
+    assert "Me" in in_list(staff_client, "needs_us")  # the owner column
+    assert STAFF_EMAIL in in_list(colleague, "needs_us")
+    # Given to the colleague: theirs now.
+    assign(staff_client, thread.id, str(other.id))
+    assert thread_of(twilio_app).owner_id == other.id
+    assert url in in_list(colleague, "mine") and url not in in_list(staff_client, "mine")
+    # To nobody.
+    assign(colleague, thread.id, "")
+    assert (thread_of(twilio_app).owner_id, thread_of(twilio_app).assigned_at) == (None, None)
+    with twilio_app.app_context():
+        notes = db.session.scalars(
+            select(AuditEvent.detail).where(AuditEvent.action == "assign_thread")
+            .order_by(AuditEvent.id)
+        ).all()  # fmt: skip
+    assert notes == [f"thread {thread.id} to {STAFF_EMAIL}", f"thread {thread.id} to {ADMIN_EMAIL}",
+                     f"thread {thread.id} to nobody"]  # fmt: skip
+
+
+@pytest.mark.parametrize("owner", ["999999", "abc", "-1", "1" * 30, "\u00b2", "<script>"])
+def test_a_thread_is_not_given_to_an_account_that_does_not_exist(staff_client, twilio_app, owner):
+    post_sms(twilio_app.test_client(), "call me")
+    thread = thread_of(twilio_app)
+    response = assign(staff_client, thread.id, owner)
+    assert response.status_code == 302
+    shown = staff_client.get(response.location).get_data(as_text=True)
+    assert "does not exist or is deactivated" in shown and "<script>" not in shown
+    assert thread_of(twilio_app).owner_id is None
+
+
+def test_a_thread_is_not_given_to_a_deactivated_account(staff_client, twilio_app):
+    second_member(twilio_app)
+    with twilio_app.app_context():
+        other = db.session.scalar(select(StaffUser).where(StaffUser.email == ADMIN_EMAIL))
+        other.active = False
+        db.session.commit()
+        other_id = other.id
+    post_sms(twilio_app.test_client(), "call me")
+    thread = thread_of(twilio_app)
+    page = staff_client.get(f"/inbox/{thread.id}").get_data(as_text=True)
+    assert ADMIN_EMAIL not in page  # not offered
+    assign(staff_client, thread.id, str(other_id))
+    assert thread_of(twilio_app).owner_id is None
+
+
+def test_giving_a_thread_needs_sign_in_and_the_form_token(staff_client, twilio_app):
+    post_sms(twilio_app.test_client(), "call me")
+    thread = thread_of(twilio_app)
+    anonymous = twilio_app.test_client()
+    assert anonymous.post(f"/inbox/{thread.id}/assign", data={"owner": "me"}).status_code in (
+        302, 400,
+    )  # fmt: skip
+    assert staff_client.post(f"/inbox/{thread.id}/assign", data={"owner": "me"}).status_code == 400
+    assert thread_of(twilio_app).owner_id is None
 
 
 def test_staff_reply_goes_through_twilio_and_is_logged_with_who_sent_it(
@@ -408,3 +580,54 @@ def test_an_urgent_thread_says_what_the_bot_did_and_the_alert_opens_it(make_app,
     page = on_call.get(link).get_data(as_text=True)
     assert "What the bot already did" in page and "Told to call 911 now" in page
     assert f'href="tel:{PATIENT}"' in page
+
+
+def test_the_news_for_the_poll_hold_counts_and_no_patient_data(staff_client, twilio_app):
+    anonymous = twilio_app.test_client()
+    response = anonymous.get("/inbox/news")
+    assert response.status_code == 302 and "/signin" in response.location
+    first = staff_client.get("/inbox/news")
+    assert first.headers["Cache-Control"] == "no-store"
+    assert (first.json["unread"], first.json["urgent_unread"]) == (0, 0)
+    subscribe(twilio_app, PATIENT, name="Ana Lopez")
+    post_sms(twilio_app.test_client(), "I fell and can't feel my legs")
+    post_sms(twilio_app.test_client(), "call me", phone=STRANGER)
+    news = staff_client.get("/inbox/news").json
+    assert (news["unread"], news["urgent_unread"]) == (2, 1)
+    assert news["mark"] != first.json["mark"]
+    said = staff_client.get("/inbox/news").get_data(as_text=True)
+    for private in ("Ana", "Lopez", "legs", "555", "call me"):
+        assert private not in said
+    # Each change a list would show moves the mark: a reply, an owner, marked done.
+    thread = thread_of(twilio_app)
+    marks = [news["mark"]]
+    staff_client.get(f"/inbox/{thread.id}")  # read: the unread count, not the lists
+    assert staff_client.get("/inbox/news").json["unread"] == 1
+    assign(staff_client, thread.id, "me")
+    marks.append(staff_client.get("/inbox/news").json["mark"])
+    token = csrf_token(staff_client, f"/inbox/{thread.id}")
+    staff_client.post(f"/inbox/{thread.id}/done", data={"csrf_token": token})
+    marks.append(staff_client.get("/inbox/news").json["mark"])
+    assert len(set(marks)) == 3
+
+
+def test_signing_in_lands_on_the_inbox_when_an_urgent_text_waits(twilio_app):
+    add_staff(twilio_app)
+    calm = twilio_app.test_client()
+    assert sign_in(calm).location == "/patients"
+    post_sms(twilio_app.test_client(), "call me")  # not urgent
+    assert sign_in(twilio_app.test_client()).location == "/patients"
+    post_sms(twilio_app.test_client(), "I fell and can't feel my legs", phone=STRANGER)
+    client = twilio_app.test_client()
+    assert sign_in(client).location == "/inbox"
+    # Once this member has read it, the usual page again; a page asked for is kept.
+    client.get(f"/inbox/{thread_of(twilio_app, STRANGER).id}")
+    again = twilio_app.test_client()
+    assert sign_in(again).location == "/patients"
+    later = twilio_app.test_client()
+    token = csrf_token(later, "/signin?next=/dashboard")
+    response = later.post(
+        "/signin?next=/dashboard",
+        data={"email": STAFF_EMAIL, "password": PASSWORD, "csrf_token": token},
+    )
+    assert response.location == "/dashboard"

@@ -262,3 +262,31 @@ def test_the_account_limit_still_holds_guessing_spread_over_addresses(staff_app)
         account = db.session.get(SignInThrottle, f"account:{STAFF_EMAIL}")
         assert account.failures == addresses * bot.accounts.auth.PAIR_LIMIT  # only what was allowed
     assert refused(sign_in(client_at(staff_app, "203.0.113.67")))
+
+
+def test_the_inbox_poll_does_not_keep_a_session_alive(staff_app, monkeypatch):
+    """An open tab asks for news every INBOX_POLL_SECONDS: that is no person at the desk,
+    so the session still ends STAFF_IDLE_MINUTES after the last page a person asked for."""
+    client = staff_app.test_client()
+    assert sign_in(client).status_code == 302
+    start = utcnow()
+    clock = {"now": start}
+    monkeypatch.setattr(bot.web.signin, "utcnow", lambda: clock["now"])
+    for _ in range(29):  # a poll a minute for 29 minutes: each answered
+        clock["now"] += dt.timedelta(minutes=1)
+        response = client.get("/inbox/news")
+        assert response.status_code == 200 and response.is_json
+    clock["now"] = start + dt.timedelta(minutes=31)
+    assert client.get("/inbox/news").status_code == 302  # ended: the poll gets no news
+    assert not signed_in(client)
+
+
+def test_a_person_at_the_desk_keeps_it_alive_as_before(staff_app, monkeypatch):
+    client = staff_app.test_client()
+    assert sign_in(client).status_code == 302
+    clock = {"now": utcnow()}
+    monkeypatch.setattr(bot.web.signin, "utcnow", lambda: clock["now"])
+    for _ in range(3):
+        clock["now"] += dt.timedelta(minutes=20)
+        assert client.get("/inbox/news").status_code == 200
+        assert signed_in(client)  # a page: activity

@@ -11,7 +11,7 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 
-from bot.inbox.threads import thread_of
+from bot.inbox.threads import state_of, thread_of
 from bot.models import Message, Patient, db, utcnow
 from bot.ops import doctor
 from bot.patients import records as pt
@@ -280,7 +280,8 @@ def test_reminders_the_carrier_filters_are_shown_counted_and_stop_after_three(
     assert len(fake_twilio.messages) == 3
     with app.app_context():
         thread = thread_of(db.session, PATIENT)
-        assert (thread.status, thread.reason, thread.unread) == ("open", "undelivered", True)
+        assert (thread.status, thread.reason) == ("open", "undelivered")
+        assert state_of(db.session, thread) == "needs_us"
         [change] = pt.schedule_history(db.session, patient_id)[:1]
         assert "carrier did not deliver" in change.detail
     page = staff.get(f"/patients/{patient_id}").get_data(as_text=True)

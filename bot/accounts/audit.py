@@ -37,6 +37,7 @@ ACTIONS = {
     "remove": "Removed a patient",
     "reply": "Replied by text",
     "close_thread": "Marked a conversation done",
+    "assign_thread": "Gave a conversation to a staff member",
     "import": "Imported patients",
     "export_adherence": "Exported adherence",
     "export_patient": "Exported a patient's data",

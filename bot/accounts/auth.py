@@ -114,10 +114,16 @@ def end_sessions(session: Session, user_id: int) -> None:
 
 
 def session_user(
-    session: Session, token: str, now: dt.datetime, idle: dt.timedelta, lifetime: dt.timedelta
+    session: Session,
+    token: str,
+    now: dt.datetime,
+    idle: dt.timedelta,
+    lifetime: dt.timedelta,
+    touch: bool = True,
 ) -> StaffUser | None:
     """The user of a live session, or None: ended, expired (idle for ``idle``, or older
-    than ``lifetime``), or the account deactivated."""
+    than ``lifetime``), or the account deactivated. ``touch``: the request is a person's
+    (not a page's own poll), so the session was in use now."""
     if not token or len(token) > 100:
         return None
     row = session.get(StaffSession, _token_id(token))
@@ -130,7 +136,7 @@ def session_user(
     user = session.get(StaffUser, row.user_id)
     if user is None or not user.active:
         return None
-    if now - row.last_seen_at >= SEEN_EVERY:
+    if touch and now - row.last_seen_at >= SEEN_EVERY:
         row.last_seen_at = now
         session.commit()
     user.session_token = token

@@ -10,14 +10,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, case, func, not_, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.models import Message, Patient, Thread
+from bot.models import Message, Patient, StaffUser, Thread, ThreadRead
 from bot.patients import records as pt
 from bot.sms.outgoing import send_one
 from bot.sms.segments import to_plain
-from bot.sms.sender import Sender, SendResult
+from bot.sms.sender import Sender, SendResult, worth_retrying
 
 # Why a thread is in the inbox, most serious first; the first three are urgent.
 REASONS = {
@@ -81,13 +81,58 @@ def kept_while_open(kind: str) -> bool:
     return any(part in KEPT_WHILE_OPEN for part in kind.split("+"))
 
 
+# Who waits on whom. An open thread waits on the patient once staff have replied and no
+# text came since; any text of the number (the webhook moves ``last_in_at``) puts it back
+# to "needs us"; marked done, it is out of the inbox until a text needs a person again.
+STATES = {"needs_us": "Needs us", "waiting": "Waiting on the patient", "done": "Done"}
+WAITING = and_(
+    Thread.status == "open",
+    Thread.with_staff.is_(True),
+    Thread.last_staff_at.is_not(None),
+    Thread.last_staff_at >= Thread.last_in_at,
+)
+STATE = case((Thread.status != "open", "done"), (WAITING, "waiting"), else_="needs_us")
+# The moment a thread last had news for staff: a text came, or it was opened again.
+NEWS_AT = case((Thread.opened_at > Thread.last_in_at, Thread.opened_at), else_=Thread.last_in_at)
+# The inbox's lists: one per state, and the open threads a member has in hand.
+LISTS = {
+    "needs_us": "Needs us",
+    "waiting": "Waiting on the patient",
+    "mine": "Mine",
+    "done": "Done",
+}
+
+
+def _unread(user_id: int):
+    """Open and with news since this member last opened it (or never opened)."""
+    read_at = (
+        select(ThreadRead.read_at)
+        .where(ThreadRead.thread_id == Thread.id, ThreadRead.user_id == user_id)
+        .scalar_subquery()
+    )
+    return and_(Thread.status == "open", or_(read_at.is_(None), read_at < NEWS_AT))
+
+
+def _in_list(name: str, user_id: int):
+    if name == "mine":
+        return and_(Thread.status == "open", Thread.owner_id == user_id)
+    if name == "done":
+        return Thread.status == "done"
+    if name == "waiting":
+        return WAITING
+    return and_(Thread.status == "open", not_(WAITING))
+
+
 @dataclass(frozen=True)
 class Row:
-    """One line of the inbox."""
+    """One line of the inbox, as one staff member sees it."""
 
     thread: Thread
     patient: Patient | None
     last_text: str | None
+    state: str
+    unread: bool
+    owner: str | None  # the owner's email
 
     @property
     def reason(self) -> str:
@@ -97,45 +142,89 @@ class Row:
 PAGE = 50
 
 
-def inbox(session: Session, status: str = "open", page: int = 1) -> list[Row]:
-    """Threads, urgent first, then newest text first; ``status``: "open" or "done"."""
+def inbox(session: Session, user_id: int, which: str = "needs_us", page: int = 1) -> list[Row]:
+    """A list of threads (``LISTS``), urgent first, then newest text first, each with its
+    state, its owner and whether it is unread for this member."""
+    owner = StaffUser.__table__.alias("owner")
     rows = session.execute(
-        select(Thread, Patient, Message.body)
+        select(Thread, Patient, Message.body, STATE, _unread(user_id), owner.c.email)
         .outerjoin(Patient, (Patient.phone == Thread.phone) & Patient.removed_at.is_(None))
         .outerjoin(Message, Message.id == Thread.last_message_id)
-        .where(Thread.status == status)
+        .outerjoin(owner, owner.c.id == Thread.owner_id)
+        .where(_in_list(which, user_id))
         .order_by(Thread.urgent.desc(), Thread.last_in_at.desc(), Thread.id.desc())
         .offset((max(page, 1) - 1) * PAGE)
         .limit(PAGE)
     ).all()
-    return [Row(thread, patient, body) for thread, patient, body in rows]
+    return [Row(*row) for row in rows]
 
 
-def counts(session: Session) -> dict[str, int]:
-    """Open, unread among them, and done: for the navigation and the inbox's filters."""
+def counts(session: Session, user_id: int) -> dict[str, int]:
+    """How many threads each list holds, and how many open ones are unread for this
+    member: for the navigation and the inbox's filters."""
     row = session.execute(
         select(
+            *(func.count().filter(_in_list(name, user_id)) for name in LISTS),
+            func.count().filter(_unread(user_id)),
+        )  # fmt: skip
+    ).one()
+    return {**dict(zip(LISTS, row, strict=False)), "unread": row[-1]}
+
+
+def news(session: Session, user_id: int) -> dict:
+    """What the staff pages' poll reads: this member's unread threads (the urgent ones
+    apart, for a notification) and a mark that changes whenever any list would (a text, a
+    reply, a thread given, opened or marked done). Counts and times only: no names, no
+    words of a text."""
+    row = session.execute(
+        select(
+            func.count().filter(_unread(user_id)),
+            func.count().filter(_unread(user_id), Thread.urgent.is_(True)),
+            func.count(),
+            func.max(NEWS_AT),
+            func.max(Thread.last_staff_at),
+            func.max(Thread.assigned_at),
+            func.max(Thread.done_at),
+            func.count(Thread.owner_id),
             func.count().filter(Thread.status == "open"),
-            func.count().filter(Thread.status == "open", Thread.unread.is_(True)),
-            func.count().filter(Thread.status == "done"),
         )
     ).one()
-    return {"open": row[0], "unread": row[1], "done": row[2]}
+    unread, urgent, *rest = row
+    mark = "|".join("" if value is None else str(value) for value in rest)
+    return {"unread": unread, "urgent_unread": urgent, "mark": mark}
 
 
-def unread_count(session: Session) -> int:
-    return session.scalar(
-        select(func.count()).where(Thread.status == "open", Thread.unread.is_(True))
-    )
+def state_of(session: Session, thread: Thread) -> str:
+    return session.scalar(select(STATE).where(Thread.id == thread.id))
 
 
 def thread_of(session: Session, phone: str) -> Thread | None:
     return session.scalar(select(Thread).where(Thread.phone == phone))
 
 
-def mark_read(session: Session, thread: Thread) -> None:
-    if thread.unread:
-        thread.unread = False
+def mark_read(session: Session, thread: Thread, user_id: int, now: dt.datetime) -> None:
+    """This member has seen the thread as it is now (nobody else's unread changes)."""
+    read = session.get(ThreadRead, (user_id, thread.id))
+    if read is None:
+        session.add(ThreadRead(user_id=user_id, thread_id=thread.id, read_at=now))
+    else:
+        read.read_at = max(read.read_at, now)
+
+
+def assign(session: Session, thread: Thread, owner_id: int | None, now: dt.datetime) -> None:
+    """Give the thread to a staff member (None: to nobody). The caller checks the member
+    may have it (an active account) and commits."""
+    thread.owner_id = owner_id
+    thread.assigned_at = now if owner_id is not None else None
+
+
+def owners(session: Session) -> list[StaffUser]:
+    """The staff a thread can be given to: active accounts, by email."""
+    return list(
+        session.scalars(
+            select(StaffUser).where(StaffUser.active.is_(True)).order_by(StaffUser.email)
+        )
+    )
 
 
 def mark_done(session: Session, thread: Thread, by: str, now: dt.datetime) -> None:
@@ -143,9 +232,7 @@ def mark_done(session: Session, thread: Thread, by: str, now: dt.datetime) -> No
     session.execute(
         update(Thread)
         .where(Thread.id == thread.id)
-        .values(
-            status="done", urgent=False, unread=False, with_staff=False, done_at=now, done_by=by
-        )
+        .values(status="done", urgent=False, with_staff=False, done_at=now, done_by=by)
     )
 
 
@@ -159,12 +246,20 @@ class ReplyRefused(ValueError):
 
 
 def send_reply(
-    session: Session, sender: Sender, phone: str, body: str, by: str, now: dt.datetime
+    session: Session,
+    sender: Sender,
+    phone: str,
+    body: str,
+    by: str,
+    now: dt.datetime,
+    by_id: int | None = None,
 ) -> SendResult:
     """Send a staff member's reply from the clinic's number through the app's one sender,
     claimed before it is sent (``claim_texts`` commits it) and recorded with Twilio's
-    answer and who sent it. Refused (``ReplyRefused``) for an empty or too long text, a
-    number that opted out, or one known not to take texts. The caller commits."""
+    answer and who sent it (``by``; ``by_id``: their account, for whom the thread is then
+    read). A reply on its way moves the thread to "waiting on the patient". Refused
+    (``ReplyRefused``) for an empty or too long text, a number that opted out, or one known
+    not to take texts. The caller commits."""
     text = to_plain(body).strip()
     if not text:
         raise ReplyRefused("Type a reply first.")
@@ -186,15 +281,19 @@ def send_reply(
     result = send_one(session, sender, phone, text, "staff_reply", now, patient_id, sent_by=by)
     thread = thread_of(session, phone)
     if thread is None:
-        session.add(
-            Thread(phone=phone, status="open", urgent=False, reason="staff", unread=False,
-                   with_staff=True, last_in_at=now, opened_at=now)
-        )  # fmt: skip
+        thread = Thread(phone=phone, status="open", urgent=False, reason="staff",
+                        with_staff=True, last_in_at=now, opened_at=now)  # fmt: skip
+        session.add(thread)
+        session.flush()
     else:
         if thread.status != "open":
             thread.status, thread.reason, thread.opened_at = "open", "staff", now
             thread.urgent, thread.done_at, thread.done_by = False, None, None
         thread.with_staff = True
+    if result.ok or result.unknown or worth_retrying(result):
+        thread.last_staff_at = now  # on its way: the thread now waits on the patient
+    if by_id is not None:
+        mark_read(session, thread, by_id, now)
     return result
 
 

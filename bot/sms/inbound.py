@@ -558,7 +558,7 @@ def _write_thread(conn: Connection, thread, reason: str, values: dict, message_i
         conn.execute(
             insert(thread_rows),
             {"phone": values["phone"], "status": "open", "urgent": urgent, "reason": reason,
-             "unread": True, "with_staff": False, "last_in_at": now, "last_message_id": message_id,
+             "with_staff": False, "last_in_at": now, "last_message_id": message_id,
              "opened_at": now, "alerted_at": now if urgent else None},
         )  # fmt: skip
         return urgent
@@ -569,7 +569,7 @@ def _write_thread(conn: Connection, thread, reason: str, values: dict, message_i
         thread_rows.update()
         .where(thread_rows.c.id == thread.id)
         .values(
-            status="open", unread=True, urgent=urgent or (still_open and thread.urgent),
+            status="open", urgent=urgent or (still_open and thread.urgent),
             reason=thread.reason if keep_reason else reason, last_in_at=now,
             last_message_id=message_id, opened_at=thread.opened_at if still_open else now,
             with_staff=still_open and thread.with_staff, done_at=None, done_by=None,
@@ -635,14 +635,13 @@ WITH state AS (
     FROM inbound WHERE %(action)s::varchar IS NOT NULL
     RETURNING id
 ), thread AS (
-    INSERT INTO threads AS t (phone, status, urgent, reason, unread, with_staff, last_in_at,
+    INSERT INTO threads AS t (phone, status, urgent, reason, with_staff, last_in_at,
                               last_message_id, opened_at, alerted_at)
-    SELECT %(phone)s, 'open', %(urgent)s, decision.reason, true, false, %(now)s, inbound.id,
+    SELECT %(phone)s, 'open', %(urgent)s, decision.reason, false, %(now)s, inbound.id,
            %(now)s, CASE WHEN %(urgent)s THEN %(now)s END
     FROM inbound, decision WHERE decision.reason IS NOT NULL
     ON CONFLICT (phone) DO UPDATE SET
         status = 'open',
-        unread = true,
         urgent = excluded.urgent OR (t.status = 'open' AND t.urgent),
         reason = CASE WHEN t.status = 'open' AND (excluded.reason = 'follow_up'
                           OR (t.urgent AND NOT excluded.urgent)) THEN t.reason

@@ -84,14 +84,14 @@ def _open_thread(conn: Connection, phone: str, now: dt.datetime) -> None:
     if thread is None:
         conn.execute(
             insert(threads).values(
-                phone=phone, status="open", urgent=False, reason="undelivered", unread=True,
+                phone=phone, status="open", urgent=False, reason="undelivered",
                 with_staff=False, last_in_at=now, opened_at=now,
             )
         )  # fmt: skip
     elif thread.status != "open":
         conn.execute(
             update(threads).where(threads.c.id == thread.id).values(
-                status="open", reason="undelivered", unread=True, opened_at=now, done_at=None,
+                status="open", reason="undelivered", opened_at=now, done_at=None,
                 done_by=None,
             )
         )  # fmt: skip

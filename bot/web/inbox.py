@@ -3,12 +3,22 @@ replies by text (from a thread, or from the patient's page)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import select
 
 from bot.inbox import threads as th
-from bot.models import DATABASE_UNAVAILABLE, Patient, Thread, db, utcnow
+from bot.models import DATABASE_UNAVAILABLE, Patient, StaffUser, Thread, db, utcnow
 from bot.patients import records as pt
 from bot.sms import undelivered
 from bot.sms.alerts import held_today
@@ -25,11 +35,13 @@ bp.before_request(require_sign_in)
 
 @bp.app_context_processor
 def unread():
-    """The unread count in the navigation of every staff page."""
+    """The unread count in the navigation of every staff page (and the urgent ones among
+    them, from which the page's poll tells what is new)."""
     if not current_user.is_authenticated:
         return {}
     try:
-        return {"inbox_unread": th.unread_count(db.session)}
+        news = th.news(db.session, current_user.id)
+        return {"inbox_unread": news["unread"], "inbox_urgent": news["urgent_unread"]}
     except DATABASE_UNAVAILABLE:  # the page itself says so (503)
         db.session.rollback()
         return {}
@@ -48,21 +60,35 @@ bp.app_context_processor(lambda: SMS_ALPHABET)
 
 @bp.get("/inbox")
 def inbox():
-    status = "done" if request.args.get("status") == "done" else "open"
+    which = request.args.get("list", "")
+    if which not in th.LISTS:  # the older address of the done list: ?status=done
+        which = "done" if request.args.get("status") == "done" else "needs_us"
     page = request.args.get("page", "1")
     page = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
-    rows = th.inbox(db.session, status, page)
+    rows = th.inbox(db.session, current_user.id, which, page)
     return render_template(
         "inbox.html",
         rows=rows,
-        status=status,
+        which=which,
+        lists=th.LISTS,
+        states=th.STATES,
         page=page,
         page_size=th.PAGE,
-        counts=th.counts(db.session),
+        counts=th.counts(db.session, current_user.id),
+        mark=th.news(db.session, current_user.id)["mark"],
         urgent=th.URGENT,
         alerts_held=held_today(db.session, utcnow()),
         alerts_cap=current_app.config["ALERTS_FROM_STRANGERS_PER_HOUR"],
     )
+
+
+@bp.get("/inbox/news")
+def news():
+    """For the staff pages' poll (bot/static/inbox.js): counts and a mark, no patient data.
+    It does not keep a session alive (``signin.load_user``): an open tab is not a person."""
+    response = jsonify(th.news(db.session, current_user.id))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _thread(thread_id: int) -> Thread:
@@ -91,13 +117,16 @@ def _removed_patient_id(phone: str) -> int | None:
 @bp.get("/inbox/<id:thread_id>")
 def thread(thread_id: int):
     record = _thread(thread_id)
-    th.mark_read(db.session, record)
+    th.mark_read(db.session, record, current_user.id, utcnow())
     patient = pt.enrolled(db.session, record.phone)
     audit.note("view_conversation", _patient_id(record.phone), f"thread {record.id}")
     db.session.commit()
     return render_template(
         "thread.html",
         thread=record,
+        state=th.state_of(db.session, record),
+        states=th.STATES,
+        owners=th.owners(db.session),
         patient=patient,
         reason=th.REASONS.get(record.reason, record.reason),
         bot_actions=th.bot_actions(db.session, record),
@@ -125,6 +154,31 @@ def reply_in_thread(thread_id: int):
     return redirect(url_for("inbox.thread", thread_id=record.id, _anchor="reply"))
 
 
+@bp.post("/inbox/<id:thread_id>/assign")
+def assign(thread_id: int):
+    """Give the thread to the member who asks ("me"), to a colleague (an active account's
+    id), or to nobody ("")."""
+    submitted()
+    record = _thread(thread_id)
+    wanted = request.form.get("owner", "")
+    owner = None
+    if wanted == "me":
+        owner = current_user
+    elif wanted:
+        an_id = wanted.isascii() and wanted.isdigit() and len(wanted) < 19  # a BIGINT
+        owner = db.session.get(StaffUser, int(wanted)) if an_id else None
+        if owner is None or not owner.active:
+            flash("That staff account does not exist or is deactivated: choose another.", "error")
+            return redirect(url_for("inbox.thread", thread_id=record.id))
+    th.assign(db.session, record, owner.id if owner else None, utcnow())
+    to = f"to {owner.email}" if owner else "to nobody"
+    audit.note("assign_thread", _patient_id(record.phone), f"thread {record.id} {to}")
+    db.session.commit()
+    mine = owner is not None and owner.id == current_user.id
+    flash("The thread is yours." if mine else f"The thread is given {to}.", "success")
+    return redirect(url_for("inbox.thread", thread_id=record.id))
+
+
 @bp.post("/patients/<id:patient_id>/reply")
 def reply_to_patient(patient_id: int):
     patient = db.session.get(Patient, patient_id)
@@ -145,8 +199,9 @@ def _patient_id(phone: str) -> int | None:
 def _send(phone: str, body: str, where: str, patient_id: int | None = None) -> bool:
     try:
         result = th.send_reply(
-            db.session, current_app.extensions["sender"], phone, body, current_user.email, utcnow()
-        )
+            db.session, current_app.extensions["sender"], phone, body, current_user.email,
+            utcnow(), current_user.id,
+        )  # fmt: skip
     except th.ReplyRefused as refused:
         db.session.rollback()
         flash(str(refused), "error")

@@ -14,6 +14,7 @@ from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, Length
 
 from bot.accounts.auth import REFUSED, authenticate, end_session, session_user, start_session
+from bot.inbox import threads as th
 from bot.models import StaffUser, db, utcnow
 
 bp = Blueprint("auth", __name__)
@@ -28,10 +29,16 @@ def _lifetime() -> dt.timedelta:
     return dt.timedelta(hours=current_app.config["STAFF_SESSION_HOURS"])
 
 
+# Requests a page makes by itself (the inbox's poll): no sign that a person is at the desk,
+# so they do not keep a session from ending after STAFF_IDLE_MINUTES.
+NOT_ACTIVITY = frozenset({"inbox.news"})
+
+
 @login_manager.user_loader
 def load_user(token: str) -> StaffUser | None:
     idle = dt.timedelta(minutes=current_app.config["STAFF_IDLE_MINUTES"])
-    return session_user(db.session, token, utcnow(), idle, _lifetime())
+    touch = request.endpoint not in NOT_ACTIVITY
+    return session_user(db.session, token, utcnow(), idle, _lifetime(), touch)
 
 
 class SignInForm(FlaskForm):
@@ -53,7 +60,10 @@ def signin():
             start_session(db.session, user, now, _lifetime())
             db.session.commit()
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")))
+            target = request.args.get("next")
+            if not target and th.news(db.session, user.id)["urgent_unread"]:
+                return redirect(url_for("inbox.inbox"))  # an urgent text waits: there first
+            return redirect(_safe_next(target))
         db.session.commit()
         flash(REFUSED, "error")
     return render_template("signin.html", form=form)
