@@ -36,5 +36,10 @@ def empty_all(conn: Connection) -> None:
 def truncate(conn: Connection, tables: str) -> None:
     """TRUNCATE ... CASCADE on a benchmark's own database, the audit trail's triggers set
     aside for it (the trail refuses TRUNCATE: migration 0020)."""
-    conn.execute(text("SET LOCAL session_replication_role = replica"))
-    conn.execute(text(f"TRUNCATE {tables} CASCADE"))
+    # For the session, not SET LOCAL: on a connection in autocommit (staff_pages.py's) a SET
+    # LOCAL ends with its own statement and the TRUNCATE met the trigger.
+    conn.execute(text("SET session_replication_role = replica"))
+    try:
+        conn.execute(text(f"TRUNCATE {tables} CASCADE"))
+    finally:
+        conn.execute(text("RESET session_replication_role"))

@@ -147,6 +147,13 @@ class Message(db.Model):
             postgresql_where=text("body_removed_at IS NULL"),
             sqlite_where=text("body_removed_at IS NULL"),
         ),
+        # The on-call alerts by time: the inbox counts those held in the last day.
+        Index(
+            "ix_messages_alerts",
+            "created_at",
+            postgresql_where=text("kind = 'alert'"),
+            sqlite_where=text("kind = 'alert'"),
+        ),
     )
 
 

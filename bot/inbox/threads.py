@@ -103,14 +103,18 @@ LISTS = {
 }
 
 
-def _unread(user_id: int):
-    """Open and with news since this member last opened it (or never opened)."""
-    read_at = (
-        select(ThreadRead.read_at)
-        .where(ThreadRead.thread_id == Thread.id, ThreadRead.user_id == user_id)
-        .scalar_subquery()
+# Open and with news since this member last opened it (or never opened): on a query of
+# threads joined to the member's reads (``_with_reads``).
+UNREAD = and_(
+    Thread.status == "open", or_(ThreadRead.read_at.is_(None), ThreadRead.read_at < NEWS_AT)
+)
+
+
+def _with_reads(query, user_id: int):
+    """Threads, each with this member's reading of it, if any (one row a thread)."""
+    return query.select_from(Thread).outerjoin(
+        ThreadRead, and_(ThreadRead.thread_id == Thread.id, ThreadRead.user_id == user_id)
     )
-    return and_(Thread.status == "open", or_(read_at.is_(None), read_at < NEWS_AT))
 
 
 def _in_list(name: str, user_id: int):
@@ -147,7 +151,7 @@ def inbox(session: Session, user_id: int, which: str = "needs_us", page: int = 1
     state, its owner and whether it is unread for this member."""
     owner = StaffUser.__table__.alias("owner")
     rows = session.execute(
-        select(Thread, Patient, Message.body, STATE, _unread(user_id), owner.c.email)
+        _with_reads(select(Thread, Patient, Message.body, STATE, UNREAD, owner.c.email), user_id)
         .outerjoin(Patient, (Patient.phone == Thread.phone) & Patient.removed_at.is_(None))
         .outerjoin(Message, Message.id == Thread.last_message_id)
         .outerjoin(owner, owner.c.id == Thread.owner_id)
@@ -162,12 +166,8 @@ def inbox(session: Session, user_id: int, which: str = "needs_us", page: int = 1
 def counts(session: Session, user_id: int) -> dict[str, int]:
     """How many threads each list holds, and how many open ones are unread for this
     member: for the navigation and the inbox's filters."""
-    row = session.execute(
-        select(
-            *(func.count().filter(_in_list(name, user_id)) for name in LISTS),
-            func.count().filter(_unread(user_id)),
-        )  # fmt: skip
-    ).one()
+    counted = [func.count().filter(_in_list(name, user_id)) for name in LISTS]
+    row = session.execute(_with_reads(select(*counted, func.count().filter(UNREAD)), user_id)).one()
     return {**dict(zip(LISTS, row, strict=False)), "unread": row[-1]}
 
 
@@ -176,19 +176,18 @@ def news(session: Session, user_id: int) -> dict:
     apart, for a notification) and a mark that changes whenever any list would (a text, a
     reply, a thread given, opened or marked done). Counts and times only: no names, no
     words of a text."""
-    row = session.execute(
-        select(
-            func.count().filter(_unread(user_id)),
-            func.count().filter(_unread(user_id), Thread.urgent.is_(True)),
-            func.count(),
-            func.max(NEWS_AT),
-            func.max(Thread.last_staff_at),
-            func.max(Thread.assigned_at),
-            func.max(Thread.done_at),
-            func.count(Thread.owner_id),
-            func.count().filter(Thread.status == "open"),
-        )
-    ).one()
+    counted = select(
+        func.count().filter(UNREAD),
+        func.count().filter(UNREAD, Thread.urgent.is_(True)),
+        func.count(),
+        func.max(NEWS_AT),
+        func.max(Thread.last_staff_at),
+        func.max(Thread.assigned_at),
+        func.max(Thread.done_at),
+        func.count(Thread.owner_id),
+        func.count().filter(Thread.status == "open"),
+    )
+    row = session.execute(_with_reads(counted, user_id)).one()
     unread, urgent, *rest = row
     mark = "|".join("" if value is None else str(value) for value in rest)
     return {"unread": unread, "urgent_unread": urgent, "mark": mark}
