@@ -389,7 +389,7 @@ def staff_pages(twilio_app, live_server) -> list[str]:
 
 
 @pytest.mark.parametrize("width", [1280, 390])
-def test_axe_finds_nothing_serious_on_any_staff_page(live_server, browser_page, twilio_app, width):
+def test_axe_finds_nothing_on_any_staff_page(live_server, browser_page, twilio_app, width):
     if not AXE.exists():
         pytest.skip("axe-core is not installed: the README's test command installs it with npm")
     from tests.conftest import ADMIN_EMAIL
@@ -407,21 +407,43 @@ def test_axe_finds_nothing_serious_on_any_staff_page(live_server, browser_page, 
             if "signin" in page.url or path == paths[1]:
                 sign_in_page(page, live_server, ADMIN_EMAIL)
             page.goto(f"{live_server}{path}")
-        page.evaluate(source)  # run from the test, not the page: the CSP stays as it is
-        result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-        serious = [
-            (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-            for v in result["violations"]
-            if v["impact"] in ("serious", "critical")
-        ]
-        if serious:
-            found[path] = serious
+        violations = axe_violations(page, source)
+        if violations:
+            found[path] = violations
         if width == 1280 and path.startswith("/patients/") and path[10:].isdigit():
             OUTPUT.mkdir(exist_ok=True)
             page.screenshot(path=str(OUTPUT / "patient-chart.png"), full_page=True)
         if width == 1280 and path in ("/dashboard", "/audit"):
             page.screenshot(path=str(OUTPUT / f"{path[1:]}.png"), full_page=True)
     assert not found, found
+
+
+def axe_violations(page, source: str) -> list:
+    page.evaluate(source)  # run from the test, not the page: the CSP stays as it is
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]
+    ]
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_axe_finds_nothing_on_the_simulator(make_app, browser_page, width):
+    """The development simulator (SIMULATOR=1), with a conversation on it."""
+    if not AXE.exists():
+        pytest.skip("axe-core is not installed: the README's test command installs it with npm")
+    app = make_app(SIMULATOR="1")
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        page = browser_page
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(f"http://127.0.0.1:{server.server_port}/simulator/")
+        page.get_by_label("Your text").fill("cat camel")
+        page.get_by_role("button", name="Send").click()
+        playwright_api.expect(page.locator(".msg.out")).to_contain_text("Cat")
+        assert axe_violations(page, AXE.read_text()) == []
+    finally:
+        server.shutdown()
 
 
 def test_hostile_names_and_texts_on_a_phone(live_server, browser_page, twilio_app):
