@@ -384,7 +384,7 @@ def staff_pages(twilio_app, live_server) -> list[str]:
     return [
         "/signin", "/patients", "/patients/new", "/patients/import", "/inbox",
         f"/inbox/{thread_id}", f"/patients/{patient_id}", f"/patients/{patient_id}/edit",
-        "/dashboard", "/staff", "/audit", "/no-such-page",
+        "/dashboard", "/staff", "/audit", "/account/password", "/no-such-page",
     ]  # fmt: skip
 
 

@@ -11,8 +11,8 @@ from sqlalchemy import select
 import bot.accounts.auth
 import bot.web.signin
 from bot.accounts.auth import REFUSED, authenticate
-from bot.models import SignInThrottle, StaffSession, db, utcnow
-from tests.conftest import ADMIN_EMAIL, STAFF_EMAIL, add_staff, csrf_token, sign_in
+from bot.models import AuditEvent, SignInThrottle, StaffSession, db, utcnow
+from tests.conftest import ADMIN_EMAIL, PASSWORD, STAFF_EMAIL, add_staff, csrf_token, sign_in
 
 WRONG = "wrong password!"
 
@@ -290,3 +290,77 @@ def test_a_person_at_the_desk_keeps_it_alive_as_before(staff_app, monkeypatch):
         clock["now"] += dt.timedelta(minutes=20)
         assert client.get("/inbox/news").status_code == 200
         assert signed_in(client)  # a page: activity
+
+
+def change_password(client, current: str, new: str, again: str | None = None):
+    token = csrf_token(client, "/account/password")
+    return client.post(
+        "/account/password",
+        data={"csrf_token": token, "current": current, "new": new,
+              "again": new if again is None else again},
+    )  # fmt: skip
+
+
+def test_a_member_sets_their_own_password_and_other_browsers_are_signed_out(staff_app):
+    here, elsewhere = staff_app.test_client(), staff_app.test_client()
+    assert sign_in(here).status_code == 302 and sign_in(elsewhere).status_code == 302
+    assert "Password" in here.get("/patients").get_data(as_text=True)  # in the navigation
+    response = change_password(here, PASSWORD, "a new long passphrase")
+    assert response.status_code == 302
+    assert "Your password is changed" in here.get(response.location).get_data(as_text=True)
+    assert signed_in(here)  # this browser stays signed in, on a new session
+    assert not signed_in(elsewhere)  # the other was signed out
+    fresh = staff_app.test_client()
+    assert sign_in(fresh).status_code == 200  # the old password: refused, the form again
+    assert sign_in(fresh, password="a new long passphrase").status_code == 302
+    assert signed_in(fresh)
+    with staff_app.app_context():
+        [entry] = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "own_password")
+        ).all()
+        assert entry.actor == STAFF_EMAIL
+
+
+@pytest.mark.parametrize(
+    ("current", "new", "again", "said"),
+    [
+        ("wrong password!", "a new long passphrase", None, "That is not your current password."),
+        (PASSWORD, "short", None, "At least 10 characters."),
+        (
+            PASSWORD,
+            "a new long passphrase",
+            "a new long passphrasf",
+            "The two new passwords differ.",
+        ),
+        (PASSWORD, "", None, "This field is required."),
+    ],
+)
+def test_a_wrong_current_password_or_a_weak_new_one_changes_nothing(
+    staff_app, current, new, again, said
+):
+    client = staff_app.test_client()
+    assert sign_in(client).status_code == 302
+    response = change_password(client, current, new, again)
+    assert response.status_code == 200 and said in response.get_data(as_text=True)
+    assert 'aria-invalid="true"' in response.get_data(as_text=True)
+    fresh = staff_app.test_client()
+    assert sign_in(fresh).status_code == 302  # the password is as it was
+    assert signed_in(client)
+
+
+def test_the_password_page_needs_sign_in_and_the_form_token(staff_app):
+    anonymous = staff_app.test_client()
+    response = anonymous.get("/account/password")
+    assert response.status_code == 302 and "/signin" in response.location
+    client = staff_app.test_client()
+    assert sign_in(client).status_code == 302
+    response = client.post(
+        "/account/password",
+        data={
+            "current": PASSWORD,
+            "new": "a new long passphrase",
+            "again": "a new long passphrase",
+        },
+    )
+    assert response.status_code == 400  # refused: no form token
+    assert sign_in(staff_app.test_client()).status_code == 302  # unchanged

@@ -45,6 +45,7 @@ ACTIONS = {
     "staff_create": "Created a staff account",
     "staff_deactivate": "Deactivated a staff account",
     "staff_activate": "Activated a staff account",
+    "own_password": "Changed their own password",
     "staff_password": "Changed a staff password",
     "view_audit": "Viewed the audit trail",
     "export_audit": "Exported the audit trail",

@@ -72,6 +72,10 @@ def create_staff(session: Session, email: str, password: str, role: str = "staff
     return user
 
 
+def password_matches(user: StaffUser, password: str) -> bool:
+    return check_password_hash(user.password_hash, password)
+
+
 def set_password(session: Session, user: StaffUser, password: str) -> None:
     """A new password; every session of the account ends."""
     user.password_hash = hash_password(password)

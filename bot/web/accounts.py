@@ -1,16 +1,27 @@
-"""Staff pages of the staff accounts (admins only): create an account, deactivate one."""
+"""Staff pages of the staff accounts: create an account, deactivate one (admins only);
+each member's own password."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
-from flask_login import current_user
+import datetime as dt
+
+from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user, login_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField, EmailField, PasswordField
-from wtforms.validators import DataRequired, Email, Length
+from wtforms.validators import DataRequired, Email, EqualTo, Length
 
-from bot.accounts.auth import StaffError, create_staff, set_active
-from bot.models import StaffUser, db
+from bot.accounts.auth import (
+    MIN_PASSWORD,
+    StaffError,
+    create_staff,
+    password_matches,
+    set_active,
+    set_password,
+    start_session,
+)
+from bot.models import StaffUser, db, utcnow
 from bot.web import audit
 from bot.web.forms import ActionForm, submitted
 from bot.web.guards import admin_only
@@ -55,3 +66,40 @@ def toggle_active(user_id: int):
         db.session.commit()
         flash(f"{user.email} is {'active' if user.active else 'deactivated'}.", "success")
     return redirect(url_for("staff.staff_users"))
+
+
+class OwnPasswordForm(FlaskForm):
+    current = PasswordField("Current password", validators=[DataRequired(), Length(max=200)])
+    new = PasswordField(
+        "New password",
+        validators=[
+            DataRequired(),
+            Length(min=MIN_PASSWORD, max=200, message=f"At least {MIN_PASSWORD} characters."),
+        ],
+    )
+    again = PasswordField(
+        "New password again",
+        validators=[DataRequired(), EqualTo("new", message="The two new passwords differ.")],
+    )
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+def own_password():
+    """A member sets their own password. Every session of the account ends (another
+    browser signed in with the old one is signed out); this browser gets a new one."""
+    form = OwnPasswordForm()
+    if form.validate_on_submit():
+        user = db.session.get(StaffUser, current_user.id)
+        if not password_matches(user, form.current.data):
+            form.current.errors = ["That is not your current password."]
+        else:
+            set_password(db.session, user, form.new.data)
+            hours = dt.timedelta(hours=current_app.config["STAFF_SESSION_HOURS"])
+            start_session(db.session, user, utcnow(), hours)
+            audit.note("own_password")
+            db.session.commit()
+            login_user(user)
+            flash("Your password is changed; any other browser signed in as you is signed out.",
+                  "success")  # fmt: skip
+            return redirect(url_for("staff.patients"))
+    return render_template("own_password.html", form=form)
