@@ -52,6 +52,16 @@
   document.addEventListener("input", function (event) {
     if (event.target.hasAttribute && event.target.hasAttribute("data-gsm7")) update(event.target);
   });
+  // Ctrl+Enter (Cmd+Enter on a Mac) in the reply box sends it, as the Send button does.
+  document.addEventListener("keydown", function (event) {
+    var box = event.target;
+    if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey)) return;
+    if (!box.hasAttribute || !box.hasAttribute("data-gsm7") || !box.form) return;
+    event.preventDefault();
+    var send = box.form.querySelector("button[type=submit]:not([name])");
+    if (box.form.requestSubmit) box.form.requestSubmit(send || undefined);
+    else if (send) send.click();
+  });
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("[data-plain-for]");
     if (!button) return;
