@@ -424,6 +424,21 @@ class Thread(db.Model):
     __table_args__ = (Index("ix_threads_inbox", "status", "urgent", "last_in_at"),)
 
 
+class SavedReply(db.Model):
+    """A reply the desk sends often, managed by admins, in English and (optionally)
+    Spanish, with merge fields ({first_name}, {clinic_phone}, {reminder_time}) filled for
+    the patient when chosen (``bot.inbox.saved_replies``)."""
+
+    __tablename__ = "saved_replies"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    title: Mapped[str] = mapped_column(String(80), unique=True)
+    body_en: Mapped[str] = mapped_column(Text)
+    body_es: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(254))
+
+
 class ThreadRead(db.Model):
     """When a staff member last opened a thread: what came after it is unread for them
     (each person's own unread; one person opening a thread clears it for nobody else)."""

@@ -345,6 +345,46 @@ def test_signing_in_with_an_urgent_text_waiting_opens_the_inbox(live_server, bro
     playwright_api.expect(browser_page.locator("table.inbox tbody tr")).to_contain_text("Urgent")
 
 
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_saved_reply_in_spanish_with_the_first_name_filled(
+    live_server, browser_page, twilio_app, fake_twilio, width
+):
+    from bot.inbox import saved_replies
+    from bot.models import Patient, db
+    from tests.conftest import subscribe
+
+    expect = playwright_api.expect
+    phone = "+12025550167"
+    patient_id = subscribe(twilio_app, phone, name="Lucía Fernández")
+    with twilio_app.app_context():
+        db.session.get(Patient, patient_id).language = "es"
+        saved_replies.save(
+            db.session, None, "Running late",
+            "Hi {first_name}, we are running 15 minutes late today.",
+            "Hola {first_name}, hoy vamos 15 minutos tarde. Gracias por su paciencia.",
+            "manager@clinic.example",
+        )  # fmt: skip
+        db.session.commit()
+    text_clinic(live_server, "necesito hablar con alguien", phone)
+    page = browser_page
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in_page(page, live_server)
+    page.get_by_role("link", name="Inbox").click()
+    page.locator("table.inbox tbody tr").get_by_role("link").click()
+    page.get_by_label("Saved reply").select_option(label="Running late (español), 1 text")
+    box = page.get_by_label("Reply by text")
+    wanted = "Hola Lucía, hoy vamos 15 minutos tarde. Gracias por su paciencia."
+    expect(box).to_have_value(wanted)
+    expect(box).to_be_focused()
+    # The counter shows its cost as it will be sent (with "í": 70 characters a text).
+    expect(page.locator("#body-count")).to_contain_text(f"{len(wanted)} characters, 1 text")
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(page.get_by_text("Reply sent.")).to_be_visible()
+    [sent] = fake_twilio.sent_to(phone)
+    assert sent.body == wanted
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
 def staff_pages(twilio_app, live_server) -> list[str]:
     """Every staff page, with data on it: a patient with texts, a chart and an open thread."""
     import datetime as dt
@@ -384,7 +424,7 @@ def staff_pages(twilio_app, live_server) -> list[str]:
     return [
         "/signin", "/patients", "/patients/new", "/patients/import", "/inbox",
         f"/inbox/{thread_id}", f"/patients/{patient_id}", f"/patients/{patient_id}/edit",
-        "/dashboard", "/staff", "/audit", "/account/password", "/no-such-page",
+        "/dashboard", "/staff", "/audit", "/account/password", "/replies", "/no-such-page",
     ]  # fmt: skip
 
 

@@ -52,6 +52,18 @@
   document.addEventListener("input", function (event) {
     if (event.target.hasAttribute && event.target.hasAttribute("data-gsm7")) update(event.target);
   });
+  // A saved reply chosen: its text (filled in for this patient by the server) in the box,
+  // counted as if typed; the box stays editable.
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    if (!select.hasAttribute || !select.hasAttribute("data-saved-for")) return;
+    var option = select.options[select.selectedIndex];
+    if (!option || !option.hasAttribute("data-text")) return;
+    var box = document.getElementById(select.getAttribute("data-saved-for"));
+    box.value = option.getAttribute("data-text");
+    update(box);
+    box.focus();
+  });
   // Ctrl+Enter (Cmd+Enter on a Mac) in the reply box sends it, as the Send button does.
   document.addEventListener("keydown", function (event) {
     var box = event.target;

@@ -22,6 +22,7 @@ from bot.web import (
     metrics,
     patients,
     reports,
+    saved_replies,
     security,
     signin,
     simulator,
@@ -33,6 +34,7 @@ log = logging.getLogger("bot")
 
 # The staff blueprint's pages are split by task; importing them attaches their routes.
 STAFF_PAGES = (patients, imports, accounts)
+INBOX_PAGES = (saved_replies,)  # on the inbox's blueprint
 
 
 def register(app: Flask) -> None:

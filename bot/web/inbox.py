@@ -17,6 +17,7 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import select
 
+from bot.inbox import saved_replies as saved
 from bot.inbox import threads as th
 from bot.models import DATABASE_UNAVAILABLE, Patient, StaffUser, Thread, db, utcnow
 from bot.patients import records as pt
@@ -137,6 +138,9 @@ def thread(thread_id: int):
         action=ActionForm(),
         opted_out=bool(pt.opted_out_numbers(db.session, [record.phone])),
         undelivered_since=undelivered.since(db.session, record.phone),
+        saved_replies=saved.offered(
+            db.session, current_app.extensions["content"].clinic.phone, record.phone, patient
+        ),
     )
 
 

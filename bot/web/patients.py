@@ -14,7 +14,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField
 from wtforms.fields import SelectChoice
 
-from bot.inbox import threads
+from bot.inbox import saved_replies, threads
 from bot.models import Patient, db, local_date, utcnow
 from bot.patients import records as pt
 from bot.patients import removal, retention
@@ -300,6 +300,7 @@ def patient(patient_id: int):
         ),
         texting_hours=_texting_hours(record),
         undelivered_since=undelivered.since(db.session, record.phone),
+        saved_replies=saved_replies.offered(db.session, content.clinic.phone, record.phone, record),
     )
 
 
