@@ -251,7 +251,7 @@ def test_the_page_filters(admin, twilio_app, query, count):
     ("query", "message"),
     [
         ("?action=peeked", "Choose an action from the list."),
-        ("?patient=abc", "The patient is a number"),
+        ("?patient=" + "9" * 19, "A patient id is at most 18 digits"),
         ("?first=30/11/2026", "From must be a date"),
     ],
 )
@@ -305,3 +305,32 @@ def test_a_second_admin_sees_the_first_ones_actions(admin, twilio_app):
     assert sign_in(other, "second.admin@clinic.example").status_code == 302
     page = other.get(f"/audit?patient={pid}").get_data(as_text=True)
     assert ADMIN_EMAIL in page and "Viewed a patient&#39;s page and texts" in page
+
+
+def test_an_admin_sees_the_patients_name_and_filters_by_it(admin, twilio_app):
+    """Each line names its patient beside the id; the Patient filter takes a name (accents
+    and case aside) or an id; a patient whose data was deleted keeps the lines, by id."""
+    from tests.conftest import subscribe
+
+    maria = subscribe(twilio_app, "+12025550171", name="María García")
+    sean = subscribe(twilio_app, "+12025550172", name="Sean O'Connor <b>")
+    with twilio_app.app_context():
+        for patient in (maria, sean, maria):
+            audit.record(db.session, STAFF_EMAIL, "view_patient", "203.0.113.9", patient)
+        audit.record(db.session, STAFF_EMAIL, "view_patient", "203.0.113.9", 424242)  # gone
+        db.session.commit()
+    page = admin.get("/audit?action=view_patient").get_data(as_text=True)
+    assert f'>María García</a> <span class="muted">#{maria}</span>' in page
+    assert "Sean O&#39;Connor &lt;b&gt;" in page and "<b>" not in page.split("<main>")[1]
+    assert "#424242 (data deleted)" in page
+    for typed in ("garcia", "GARCÍA", "maria garcia", "555-0171"):  # digits alone: an id
+        lines = shown(admin, f"?action=view_patient&patient={typed}")
+        assert len(lines) == 2, typed
+    assert len(shown(admin, f"?action=view_patient&patient={sean}")) == 1
+    assert shown(admin, "?action=view_patient&patient=nobody+by+that+name") == []
+    kept = admin.get("/audit?patient=garcia").get_data(as_text=True)
+    assert 'name="patient" value="garcia"' in kept  # the filter stays as typed
+    assert "patient=garcia" in kept  # ...and in the export's link
+    # Every filter's label is in the same group as its field (they wrap together).
+    for name in ("who", "action", "patient", "first", "last"):
+        assert f'<span class="field"><label for="{name}">' in kept

@@ -21,7 +21,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from bot.models import AuditEvent, utcnow
+from bot.models import AuditEvent, Patient, utcnow
+from bot.patients.search import search_condition
 from bot.text import safe_cell
 
 # What a row's action means, in the page's words.
@@ -101,7 +102,8 @@ EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(9998, 12, 31)
 class Filters:
     who: str = ""
     action: str = ""
-    patient: int | None = None
+    patient: int | None = None  # an id
+    patient_named: str = ""  # or a name (or part of a number), as the patients list searches
     first: dt.date | None = None
     last: dt.date | None = None
     zone: str = "UTC"
@@ -120,12 +122,17 @@ class Filters:
             errors.append("Choose an action from the list.")
         else:
             filters.action = action
-        patient = (args.get("patient") or "").strip()
-        if patient:
-            if patient.isdigit() and len(patient) < 19:
+        patient = "".join(ch for ch in (args.get("patient") or "")[:100] if ch.isprintable())
+        patient = patient.strip()
+        if patient.isascii() and patient.isdigit():
+            if len(patient) < 19:
                 filters.patient = int(patient)
             else:
-                errors.append("The patient is a number (the id in the patient page's address).")
+                errors.append(
+                    "A patient id is at most 18 digits (the number in the patient page address)."
+                )
+        elif patient:
+            filters.patient_named = patient
         for name, label in (("first", "From"), ("last", "To")):
             raw = (args.get(name) or "").strip()
             if raw:
@@ -147,6 +154,9 @@ class Filters:
             query = query.where(AuditEvent.action == self.action)
         if self.patient is not None:
             query = query.where(AuditEvent.patient_id == self.patient)
+        named = search_condition(self.patient_named) if self.patient_named else None
+        if named is not None:
+            query = query.where(AuditEvent.patient_id.in_(select(Patient.id).where(named)))
         zone = ZoneInfo(self.zone)
         if self.first:
             start = dt.datetime.combine(self.first, dt.time(), tzinfo=zone)
@@ -161,19 +171,33 @@ class Filters:
         values = {
             "who": self.who,
             "action": self.action,
-            "patient": "" if self.patient is None else str(self.patient),
+            "patient": self.patient_named if self.patient is None else str(self.patient),
             "first": self.first.isoformat() if self.first else "",
             "last": self.last.isoformat() if self.last else "",
         }
         return {k: v for k, v in values.items() if v}
 
 
-def trail(session: Session, filters: Filters, before: int | None = None) -> list[AuditEvent]:
+@dataclass(frozen=True)
+class Line:
+    """A row of the trail as the page shows it: the event and its patient's name (None: no
+    patient, or one whose data was deleted)."""
+
+    event: AuditEvent
+    patient_name: str | None
+
+
+def trail(session: Session, filters: Filters, before: int | None = None) -> list[Line]:
     """A page of the trail, newest first; ``before``: older than this row."""
-    query = filters.query()
+    query = (
+        filters.query()
+        .add_columns(Patient.name)
+        .outerjoin(Patient, Patient.id == AuditEvent.patient_id)
+    )
     if before is not None:
         query = query.where(AuditEvent.id < before)
-    return list(session.scalars(query.order_by(AuditEvent.id.desc()).limit(PAGE)))
+    rows = session.execute(query.order_by(AuditEvent.id.desc()).limit(PAGE))
+    return [Line(event, name) for event, name in rows]
 
 
 def export_rows(session: Session, filters: Filters) -> Iterator[str]:

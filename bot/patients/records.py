@@ -35,6 +35,7 @@ from bot.models import (
     ScheduleChange,
     Thread,
 )
+from bot.patients.search import search_condition
 from bot.replies import PhraseIndex
 from bot.sms import quiet_hours
 from bot.sms.outgoing import CLAIMED, send_one
@@ -561,31 +562,12 @@ class PatientPage:
         return max(1, -(-self.total // PAGE))
 
 
-def _search_condition(search: str):
-    """What was typed, as a condition; None: nothing to search; False: nothing can match."""
-    # As text: no control characters (PostgreSQL refuses a NUL), and "%" or "_" are
-    # letters to look for, not wildcards.
-    search = "".join(ch for ch in search[:100] if ch.isprintable()).strip()
-    if not search:
-        return None
-    digits = re.sub(r"\D", "", search)
-    # Every word typed, anywhere in the name, as the name is searched ("garcia maria",
-    # "oconnor", "jose" for José); or the number's digits ("0143", "(703) 555-0143").
-    words = normalize(search).split()
-    conditions = []
-    if words:
-        conditions.append(and_(*(Patient.search_name.contains(w, autoescape=True) for w in words)))
-    if len(digits) >= 3:
-        conditions.append(Patient.phone.contains(digits))
-    return or_(*conditions) if conditions else False
-
-
 def patient_page(
     session: Session, search: str = "", status: str = "", sort: str = "name", page: int = 1
 ) -> PatientPage:
     """One page of enrolled patients matching the search (and the status, when given),
     with the count of each status; removed ones only when ``status`` is "removed"."""
-    matching = _search_condition(search)
+    matching = search_condition(search)
     if matching is False:
         return PatientPage([], 0, {}, 1)
     state = status_expression()

@@ -44,7 +44,7 @@ def page():
         errors=errors,
         actions=audit.ACTIONS,
         page_size=audit.PAGE,
-        older=rows[-1].id if len(rows) == audit.PAGE else None,
+        older=rows[-1].event.id if len(rows) == audit.PAGE else None,
     )
 
 
