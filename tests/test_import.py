@@ -695,3 +695,18 @@ def test_an_import_enrolls_a_new_person_on_a_removed_patients_number_anew(
         assert records[0].routine == ["cat-camel"] and records[1].history_from is not None
     result = runner.invoke(args=["patients", "import", write(tmp_path, bo)])
     assert "1 already enrolled" in result.output  # not a third record
+
+
+def test_a_row_listing_an_exercise_twice_is_refused_and_the_rest_enrolled(
+    twilio_app, fake_twilio, tmp_path
+):
+    rows = (
+        "Twice,202-555-0108,,cat camel;Cat-Camel,09:00,\n"  # the same exercise, written twice
+        "Once,202-555-0109,,cat camel;pelvic tilt,09:00,\n"
+    )
+    result = twilio_app.test_cli_runner().invoke(
+        args=["patients", "import", write(tmp_path, HEADER + rows)]
+    )
+    assert "2 rows: 1 enrolled, 0 already enrolled, 1 with errors" in result.output
+    assert "'Cat-Camel' is listed twice: list each once." in result.output
+    assert count_patients(twilio_app) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import io
 import re
 
@@ -20,6 +21,7 @@ from tests.conftest import (
     hours_excluding_now,
     post_sms,
     sign_in,
+    subscribe,
 )
 
 NEW_PATIENT = "+12025550142"
@@ -354,11 +356,15 @@ def test_edit_routine_time_and_language(staff_client, twilio_app):
         url,
         data={"csrf_token": csrf_token(staff_client, url), "name": "Ana M. Lopez",
               "phone": NEW_PATIENT, "language": "es", "reminder_time": "07:45",
-              "timezone": "America/Chicago", "routine": ["bird-dog"]},
+              "timezone": "America/Chicago", "routine": ["knee-to-chest"]},
     )  # fmt: skip
     assert response.status_code == 302
     patient = patient_row(twilio_app)
-    assert (patient.name, patient.language, patient.routine) == ("Ana M. Lopez", "es", ["bird-dog"])
+    assert (patient.name, patient.language, patient.routine) == (
+        "Ana M. Lopez",
+        "es",
+        ["knee-to-chest"],
+    )
     assert patient.reminder_time.strftime("%H:%M") == "07:45"
     assert patient.timezone == "America/Chicago"
     detail = page(staff_client.get(response.location))
@@ -900,3 +906,95 @@ def patient_row_enrolled(app, phone=NEW_PATIENT) -> Patient | None:
         return db.session.scalar(
             select(Patient).where(Patient.phone == phone, Patient.removed_at.is_(None))
         )
+
+
+def errors_shown(response) -> dict[str, str]:
+    """The form's errors, by field: each <p class="error" id="<field>-error">."""
+    page = response.get_data(as_text=True)
+    return {
+        field: html.unescape(text)
+        for field, text in re.findall(r'<p class="error" id="([a-z_]+)-error">([^<]*)</p>', page)
+    }
+
+
+def test_every_mistake_of_the_enroll_form_is_said_at_once(staff_client, twilio_app):
+    """A time outside the sending hours and a number already enrolled were said only once
+    the rest was right; now every field is checked on every submit."""
+    twilio_app.config["REMINDER_WINDOW"] = (dt.time(8), dt.time(21))  # the default hours
+    subscribe(twilio_app, NEW_PATIENT, name="Bea Already")
+    response = enroll_form(
+        staff_client, name="", reminder_time="22:30", consent="",
+        **{"order-cat-camel": "7"},
+    )  # fmt: skip
+    shown = errors_shown(response)
+    assert set(shown) == {"name", "phone", "reminder_time", "routine", "consent"}, shown
+    assert shown["phone"] == "+12025550142 is already enrolled (Bea Already)."
+    assert "choose a time before 9:00 PM" in shown["reminder_time"]
+    assert "is not a place in the routine" in shown["routine"]
+    page = response.get_data(as_text=True)
+    with twilio_app.app_context():
+        bea = db.session.scalar(select(Patient.id).where(Patient.name == "Bea Already"))
+    assert f'href="/patients/{bea}">Open the enrolled patient\'s page</a>' in page
+
+
+@pytest.mark.parametrize(
+    "number",
+    ["(703) 723-6800", "+1 703 723 6800", "703.723.6800"],  # the clinic page's, as written
+)
+def test_the_clinics_own_number_is_refused(staff_client, twilio_app, number):
+    shown = errors_shown(enroll_form(staff_client, phone=number))
+    assert shown == {"phone": "That is the clinic's own number: enter the patient's mobile."}
+
+
+def test_the_texting_number_is_refused_too(staff_client, twilio_app):
+    own = twilio_app.config["TWILIO_FROM_NUMBER"]
+    shown = errors_shown(enroll_form(staff_client, phone=own))
+    assert shown == {"phone": "That is the clinic's own number: enter the patient's mobile."}
+
+
+@pytest.mark.parametrize(
+    ("orders", "said"),
+    [
+        ({"order-cat-camel": "1", "order-pelvic-tilt": "1"}, "are both number 1"),
+        ({"order-cat-camel": "3"}, "not a place in the routine: number the 2 chosen"),
+        ({"order-cat-camel": "0"}, "not a place in the routine"),
+        ({"order-cat-camel": "-1"}, "not a place in the routine"),
+        ({"order-cat-camel": "\u00b2"}, "not a place in the routine"),
+        ({"order-cat-camel": "1" * 30}, "not a place in the routine"),
+    ],
+)
+def test_a_routine_with_a_place_that_does_not_exist_or_twice_is_refused(
+    staff_client, twilio_app, orders, said
+):
+    response = enroll_form(staff_client, **{"order-pelvic-tilt": "", **orders})
+    shown = errors_shown(response)
+    assert set(shown) == {"routine"} and said in shown["routine"], shown
+    with twilio_app.app_context():
+        assert db.session.scalar(select(Patient).where(Patient.phone == NEW_PATIENT)) is None
+
+
+def test_a_routine_with_an_exercise_twice_is_refused(staff_client, twilio_app):
+    response = enroll_form(staff_client, routine=["cat-camel", "cat-camel"])
+    assert errors_shown(response) == {"routine": "An exercise is chosen twice: choose each once."}
+
+
+def test_unnumbered_exercises_follow_the_numbered_ones(staff_client, twilio_app):
+    response = enroll_form(
+        staff_client, routine=["cat-camel", "pelvic-tilt", "knee-to-chest"],
+        **{"order-cat-camel": "", "order-pelvic-tilt": "", "order-knee-to-chest": "1"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    with twilio_app.app_context():
+        patient = db.session.scalar(select(Patient).where(Patient.phone == NEW_PATIENT))
+        assert patient.routine[0] == "knee-to-chest"
+
+
+def test_a_time_before_the_sending_hours_says_when_it_will_arrive(staff_client, twilio_app):
+    twilio_app.config["REMINDER_WINDOW"] = (dt.time(8), dt.time(21))  # the default hours
+    response = enroll_form(staff_client, reminder_time="06:30")
+    assert response.status_code == 302
+    page = staff_client.get(response.location).get_data(as_text=True)
+    assert "the reminder set for 6:30 AM arrives at 8:00 AM" in html.unescape(page)
+    # At a time inside the hours, nothing is said.
+    other = enroll_form(staff_client, phone="(202) 555-0143", reminder_time="09:00")
+    assert "arrives at" not in staff_client.get(other.location).get_data(as_text=True)

@@ -196,8 +196,11 @@ class RoutineMatcher:
                         "routine", f"{name.strip()!r} is not one of the clinic's exercises."
                     )
                 found = hits[0].key
-            if found not in routine:
-                routine.append(found)
+            if found in routine:
+                raise EnrollmentError(
+                    "routine", f"{name.strip()!r} is listed twice: list each once."
+                )
+            routine.append(found)
         if not routine:
             raise EnrollmentError("routine", "Choose at least one exercise for the routine.")
         return routine
@@ -219,12 +222,29 @@ def routine_in_order(content: Content, chosen: list[str], numbers: dict[str, str
     unnumbered ones after, ties in the clinic's order. Raises EnrollmentError for none, or
     for one the clinic does not have."""
     order = {e.id: i for i, e in enumerate(content.exercises)}
-    ranks = {}
+    names = {e.id: e.name for e in content.exercises}
+    if len(set(chosen)) != len(chosen):
+        raise EnrollmentError("routine", "An exercise is chosen twice: choose each once.")
+    ranks, given = {}, {}
     for exercise_id in chosen:
         if exercise_id not in order:
             raise EnrollmentError("routine", "Choose exercises from the list.")
         raw = (numbers.get(exercise_id) or "").strip()
-        ranks[exercise_id] = (int(raw) if raw.isdigit() else 99, order[exercise_id])
+        if raw and not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= len(chosen)):
+            raise EnrollmentError(
+                "routine",
+                f"The number of {names[exercise_id]} ({raw!r}) is not a place in the routine: "
+                f"number the {len(chosen)} chosen exercises 1 to {len(chosen)}, or leave it empty.",
+            )
+        if raw and int(raw) in given:
+            raise EnrollmentError(
+                "routine",
+                f"{names[given[int(raw)]]} and {names[exercise_id]} are both number {int(raw)}: "
+                "give each its own place.",
+            )
+        if raw:
+            given[int(raw)] = exercise_id
+        ranks[exercise_id] = (int(raw) if raw else 99, order[exercise_id])
     routine = sorted(ranks, key=ranks.__getitem__)
     if not routine:
         raise EnrollmentError("routine", "Choose at least one exercise for the routine.")
@@ -383,6 +403,29 @@ def held_for_the_night(hours: SendingHours | None = None, patient=None) -> str:
         f"held: outside sending hours ({where}); send it during the day from the patient's "
         "page or with 'flask --app bot patients invite'"
     )
+
+
+def not_the_clinics_own(phone: str, own: list[str | None]) -> str:
+    """The number, unless it is one of the clinic's own (its texting number, the number on
+    its page, as written anywhere: E.164 or not): texting the clinic from itself would
+    loop, and no patient has it."""
+    for number in own:
+        try:
+            same = number and phonenumbers.parse(number, "US") == phonenumbers.parse(phone, "US")
+        except phonenumbers.NumberParseException:
+            same = False
+        if same:
+            raise EnrollmentError(
+                "phone", "That is the clinic's own number: enter the patient's mobile."
+            )
+    return phone
+
+
+def arrives_at(at: dt.time, phone: str, state: str | None, hours: SendingHours) -> dt.time | None:
+    """When a daily time before the sending hours open will really arrive (their opening);
+    None: it goes at the time chosen."""
+    start, _ = hours.usual(phone, state)
+    return start if at < start else None
 
 
 def time_allowed(at: dt.time, phone: str, state: str | None, hours: SendingHours) -> None:

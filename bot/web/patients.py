@@ -81,6 +81,43 @@ def _sending_hours() -> SendingHours:
     return SendingHours.from_config(current_app.config)
 
 
+def _across_fields(values: dict, errors: dict[str, str], phone: str, new: bool) -> int | None:
+    """The checks that read more than one field or the database, made on every submit as
+    soon as their fields are read (not only once the rest is right): the time within the
+    sending hours where the patient is, and, when enrolling, the number not the clinic's own
+    nor enrolled already. The enrolled patient of a duplicate number, for a link."""
+    duplicate = None
+    if new and "phone" in values:
+        try:
+            own = [current_app.config.get("TWILIO_FROM_NUMBER"), _content().clinic.phone]
+            pt.not_the_clinics_own(phone, own)
+        except pt.EnrollmentError as exc:
+            errors[exc.field] = str(exc)
+        existing = pt.enrolled(db.session, phone)
+        if existing is not None and "phone" not in errors:
+            errors["phone"] = f"{phone} is already enrolled ({existing.name})."
+            duplicate = existing.id
+    if "reminder_time" in values and "state" in values and phone:
+        try:
+            pt.time_allowed(values["reminder_time"], phone, values["state"], _sending_hours())
+        except pt.EnrollmentError as exc:
+            errors[exc.field] = str(exc)
+    return duplicate
+
+
+def _when_it_arrives(patient) -> None:
+    """Say when a reminder set before the sending hours open will really arrive."""
+    at = pt.arrives_at(patient.reminder_time, patient.phone, patient.state, _sending_hours())
+    if at is not None:
+        hours = _sending_hours().describe(patient.phone, patient.state)
+        chosen = pt.readable_time(patient.reminder_time)
+        flash(
+            f"Texts to {patient.name} go out {hours}: the reminder set for {chosen} arrives "
+            f"at {pt.readable_time(at)}.",
+            "info",
+        )
+
+
 def _checked(form: PatientForm, parsers: dict) -> tuple[dict, dict[str, str]]:
     """Every field checked, not only up to the first mistake: (values, errors by field).
     A form without its CSRF token is refused outright (400)."""
@@ -176,6 +213,7 @@ def enroll():
     if request.method == "GET":
         form.timezone.data = current_app.config["CLINIC_TIMEZONE"]
     errors: dict[str, str] = {}
+    duplicate = None
     if request.method == "POST":
         zone = current_app.config["CLINIC_TIMEZONE"]
         values, errors = _checked(form, {
@@ -190,13 +228,11 @@ def enroll():
             "routine": _routine_from_form,
             "consent": lambda: _consent_given(form),
         })  # fmt: skip
+        duplicate = _across_fields(values, errors, values.get("phone", ""), new=True)
         if not errors:
             values.pop("consent")
             try:
                 enrollment = pt.Enrollment(**values)
-                pt.time_allowed(
-                    enrollment.reminder_time, enrollment.phone, enrollment.state, _sending_hours()
-                )
                 patient = pt.enroll(db.session, enrollment, current_user.email, "staff", utcnow())
                 audit.note("enroll", patient.id)
                 db.session.commit()
@@ -205,11 +241,13 @@ def enroll():
                 errors[exc.field] = str(exc)
             else:
                 _send_invitation(patient)
+                _when_it_arrives(patient)
                 return redirect(url_for("staff.patient", patient_id=patient.id))
     return render_template(
         "patient_form.html",
         form=form,
         errors=errors,
+        duplicate=duplicate,
         exercises=_content().exercises,
         invalid=_error_attributes(errors),
         chosen=request.form.getlist("routine") if request.method == "POST" else [],
@@ -340,19 +378,14 @@ def edit(patient_id: int):
             "routine": _routine_from_form,
         })  # fmt: skip
         errors.pop("phone", None)  # not on this form: the number stays
-        if not errors:
-            try:
-                pt.time_allowed(
-                    values["reminder_time"], record.phone, values["state"], _sending_hours()
-                )
-            except pt.EnrollmentError as exc:
-                errors[exc.field] = str(exc)
+        _across_fields(values, errors, record.phone, new=False)
         if not errors:
             by = ("staff", current_user.email)
             changed = edit_patient(db.session, record, values, by, utcnow())
             audit.note("edit", record.id, "changed: " + (", ".join(changed) or "nothing"))
             db.session.commit()
             flash(f"Saved the changes for {record.name}.", "success")
+            _when_it_arrives(record)
             return redirect(url_for("staff.patient", patient_id=record.id))
     chosen = request.form.getlist("routine") if request.method == "POST" else record.routine
     order = (
