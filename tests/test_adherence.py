@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -242,7 +243,7 @@ def test_patient_page_shows_the_chart_with_text_alternatives(staff_client, twili
         )  # fmt: skip
         db.session.commit()
     page = staff_client.get(f"/patients/{patient_id}").get_data(as_text=True)
-    assert '<svg viewBox="0 0 660 102"' in page and 'role="img"' in page
+    assert '<svg viewBox="0 0 660 118"' in page and 'role="img"' in page
     assert '<title id="chart-title">Last 30 days: 1 done</title>' in page
     assert "done, pain 3/10" in page and "The 30 days as a table" in page
 
@@ -265,3 +266,56 @@ def test_patients_list_gains_last_text_last_done_and_14_days(staff_client, twili
     assert "3 of 14 days" in page
     assert "Nov 20, 2026, 4:51 PM EST" in page
     assert today.strftime("%b %d") in page
+
+
+def _days(pattern: str, pains: dict[int, int] | None = None) -> list:
+    """Days ending on a fixed date, oldest first: "D" done with a reminder, "d" done
+    without one, "m" missed (a reminder, no DONE), "." no reminder."""
+    from bot.reminders.adherence import Day
+
+    end = dt.date(2026, 3, 31)
+    pains = pains or {}
+    count = len(pattern)
+    return [
+        Day(end - dt.timedelta(days=count - 1 - i), c in "Dd", c in "Dm", pains.get(i))
+        for i, c in enumerate(pattern)
+    ]
+
+
+def test_a_therapists_figures_over_7_and_30_days():
+    from bot.reminders.adherence import streak, stretch
+
+    days = _days("." * 16 + "DDmDDmD" + "DDmDDDd", {20: 7, 23: 6, 27: 4, 29: 3})
+    week, month = stretch(days, 7), stretch(days, 30)
+    assert (week.done, week.reminded, week.average_pain) == (6, 6, 4.3)
+    assert week.adherence == 1.0  # 6 of 6, the DONE without a reminder not above 100%
+    assert (month.done, month.reminded) == (11, 13)
+    assert month.adherence == pytest.approx(11 / 13)
+    assert month.average_pain == 5.0
+    assert streak(days) == 4  # DDDd at the end
+    assert streak(days[:-1]) == 3  # today not done yet: counted to yesterday
+    assert streak(_days("DDm")) == 2  # today (m) may still come
+    assert streak(_days("DDm.")) == 0 and streak(_days("")) == 0
+    # More DONEs than reminders never reads above 100%.
+    assert stretch(_days("ddddddD"), 7).adherence == 1.0
+
+
+def test_the_patient_page_shows_the_figures_and_dated_axis(staff_client, twilio_app):
+    from bot.models import AdherenceDay, local_date, utcnow
+
+    patient_id = subscribe(twilio_app, "+12025550168", name="Dee Figures")
+    with twilio_app.app_context():
+        today = local_date(utcnow(), "America/New_York")
+        for back, pain in ((0, 4), (1, 6), (2, None)):
+            day = today - dt.timedelta(days=back)
+            db.session.add(
+                AdherenceDay(patient_id=patient_id, local_date=day, done_at=utcnow(), pain=pain)
+            )
+        db.session.commit()
+    page = staff_client.get(f"/patients/{patient_id}").get_data(as_text=True)
+    assert "<strong>3 days in a row</strong> with a DONE." in page
+    assert re.search(r'<th scope="row">Days done</th><td>3</td><td>3</td>', page)
+    assert re.search(r'<th scope="row">Average pain</th><td>5.0/10</td><td>5.0/10</td>', page)
+    assert re.search(r'<th scope="row">Adherence</th><td>-</td><td>-</td>', page)  # no reminders
+    label = today.strftime("%b %d").replace(" 0", " ")
+    assert f'text-anchor="middle" fill="#52606d">{label}</text>' in page  # today on the axis

@@ -118,6 +118,41 @@ def last_days(session: Session, patient: Patient, today: dt.date, count: int = 3
 
 
 @dataclass(frozen=True)
+class Stretch:
+    """A patient's last ``days`` days, for a therapist: days done, reminders sent, adherence
+    (done / sent, at most 100%; None without a reminder), the average pain scored."""
+
+    days: int
+    done: int
+    reminded: int
+    adherence: float | None
+    average_pain: float | None
+
+
+def stretch(days: list[Day], count: int) -> Stretch:
+    """The figures of the last ``count`` of ``days`` (oldest first, ending today)."""
+    last = days[-count:]
+    done = sum(d.done for d in last)
+    reminded = sum(d.reminded for d in last)
+    pains = [d.pain for d in last if d.pain is not None]
+    average = round(sum(pains) / len(pains), 1) if pains else None
+    return Stretch(count, done, reminded, ratio(done, reminded), average)
+
+
+def streak(days: list[Day]) -> int:
+    """Days done in a row, ending today, or yesterday while today is not done yet."""
+    run = list(reversed(days))
+    if run and not run[0].done:
+        run = run[1:]
+    count = 0
+    for day in run:
+        if not day.done:
+            break
+        count += 1
+    return count
+
+
+@dataclass(frozen=True)
 class Chart:
     """The 30 days as SVG parts: one square a day, the pain line above."""
 
@@ -127,6 +162,10 @@ class Chart:
     cells: list[dict] = field(default_factory=list)
     pain_points: str = ""
     pain_dots: list[dict] = field(default_factory=list)
+    ticks: list[dict] = field(default_factory=list)  # the date axis: a date a week
+    week: Stretch | None = None
+    month: Stretch | None = None
+    streak: int = 0
 
 
 CELL, GAP, TOP, PAIN_HEIGHT = 18, 4, 8, 60
@@ -143,7 +182,19 @@ def chart(days: list[Day]) -> Chart:
             points.append(f"{x + CELL / 2:.0f},{y:.0f}")
             dots.append({"cx": x + CELL / 2, "cy": round(y), "day": day})
     width = len(days) * (CELL + GAP)
-    return Chart(days, width, TOP + PAIN_HEIGHT + 12 + CELL + 4, cells, " ".join(points), dots)
+    below = TOP + PAIN_HEIGHT + 12 + CELL + 14  # the dates under the squares
+    ticks = [  # every seventh day back from today, today included
+        {
+            "x": cells[i]["x"] + CELL / 2,
+            "y": below,
+            "label": days[i].date.strftime("%b %d").replace(" 0", " "),
+        }
+        for i in range(len(days) - 1, -1, -7)
+    ]
+    return Chart(
+        days, width, below + 6, cells, " ".join(points), dots, ticks,
+        stretch(days, 7), stretch(days, 30), streak(days),
+    )  # fmt: skip
 
 
 # --- the dashboard ---------------------------------------------------------------------------
