@@ -217,6 +217,8 @@ def main() -> None:
         "patients, by last text": "/patients?sort=last_text",
         "patients, invited": "/patients?status=invited",
         "a patient": f"/patients/{patient_id}",
+        "caseload (needs a look first)": "/caseload",
+        "caseload, by pain": "/caseload?sort=pain",
         "dashboard, 7 days": "/dashboard?days=7",
         "dashboard, 30 days": "/dashboard?days=30",
         "dashboard, 90 days": "/dashboard?days=90",

@@ -424,7 +424,8 @@ def staff_pages(twilio_app, live_server) -> list[str]:
     return [
         "/signin", "/patients", "/patients/new", "/patients/import", "/inbox",
         f"/inbox/{thread_id}", f"/patients/{patient_id}", f"/patients/{patient_id}/edit",
-        "/dashboard", "/staff", "/audit", "/account/password", "/replies", "/no-such-page",
+        "/dashboard", "/caseload", "/staff", "/audit", "/account/password", "/replies",
+        "/no-such-page",
     ]  # fmt: skip
 
 

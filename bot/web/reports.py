@@ -1,4 +1,5 @@
-"""Staff pages about who does the exercises: the dashboard and the adherence export."""
+"""Staff pages about who does the exercises: the dashboard, a therapist's caseload and the
+adherence export."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import datetime as dt
 from flask import Blueprint, Response, current_app, render_template, request
 
 from bot.models import db, local_date, utcnow
-from bot.reminders import adherence
+from bot.reminders import adherence, caseload
 from bot.web import audit
 from bot.web.guards import require_sign_in
 
@@ -25,6 +26,22 @@ def dashboard():
     figures = adherence.dashboard(db.session, days, utcnow(), zone)
     return render_template(
         "dashboard.html", figures=figures, ranges=adherence.RANGES, quiet_days=adherence.QUIET_DAYS
+    )
+
+
+@bp.get("/caseload")
+def caseload_page():
+    sort = request.args.get("sort", "attention")
+    sort = sort if sort in caseload.SORTS else "attention"
+    page = request.args.get("page", "1")
+    page = int(page) if page.isascii() and page.isdigit() and 0 < int(page) < 10_000 else 1
+    today = local_date(utcnow(), current_app.config["CLINIC_TIMEZONE"])
+    return render_template(
+        "caseload.html",
+        load=caseload.caseload(db.session, today, sort, page),
+        sort=sort,
+        sorts=caseload.SORTS,
+        quiet_days=caseload.QUIET_DAYS,
     )
 
 
