@@ -710,3 +710,17 @@ def test_a_row_listing_an_exercise_twice_is_refused_and_the_rest_enrolled(
     assert "2 rows: 1 enrolled, 0 already enrolled, 1 with errors" in result.output
     assert "'Cat-Camel' is listed twice: list each once." in result.output
     assert count_patients(twilio_app) == 1
+
+
+def test_the_page_says_each_kind_of_held_invitation_once(staff_client, twilio_app, fake_twilio):
+    """Fourteen invitations held for the night are one line (how many, why, which lines of
+    the file), not fourteen identical ones."""
+    twilio_app.config["REMINDER_WINDOW"] = hours_excluding_now()
+    rows = "".join(f"Patient {i},+1202555{i:04d},,cat camel,09:00,\n" for i in range(110, 124))
+    text = upload(staff_client, (HEADER + rows).encode())
+    assert "14 enrolled" in text
+    table = text[text.index('<table class="list invitations">') :]
+    table = table[: table.index("</table>")]
+    assert table.count("<tr><td>") == 1
+    assert "<tr><td>14</td><td>held: outside sending hours" in table
+    assert "<summary>2 to 15</summary>" in table and "2, 3, 4" in table
