@@ -174,6 +174,9 @@ def test_dashboard_page(staff_client, twilio_app, clinic):
     assert 'aria-current="page">Last 7 days' in page
     bad = staff_client.get("/dashboard?days=13").get_data(as_text=True)
     assert 'aria-current="page">Last 30 days' in bad  # an unknown range: the default
+    # One way to export: the form, its dates those of the range shown.
+    assert page.count('href="/adherence.csv') + page.count('action="/adherence.csv"') == 1
+    assert f'name="from" value="{day(6).isoformat()}"' in page
 
 
 def test_export_per_patient(staff_client, twilio_app, clinic):
