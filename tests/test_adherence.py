@@ -317,8 +317,9 @@ def test_the_patient_page_shows_the_figures_and_dated_axis(staff_client, twilio_
         db.session.commit()
     page = staff_client.get(f"/patients/{patient_id}").get_data(as_text=True)
     assert "<strong>3 days in a row</strong> with a DONE." in page
-    assert re.search(r'<th scope="row">Days done</th><td>3</td><td>3</td>', page)
-    assert re.search(r'<th scope="row">Average pain</th><td>5.0/10</td><td>5.0/10</td>', page)
-    assert re.search(r'<th scope="row">Adherence</th><td>-</td><td>-</td>', page)  # no reminders
+    cells = r'<td data-label="Last 7 days">{}</td><td data-label="Last 30 days">{}</td>'
+    assert re.search(r'<th scope="row">Days done</th>' + cells.format(3, 3), page)
+    assert re.search(r'<th scope="row">Average pain</th>' + cells.format("5.0/10", "5.0/10"), page)
+    assert re.search(r'<th scope="row">Adherence</th>' + cells.format("-", "-"), page)  # none sent
     label = today.strftime("%b %d").replace(" 0", " ")
     assert f'text-anchor="middle" fill="#52606d">{label}</text>' in page  # today on the axis
