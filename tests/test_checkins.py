@@ -22,7 +22,15 @@ from bot.models import (
 )
 from bot.reminders import checkins
 from bot.reminders import commands as c
-from tests.conftest import PATIENT, csrf_token, post_sms, reply_of, subscribe, sweep
+from tests.conftest import (
+    PATIENT,
+    STAFF_EMAIL,
+    csrf_token,
+    post_sms,
+    reply_of,
+    subscribe,
+    sweep,
+)
 from tests.heldaside import enroll_at
 
 NY = ZoneInfo("America/New_York")
@@ -258,8 +266,18 @@ def test_two_high_scores_in_three_days_pause_until_staff_resume(staff_client, tw
     # Staff resume from the patient's page; the change is kept with who made it.
     url = f"/patients/{patient_id}"
     page = staff_client.get(url).get_data(as_text=True)
-    assert "two pain scores of 7 or more" in page
-    staff_client.post(url + "/resume", data={"csrf_token": csrf_token(staff_client, url)})
+    assert "two pain scores of 7 or more" in page and "<strong>Paused for pain</strong>" in page
+    assert 'name="spoke" value="yes" required' in page
+    # Resuming a pain pause asks that someone spoke with the patient first.
+    response = staff_client.post(
+        url + "/resume", data={"csrf_token": csrf_token(staff_client, url)}
+    )
+    shown = staff_client.get(response.location).get_data(as_text=True)
+    assert "were paused for pain: tick that someone spoke with the patient" in shown
+    assert patient_row(twilio_app, patient_id).paused
+    staff_client.post(
+        url + "/resume", data={"csrf_token": csrf_token(staff_client, url), "spoke": "yes"}
+    )
     assert not patient_row(twilio_app, patient_id).paused
     assert changes(twilio_app, patient_id)[-1][:3] == ("resume", "Reminders resumed", "staff")
 
@@ -539,3 +557,17 @@ def test_after_stop_a_command_changes_nothing_and_is_not_answered(twilio_app):
         assert db.session.scalar(select(func.count()).select_from(AdherenceDay)) == 0
     post_sms(client, "START")
     assert "7:00 PM" in reply_of(post_sms(client, "7pm"))  # opted back in: carried out
+
+
+def test_a_pause_says_who_made_it_and_asks_nothing_more_to_resume(staff_client, twilio_app):
+    patient_id = subscribe(twilio_app, PATIENT)
+    assert "paused until" in reply_of(post_sms(twilio_app.test_client(), "pause 3 days"))
+    url = f"/patients/{patient_id}"
+    page = staff_client.get(url).get_data(as_text=True)
+    assert "by the patient, by text" in page and "Paused for pain" not in page
+    assert 'name="spoke"' not in page
+    staff_client.post(url + "/resume", data={"csrf_token": csrf_token(staff_client, url)})
+    assert not patient_row(twilio_app, patient_id).paused
+    # Paused by staff: their email.
+    staff_client.post(url + "/pause", data={"csrf_token": csrf_token(staff_client, url)})
+    assert f"by {STAFF_EMAIL}" in staff_client.get(url).get_data(as_text=True)

@@ -340,15 +340,23 @@ def _pause(conn, settings, patient, command: c.Pause, now, today, language) -> R
     return Result(settings.say("paused", language, date=date), "pause")
 
 
-def paused_for_pain(conn: Connection, patient_id: int) -> bool:
-    """The patient's last pause was the pain pause: only staff lift it."""
+def last_pause(conn: Connection, patient_id: int):
+    """The change that paused the patient's reminders (its detail, source, actor and when),
+    if their last pause or resume was a pause; None otherwise."""
     last = conn.execute(
-        select(changes.c.detail)
+        select(changes.c.change, changes.c.detail, changes.c.source, changes.c.actor,
+               changes.c.created_at)
         .where(changes.c.patient_id == patient_id, changes.c.change.in_(("pause", "resume")))
         .order_by(changes.c.id.desc())
         .limit(1)
-    ).scalar()
-    return last == PAIN_PAUSE_DETAIL
+    ).first()  # fmt: skip
+    return last if last is not None and last.change == "pause" else None
+
+
+def paused_for_pain(conn: Connection, patient_id: int) -> bool:
+    """The patient's last pause was the pain pause: only staff lift it."""
+    last = last_pause(conn, patient_id)
+    return last is not None and last.detail == PAIN_PAUSE_DETAIL
 
 
 def _resume(conn, settings, patient, now, language) -> Result:

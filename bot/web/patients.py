@@ -19,7 +19,7 @@ from bot.models import Patient, db, local_date, utcnow
 from bot.patients import records as pt
 from bot.patients import removal, retention
 from bot.patients.importer import invite_again as importer_invite_again
-from bot.reminders import adherence
+from bot.reminders import adherence, checkins
 from bot.reminders.schedule import edit_patient, set_paused
 from bot.sms import undelivered
 from bot.sms.phones import staff_facing
@@ -339,6 +339,8 @@ def patient(patient_id: int):
         texting_hours=_texting_hours(record),
         undelivered_since=undelivered.since(db.session, record.phone),
         saved_replies=saved_replies.offered(db.session, content.clinic.phone, record.phone, record),
+        pause=record.paused and checkins.last_pause(db.session.connection(), record.id),
+        pain_pause_detail=checkins.PAIN_PAUSE_DETAIL,
     )
 
 
@@ -413,6 +415,16 @@ def pause(patient_id: int):
 
 @bp.post("/patients/<id:patient_id>/resume")
 def resume(patient_id: int):
+    record = _patient(patient_id)
+    pain = record.paused and checkins.paused_for_pain(db.session.connection(), record.id)
+    if pain and request.form.get("spoke") != "yes":
+        submitted()
+        flash(
+            f"{record.name}'s reminders were paused for pain: tick that someone spoke with "
+            "the patient and they may go on, then resume.",
+            "error",
+        )
+        return redirect(url_for("staff.patient", patient_id=record.id))
     return _set_paused(patient_id, False, "Reminders resumed for {}.")
 
 
