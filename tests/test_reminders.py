@@ -558,8 +558,11 @@ def test_the_stand_in_queues_as_twilio_does(fake_twilio):
 def test_sent_but_not_recorded_is_found_at_twilio_not_sent_again(reminder_app, fake_twilio):
     # Real time here: Twilio's list is filtered by when the text was really sent.
     app = reminder_app(CLAIM_TIMEOUT=60, REMINDER_WINDOW="00:00-24:00")
-    subscribe(app, "+12025550101", time="00:00")
     at = dt.datetime.now(dt.UTC)
+    # The sweep five minutes later must still be the patient's same day (run in New York's
+    # last minutes, it planned and sent the next day's reminder too: seen in CI at 23:55).
+    zone = max(("America/New_York", "Asia/Tokyo"), key=lambda z: hours_from_midnight(at, z))
+    subscribe(app, "+12025550101", time="00:00", tz=zone)
     with app.app_context():  # claims, sends, dies before recording Twilio's answer
         plan_only(app, at)
         [row] = claim(db.session, 10, at)
@@ -812,8 +815,11 @@ def test_requests_are_ones_twilio_accepts(reminder_app, fake_twilio):
         REMINDER_WINDOW="00:00-23:59",
         PUBLIC_BASE_URL="https://texts.clinic.example",
     )
-    subscribe(app, "+12025550101", time="00:00")
     now = dt.datetime.now(dt.UTC)
+    # A reminder due now and the sweep a minute later on the same day, in the window (it
+    # ends at 23:59): of two zones 14 hours apart, the one further from midnight.
+    zone = max(("America/New_York", "Asia/Tokyo"), key=lambda z: hours_from_midnight(now, z))
+    subscribe(app, "+12025550101", time="00:00", tz=zone)
     with app.app_context():  # a claim left behind, so the sweep also lists messages
         plan_only(app, now)
         claim(db.session, 10, now)
