@@ -568,3 +568,81 @@ def test_lists_label_every_value_and_a_patient_shows_facts_first_on_a_phone(
     first, second = (texts.nth(i).evaluate("e => e.getBoundingClientRect().top") for i in (0, 1))
     assert second < first  # in the page's order oldest first; on a phone the newest on top
     assert top("#reply") < min(first, second)  # the reply box above the newest text
+
+
+# In the window and not covered (the reply box is kept in view over the page): the element
+# is what the window shows at its centre and near its top and bottom edges.
+IN_VIEW_JS = """e => { const r = e.getBoundingClientRect();
+    if (!(r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight)) return false;
+    const x = r.left + r.width / 2;
+    return [r.top + 2, (r.top + r.bottom) / 2, r.bottom - 2].every(
+        y => e.contains(document.elementFromPoint(x, y))); }"""
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 800), (390, 844)])
+def test_an_urgent_thread_under_a_month_of_texts_opens_where_the_news_is(
+    live_server, browser_page, twilio_app, width, height
+):
+    """Issue 25, items 1 and 2: under a month of reminders and DONEs, a red-flag text's
+    thread opens showing, without scrolling, the call link, what the bot already did, the
+    red-flag text itself and the reply box; the reply box stays at hand scrolled anywhere;
+    a reply sent from it moves the thread to waiting on the patient."""
+    import datetime as dt
+
+    from bot.models import Message, db
+    from tests.conftest import subscribe
+
+    page = browser_page
+    expect = playwright_api.expect
+    phone = "+12025550163"
+    subscribe(twilio_app, phone, name="Jordan Alvarez")
+    now = dt.datetime.now(dt.UTC)
+    with twilio_app.app_context():
+        for n in range(30, 0, -1):  # a month: each day a reminder and a DONE with its answer
+            at = now - dt.timedelta(days=n)
+            for offset, direction, body, kind in [
+                (0, "out", "Good morning! Your exercises: 1. Cat camel 2. Pelvic tilt", "reminder"),
+                (30, "in", "DONE", "done"),
+                (31, "out", f"Nice work! {n} days in a row.", "done"),
+            ]:
+                db.session.add(
+                    Message(phone=phone, direction=direction, body=body, kind=kind,
+                            status="delivered" if direction == "out" else None,
+                            created_at=at + dt.timedelta(minutes=offset))
+                )  # fmt: skip
+        db.session.commit()
+    red_flag = "I fell on the stairs and can't feel my legs"
+    assert "911" in text_clinic(live_server, red_flag, phone)
+
+    page.set_viewport_size({"width": width, "height": height})
+    sign_in_page(page, live_server)
+    page.get_by_role("link", name="Inbox").first.click()
+    page.locator("table.inbox tbody tr").get_by_role("link").click()
+    expect(page.locator("h1")).to_contain_text("Jordan Alvarez")
+    assert page.evaluate("window.scrollY") == 0
+    call = page.get_by_role("link", name="Call (202) 555-0163")
+    action = page.locator(".bot-actions li").filter(has_text="Told to call 911")
+    news = page.locator(".news")  # why, quoting the text that brought the thread here
+    newest = page.locator(".conversation .msg").first  # the bot's answer to it
+    box = page.get_by_label("Reply by text")
+    expect(news.locator("q")).to_have_text(red_flag)
+    expect(newest).to_contain_text("call 911")
+    expect(page.locator(".conversation .msg").nth(1)).to_contain_text(red_flag)
+    OUTPUT.mkdir(exist_ok=True)
+    page.screenshot(path=str(OUTPUT / ("thread.png" if width == 1280 else "thread-phone.png")))
+    for what, element in [("call link", call), ("bot's action", action),
+                          ("red-flag text", news), ("newest text's foot", newest.locator(".meta")),
+                          ("reply box", box)]:  # fmt: skip
+        assert element.evaluate(IN_VIEW_JS), f"the {what} is not in view at {width} px"
+    assert call.get_attribute("href") == f"tel:{phone}"
+    assert page.locator(".conversation .msg").count() == 12  # the last dozen, then "earlier"
+    expect(page.get_by_role("link", name="Earlier texts")).to_be_attached()
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")  # the page's foot
+    assert page.evaluate("window.scrollY") > 0
+    assert box.evaluate(IN_VIEW_JS), f"the reply box went out of view at {width} px"
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    box.fill("We are calling you now. If you have not called 911, please do.")
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(page.get_by_text("Reply sent.")).to_be_visible()
+    expect(page.locator("h1 .status.state-waiting")).to_have_text("Waiting on the patient")
+    expect(page.locator(".conversation .msg").first).to_contain_text("We are calling you now")

@@ -402,6 +402,28 @@ def test_send_and_mark_done(staff_client, twilio_app, fake_twilio):
     assert response.location.endswith("/inbox")
     assert thread_of(twilio_app).status == "done"
     assert len(fake_twilio.sent_to(PATIENT)) == 1
+    # One confirmation that says both, not "Reply sent." and then another.
+    page = staff_client.get("/inbox").get_data(as_text=True)
+    assert page.count('class="flash') == 1
+    assert "Reply sent. The thread is marked done." in page
+
+
+def test_send_and_mark_done_while_twilio_is_busy_says_so_once(make_app, fake_twilio):
+    from tests.conftest import twilio_settings
+
+    app = make_app(**twilio_settings(fake_twilio, SEND_SINGLE_WITHIN=0))
+    add_staff(app)
+    staff = app.test_client()
+    sign_in(staff)
+    post_sms(app.test_client(), "call me")
+    thread = thread_of(app)
+    url = f"/inbox/{thread.id}"
+    fake_twilio.refuse_first = 1  # 429, and no time to wait on the page: the outbox sends it
+    send_reply(staff, url, url + "/reply", "Done, thanks", then="done")
+    assert thread_of(app).status == "done"
+    page = staff.get("/inbox").get_data(as_text=True)
+    assert page.count('class="flash') == 1
+    assert "the reply waits" in page and "The thread is marked done." in page
 
 
 # --- the on-call phone ----------------------------------------------------------------------
@@ -530,7 +552,8 @@ def test_a_thread_opens_at_its_newest_texts_with_earlier_ones_a_link_away(staff_
     page = staff_client.get(f"/inbox/{thread.id}").get_data(as_text=True)
     assert "I can&#39;t feel my legs" in page and "Earlier texts" in page
     assert "old question number 00" not in page  # a month back: a link away
-    assert page.index("I can&#39;t feel my legs") < page.index('id="reply"')
+    conversation = page[page.index('id="conversation"') :]
+    assert conversation.index("I can&#39;t feel my legs") < conversation.index("old question")
     earlier = re.search(r'href="\?before=(\d+)#conversation"', page).group(1)
     back = staff_client.get(f"/inbox/{thread.id}?before={earlier}").get_data(as_text=True)
 
@@ -539,7 +562,9 @@ def test_a_thread_opens_at_its_newest_texts_with_earlier_ones_a_link_away(staff_
 
     newest, before = numbers(page), numbers(back)
     assert "Newest texts" in back and before and max(before) < min(newest)
-    assert "I can&#39;t feel my legs" not in back
+    # Earlier texts only (the page's head still quotes the text that brought it here).
+    assert "I can&#39;t feel my legs" not in back[back.index('id="conversation"') :]
+    assert "I can&#39;t feel my legs" in back[: back.index('id="conversation"')]
 
 
 def test_an_urgent_thread_says_what_the_bot_did_and_the_alert_opens_it(make_app, fake_twilio):

@@ -296,6 +296,11 @@ def send_reply(
     return result
 
 
+def last_text_in(session: Session, thread: Thread) -> Message | None:
+    """The text that last brought the thread to the inbox (its page quotes it first)."""
+    return session.get(Message, thread.last_message_id) if thread.last_message_id else None
+
+
 def bot_actions(session: Session, thread: Thread) -> list[tuple[dt.datetime, str]]:
     """What the bot's answers did since the thread opened, oldest first: (when, what)."""
     rows = session.execute(

@@ -122,12 +122,15 @@ def thread(thread_id: int):
     patient = pt.enrolled(db.session, record.phone)
     audit.note("view_conversation", _patient_id(record.phone), f"thread {record.id}")
     db.session.commit()
+    owners = th.owners(db.session)
     return render_template(
         "thread.html",
         thread=record,
         state=th.state_of(db.session, record),
         states=th.STATES,
-        owners=th.owners(db.session),
+        owners=owners,
+        owner_email=next((m.email for m in owners if m.id == record.owner_id), "someone else"),
+        news=th.last_text_in(db.session, record),
         patient=patient,
         reason=th.REASONS.get(record.reason, record.reason),
         bot_actions=th.bot_actions(db.session, record),
@@ -148,12 +151,12 @@ def thread(thread_id: int):
 def reply_in_thread(thread_id: int):
     record = _thread(thread_id)
     form = submitted(ReplyForm)
-    sent = _send(record.phone, form.body.data or "", f"thread {record.id}")
-    if sent and request.form.get("then") == "done":
+    then_done = request.form.get("then") == "done"
+    sent = _send(record.phone, form.body.data or "", f"thread {record.id}", done_after=then_done)
+    if sent and then_done:
         th.mark_done(db.session, _thread(thread_id), current_user.email, utcnow())
         audit.note("close_thread", _patient_id(record.phone), f"thread {record.id}")
         db.session.commit()
-        flash("Sent, and the thread is marked done.", "success")
         return redirect(url_for("inbox.inbox"))
     return redirect(url_for("inbox.thread", thread_id=record.id, _anchor="reply"))
 
@@ -200,7 +203,16 @@ def _patient_id(phone: str) -> int | None:
     return patient.id if patient else _removed_patient_id(phone)
 
 
-def _send(phone: str, body: str, where: str, patient_id: int | None = None) -> bool:
+_MARKED_DONE = " The thread is marked done."
+
+
+def _send(
+    phone: str, body: str, where: str, patient_id: int | None = None, done_after: bool = False
+) -> bool:
+    """Send a staff reply and say once how it went; True when it went or will go. With
+    ``done_after`` the one message also says the thread is marked done (the caller marks it
+    when this returns True): "Send and mark done" confirms once, not twice."""
+    done_note = _MARKED_DONE if done_after else ""
     try:
         result = th.send_reply(
             db.session, current_app.extensions["sender"], phone, body, current_user.email,
@@ -219,19 +231,19 @@ def _send(phone: str, body: str, where: str, patient_id: int | None = None) -> b
     audit.note("reply", patient_id, f"{where}: {outcome}")
     db.session.commit()
     if result.ok:
-        flash("Reply sent.", "success")
+        flash("Reply sent." + done_note, "success")
         return True
     if worth_retrying(result):
         flash(
             "Twilio is busy or out of reach: the reply waits and the clock sends it within "
-            "minutes (it shows waiting until then). Do not send it again.",
+            "minutes (it shows waiting until then). Do not send it again." + done_note,
             "warning",
         )
         return True
     if result.unknown:
         flash(
             "Twilio did not answer in time: the reply shows sending... until Twilio says "
-            "whether it went (within minutes). Do not send it again meanwhile.",
+            "whether it went (within minutes). Do not send it again meanwhile." + done_note,
             "warning",
         )
         return True
