@@ -525,3 +525,4 @@ class ScheduleChange(db.Model):
     detail: Mapped[str] = mapped_column(String(200))  # "Paused until Dec 7", "Time 7:00 PM"
     source: Mapped[str] = mapped_column(String(16))  # "text", "staff" or "app"
     actor: Mapped[str] = mapped_column(String(254))  # "the patient", a staff email, "the app"
+    reason: Mapped[str | None] = mapped_column(String(200))  # why staff paused ("surgery")

@@ -28,6 +28,7 @@ from tests.conftest import (
     csrf_token,
     post_sms,
     reply_of,
+    sign_in,
     subscribe,
     sweep,
 )
@@ -571,3 +572,83 @@ def test_a_pause_says_who_made_it_and_asks_nothing_more_to_resume(staff_client, 
     # Paused by staff: their email.
     staff_client.post(url + "/pause", data={"csrf_token": csrf_token(staff_client, url)})
     assert f"by {STAFF_EMAIL}" in staff_client.get(url).get_data(as_text=True)
+
+
+def test_staff_pause_until_a_day_with_a_reason(staff_client, twilio_app):
+    """Issue 25, item 7: staff pause from the patient's page until a day, with a reason;
+    the page says until when, by whom and why; the reminders start again that day at
+    midnight where the patient is (the sweep's end of pauses)."""
+    patient_id = subscribe(twilio_app, PATIENT, tz="America/Chicago")
+    url = f"/patients/{patient_id}"
+    monday = dt.datetime(2027, 3, 1, 15, 0, tzinfo=ZoneInfo("America/Chicago"))
+    with time_machine.travel(monday, tick=False):
+        sign_in(staff_client)  # that day (a session from today would have lapsed)
+        page = staff_client.get(url).get_data(as_text=True)
+        assert 'min="2027-03-02"' in page and 'max="2028-02-29"' in page  # tomorrow, a year on
+        response = staff_client.post(
+            url + "/pause",
+            data={"csrf_token": csrf_token(staff_client, url), "resume_on": "2027-03-15",
+                  "reason": "  Back surgery\non the 8th  "},
+        )  # fmt: skip
+        page = staff_client.get(response.location).get_data(as_text=True)
+    assert "Reminders paused for" in page and "until Mar 15 (they start again that day)" in page
+    assert "Reason: Back surgery on the 8th." in page and f"by {STAFF_EMAIL}" in page
+    row = patient_row(twilio_app, patient_id)
+    # Midnight in Chicago, on summer time since Mar 14: 5:00 UTC.
+    assert row.paused and row.paused_until == dt.datetime(2027, 3, 15, 5, 0, tzinfo=dt.UTC)
+    assert changes(twilio_app, patient_id)[-1] == (
+        "pause",
+        "Paused until Mar 15, 2027",
+        "staff",
+        STAFF_EMAIL,
+    )
+    with twilio_app.app_context():
+        conn = db.session.connection()
+        assert checkins.end_pauses(conn, row.paused_until - dt.timedelta(seconds=1)) == 0
+        assert checkins.end_pauses(conn, row.paused_until) == 1
+        db.session.commit()
+    assert not patient_row(twilio_app, patient_id).paused
+
+
+@pytest.mark.parametrize(
+    ("resume_on", "reason", "said"),
+    [
+        ("2027-03-01", "", "after today and at most a year on (Mar 2, 2027 to Feb 29, 2028"),
+        ("2028-03-01", "", "must be after today and at most a year on"),
+        ("next tuesday", "", "is not a date"),
+        ("", "x" * 121, "The reason is 121 characters; at most 120."),
+        ("2026-01-01", "y" * 200, "must be after today"),
+    ],
+)
+def test_a_staff_pause_that_cannot_be_is_refused_with_why(
+    staff_client, twilio_app, resume_on, reason, said
+):
+    patient_id = subscribe(twilio_app, PATIENT)
+    url = f"/patients/{patient_id}"
+    with time_machine.travel(dt.datetime(2027, 3, 1, 15, 0, tzinfo=dt.UTC), tick=False):
+        sign_in(staff_client)
+        token = csrf_token(staff_client, url)
+        response = staff_client.post(
+            url + "/pause", data={"csrf_token": token, "resume_on": resume_on, "reason": reason}
+        )
+        page = staff_client.get(response.location).get_data(as_text=True)
+    assert "Not paused:" in page and said in page
+    if len(reason) > 120:  # every problem said at once
+        assert "The reason is" in page
+    assert not patient_row(twilio_app, patient_id).paused
+    assert not [c for c in changes(twilio_app, patient_id) if c[0] == "pause"]
+
+
+def test_a_staff_pause_without_a_day_lasts_until_someone_resumes(staff_client, twilio_app):
+    patient_id = subscribe(twilio_app, PATIENT)
+    url = f"/patients/{patient_id}"
+    hostile = "<script>alert(1)</script>"
+    staff_client.post(
+        url + "/pause",
+        data={"csrf_token": csrf_token(staff_client, url), "resume_on": "", "reason": hostile},
+    )
+    page = staff_client.get(url).get_data(as_text=True)
+    assert "until someone resumes them" in page
+    assert "Reason: &lt;script&gt;alert(1)&lt;/script&gt;." in page and hostile not in page
+    row = patient_row(twilio_app, patient_id)
+    assert row.paused and row.paused_until is None

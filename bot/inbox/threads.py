@@ -296,9 +296,16 @@ def send_reply(
     return result
 
 
-def last_text_in(session: Session, thread: Thread) -> Message | None:
-    """The text that last brought the thread to the inbox (its page quotes it first)."""
-    return session.get(Message, thread.last_message_id) if thread.last_message_id else None
+def last_text_in(session: Session, thread: Thread, history) -> Message | None:
+    """The text that last brought the thread to the inbox (its page quotes it first), if
+    it is of ``history`` (records.History: on a recycled number, never the person before's)."""
+    if thread.last_message_id is None:
+        return None
+    return session.scalar(
+        select(Message).where(
+            Message.id == thread.last_message_id, history.holds(Message.created_at)
+        )
+    )
 
 
 def bot_actions(session: Session, thread: Thread) -> list[tuple[dt.datetime, str]]:

@@ -341,11 +341,12 @@ def _pause(conn, settings, patient, command: c.Pause, now, today, language) -> R
 
 
 def last_pause(conn: Connection, patient_id: int):
-    """The change that paused the patient's reminders (its detail, source, actor and when),
+    """The change that paused the patient's reminders (its detail, source, actor, when and
+    the reason staff gave),
     if their last pause or resume was a pause; None otherwise."""
     last = conn.execute(
         select(changes.c.change, changes.c.detail, changes.c.source, changes.c.actor,
-               changes.c.created_at)
+               changes.c.created_at, changes.c.reason)
         .where(changes.c.patient_id == patient_id, changes.c.change.in_(("pause", "resume")))
         .order_by(changes.c.id.desc())
         .limit(1)

@@ -123,6 +123,7 @@ def thread(thread_id: int):
     audit.note("view_conversation", _patient_id(record.phone), f"thread {record.id}")
     db.session.commit()
     owners = th.owners(db.session)
+    history = pt.number_history(record.phone, patient)
     return render_template(
         "thread.html",
         thread=record,
@@ -130,13 +131,11 @@ def thread(thread_id: int):
         states=th.STATES,
         owners=owners,
         owner_email=next((m.email for m in owners if m.id == record.owner_id), "someone else"),
-        news=th.last_text_in(db.session, record),
+        news=th.last_text_in(db.session, record, history),
         patient=patient,
         reason=th.REASONS.get(record.reason, record.reason),
         bot_actions=th.bot_actions(db.session, record),
-        conversation=pt.conversation(
-            db.session, pt.number_history(record.phone, patient), earlier_than()
-        ),
+        conversation=pt.conversation(db.session, history, earlier_than()),
         reply=ReplyForm(),
         action=ActionForm(),
         opted_out=bool(pt.opted_out_numbers(db.session, [record.phone])),

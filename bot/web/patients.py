@@ -20,7 +20,13 @@ from bot.patients import records as pt
 from bot.patients import removal, retention
 from bot.patients.importer import invite_again as importer_invite_again
 from bot.reminders import adherence, checkins
-from bot.reminders.schedule import edit_patient, set_paused
+from bot.reminders.schedule import (
+    PauseRefused,
+    edit_patient,
+    set_paused,
+    staff_pause,
+    staff_pause_days,
+)
 from bot.sms import undelivered
 from bot.sms.phones import staff_facing
 from bot.sms.quiet_hours import SendingHours
@@ -341,6 +347,7 @@ def patient(patient_id: int):
         saved_replies=saved_replies.offered(db.session, content.clinic.phone, record.phone, record),
         pause=record.paused and checkins.last_pause(db.session.connection(), record.id),
         pain_pause_detail=checkins.PAIN_PAUSE_DETAIL,
+        pause_days=staff_pause_days(record, utcnow()),
     )
 
 
@@ -410,7 +417,26 @@ def edit(patient_id: int):
 
 @bp.post("/patients/<id:patient_id>/pause")
 def pause(patient_id: int):
-    return _set_paused(patient_id, True, "Reminders paused for {}.")
+    """Pause from the patient's page: until a day or until someone resumes, with a reason."""
+    submitted()
+    record = _patient(patient_id)
+    if record.paused:
+        flash(f"{record.name}'s reminders are already paused.", "success")
+        return redirect(url_for("staff.patient", patient_id=record.id))
+    try:
+        day = staff_pause(
+            db.session.connection(), record, request.form.get("resume_on", ""),
+            request.form.get("reason", ""), ("staff", current_user.email), utcnow(),
+        )  # fmt: skip
+    except PauseRefused as refused:
+        db.session.rollback()
+        flash(f"Not paused: {refused}", "error")
+        return redirect(url_for("staff.patient", patient_id=record.id, _anchor="pause"))
+    audit.note("pause", record.id, f"until {day.isoformat()}" if day else "")
+    db.session.commit()
+    until = f" until {day:%b} {day.day} (they start again that day)" if day else ""
+    flash(f"Reminders paused for {record.name}{until}.", "success")
+    return redirect(url_for("staff.patient", patient_id=record.id))
 
 
 @bp.post("/patients/<id:patient_id>/resume")
@@ -425,20 +451,15 @@ def resume(patient_id: int):
             "error",
         )
         return redirect(url_for("staff.patient", patient_id=record.id))
-    return _set_paused(patient_id, False, "Reminders resumed for {}.")
-
-
-def _set_paused(patient_id: int, paused: bool, message: str):
     submitted()
-    record = _patient(patient_id)
-    if record.paused != paused:
+    if record.paused:
         set_paused(
-            db.session.connection(), record.id, paused,
-            "Paused" if paused else "Reminders resumed", ("staff", current_user.email), utcnow(),
+            db.session.connection(), record.id, False, "Reminders resumed",
+            ("staff", current_user.email), utcnow(),
         )  # fmt: skip
-        audit.note("pause" if paused else "resume", record.id)
+        audit.note("resume", record.id)
     db.session.commit()
-    flash(message.format(record.name), "success")
+    flash(f"Reminders resumed for {record.name}.", "success")
     return redirect(url_for("staff.patient", patient_id=record.id))
 
 
