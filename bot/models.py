@@ -191,7 +191,7 @@ class StaffUser(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(16), default="staff")  # "staff" or "admin"
+    role: Mapped[str] = mapped_column(String(16), default="staff")  # accounts.auth.ROLES
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -209,6 +209,12 @@ class StaffUser(UserMixin, db.Model):
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    @property
+    def home(self) -> str:
+        """The page a member lands on after signing in: a clinician's caseload, else the
+        patients."""
+        return "reports.caseload_page" if self.role == "clinician" else "staff.patients"
 
 
 class StaffSession(db.Model):

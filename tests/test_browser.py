@@ -646,3 +646,41 @@ def test_an_urgent_thread_under_a_month_of_texts_opens_where_the_news_is(
     expect(page.get_by_text("Reply sent.")).to_be_visible()
     expect(page.locator("h1 .status.state-waiting")).to_have_text("Waiting on the patient")
     expect(page.locator(".conversation .msg").first).to_contain_text("We are calling you now")
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_clinician_lands_on_the_caseload_and_pauses_a_patient_until_a_day(
+    live_server, browser_page, twilio_app, width
+):
+    """Issue 25, item 7: a clinician signs in to the caseload (no staff accounts or audit
+    in the navigation), opens a patient from it and pauses their reminders until a day with
+    a reason; the page then says until when, by whom and why."""
+    import datetime as dt
+
+    from tests.conftest import subscribe
+
+    page = browser_page
+    expect = playwright_api.expect
+    page.set_viewport_size({"width": width, "height": 900})
+    add_staff(twilio_app, "pt@clinic.example", "clinician")
+    subscribe(twilio_app, "+12025550164", name="Renée O'Brien-Núñez")
+    sign_in_page(page, live_server, "pt@clinic.example")
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    nav = page.locator("header nav")
+    expect(nav.get_by_role("link", name="Inbox")).to_be_visible()
+    expect(nav.get_by_role("link", name="Staff")).to_have_count(0)
+    expect(nav.get_by_role("link", name="Audit")).to_have_count(0)
+    page.get_by_role("link", name="Renée O'Brien-Núñez").click()
+    resume_on = page.get_by_label("Start again on")
+    first = dt.date.fromisoformat(resume_on.get_attribute("min"))
+    day = first + dt.timedelta(days=13)
+    resume_on.fill(day.isoformat())
+    page.get_by_label("Reason").fill("Knee surgery; seen again in two weeks")
+    page.get_by_role("button", name="Pause reminders").click()
+    expect(page.locator(".flash.success")).to_contain_text(
+        f"until {day:%b} {day.day} (they start again that day)"
+    )
+    said = page.locator(".paused-by")
+    expect(said).to_contain_text("by pt@clinic.example")
+    expect(said).to_contain_text("Reason: Knee surgery; seen again in two weeks.")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width

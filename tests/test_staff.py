@@ -998,3 +998,46 @@ def test_a_time_before_the_sending_hours_says_when_it_will_arrive(staff_client, 
     # At a time inside the hours, nothing is said.
     other = enroll_form(staff_client, phone="(202) 555-0143", reminder_time="09:00")
     assert "arrives at" not in staff_client.get(other.location).get_data(as_text=True)
+
+
+def test_a_clinician_sees_the_caseload_and_inbox_but_not_accounts_or_the_audit(
+    admin_client, twilio_app
+):
+    """Issue 25, item 7: an admin creates a clinician (the Staff page, or the command
+    line); a clinician lands on the caseload (the inbox first when an urgent text waits),
+    reaches the inbox, patients and dashboard, and neither the staff accounts nor the
+    audit trail (no links to them either)."""
+    response = admin_client.post(
+        "/staff",
+        data={"csrf_token": csrf_token(admin_client, "/staff"), "email": "pt@clinic.example",
+              "password": "a long enough password", "role": "clinician"},
+    )  # fmt: skip
+    listed = page(admin_client.get(response.location))
+    assert "Created the account pt@clinic.example" in listed
+    assert "Clinician (lands on the caseload)" in listed
+    refused = admin_client.post(
+        "/staff",
+        data={"csrf_token": csrf_token(admin_client, "/staff"), "email": "x@clinic.example",
+              "password": "a long enough password", "role": "owner"},
+    )  # fmt: skip
+    assert "The role is one of staff, clinician, admin." in page(refused)
+    result = twilio_app.test_cli_runner().invoke(
+        args=["staff", "create", "pt2@clinic.example", "--role", "clinician"],
+        env={"STAFF_PASSWORD": "another long password"},
+    )
+    assert result.exit_code == 0 and "Created clinician account pt2@clinic.example" in result.output
+
+    clinician = twilio_app.test_client()
+    signed_in = sign_in(clinician, "pt@clinic.example", "a long enough password")
+    assert signed_in.location.endswith("/caseload")
+    assert clinician.get("/").location.endswith("/caseload")
+    home = page(clinician.get("/caseload"))
+    assert "Caseload" in home and 'href="/staff"' not in home and 'href="/audit"' not in home
+    for path in ("/caseload", "/inbox", "/patients", "/dashboard"):
+        assert clinician.get(path).status_code == 200, path
+    for path in ("/staff", "/audit", "/replies"):
+        assert clinician.get(path).status_code == 403, path
+    # An urgent text waiting: the inbox first.
+    post_sms(twilio_app.test_client(), "I can't feel my legs", phone="+12025550177")
+    again = twilio_app.test_client()
+    assert sign_in(again, "pt2@clinic.example", "another long password").location.endswith("/inbox")

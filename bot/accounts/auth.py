@@ -58,12 +58,22 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password)
 
 
+# Who sees what. Every role: the inbox, the patients, the dashboard and the caseload;
+# admins also the staff accounts, the audit trail and the saved replies' page. A clinician
+# (a physical therapist) lands on the caseload, the others on the patients.
+ROLES = {
+    "staff": "Front desk",
+    "clinician": "Clinician (lands on the caseload)",
+    "admin": "Admin (also staff accounts, the audit trail, saved replies)",
+}
+
+
 def create_staff(session: Session, email: str, password: str, role: str = "staff") -> StaffUser:
     email = email.strip().lower()
     if "@" not in email or len(email) > 254:
         raise StaffError(f"{email!r} is not an email address.")
-    if role not in ("staff", "admin"):
-        raise StaffError("The role is staff or admin.")
+    if role not in ROLES:
+        raise StaffError(f"The role is one of {', '.join(ROLES)}.")
     if session.scalar(select(func.count()).where(StaffUser.email == email)):
         raise StaffError(f"{email} already has an account.")
     user = StaffUser(email=email, password_hash=hash_password(password), role=role, active=True)

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from bot.accounts import audit
-from bot.accounts.auth import StaffError, create_staff, set_password
+from bot.accounts.auth import ROLES, StaffError, create_staff, set_password
 from bot.models import DATABASE_UNAVAILABLE, Patient, StaffUser, db, utcnow
 from bot.ops import doctor
 from bot.ops.clock import make_scheduler, sweep_once
@@ -80,18 +80,26 @@ patients_cli = AppGroup("patients", help="Patients.")
 
 @staff_cli.command("create")
 @click.argument("email")
-@click.option("--admin", is_flag=True, help="Admin: manages staff accounts.")
+@click.option("--admin", is_flag=True, help="Admin: manages staff accounts (--role admin).")
+@click.option(
+    "--role",
+    type=click.Choice(list(ROLES)),
+    default="staff",
+    show_default=True,
+    help="staff: the front desk; clinician: lands on the caseload; admin: also staff "
+    "accounts, the audit trail and saved replies.",
+)
 @click.option(
     "--password",
     envvar="STAFF_PASSWORD",
     help="For scripts: the password (or set STAFF_PASSWORD). Asked twice when not given.",
 )
-def create_staff_user(email: str, admin: bool, password: str | None) -> None:
+def create_staff_user(email: str, admin: bool, role: str, password: str | None) -> None:
     """Create a staff account that can sign in to the staff pages."""
     if not password:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        user = create_staff(db.session, email, password, "admin" if admin else "staff")
+        user = create_staff(db.session, email, password, "admin" if admin else role)
         audit.record(db.session, audit.command_line(), "staff_create", None, None, user.email)
         db.session.commit()
     except StaffError as exc:

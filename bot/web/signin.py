@@ -49,7 +49,7 @@ class SignInForm(FlaskForm):
 @bp.route("/signin", methods=["GET", "POST"])
 def signin():
     if current_user.is_authenticated:
-        return redirect(url_for("staff.patients"))
+        return redirect(url_for(current_user.home))
     form = SignInForm()
     if form.validate_on_submit():
         now = utcnow()
@@ -63,7 +63,7 @@ def signin():
             target = request.args.get("next")
             if not target and th.news(db.session, user.id)["urgent_unread"]:
                 return redirect(url_for("inbox.inbox"))  # an urgent text waits: there first
-            return redirect(_safe_next(target))
+            return redirect(_safe_next(target, user.home))
         db.session.commit()
         flash(REFUSED, "error")
     return render_template("signin.html", form=form)
@@ -79,14 +79,14 @@ def signout():
     return redirect(url_for("auth.signin"))
 
 
-def _safe_next(target: str | None) -> str:
+def _safe_next(target: str | None, home: str = "staff.patients") -> str:
     """Where to go after signing in: only a page of this app, never another host.
 
     Browsers drop tabs and newlines from a URL and read a backslash as a slash, so
     ``/\\t/evil.example`` would become ``//evil.example``, another site: a target with a
     control character or a backslash is refused outright; the rest must be a path (no
     scheme, no host) that one of this app's pages answers with GET."""
-    default = url_for("staff.patients")
+    default = url_for(home)
     if not target or len(target) > 2000:
         return default
     if any(ord(c) < 0x21 or ord(c) == 0x7F or c == "\\" for c in target):

@@ -6,6 +6,7 @@ accounts (``bot.web.accounts``); the endpoint names stay "staff.*"."""
 from __future__ import annotations
 
 from flask import Blueprint, redirect, url_for
+from flask_login import current_user
 
 from bot.web.guards import require_sign_in
 
@@ -15,4 +16,4 @@ bp.before_request(require_sign_in)
 
 @bp.get("/")
 def home():
-    return redirect(url_for("staff.patients"))
+    return redirect(url_for(current_user.home))
