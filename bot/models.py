@@ -384,6 +384,8 @@ class ImportJob(db.Model):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # preview (waiting for confirmation), cancelled, running, done, failed
     status: Mapped[str] = mapped_column(String(16), default="running")
+    # "import" (a file), or "invitations" (the waiting ones sent: one such run at a time)
+    kind: Mapped[str] = mapped_column(String(16), default="import", server_default="import")
     stage: Mapped[str] = mapped_column(String(16), default="reading")
     done: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int] = mapped_column(Integer, default=0)

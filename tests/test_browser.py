@@ -684,3 +684,53 @@ def test_a_clinician_lands_on_the_caseload_and_pauses_a_patient_until_a_day(
     expect(said).to_contain_text("by pt@clinic.example")
     expect(said).to_contain_text("Reason: Knee surgery; seen again in two weeks.")
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_an_import_shows_how_it_read_the_file_and_sends_the_held_invitations(
+    live_server, browser_page, twilio_app, fake_twilio, width
+):
+    """Issue 25, item 9: the preview shows each row's time and zone as read beside what
+    was written (each value labelled on a phone); after the import, the invitations held
+    for the night are one line with the patients' names, and a button sends them."""
+    import datetime as dt
+
+    from tests.conftest import hours_excluding_now
+
+    page = browser_page
+    expect = playwright_api.expect
+    page.set_viewport_size({"width": width, "height": 900})
+    twilio_app.config["REMINDER_WINDOW"] = hours_excluding_now()
+    sign_in_page(page, live_server)
+    page.get_by_role("link", name="Import").click()
+    csv = (
+        "name,phone,language,routine,reminder_time,timezone\n"
+        "Zoë Ødegaard,(202) 555-0165,es,cat camel,7pm,\n"
+        "Li Wei,202-555-0166,,pelvic tilt,18:30,America/Chicago\n"
+    )
+    page.get_by_label("CSV file").set_input_files(
+        files=[{"name": "patients.csv", "mimeType": "text/csv", "buffer": csv.encode()}]
+    )
+    page.get_by_role("button", name="Import").click()
+    expect(page.get_by_role("heading", name="How the file was read")).to_be_visible()
+    zoe = page.locator("table.read tbody tr").filter(has_text="Zoë Ødegaard")
+    expect(zoe.locator('td[data-label="Daily time"]')).to_have_text("7:00 PM (written 7pm)")
+    expect(zoe.locator('td[data-label="Time zone"]')).to_contain_text("(the clinic's)")
+    if width == 390:  # each value with its label, as the other lists
+        label = zoe.locator('td[data-label="Daily time"]').evaluate(
+            "td => getComputedStyle(td, '::before').content"
+        )
+        assert label == '"Daily time: "'
+    page.get_by_role("button", name="Import 2 and send 0 invitations").click()
+    held = page.locator("table.invitations tbody tr")
+    expect(held).to_have_count(1)
+    expect(held).to_contain_text("held: outside sending hours")
+    expect(held).to_contain_text("Zoë Ødegaard (line 2), Li Wei (line 3)")
+    assert fake_twilio.messages == []
+    twilio_app.config["REMINDER_WINDOW"] = (dt.time(0), dt.time(23, 59))  # morning came
+    page.get_by_role("button", name="Send the waiting invitations").click()
+    expect(
+        page.get_by_text("2 patients waiting for an invitation; 2 invitations sent")
+    ).to_be_visible(timeout=20_000)
+    assert len(fake_twilio.messages) == 2
+    assert page.evaluate("document.documentElement.scrollWidth") <= width

@@ -464,7 +464,7 @@ def test_an_import_job_page_follows_and_says_when_it_was_cut_short(staff_client,
     page = staff_client.get(f"/patients/import/{ids[0]}").get_data(as_text=True)
     assert 'http-equiv="refresh"' in page and "Sending invitations: 40 of 200" in page
     page = staff_client.get(f"/patients/import/{ids[1]}").get_data(as_text=True)
-    assert "stopped before it finished" in page and "patients invite" in page
+    assert "stopped before it finished" in page and "Send the waiting invitations" in page
     assert 'http-equiv="refresh"' not in page
     page = staff_client.get(f"/patients/import/{ids[2]}").get_data(as_text=True)
     assert "The file was not imported: line 2: the file is not UTF-8" in page
@@ -713,14 +713,96 @@ def test_a_row_listing_an_exercise_twice_is_refused_and_the_rest_enrolled(
 
 
 def test_the_page_says_each_kind_of_held_invitation_once(staff_client, twilio_app, fake_twilio):
-    """Fourteen invitations held for the night are one line (how many, why, which lines of
-    the file), not fourteen identical ones."""
+    """Fourteen invitations held for the night are one line (how many, why, who: each
+    patient's name with their line of the file), not fourteen identical ones; the button
+    beside them sends them once the hours allow (in the background, as an import), and
+    its page says how it went."""
     twilio_app.config["REMINDER_WINDOW"] = hours_excluding_now()
     rows = "".join(f"Patient {i},+1202555{i:04d},,cat camel,09:00,\n" for i in range(110, 124))
     text = upload(staff_client, (HEADER + rows).encode())
     assert "14 enrolled" in text
     table = text[text.index('<table class="list invitations">') :]
     table = table[: table.index("</table>")]
-    assert table.count("<tr><td>") == 1
-    assert "<tr><td>14</td><td>held: outside sending hours" in table
-    assert "<summary>2 to 15</summary>" in table and "2, 3, 4" in table
+    assert table.count('<tr><td data-label="Patients">') == 1
+    assert '>14</td><td data-label="Why">held: outside sending hours' in table
+    assert "send it during the day with 'Send the waiting invitations' on the import" in table
+    assert "<summary>Patient 110 and 13 more</summary>" in table
+    assert ">Patient 110</a> (line 2), " in table and ">Patient 123</a> (line 15)" in table
+    assert fake_twilio.messages == []
+    # Still night where they are: the button sends nothing and says so again.
+    job_page = send_waiting(staff_client, twilio_app)
+    assert "14 patients waiting for an invitation; 0 invitations sent" in job_page
+    assert fake_twilio.messages == []
+    # Morning: the button sends the fourteen, once.
+    twilio_app.config["REMINDER_WINDOW"] = (dt.time(0), dt.time(23, 59))
+    job_page = send_waiting(staff_client, twilio_app)
+    assert "14 patients waiting for an invitation; 14 invitations sent" in job_page
+    assert len(fake_twilio.messages) == 14
+    assert "0 patients waiting" in send_waiting(staff_client, twilio_app)
+    assert len(fake_twilio.messages) == 14
+
+
+def send_waiting(client, app) -> str:
+    """Press "Send the waiting invitations" on the patients' import page; its job's page
+    once the job is over."""
+    token = csrf_token(client, "/patients/import")
+    response = client.post("/patients/invitations/send", data={"csrf_token": token})
+    assert re.fullmatch(r"/patients/import/\d+", response.location)
+    for thread in app.extensions["import_threads"]:
+        thread.join(60)
+    page = client.get(response.location).get_data(as_text=True)
+    assert "Done." in page
+    return page.replace("&#39;", "'")
+
+
+def test_the_preview_shows_how_each_value_was_read(staff_client, twilio_app, fake_twilio):
+    """Issue 25, item 9: before anything is sent the preview shows each row's time and
+    zone as read beside what was written (7pm, an empty zone: the clinic's), the hours
+    texts go out where the patient is, the language and the exercises by their names."""
+    rows = (
+        "Ana Lopez,(202) 555-0102,es,cat camel; pelvic tilt,7pm,\n"
+        "Bob Smith,202-555-0103,,Piriformis strech,18:30,America/Chicago\n"
+    )
+    page = upload(staff_client, (HEADER + rows).encode(), confirm=False)
+    assert "How the file was read" in page
+    read = page[page.index('class="list read"') :]
+    ana = read[read.index(">Ana Lopez<") : read.index(">Bob Smith<")]
+    assert "7:00 PM" in ana and "(written 7pm)" in ana
+    assert "America/New_York (the clinic" in ana and "Spanish" in ana
+    assert "Cat and Camel, Pelvic Tilt" in ana and 'Texts only">00:00-24:00<' in ana
+    bob = read[read.index(">Bob Smith<") :]
+    assert "6:30 PM" in bob and "(written 18:30)" in bob and "America/Chicago<" in bob
+    assert "English" in bob and "Piriformis Stretch" in bob and "(202) 555-0103" in bob
+    assert fake_twilio.messages == [] and count_patients(twilio_app) == 0
+
+
+def test_the_waiting_invitations_run_once_at_a_time(staff_client, twilio_app, fake_twilio):
+    """The button pressed while a run goes on follows that run; a batch about to be claimed
+    is read again in the claiming transaction, so a number another run claimed meanwhile
+    (the command beside the button) is not invited twice."""
+    from bot.models import ImportJob
+    from bot.patients.importer import _still_never_invited
+    from bot.sms import outgoing
+
+    with twilio_app.app_context():
+        running = ImportJob(created_by="desk@clinic.example", status="running",
+                            stage="inviting", kind="invitations")  # fmt: skip
+        db.session.add(running)
+        db.session.commit()
+        running_id = running.id
+    token = csrf_token(staff_client, "/patients/import")
+    response = staff_client.post("/patients/invitations/send", data={"csrf_token": token})
+    assert response.location == f"/patients/import/{running_id}"
+    assert "being sent already" in staff_client.get(response.location).get_data(as_text=True)
+    assert "import_threads" not in twilio_app.extensions  # nothing started
+
+    twilio_app.config["REMINDER_WINDOW"] = hours_excluding_now()
+    rows = "Ann One,+12025550131,,cat camel,09:00,\nBo Two,+12025550132,,cat camel,09:00,\n"
+    assert "2 enrolled" in upload(staff_client, (HEADER + rows).encode())
+    with twilio_app.app_context():
+        ids = dict(db.session.execute(select(Patient.phone, Patient.id)).all())
+        batch = [(ids[p], p, "invitation") for p in ("+12025550131", "+12025550132")]
+        outgoing.claim_texts(db.session, [("+12025550131", "invitation")], "invitation",
+                             dt.datetime.now(dt.UTC))  # fmt: skip  # another run's claim
+        assert _still_never_invited(db.session, batch) == [batch[1]]
+        db.session.rollback()

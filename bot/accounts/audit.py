@@ -35,6 +35,7 @@ ACTIONS = {
     "resume": "Resumed reminders",
     "invite": "Sent the invitation",
     "invite_again": "Sent invitations again",
+    "invite_waiting": "Sent the waiting invitations",
     "remove": "Removed a patient",
     "reply": "Replied by text",
     "close_thread": "Marked a conversation done",

@@ -163,7 +163,7 @@ def import_patients(csv_file) -> None:
     db.session.commit()
     for line, reason in report.errors:
         click.echo(f"line {line}: {reason}", err=True)
-    for line, reason in report.invite_failures:
+    for line, reason, *_ in report.invite_failures:
         click.echo(f"line {line}: enrolled, but no invitation sent: {reason}", err=True)
     click.echo(
         f"{report.rows} rows: {report.enrolled} enrolled, {report.duplicates} already enrolled, "
@@ -185,7 +185,7 @@ def invite_patients() -> None:
     """Send the invitation to every enrolled patient who never got one: held at night (an
     import after hours), or not sent because Twilio could not be reached."""
     report = invite_pending(current_app._get_current_object(), _progress_bars())
-    for patient_id, reason in report.invite_failures:
+    for _, reason, patient_id in report.invite_failures:
         click.echo(f"patient {patient_id}: no invitation sent: {reason}", err=True)
     click.echo(f"{report.rows} waiting for an invitation; {report.invited} invitations sent.")
 

@@ -66,12 +66,16 @@ class ImportFileError(ValueError):
 
 @dataclass
 class ImportReport:
+    kind: str = "import"  # or "invitations": the waiting ones sent (invite_pending)
     rows: int = 0
     enrolled: int = 0
     duplicates: int = 0
     invited: int = 0
     errors: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
-    invite_failures: list[tuple[int, str]] = field(default_factory=list)
+    # Enrolled, but no invitation sent: (line of the file or None, why, patient id). No
+    # names: the report is kept, and a patient's data can be deleted (the page looks
+    # their names up).
+    invite_failures: list[tuple[int | None, str, int]] = field(default_factory=list)
 
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -189,8 +193,8 @@ def read_file(
 def _parse(
     app: Flask, data: bytes | str
 ) -> tuple[list[tuple[int, pt.Enrollment]], ImportReport, dict[int, str]]:
-    """The file's enrollments by line, a report holding its bad rows, and each line's name
-    as written (for saying which row is bad)."""
+    """The file's enrollments by line, a report holding its bad rows, and each line's
+    fields as written (its name says which row is bad; the preview shows how they read)."""
     report = ImportReport()
     content = app.extensions["content"]
     matcher = pt.RoutineMatcher(content)
@@ -198,7 +202,7 @@ def _parse(
     hours = SendingHours.from_config(app.config)
     allowed = app.config["ALLOWED_COUNTRIES"]
     rows, unreadable = read_file(data)
-    names = {line: (row.get("name") or "").strip()[:120] for line, row in rows}
+    written = dict(rows)
 
     parsed: list[tuple[int, pt.Enrollment]] = []
     seen: dict[str, int] = {}
@@ -228,7 +232,7 @@ def _parse(
         seen[enrollment.phone] = line
         parsed.append((line, enrollment))
     report.errors.sort()
-    return parsed, report, names
+    return parsed, report, written
 
 
 def _enrolled(session, phones: list[str]) -> dict[str, Patient]:
@@ -277,15 +281,24 @@ class Preview:
     held: int = 0  # outside the sending hours where the patient is: held for the day
     opted_out: int = 0  # the number opted out: not invited
     errors: list[tuple[int, str, str]] = field(default_factory=list)  # (line, name, reason)
+    read: list[dict] = field(default_factory=list)  # the first rows as written and as read
 
 
 def preview_csv(app: Flask, data: bytes | str) -> Preview:
     """How many a file would enroll and invite, and which rows are bad and why, by line
     and name: nothing is written and nothing sent. Raises ImportFileError as import_csv."""
-    parsed, report, names = _parse(app, data)
+    parsed, report, written = _parse(app, data)
     result = Preview(rows=report.rows)
-    result.errors = [(line, names.get(line, ""), reason) for line, reason in report.errors]
+    result.errors = [
+        (line, (written.get(line, {}).get("name") or "").strip()[:120], reason)
+        for line, reason in report.errors
+    ]
     hours, now = SendingHours.from_config(app.config), utcnow()
+    content = app.extensions["content"]
+    result.read = [
+        _as_read(line, written[line], e, hours, content, app.config["CLINIC_TIMEZONE"])
+        for line, e in parsed[:READ_SHOWN]
+    ]
     session = db.session
     for start in range(0, len(parsed), BATCH):
         batch = parsed[start : start + BATCH]
@@ -307,6 +320,28 @@ def preview_csv(app: Flask, data: bytes | str) -> Preview:
             else:
                 result.held += 1
     return result
+
+
+READ_SHOWN = 100  # the preview shows how this many rows were read, the first of the file
+
+
+def _as_read(line: int, row: dict, e: pt.Enrollment, hours, content, clinic_zone: str) -> dict:
+    """One row as written beside how it was read, for the preview: a time written "7pm" or
+    a zone left empty (the clinic's) is seen before anyone is texted at the wrong hour."""
+    names = {x.id: x.name for x in content.exercises}
+    zone_written = (row.get("timezone") or "").strip()
+    return {
+        "line": line,
+        "name": e.name,
+        "phone": e.phone,
+        "time_written": (row.get("reminder_time") or "").strip()[:40],
+        "time": pt.readable_time(e.reminder_time),
+        "zone_written": zone_written[:60],
+        "zone": e.timezone if zone_written else f"{e.timezone} (the clinic's)",
+        "hours": hours.describe(e.phone, e.state),
+        "language": pt.LANGUAGES[e.language],
+        "routine": [names.get(x, x) for x in e.routine],
+    }
 
 
 def _never_invited(ids: list[int]) -> set[int]:
@@ -342,8 +377,8 @@ def invite_pending(app: Flask, progress: Progress | None = None) -> ImportReport
             pt.never_invited_filter(),
         )
     ).all()
-    waiting = [(pid, pid) for pid, status in rows if status == "invited"]
-    report = ImportReport(rows=len(waiting))
+    waiting = [(None, pid) for pid, status in rows if status == "invited"]
+    report = ImportReport(kind="invitations", rows=len(waiting))
     _invite_all(app, waiting, report, progress)
     return report
 
@@ -353,7 +388,7 @@ def invite_again(app: Flask, ids: list[int]) -> ImportReport:
     within the sending hours; claims an interrupted run left are settled with Twilio first."""
     reconcile_invitations(app)
     report = ImportReport(rows=len(ids))
-    _invite_all(app, [(pid, pid) for pid in ids], report, None)
+    _invite_all(app, [(None, pid) for pid in ids], report, None, first_only=False)
     return report
 
 
@@ -372,7 +407,7 @@ def forget_stale_previews(session, now: dt.datetime) -> int:
     return session.execute(
         update(ImportJob)
         .where(ImportJob.status == "preview", ImportJob.created_at < now - PREVIEW_KEPT)
-        .values(status="cancelled", upload=None)
+        .values(status="cancelled", upload=None, report=None)
     ).rowcount
 
 
@@ -398,7 +433,7 @@ def cancel_preview(session, job_id: int) -> bool:
         session.execute(
             update(ImportJob)
             .where(ImportJob.id == job_id, ImportJob.status == "preview")
-            .values(status="cancelled", upload=None, updated_at=utcnow())
+            .values(status="cancelled", upload=None, report=None, updated_at=utcnow())
         ).rowcount
     )
 
@@ -445,15 +480,48 @@ def start_import_job(app: Flask, data: bytes, recorded_by: str, job_id: int | No
         db.session.add(job)
         db.session.commit()
         job_id = job.id
-    thread = threading.Thread(
-        target=_run_job, args=(app, job_id, data, recorded_by), name=f"import-{job_id}"
-    )
-    app.extensions.setdefault("import_threads", []).append(thread)
-    thread.start()
+    _in_background(app, job_id, lambda progress: import_csv(app, data, recorded_by, progress))
     return job_id
 
 
-def _run_job(app: Flask, job_id: int, data: bytes, recorded_by: str) -> None:
+# Where a page says how to send the invitations still waiting (held for the night or the
+# day's cap, Twilio out of reach): the button on every import's result, which runs
+# ``invite_pending`` as a job of its own (as 'flask --app bot patients invite' does).
+WAITING_BUTTON = "'Send the waiting invitations' on the import's page"
+
+
+def new_invite_job(session, recorded_by: str) -> tuple[int, bool]:
+    """The row of a job sending every invitation still waiting, and True; or the one
+    already running and False (the button pressed twice: one run). The caller commits,
+    then starts a new one (``start_invite_job``)."""
+    running = session.scalar(
+        select(ImportJob.id).where(
+            ImportJob.status == "running",
+            ImportJob.kind == "invitations",
+            ImportJob.updated_at > utcnow() - STALE_JOB,
+        )
+    )
+    if running is not None:
+        return running, False
+    job = ImportJob(created_by=recorded_by, status="running", stage="inviting", kind="invitations")
+    session.add(job)
+    session.flush()
+    return job.id, True
+
+
+def start_invite_job(app: Flask, job_id: int) -> None:
+    """Send every invitation still waiting (``invite_pending``) on a thread of this
+    process, with its progress and report in the job's ``import_jobs`` row."""
+    _in_background(app, job_id, lambda progress: invite_pending(app, progress))
+
+
+def _in_background(app: Flask, job_id: int, work: Callable[[Progress], ImportReport]) -> None:
+    thread = threading.Thread(target=_run_job, args=(app, job_id, work), name=f"import-{job_id}")
+    app.extensions.setdefault("import_threads", []).append(thread)
+    thread.start()
+
+
+def _run_job(app: Flask, job_id: int, work: Callable[[Progress], ImportReport]) -> None:
     with app.app_context():
         last = [0.0]
 
@@ -464,7 +532,7 @@ def _run_job(app: Flask, job_id: int, data: bytes, recorded_by: str) -> None:
             _update_job(job_id, stage=stage, done=done, total=total)
 
         try:
-            report = import_csv(app, data, recorded_by, progress)
+            report = work(progress)
         except ImportFileError as exc:
             db.session.rollback()
             _update_job(job_id, status="failed", error=str(exc)[:500])
@@ -479,6 +547,7 @@ def _run_job(app: Flask, job_id: int, data: bytes, recorded_by: str) -> None:
 
 
 def _update_job(job_id: int, **values) -> None:
+    begin_writing(db.session)  # the job's reads may still hold a snapshot (SQLite)
     db.session.execute(
         update(ImportJob).where(ImportJob.id == job_id).values(updated_at=utcnow(), **values)
     )
@@ -504,7 +573,13 @@ def reconcile_invitations(app: Flask) -> tuple[int, int]:
     )
 
 
-def _invite_all(app: Flask, to_invite, report: ImportReport, progress: Progress | None) -> None:
+def _invite_all(
+    app: Flask,
+    to_invite,
+    report: ImportReport,
+    progress: Progress | None,
+    first_only: bool = True,
+) -> None:
     """Send the invitations, many at once: each batch claimed (written down and
     committed) before it is sent, and Twilio's answers recorded as they come, so an
     invitation Twilio accepted is on record whatever happens to this process."""
@@ -513,10 +588,14 @@ def _invite_all(app: Flask, to_invite, report: ImportReport, progress: Progress 
     ids = [pid for _, pid in to_invite]
     line_of = {pid: line for line, pid in to_invite}
     patients = {p.id: p for p in session.scalars(select(Patient).where(Patient.id.in_(ids)))}
+
+    def failed(pid: int, why: str) -> None:
+        report.invite_failures.append((line_of[pid], why, pid))
+
     opted_out = pt.opted_out_numbers(session, [p.phone for p in patients.values()])
     for pid in ids:
         if patients[pid].phone in opted_out:
-            report.invite_failures.append((line_of[pid], "the number has opted out (STOP)"))
+            failed(pid, "the number has opted out (STOP)")
     # Never at night where the patient is: those invitations wait for a staff member.
     hours, now = SendingHours.from_config(app.config), utcnow()
     jobs, held = [], []
@@ -528,20 +607,21 @@ def _invite_all(app: Flask, to_invite, report: ImportReport, progress: Progress 
             held.append(pid)
             continue
         jobs.append((pid, patient.phone, pt.invitation_text(content, patient)))
-    for pid in sorted(held, key=line_of.__getitem__):
-        held_note = pt.held_for_the_night(hours, patients[pid])
-        report.invite_failures.append((line_of[pid], held_note))
+    for pid in sorted(held, key=lambda pid: (line_of[pid] or 0, pid)):
+        failed(pid, pt.held_for_the_night(hours, patients[pid], WAITING_BUTTON))
     per_day = app.config["INVITATIONS_PER_DAY"]
     left = pt.invitations_left(session, now, per_day, app.config["CLINIC_TIMEZONE"])
     for pid, _, _ in jobs[left:]:  # toll fraud and mistakes alike: a day's worth at most
-        report.invite_failures.append((line_of[pid], pt.held_for_the_day(per_day)))
+        failed(pid, pt.held_for_the_day(per_day))
     jobs = jobs[:left]
 
     def claimed_batches():
         for start in range(0, len(jobs), BATCH):
             batch = jobs[start : start + BATCH]
-            texts = [(phone, text) for _, phone, text in batch]
             begin_writing(session)  # after this run's reads: the claims write at once
+            if first_only:
+                batch = _still_never_invited(session, batch)
+            texts = [(phone, text) for _, phone, text in batch]
             claims = outgoing.claim_texts(session, texts, "invitation", utcnow())
             yield [(claim, *job) for claim, job in zip(claims, batch, strict=True)]
 
@@ -558,16 +638,26 @@ def _invite_all(app: Flask, to_invite, report: ImportReport, progress: Progress 
                 if result.ok:
                     report.invited += 1
                 elif result.unknown:
-                    report.invite_failures.append(
-                        (line_of[pid], "no answer from Twilio: checked with Twilio before the "
-                         "number is invited again ('flask --app bot patients invite')")
-                    )  # fmt: skip
+                    failed(pid, "no answer from Twilio: checked with Twilio before the number "
+                           f"is invited again ({WAITING_BUTTON})")  # fmt: skip
                 else:
-                    failure = staff_facing(result.error or result.status)
-                    report.invite_failures.append((line_of[pid], failure))
+                    failed(pid, staff_facing(result.error or result.status))
             done += len(batch)
             if progress:
                 progress("inviting", done, len(jobs))
+
+
+def _still_never_invited(session, batch: list) -> list:
+    """Of a batch about to be claimed, those still never invited, read in the claiming
+    transaction with the patients' rows locked: two runs at once (the button pressed
+    twice, the command beside it) never invite anyone twice. On SQLite the transaction is
+    a writer from its start (BEGIN IMMEDIATE), which serialises runs as the lock does."""
+    ids = [pid for pid, _, _ in batch]
+    session.execute(select(Patient.id).where(Patient.id.in_(ids)).with_for_update()).all()
+    still = set(
+        session.scalars(select(Patient.id).where(Patient.id.in_(ids), pt.never_invited_filter()))
+    )
+    return [job for job in batch if job[0] in still]
 
 
 def _texts(batch) -> list[tuple[str, str]]:

@@ -395,14 +395,27 @@ def within_sending_hours(now: dt.datetime, patient, hours: SendingHours) -> bool
     return hours.open_at(now, patient.timezone, patient.phone, patient.state)
 
 
-def held_for_the_night(hours: SendingHours | None = None, patient=None) -> str:
+def names_of(session: Session, ids: list[int]) -> dict[int, str]:
+    """The names of these patients, by id (a removed one's too; a deleted one's is
+    DELETED_NAME)."""
+    found: dict[int, str] = {}
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        found.update(
+            session.execute(select(Patient.id, Patient.name).where(Patient.id.in_(chunk))).all()
+        )
+    return found
+
+
+def held_for_the_night(
+    hours: SendingHours | None = None, patient=None, how: str = "the patient's page"
+) -> str:
+    """Why an invitation was not sent, and how to send it (``how``: the patient's page, or
+    the import's button)."""
     where = "where the patient is"
     if hours is not None and patient is not None:
         where = f"{hours.describe(patient.phone, patient.state)}, where the patient is"
-    return (
-        f"held: outside sending hours ({where}); send it during the day from the patient's "
-        "page or with 'flask --app bot patients invite'"
-    )
+    return f"held: outside sending hours ({where}); send it during the day with {how}"
 
 
 def not_the_clinics_own(phone: str, own: list[str | None]) -> str:
@@ -519,7 +532,7 @@ def delete_patient_data(
     # the file again); the dashboard's daily figures are counts without anyone in them.
     previews = session.execute(
         update(ImportJob).where(ImportJob.status == "preview").values(
-            status="cancelled", upload=None
+            status="cancelled", upload=None, report=None
         )
     ).rowcount  # fmt: skip
     patient.name = DELETED_NAME

@@ -10,11 +10,14 @@ from bot.models import ImportJob, db, utcnow
 from bot.patients import records as pt
 from bot.patients.importer import (
     MAX_FILE_BYTES,
+    WAITING_BUTTON,
     ImportFileError,
     cancel_preview,
     job_state,
     keep_for_confirmation,
+    new_invite_job,
     preview_csv,
+    start_invite_job,
     template_csv,
 )
 from bot.patients.importer import confirm_import as importer_confirm
@@ -69,6 +72,21 @@ def cancel_import(job_id: int):
     return redirect(url_for("staff.upload"))
 
 
+@bp.post("/patients/invitations/send")
+def send_waiting_invitations():
+    """Every invitation still waiting (held for the night or the day's cap, Twilio out of
+    reach), sent in the background as an import is; its page shows how it went."""
+    submitted()
+    job_id, new = new_invite_job(db.session, current_user.email)
+    if not new:
+        flash("The waiting invitations are being sent already: this page follows it.", "warning")
+        return redirect(url_for("staff.import_job", job_id=job_id))
+    audit.note("invite_waiting", detail=f"job {job_id} (see its page for the report)")
+    db.session.commit()  # the job and its audit line, before the job's thread writes
+    start_invite_job(current_app._get_current_object(), job_id)
+    return redirect(url_for("staff.import_job", job_id=job_id))
+
+
 @bp.get("/patients/import/template.csv")
 def import_template():
     """The file to fill in, with the header and two example rows (UTF-8 with a BOM, so
@@ -94,5 +112,8 @@ def import_job(job_id: int):
         report=None if preview else job.report,
         preview=preview,
         action=ActionForm(),
-        held_note=pt.held_for_the_night(),
+        held_note=pt.held_for_the_night(how=WAITING_BUTTON),
+        names=pt.names_of(
+            db.session, [f[2] for f in (job.report or {}).get("invite_failures", []) if len(f) > 2]
+        ),
     )
