@@ -350,6 +350,14 @@ class ReminderDelivery(db.Model):
             postgresql_where=text("body <> ''"),
             sqlite_where=text("body <> ''"),
         ),
+        # The caseload's reminders of the last 7 days, counted from the index alone.
+        Index(
+            "ix_reminder_deliveries_sent_day",
+            "local_date",
+            "patient_id",
+            postgresql_where=text("status = 'sent'"),
+            sqlite_where=text("status = 'sent'"),
+        ),
     )
 
 

@@ -118,8 +118,11 @@ def caseload(session: Session, today: dt.date, sort: str = "attention", page: in
         func.sum(case((pain_pause, 1), else_=0)).over(),
         func.sum(case((quiet, 1), else_=0)).over(),
     )
+    # Ranked on narrow rows (the id and the figures), then the page's 50 patients loaded:
+    # carrying every column of 10,000 patients through the joins, the window and the sort
+    # cost a third of the page (benchmarks/staff_pages.py).
     base = (
-        select(Patient, status, pain_pause, quiet, done_7, reminded_7, days.c.pain_7, *counts)
+        select(Patient.id, status, pain_pause, quiet, done_7, reminded_7, days.c.pain_7, *counts)
         .outerjoin(days, days.c.patient_id == Patient.id)
         .outerjoin(sent, sent.c.patient_id == Patient.id)
         .where(status.in_(("subscribed", "paused")))
@@ -131,7 +134,8 @@ def caseload(session: Session, today: dt.date, sort: str = "attention", page: in
     total, pauses, quiet_count = found[0][-3:] if found else (0, 0, 0)
     if not found and page > 1:  # past the last page: the counts from the first
         return replace(caseload(session, today, sort, 1), rows=[], page=page)
-    ids = [row[0].id for row in found]
+    ids = [row[0] for row in found]
+    patients = {p.id: p for p in session.scalars(select(Patient).where(Patient.id.in_(ids)))}
     last_done = dict(
         session.execute(
             select(AdherenceDay.patient_id, func.max(AdherenceDay.local_date))
@@ -140,7 +144,8 @@ def caseload(session: Session, today: dt.date, sort: str = "attention", page: in
         ).all()
     ) if ids else {}  # fmt: skip
     return Caseload(
-        [Row(p, st, bool(pp), bool(q), d, r, None if pain is None else round(float(pain), 1),
-             last_done.get(p.id)) for p, st, pp, q, d, r, pain, *_ in found],
+        [Row(patients[pid], st, bool(pp), bool(q), d, r,
+             None if pain is None else round(float(pain), 1), last_done.get(pid))
+         for pid, st, pp, q, d, r, pain, *_ in found],
         int(total), int(pauses or 0), int(quiet_count or 0), page,
     )  # fmt: skip
