@@ -180,6 +180,36 @@ def test_spanish_patient_is_answered_in_spanish(twilio_app):
     assert reply_of(post_sms(twilio_app.test_client(), "listo")) == "¡Buen trabajo hoy!"
 
 
+def test_spanish_streak_with_a_pain_score(twilio_app):
+    """The answer PostgreSQL's one statement picks (the days in a row filled in there) is
+    the one the catalogue writes, as on SQLite."""
+    patient_id = subscribe(twilio_app, PATIENT, language="es")
+    add_day(twilio_app, patient_id, 1)
+    add_day(twilio_app, patient_id, 2)
+    reply = reply_of(post_sms(twilio_app.test_client(), "listo, dolor 2"))
+    say = twilio_app.extensions["checkin_settings"].say
+    parts = [
+        say("done_great", "es"),
+        say("done_streak", "es", days=3),
+        say("done_pain", "es", pain=2),
+    ]
+    assert reply == " ".join(parts)
+    assert [day.pain for day in days_of(twilio_app, patient_id)] == [None, None, 2]
+
+
+def test_a_done_while_a_thread_is_open_is_answered_and_lands_in_it(twilio_app):
+    patient_id = subscribe(twilio_app, PATIENT)
+    client = twilio_app.test_client()
+    post_sms(client, "can I talk to someone")
+    assert reply_of(post_sms(client, "done")) == "Great work today!"
+    assert len(days_of(twilio_app, patient_id)) == 1
+    with twilio_app.app_context():
+        thread = db.session.scalars(select(Thread)).one()
+        last = db.session.get(Message, thread.last_message_id)
+        assert (thread.status, thread.reason) == ("open", "person")  # its reason stays
+        assert (last.body, last.kind) == ("done", "done")
+
+
 def test_done_without_a_reminder_that_day_counts(twilio_app):
     patient_id = subscribe(twilio_app, PATIENT)
     post_sms(twilio_app.test_client(), "done")
@@ -525,16 +555,17 @@ def test_a_command_that_fails_midway_leaves_nothing_and_the_next_text_is_answere
 ):
     """The command's transaction (BEGIN and COMMIT as statements on PostgreSQL) is rolled
     back when it fails after its first writes: no adherence day, no text stored, and the
-    webhook's connection serves the next text."""
+    webhook's connection serves the next text. (A DONE with a high pain score writes the
+    day, then checks the pain; a plain DONE is one statement on PostgreSQL.)"""
     patient_id = subscribe(twilio_app, PATIENT)
     client = twilio_app.test_client()
 
     def failing(*args, **kwargs):
         raise RuntimeError("after the day was written")
 
-    monkeypatch.setattr(checkins, "_well_done", failing)
+    monkeypatch.setattr(checkins, "_high_pain", failing)
     twilio_app.testing = False  # the 500 page, as in production
-    assert post_sms(client, "DONE").status_code == 500
+    assert post_sms(client, "done, pain 8").status_code == 500
     monkeypatch.undo()
     with twilio_app.app_context():
         assert db.session.scalar(select(func.count()).select_from(AdherenceDay)) == 0

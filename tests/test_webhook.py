@@ -480,10 +480,8 @@ def test_the_webhooks_own_statements_are_parsed_once_by_psycopg():
     record's statement once cost 0.9 million instructions a text (webhook_instructions.py)."""
     from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH
 
-    from bot.reminders import checkins
     from bot.sms import inbound
 
-    for statement in (inbound._PG_RECORD, inbound._PG_RECORD_DAY, inbound._PG_LOCK,
-                      checkins._PG_DONE):  # fmt: skip
+    for statement in (inbound._PG_RECORD, inbound._PG_RECORD_DONE, inbound._PG_LOCK):
         assert len(statement) <= MAX_CACHED_STATEMENT_LENGTH, statement[:60]
-    assert "INSERT INTO adherence_days" in inbound._PG_RECORD_DAY
+    assert "INSERT INTO adherence_days" in inbound._PG_RECORD_DONE

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, select, update
@@ -27,7 +27,6 @@ from bot.models import (
     ReminderDelivery,
     ScheduleChange,
     local_date,
-    straight,
 )
 from bot.patients.records import readable_time
 from bot.reminders import commands as c
@@ -65,6 +64,24 @@ class Settings:
     say: Callable[..., str]  # the content's catalogue (``Content.say``)
     hours: SendingHours  # when reminders may go out (the clinic's, the state's)
     calendar: dict  # the content's day and month names (``Content.calendar``)
+    # A DONE's answers by pain score, written once (``done_answers``).
+    answers: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def done_answers(self, pain: int | None) -> dict[str, str]:
+        """A DONE's answers in each language, for PostgreSQL's record of it to choose from
+        (``bot.sms.inbound``, ``_PG_RECORD_DONE``): "again_en" (today is done already),
+        "one_en" (the day's first, no streak worth saying), "many_en" (with the days in a
+        row: a ``format()`` string, its ``%s`` the days), and the same in "es". Written
+        once a pain score (a DONE's are None and 0 to 6): the same for every DONE."""
+        answers = self.answers.get(pain)
+        if answers is None:
+            answers = self.answers[pain] = {}
+            for language in ("en", "es"):
+                many = _well_done_text(self.say, language, pain, days="\x00")
+                answers[f"again_{language}"] = self.say("done_again", language)
+                answers[f"one_{language}"] = _well_done_text(self.say, language, pain)
+                answers[f"many_{language}"] = many.replace("%", "%%").replace("\x00", "%s")
+        return answers
 
 
 def enrolled(conn: Connection, phone: str):
@@ -142,12 +159,19 @@ def _done(conn, settings, patient, command: c.Done, sid, now, today, language) -
 
 
 def _well_done(say, streak: int, pain: int | None, language: str) -> Result:
+    days = streak if streak >= STREAK_WORTH_SAYING else None
+    return Result(_well_done_text(say, language, pain, days), "done", language=language)
+
+
+def _well_done_text(say, language: str, pain: int | None, days: object = None) -> str:
+    """Well done, then the days in a row (``days``: None when not worth saying), then the
+    pain score noted (when given)."""
     parts = [say("done_great", language)]
-    if streak >= STREAK_WORTH_SAYING:
-        parts.append(say("done_streak", language, days=streak))
+    if days is not None:
+        parts.append(say("done_streak", language, days=days))
     if pain is not None:
         parts.append(say("done_pain", language, pain=pain))
-    return Result(" ".join(parts), "done", language=language)
+    return " ".join(parts)
 
 
 def streak_on(conn: Connection, patient_id: int, today: dt.date) -> int:
@@ -170,50 +194,6 @@ def _in_a_row(dates, last: dt.date) -> int:
         streak += 1
         expected -= dt.timedelta(days=1)
     return streak
-
-
-# DONE on PostgreSQL, the webhook's commonest command: the patient (as ``enrolled`` and
-# ``carry_out`` read them) and the days they have done, newest first, in one statement
-# straight to psycopg (SQLAlchemy's statement building and result machinery cost more than
-# the database's work); the day is then written by the text's own statement
-# (``bot.sms.inbound``, ``Day``), so a DONE takes two statements and no transaction of its
-# own (BEGIN and COMMIT were two more round trips).
-_PG_DONE = """
-SELECT id, language, timezone, ARRAY(
-    SELECT local_date FROM adherence_days AS d WHERE d.patient_id = patients.id
-    ORDER BY local_date DESC LIMIT 401)
-FROM patients
-WHERE phone = %s AND removed_at IS NULL AND sms_consent IS DISTINCT FROM 'opt_out'
-"""
-
-
-@dataclass(frozen=True)
-class Day:
-    """A DONE's adherence day, written in the same statement as its text."""
-
-    patient: int
-    today: dt.date
-    pain: int | None
-
-
-def done_postgresql(
-    conn: Connection, settings: Settings, phone: str, command: c.Done, now
-) -> tuple[Result, Day | None] | None:
-    """A DONE that is ``once_by_itself``, read on PostgreSQL: its reply and the day to write
-    with the text (None: today is done already). None: no enrolled patient, or one who
-    opted out. Two DONEs of one patient at the same moment are both answered as the day's
-    first; the day is written once (one row per patient and date)."""
-    patient = straight(conn, _PG_DONE, (phone,)).fetchone()
-    if patient is None:
-        return None
-    patient_id, language, timezone, dates = patient
-    today = local_date(now, timezone)
-    if today in dates:
-        return Result(settings.say("done_again", language), "done_again", language=language), None
-    before = [day for day in dates if day < today]  # a zone moved west: days "ahead"
-    streak = 1 + _in_a_row(before, today - dt.timedelta(days=1))
-    result = _well_done(settings.say, streak, command.pain, language)
-    return result, Day(patient_id, today, command.pain)
 
 
 @dataclass(frozen=True)

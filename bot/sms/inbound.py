@@ -262,13 +262,10 @@ def handle_inbound(
         if clinic and question(normalize(body), body):
             command = None  # "¿abris los viernes por la tarde?": the hours, no reminder
     if command is not None and checkins.once_by_itself(command) and _postgresql(conn):
-        # DONE, the commonest: the day is written with the text, in its one statement.
-        done = checkins.done_postgresql(conn, settings, message.phone, command, now)
-        if done is None:  # not enrolled, or opted out
-            return _record(conn, replier, message, body, answer, now, rate_limit)
-        result, day = done
-        answer = Candidate(result.reply, result.kind)
-        return _record(conn, replier, message, body, answer, now, rate_limit, day)
+        # DONE, the commonest: the patient read, the text, its answer and the day written,
+        # all in one statement; a number not enrolled, or opted out, is answered as any.
+        done = _record_done(conn, settings, message, body, command.pain, now, rate_limit)
+        return done or _record(conn, replier, message, body, answer, now, rate_limit)
     if command is not None:
         # Rare, and it writes more than one row: one transaction, on its own path.
         with _transaction(conn):
@@ -336,10 +333,8 @@ def _record(
     answer: Candidate,
     now,
     rate_limit,
-    day: checkins.Day | None = None,
 ) -> Outcome:
-    """Record the text and its answer, through the gate; ``day``: a DONE's adherence day,
-    written with the text (PostgreSQL)."""
+    """Record the text and its answer, through the gate."""
     values = {
         "phone": message.phone,
         "sid": message.message_sid,
@@ -361,21 +356,46 @@ def _record(
         "reason": answer.reason,
         "urgent": answer.urgent,
     }
-    if day is not None:
-        values.update(patient=day.patient, today=day.today, pain=day.pain)
-        result = _record_postgresql(conn, answer, values, _PG_RECORD_DAY)
-    elif _postgresql(conn):
+    if _postgresql(conn):
         result = _record_postgresql(conn, answer, values, _PG_RECORD)
     else:
         result = _record_sqlite(conn, answer, values)
     if result is None:
-        # This MessageSid was stored before (a Twilio retry): answer as it was answered.
-        stored = conn.execute(
-            select(messages.c.body).where(messages.c.reply_to_sid == message.message_sid)
-        ).scalar()
-        return Outcome(stored, "duplicate", duplicate=True)
+        return _answered_before(conn, message.message_sid)
     kind, send, reply, alert = result
     return Outcome(reply if send else None, kind, alert=alert)
+
+
+def _answered_before(conn: Connection, sid: str) -> Outcome:
+    """This MessageSid was stored before (a Twilio retry): answered as it was then."""
+    stored = conn.execute(select(messages.c.body).where(messages.c.reply_to_sid == sid)).scalar()
+    return Outcome(stored, "duplicate", duplicate=True)
+
+
+def _record_done(
+    conn: Connection,
+    settings: checkins.Settings,
+    message: Inbound,
+    body: str,
+    pain,
+    now,
+    rate_limit: int,
+) -> Outcome | None:
+    """A DONE (``checkins.once_by_itself``) on PostgreSQL, in one statement: the enrolled
+    patient's day written with the text and its answer, through the gate. None: no enrolled
+    patient of this number who has not opted out (nothing written)."""
+    values = {
+        "phone": message.phone, "sid": message.message_sid, "body": body, "now": now,
+        "since": now - HOUR, "rate_limit": rate_limit, "pain": pain,
+        **settings.done_answers(pain),
+    }  # fmt: skip
+    row = straight(conn, _PG_RECORD_DONE, values).fetchone()
+    if row is None:
+        return None
+    inserted, kind, send, reply = row
+    if not inserted:
+        return _answered_before(conn, message.message_sid)
+    return Outcome(reply if send else None, kind)
 
 
 # The general answers that are about the patient's own program, for an enrolled patient:
@@ -662,22 +682,77 @@ SELECT (SELECT count(*) FROM inbound), decision.kind, decision.send, decision.re
        coalesce((SELECT alert FROM thread), false)
 FROM decision
 """
-# A DONE's record: its adherence day written with the text (checkins.Day), when the text
-# is new (a Twilio retry writes nothing), whatever the gate says (a DONE counts whether or
-# not it is answered); a day found written (two DONEs at one moment) is left as it is.
-_PG_RECORD_DAY = _PG_RECORD.replace(
-    "), consent AS (",
-    """), day AS (
+# A DONE (checkins.once_by_itself) of an enrolled patient who has not opted out, in one
+# statement: "patient" is empty for anyone else, and then nothing is written. The day is
+# the patient's own date of %(now)s (their zone); "streak" counts the days in a row before
+# it (the n-th latest is today - n while they run); the answer is the patient's language's
+# (checkins.Settings.done_answers). A CTE's writes are not seen by the statement's reads:
+# "again" is today written before this text. The gate is _PG_RECORD's for a kind kept
+# while a thread is open (no reason of its own: a thread open gets "follow_up"). The day
+# is written whatever the gate says (a DONE counts whether or not it is answered), only
+# when the text is new (a Twilio retry writes nothing); a day found written (two DONEs at
+# one moment) is left as it is.
+_PG_RECORD_DONE = """
+WITH patient AS (
+    SELECT id, language = 'es' AS es, (%(now)s AT TIME ZONE timezone)::date AS today
+    FROM patients WHERE phone = %(phone)s AND removed_at IS NULL
+        AND sms_consent IS DISTINCT FROM 'opt_out'
+), state AS (
+    SELECT patient.*,
+        coalesce((SELECT action FROM consent_events WHERE phone = %(phone)s
+                  AND action IN ('opt_in', 'opt_out')
+                  ORDER BY id DESC LIMIT 1), '') = 'opt_out' AS opted_out,
+        (SELECT count(*) FROM (SELECT 1 FROM messages WHERE phone = %(phone)s
+            AND direction = 'in' AND created_at >= %(since)s
+            LIMIT %(rate_limit)s) AS counted) AS recent,
+        coalesce(th.status = 'open', false) AS thread_open,
+        EXISTS (SELECT FROM adherence_days WHERE patient_id = patient.id
+                AND local_date = today) AS again,
+        1 + (SELECT count(*) FROM (
+            SELECT local_date, row_number() OVER (ORDER BY local_date DESC) AS n
+            FROM adherence_days WHERE patient_id = patient.id AND local_date < today
+            ORDER BY local_date DESC LIMIT 400) AS before
+            WHERE local_date = today - n::integer) AS streak
+    FROM patient LEFT JOIN threads AS th ON th.phone = %(phone)s
+), decision AS (
+    SELECT id AS patient_id, today, thread_open,
+        CASE WHEN opted_out THEN 'opted_out'
+             WHEN recent >= %(rate_limit)s THEN 'rate_limited'
+             WHEN again THEN 'done_again' ELSE 'done' END AS kind,
+        NOT (opted_out OR recent >= %(rate_limit)s) AS send,
+        CASE WHEN again THEN CASE WHEN es THEN %(again_es)s ELSE %(again_en)s END
+             WHEN streak < STREAK_WORTH_SAYING THEN
+                  CASE WHEN es THEN %(one_es)s ELSE %(one_en)s END
+             ELSE format(CASE WHEN es THEN %(many_es)s ELSE %(many_en)s END, streak)
+             END AS reply
+    FROM state
+), inbound AS (
+    INSERT INTO messages (phone, direction, body, message_sid, kind, created_at)
+    SELECT %(phone)s, 'in', %(body)s, %(sid)s, kind, %(now)s FROM decision
+    ON CONFLICT (message_sid) DO NOTHING
+    RETURNING id
+), reply AS (
+    INSERT INTO messages (phone, direction, body, reply_to_sid, kind, created_at)
+    SELECT %(phone)s, 'out', reply, %(sid)s, kind, %(now)s FROM inbound, decision
+    WHERE send
+), day AS (
     INSERT INTO adherence_days (patient_id, local_date, done_at, pain, message_sid)
-    SELECT %(patient)s::integer, %(today)s::date, %(now)s, %(pain)s::integer, %(sid)s
-    FROM inbound
+    SELECT patient_id, today, %(now)s, %(pain)s::integer, %(sid)s FROM inbound, decision
     ON CONFLICT (patient_id, local_date) DO NOTHING
-), consent AS (""",
+), thread AS (
+    UPDATE threads AS t SET status = 'open', urgent = t.status = 'open' AND t.urgent,
+        reason = CASE WHEN t.status = 'open' THEN t.reason ELSE 'follow_up' END,
+        opened_at = CASE WHEN t.status = 'open' THEN t.opened_at ELSE %(now)s END,
+        with_staff = t.status = 'open' AND t.with_staff, last_in_at = %(now)s,
+        last_message_id = inbound.id, done_at = NULL, done_by = NULL
+    FROM inbound, decision WHERE t.phone = %(phone)s AND decision.thread_open
 )
+SELECT (SELECT count(*) FROM inbound), kind, send, reply FROM decision
+""".replace("STREAK_WORTH_SAYING", str(checkins.STREAK_WORTH_SAYING))
 # Runs of spaces as one: psycopg keeps its parsing of a statement of at most 4,096
 # characters (MAX_CACHED_STATEMENT_LENGTH) and parses a longer one on every text again.
 _PG_RECORD = " ".join(_PG_RECORD.split())
-_PG_RECORD_DAY = " ".join(_PG_RECORD_DAY.split())
+_PG_RECORD_DONE = " ".join(_PG_RECORD_DONE.split())
 
 
 @functools.cache
