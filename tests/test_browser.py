@@ -421,12 +421,36 @@ def staff_pages(twilio_app, live_server) -> list[str]:
                 )  # fmt: skip
         db.session.commit()
         thread_id = db.session.scalar(db.select(Thread.id))
+        previewed, reported = _import_pages(twilio_app, patient_id)
     return [
         "/signin", "/patients", "/patients/new", "/patients/import", "/inbox",
         f"/inbox/{thread_id}", f"/patients/{patient_id}", f"/patients/{patient_id}/edit",
         "/dashboard", "/caseload", "/staff", "/audit", "/account/password", "/replies",
-        "/no-such-page",
+        previewed, reported, "/no-such-page",
     ]  # fmt: skip
+
+
+def _import_pages(app, patient_id: int) -> tuple[str, str]:
+    """An import's preview (a file read: a bad row, the rows as read) and a report with
+    invitations held for the night, as pages."""
+    from bot.models import ImportJob, db
+    from bot.patients.importer import keep_for_confirmation, preview_csv
+
+    data = (
+        "name,phone,language,routine,reminder_time,timezone\n"
+        "Zoë Ødegaard,(202) 555-0167,es,cat camel,7pm,\n"
+        "No Number,,en,cat camel,09:00,\n"
+    ).encode()
+    preview_id = keep_for_confirmation(app, data, preview_csv(app, data), STAFF_EMAIL)
+    held = "held: outside sending hours (8:00 AM-9:00 PM, where the patient is)"
+    done = ImportJob(created_by=STAFF_EMAIL, status="done", stage="inviting", report={
+        "kind": "import", "rows": 2, "enrolled": 2, "duplicates": 0, "invited": 0,
+        "errors": [[3, "phone: Enter the patient's mobile number."]],
+        "invite_failures": [[2, held, patient_id]],
+    })  # fmt: skip
+    db.session.add(done)
+    db.session.commit()
+    return f"/patients/import/{preview_id}", f"/patients/import/{done.id}"
 
 
 @pytest.mark.parametrize("width", [1280, 390])
