@@ -38,6 +38,7 @@ from database import create_database, empty_all  # noqa: E402
 from bot import create_app  # noqa: E402
 from bot.accounts.auth import create_staff  # noqa: E402
 from bot.models import db, utcnow  # noqa: E402
+from bot.reminders import caseload  # noqa: E402
 from bot.reminders.adherence import roll_up  # noqa: E402
 
 PATIENTS = 10_000
@@ -187,6 +188,8 @@ def main() -> None:
         db.session.execute(text("DELETE FROM daily_figures"))
         today = utcnow().astimezone(ZoneInfo(app.config["CLINIC_TIMEZONE"])).date()
         print(f"daily figures: {roll_up(db.session, today)} settled days written")
+        db.session.execute(text("DELETE FROM caseload_figures"))  # as the clock writes them
+        print(f"caseload counts: {caseload.roll_up(db.session, today)} patients written")
         db.session.execute(text("DELETE FROM staff_users"))
         create_staff(db.session, EMAIL, PASSWORD, "admin")
         db.session.commit()

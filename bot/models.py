@@ -526,6 +526,25 @@ class DailyFigure(db.Model):
     computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class CaseloadFigure(db.Model):
+    """One patient's counts of the caseload's settled days (``caseload.roll_up``): the
+    7-day window's first five days, written by the clock every hour, so the caseload adds
+    10,000 rows of these to the last two days' reminders and DONEs instead of counting a
+    week of them for every patient on every page. ``through`` is the last day counted."""
+
+    __tablename__ = "caseload_figures"
+
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True
+    )
+    through: Mapped[dt.date] = mapped_column(Date)
+    done: Mapped[int] = mapped_column(Integer)  # days with a DONE
+    sent: Mapped[int] = mapped_column(Integer)  # reminders sent
+    pain_total: Mapped[int] = mapped_column(Integer)  # the sum of the pain scores given
+    pain_count: Mapped[int] = mapped_column(Integer)  # how many DONEs gave one
+    last_done: Mapped[dt.date | None] = mapped_column(Date)  # the last of those days
+
+
 class ScheduleChange(db.Model):
     """A change to a patient's reminders (time, pause, resume, "later"), by the patient by
     text, by staff, or by the app itself (the pain pause): kept, never changed."""

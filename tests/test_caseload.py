@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from bot.models import AdherenceDay, Patient, ReminderDelivery, db, local_date, utcnow
 from bot.reminders import caseload, checkins, schedule
@@ -112,3 +112,44 @@ def test_the_caseload_page(staff_client, twilio_app):
         assert staff_client.get("/caseload" + hostile).status_code == 200
     anonymous = twilio_app.test_client()
     assert anonymous.get("/caseload").status_code == 302
+
+
+def test_the_counts_written_by_the_clock_give_the_same_caseload(twilio_app):
+    """The week's settled days written per patient (the clock's hourly job, once a day)
+    and the last two counted live give, for every sort, the caseload counted live: the
+    same rows, order, figures and counts. A DONE of today after the roll-up counts; the
+    written counts of another day are not used."""
+    from bot.models import CaseloadFigure
+
+    setup_caseload(twilio_app)
+    day0 = today(twilio_app)
+
+    def every_sort():
+        found = {}
+        with twilio_app.app_context():
+            for sort in caseload.SORTS:
+                load = caseload.caseload(db.session, day0, sort)
+                found[sort] = [
+                    (r.patient.name, r.done_7, r.reminded_7, r.pain_7, r.quiet, r.last_done)
+                    for r in load.rows
+                ] + [(load.total, load.pain_pauses, load.quiet)]
+        return found
+
+    live = every_sort()
+    with twilio_app.app_context():
+        assert caseload.roll_up(db.session, day0) == 6  # every patient, the invited too
+        db.session.commit()
+        assert caseload.roll_up(db.session, day0) == 0  # once a day
+        assert caseload.rolled_through(db.session) == day0 - dt.timedelta(days=2)
+        # What was written is what the settled days hold, not the live days' rows.
+        written = db.session.scalars(select(CaseloadFigure)).all()
+        assert sum(w.done for w in written) == 9 and sum(w.sent for w in written) == 16
+    assert every_sort() == live
+    with twilio_app.app_context():  # ... and spoiled, the written counts show: they are read
+        db.session.execute(update(CaseloadFigure).values(done=CaseloadFigure.done + 7))
+        db.session.commit()
+    assert every_sort() != live
+    with twilio_app.app_context():  # written for another day: not used
+        db.session.execute(update(CaseloadFigure).values(through=day0 - dt.timedelta(days=3)))
+        db.session.commit()
+    assert every_sort() == live

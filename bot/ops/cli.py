@@ -27,6 +27,7 @@ from bot.ops.clock import make_scheduler, sweep_once
 from bot.patients.importer import MAX_FILE_BYTES, ImportFileError, import_csv, invite_pending
 from bot.patients.records import patient_status
 from bot.patients.retention import blank_old_texts, export_csv, patient_export
+from bot.reminders import caseload
 from bot.reminders.adherence import SETTLED_DAYS, roll_up
 from bot.reminders.sweep import ReminderSettings, send_due, sweep_session
 from bot.sms import outbox
@@ -294,11 +295,15 @@ def doctor_command() -> None:
 @bp.cli.command("roll-up")
 def roll_up_command() -> None:
     """Add up the dashboard's counts of every day settled (older than a week) and not added
-    up yet (the clock does it every hour; safe to run any time)."""
+    up yet, and the caseload's per patient for today (the clock does both every hour; safe
+    to run any time)."""
     zone = ZoneInfo(current_app.config["CLINIC_TIMEZONE"])
-    written = roll_up(db.session, utcnow().astimezone(zone).date())
+    today = utcnow().astimezone(zone).date()
+    written = roll_up(db.session, today)
+    patients = caseload.roll_up(db.session, today)
     db.session.commit()
     click.echo(f"Wrote the counts of {written} days (days settle after {SETTLED_DAYS}).")
+    click.echo(f"Wrote the caseload's counts of {patients} patients (0: today's are written).")
 
 
 @bp.cli.command("outbox")

@@ -24,6 +24,7 @@ from bot.ops import metrics
 from bot.ops.health import record_beat
 from bot.patients.importer import forget_stale_previews
 from bot.patients.retention import blank_old_texts
+from bot.reminders import caseload
 from bot.reminders.adherence import roll_up
 from bot.reminders.sweep import ReminderSettings, send_due, sweep_session
 from bot.sms import outbox
@@ -107,7 +108,8 @@ def previews_once(app: Flask) -> None:
 
 
 def roll_up_once(app: Flask) -> None:
-    """The dashboard's counts of the days that can no longer change, written once."""
+    """The dashboard's counts of the days that can no longer change, written once; the
+    caseload's counts of the week's settled days, per patient, once a day."""
     today = local_date(utcnow(), app.config["CLINIC_TIMEZONE"])
     written = _job(
         app,
@@ -116,6 +118,14 @@ def roll_up_once(app: Flask) -> None:
     )
     if written:
         log.info("daily figures: %d days written", written)
+    patients = _job(
+        app,
+        lambda: caseload.roll_up(db.session, today),
+        "the caseload's counts not written (it counts the whole week meanwhile); the next "
+        "hour tries again",
+    )
+    if patients:
+        log.info("caseload counts: %d patients written", patients)
 
 
 def retention_once(app: Flask) -> None:

@@ -11,15 +11,19 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, replace
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, delete, func, insert, literal, or_, select
 from sqlalchemy.orm import Session
 
-from bot.models import AdherenceDay, Patient, ReminderDelivery, ScheduleChange
+from bot.models import AdherenceDay, CaseloadFigure, Patient, ReminderDelivery, ScheduleChange
 from bot.patients.records import status_expression
 from bot.reminders.checkins import PAIN_PAUSE_DETAIL
 
 PAGE = 50
 QUIET_DAYS = 3  # no DONE in this many days: on top, after the pain pauses
+# The last days counted live on every page; the week's days before them are written per
+# patient by the clock (``roll_up``: settled, a reminder's status and a DONE's day no
+# longer change), when it has run since the day began; else the whole week is live.
+LIVE_DAYS = 2
 SORTS = {
     "attention": "Needs a look first",
     "adherence": "Adherence, lowest first",
@@ -65,27 +69,23 @@ def caseload(session: Session, today: dt.date, sort: str = "attention", page: in
     (benchmarks/staff_pages.py). Sorting by last DONE orders those with none in 7 days
     first, by name among them."""
     week = today - dt.timedelta(days=6)
-    days = (
-        select(
-            AdherenceDay.patient_id.label("patient_id"),
-            func.count().label("done_7"),
-            func.avg(AdherenceDay.pain).label("pain_7"),
-            func.max(AdherenceDay.local_date).label("last_7"),
-        )
-        .where(AdherenceDay.local_date >= week, AdherenceDay.local_date <= today)
-        .group_by(AdherenceDay.patient_id)
-        .subquery()
-    )
-    sent = (
-        select(ReminderDelivery.patient_id.label("patient_id"), func.count().label("reminded_7"))
-        .where(
-            ReminderDelivery.local_date >= week,
-            ReminderDelivery.local_date <= today,
-            ReminderDelivery.status == "sent",
-        )  # fmt: skip
-        .group_by(ReminderDelivery.patient_id)
-        .subquery()
-    )
+    rolled = rolled_through(session) == today - dt.timedelta(days=LIVE_DAYS)
+    first = today - dt.timedelta(days=LIVE_DAYS - 1) if rolled else week
+    days, sent = _counts(first, today)
+    done_7 = func.coalesce(days.c.done, 0)
+    reminded_7 = func.coalesce(sent.c.sent, 0)
+    pain_total = func.coalesce(days.c.pain_total, 0)
+    pain_count = func.coalesce(days.c.pain_count, 0)
+    last_7 = days.c.last
+    if rolled:  # the settled days' counts, written by the clock, and the live days'
+        figures = CaseloadFigure
+        done_7 = done_7 + func.coalesce(figures.done, 0)
+        reminded_7 = reminded_7 + func.coalesce(figures.sent, 0)
+        pain_total = pain_total + func.coalesce(figures.pain_total, 0)
+        pain_count = pain_count + func.coalesce(figures.pain_count, 0)
+        last_7 = func.coalesce(last_7, figures.last_done)  # a live day is the later
+    # In floating point: avg() of integers is numeric, slower to add up.
+    pain_7 = case((pain_count > 0, pain_total * literal(1.0) / pain_count), else_=None)
     status = status_expression()
     last_pause = (
         select(ScheduleChange.detail)
@@ -97,20 +97,17 @@ def caseload(session: Session, today: dt.date, sort: str = "attention", page: in
         .scalar_subquery()
     )
     pain_pause = case((Patient.paused.is_(True), last_pause == PAIN_PAUSE_DETAIL), else_=False)
-    last_7 = days.c.last_7
     quiet = and_(
         Patient.paused.is_(False),
         or_(last_7.is_(None), last_7 <= today - dt.timedelta(days=QUIET_DAYS)),
     )
-    done_7 = func.coalesce(days.c.done_7, 0)
-    reminded_7 = func.coalesce(sent.c.reminded_7, 0)
     adherence = case((reminded_7 > 0, done_7 * literal(1.0) / reminded_7), else_=None)
     rank = case((pain_pause, 0), (quiet, 1), else_=2)
     order = {
         "attention": [rank, adherence.asc().nulls_first(), Patient.search_name],
         "adherence": [adherence.asc().nulls_first(), Patient.search_name],
         "last_done": [last_7.asc().nulls_first(), Patient.search_name],
-        "pain": [days.c.pain_7.desc().nulls_last(), Patient.search_name],
+        "pain": [pain_7.desc().nulls_last(), Patient.search_name],
         "name": [Patient.search_name],
     }[sort if sort in SORTS else "attention"]
     counts = (
@@ -122,11 +119,13 @@ def caseload(session: Session, today: dt.date, sort: str = "attention", page: in
     # carrying every column of 10,000 patients through the joins, the window and the sort
     # cost a third of the page (benchmarks/staff_pages.py).
     base = (
-        select(Patient.id, status, pain_pause, quiet, done_7, reminded_7, days.c.pain_7, *counts)
+        select(Patient.id, status, pain_pause, quiet, done_7, reminded_7, pain_7, *counts)
         .outerjoin(days, days.c.patient_id == Patient.id)
         .outerjoin(sent, sent.c.patient_id == Patient.id)
         .where(status.in_(("subscribed", "paused")))
     )
+    if rolled:
+        base = base.outerjoin(CaseloadFigure, CaseloadFigure.patient_id == Patient.id)
     page = max(page, 1)
     found = session.execute(
         base.order_by(*order, Patient.id).offset((page - 1) * PAGE).limit(PAGE)
@@ -149,3 +148,66 @@ def caseload(session: Session, today: dt.date, sort: str = "attention", page: in
          for pid, st, pp, q, d, r, pain, *_ in found],
         int(total), int(pauses or 0), int(quiet_count or 0), page,
     )  # fmt: skip
+
+
+def rolled_through(session: Session) -> dt.date | None:
+    """The last day the written counts hold (one for every row), or None."""
+    return session.scalar(select(CaseloadFigure.through).limit(1))
+
+
+def roll_up(session: Session, today: dt.date) -> int:
+    """Write each patient's counts of the week's settled days (the 7-day window's days
+    before the last LIVE_DAYS), once a day: the clock's hourly job asks, and only the first
+    run of a day writes (every patient's row at once, the old ones dropped in the same
+    transaction). How many rows were written; the caller commits."""
+    through = today - dt.timedelta(days=LIVE_DAYS)
+    if rolled_through(session) == through:
+        return 0
+    days, sent = _counts(today - dt.timedelta(days=6), through)
+    rows = (
+        select(
+            Patient.id,
+            literal(through),
+            func.coalesce(days.c.done, 0),
+            func.coalesce(sent.c.sent, 0),
+            func.coalesce(days.c.pain_total, 0),
+            func.coalesce(days.c.pain_count, 0),
+            days.c.last,
+        )  # fmt: skip
+        .outerjoin(days, days.c.patient_id == Patient.id)
+        .outerjoin(sent, sent.c.patient_id == Patient.id)
+        .where(Patient.removed_at.is_(None))
+    )
+    session.execute(delete(CaseloadFigure))
+    columns = ["patient_id", "through", "done", "sent", "pain_total", "pain_count", "last_done"]
+    session.execute(insert(CaseloadFigure).from_select(columns, rows))
+    return session.scalar(select(func.count()).select_from(CaseloadFigure))
+
+
+def _counts(first: dt.date, last: dt.date):
+    """Each patient's days done (with their pain scores' sum and how many, and the last
+    day) and reminders sent, from ``first`` to ``last``: two subqueries, each read from an
+    index alone."""
+    days = (
+        select(
+            AdherenceDay.patient_id.label("patient_id"),
+            func.count().label("done"),
+            func.coalesce(func.sum(AdherenceDay.pain), 0).label("pain_total"),
+            func.count(AdherenceDay.pain).label("pain_count"),
+            func.max(AdherenceDay.local_date).label("last"),
+        )
+        .where(AdherenceDay.local_date >= first, AdherenceDay.local_date <= last)
+        .group_by(AdherenceDay.patient_id)
+        .subquery()
+    )
+    sent = (
+        select(ReminderDelivery.patient_id.label("patient_id"), func.count().label("sent"))
+        .where(
+            ReminderDelivery.local_date >= first,
+            ReminderDelivery.local_date <= last,
+            ReminderDelivery.status == "sent",
+        )  # fmt: skip
+        .group_by(ReminderDelivery.patient_id)
+        .subquery()
+    )
+    return days, sent
