@@ -708,6 +708,9 @@ def test_a_clinician_lands_on_the_caseload_and_pauses_a_patient_until_a_day(
     expect(said).to_contain_text("by pt@clinic.example")
     expect(said).to_contain_text("Reason: Knee surgery; seen again in two weeks.")
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+    if width == 1280:
+        OUTPUT.mkdir(exist_ok=True)
+        page.screenshot(path=str(OUTPUT / "patient.png"), full_page=True)
 
 
 @pytest.mark.parametrize("width", [1280, 390])
