@@ -1041,3 +1041,30 @@ def test_a_clinician_sees_the_caseload_and_inbox_but_not_accounts_or_the_audit(
     post_sms(twilio_app.test_client(), "I can't feel my legs", phone="+12025550177")
     again = twilio_app.test_client()
     assert sign_in(again, "pt2@clinic.example", "another long password").location.endswith("/inbox")
+
+
+def test_an_admin_changes_a_members_role_but_not_their_own(admin_client, twilio_app):
+    add_staff(twilio_app)  # the front desk
+    with twilio_app.app_context():
+        desk, me = (
+            db.session.scalar(select(StaffUser.id).where(StaffUser.email == email))
+            for email in (STAFF_EMAIL, ADMIN_EMAIL)
+        )
+    token = csrf_token(admin_client, "/staff")
+    response = admin_client.post(
+        f"/staff/{desk}/role", data={"csrf_token": token, "role": "clinician"}
+    )
+    assert f"{STAFF_EMAIL} is now clinician." in page(admin_client.get(response.location))
+    with twilio_app.app_context():
+        assert db.session.get(StaffUser, desk).role == "clinician"
+    refused = admin_client.post(f"/staff/{desk}/role", data={"csrf_token": token, "role": "owner"})
+    assert "The role is one of staff, clinician, admin." in page(admin_client.get(refused.location))
+    own = admin_client.post(f"/staff/{me}/role", data={"csrf_token": token, "role": "staff"})
+    assert "You cannot change your own role." in page(admin_client.get(own.location))
+    with twilio_app.app_context():
+        assert db.session.get(StaffUser, me).role == "admin"
+        assert db.session.get(StaffUser, desk).role == "clinician"
+    desk_client = twilio_app.test_client()
+    assert sign_in(desk_client).location.endswith("/caseload")  # a clinician now
+    theirs = csrf_token(desk_client, "/patients")
+    assert desk_client.post(f"/staff/{me}/role", data={"csrf_token": theirs}).status_code == 403

@@ -47,6 +47,7 @@ ACTIONS = {
     "staff_create": "Created a staff account",
     "staff_deactivate": "Deactivated a staff account",
     "staff_activate": "Activated a staff account",
+    "staff_role": "Changed a staff member's role",
     "own_password": "Changed their own password",
     "saved_reply_add": "Added a saved reply",
     "saved_reply_change": "Changed a saved reply",

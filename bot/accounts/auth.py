@@ -92,6 +92,13 @@ def set_password(session: Session, user: StaffUser, password: str) -> None:
     end_sessions(session, user.id)
 
 
+def set_role(user: StaffUser, role: str) -> None:
+    """A member's new role (ROLES); it holds from their next page."""
+    if role not in ROLES:
+        raise StaffError(f"The role is one of {', '.join(ROLES)}.")
+    user.role = role
+
+
 def set_active(session: Session, user: StaffUser, active: bool) -> None:
     user.active = active
     if not active:

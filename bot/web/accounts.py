@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -21,6 +21,7 @@ from bot.accounts.auth import (
     password_matches,
     set_active,
     set_password,
+    set_role,
     start_session,
 )
 from bot.models import StaffUser, db, utcnow
@@ -61,6 +62,27 @@ def staff_users():
     return render_template(
         "staff_users.html", form=form, users=users, action=ActionForm(), roles=ROLES
     )
+
+
+@bp.post("/staff/<id:user_id>/role")
+@admin_only
+def change_role(user_id: int):
+    """Another member's role (an admin cannot change their own: no clinic is left without
+    an admin by a slip)."""
+    submitted()
+    user = db.session.get(StaffUser, user_id) or abort(404)
+    if user.id == current_user.id:
+        flash("You cannot change your own role.", "error")
+        return redirect(url_for("staff.staff_users"))
+    try:
+        set_role(user, request.form.get("role", ""))
+    except StaffError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("staff.staff_users"))
+    audit.note("staff_role", detail=f"{user.email} ({user.role})")
+    db.session.commit()
+    flash(f"{user.email} is now {ROLES[user.role].split(' (')[0].lower()}.", "success")
+    return redirect(url_for("staff.staff_users"))
 
 
 @bp.post("/staff/<id:user_id>/active")
