@@ -606,9 +606,10 @@ def _write_thread(conn: Connection, thread, reason: str, values: dict, message_i
 # the reply, the consent event and the thread are written only when the inbound row is
 # (the CTE "inbound" is empty for a MessageSid seen before); "thread" is _write_thread().
 # Parameters are psycopg's, passed straight to the driver.
-_PG_RECORD = """
-WITH state AS (
-    SELECT
+#
+# What both statements below read of the number (its last consent event, its texts this
+# hour, whether its thread is open) and how both write the text and its answer.
+_NUMBER_STATE = """
         coalesce((SELECT action FROM consent_events WHERE phone = %(phone)s
                   AND action IN ('opt_in', 'opt_out')
                   ORDER BY id DESC LIMIT 1), '') = 'opt_out' AS opted_out,
@@ -616,7 +617,23 @@ WITH state AS (
             AND direction = 'in' AND created_at >= %(since)s
             LIMIT %(rate_limit)s) AS counted) AS recent,
         coalesce(th.status = 'open', false) AS thread_open,
-        coalesce(th.status = 'open' AND th.with_staff, false) AS with_staff,
+"""
+_TEXTS_WRITTEN = """
+), inbound AS (
+    INSERT INTO messages (phone, direction, body, message_sid, kind, created_at)
+    SELECT %(phone)s, 'in', %(body)s, %(sid)s, decision.kind, %(now)s FROM decision
+    ON CONFLICT (message_sid) DO NOTHING
+    RETURNING id
+), reply AS (
+    INSERT INTO messages (phone, direction, body, reply_to_sid, kind, created_at)
+    SELECT %(phone)s, 'out', decision.reply, %(sid)s, decision.kind, %(now)s
+    FROM inbound, decision WHERE decision.send
+    RETURNING id
+"""
+_PG_RECORD = """
+WITH state AS (
+    SELECT
+{NUMBER_STATE}        coalesce(th.status = 'open' AND th.with_staff, false) AS with_staff,
         coalesce((SELECT language FROM patients WHERE phone = %(phone)s
                   AND removed_at IS NULL),
                  (SELECT language FROM phone_languages WHERE phone = %(phone)s),
@@ -639,17 +656,7 @@ WITH state AS (
                      ELSE %(reply_en)s::text IS NULL END AS untranslated,
         coalesce(%(reason)s::varchar, CASE WHEN thread_open THEN 'follow_up' END) AS reason
     FROM state
-), inbound AS (
-    INSERT INTO messages (phone, direction, body, message_sid, kind, created_at)
-    SELECT %(phone)s, 'in', %(body)s, %(sid)s, kind, %(now)s FROM decision
-    ON CONFLICT (message_sid) DO NOTHING
-    RETURNING id
-), reply AS (
-    INSERT INTO messages (phone, direction, body, reply_to_sid, kind, created_at)
-    SELECT %(phone)s, 'out', decision.reply, %(sid)s, decision.kind, %(now)s
-    FROM inbound, decision WHERE decision.send
-    RETURNING id
-), consent AS (
+{TEXTS_WRITTEN}), consent AS (
     INSERT INTO consent_events (phone, action, keyword, source, message_sid, created_at)
     SELECT %(phone)s, %(action)s, %(keyword)s, 'sms', %(sid)s, %(now)s
     FROM inbound WHERE %(action)s::varchar IS NOT NULL
@@ -699,14 +706,7 @@ WITH patient AS (
         AND sms_consent IS DISTINCT FROM 'opt_out'
 ), state AS (
     SELECT patient.*,
-        coalesce((SELECT action FROM consent_events WHERE phone = %(phone)s
-                  AND action IN ('opt_in', 'opt_out')
-                  ORDER BY id DESC LIMIT 1), '') = 'opt_out' AS opted_out,
-        (SELECT count(*) FROM (SELECT 1 FROM messages WHERE phone = %(phone)s
-            AND direction = 'in' AND created_at >= %(since)s
-            LIMIT %(rate_limit)s) AS counted) AS recent,
-        coalesce(th.status = 'open', false) AS thread_open,
-        EXISTS (SELECT FROM adherence_days WHERE patient_id = patient.id
+{NUMBER_STATE}        EXISTS (SELECT FROM adherence_days WHERE patient_id = patient.id
                 AND local_date = today) AS again,
         1 + (SELECT count(*) FROM (
             SELECT local_date, row_number() OVER (ORDER BY local_date DESC) AS n
@@ -726,16 +726,7 @@ WITH patient AS (
              ELSE format(CASE WHEN es THEN %(many_es)s ELSE %(many_en)s END, streak)
              END AS reply
     FROM state
-), inbound AS (
-    INSERT INTO messages (phone, direction, body, message_sid, kind, created_at)
-    SELECT %(phone)s, 'in', %(body)s, %(sid)s, kind, %(now)s FROM decision
-    ON CONFLICT (message_sid) DO NOTHING
-    RETURNING id
-), reply AS (
-    INSERT INTO messages (phone, direction, body, reply_to_sid, kind, created_at)
-    SELECT %(phone)s, 'out', reply, %(sid)s, kind, %(now)s FROM inbound, decision
-    WHERE send
-), day AS (
+{TEXTS_WRITTEN}), day AS (
     INSERT INTO adherence_days (patient_id, local_date, done_at, pain, message_sid)
     SELECT patient_id, today, %(now)s, %(pain)s::integer, %(sid)s FROM inbound, decision
     ON CONFLICT (patient_id, local_date) DO NOTHING
@@ -751,8 +742,11 @@ SELECT (SELECT count(*) FROM inbound), kind, send, reply FROM decision
 """.replace("STREAK_WORTH_SAYING", str(checkins.STREAK_WORTH_SAYING))
 # Runs of spaces as one: psycopg keeps its parsing of a statement of at most 4,096
 # characters (MAX_CACHED_STATEMENT_LENGTH) and parses a longer one on every text again.
-_PG_RECORD = " ".join(_PG_RECORD.split())
-_PG_RECORD_DONE = " ".join(_PG_RECORD_DONE.split())
+_PG_RECORD, _PG_RECORD_DONE = (
+    " ".join(sql.replace("{NUMBER_STATE}", _NUMBER_STATE)
+             .replace("{TEXTS_WRITTEN}", _TEXTS_WRITTEN).split())
+    for sql in (_PG_RECORD, _PG_RECORD_DONE)
+)  # fmt: skip
 
 
 @functools.cache
