@@ -390,6 +390,7 @@ def staff_pages(twilio_app, live_server) -> list[str]:
     import datetime as dt
     from zoneinfo import ZoneInfo
 
+    from bot.inbox import saved_replies
     from bot.models import AdherenceDay, Message, ReminderDelivery, Thread, db
     from tests.conftest import subscribe
 
@@ -422,11 +423,18 @@ def staff_pages(twilio_app, live_server) -> list[str]:
         db.session.commit()
         thread_id = db.session.scalar(db.select(Thread.id))
         previewed, reported = _import_pages(twilio_app, patient_id)
+        reply = saved_replies.save(
+            db.session, None, "Running late", "Hi {first_name}, we run 10 minutes late.",
+            "Hola {first_name}, vamos 10 minutos tarde.", "admin@clinic.example",
+        )  # fmt: skip
+        db.session.commit()
+        reply_id = reply.id
     return [
         "/signin", "/patients", "/patients/new", "/patients/import", "/inbox",
         f"/inbox/{thread_id}", f"/patients/{patient_id}", f"/patients/{patient_id}/edit",
+        f"/patients/{patient_id}/remove", f"/patients/{patient_id}/delete-data",
         "/dashboard", "/caseload", "/staff", "/audit", "/account/password", "/replies",
-        previewed, reported, "/no-such-page",
+        f"/replies/{reply_id}", previewed, reported, "/no-such-page",
     ]  # fmt: skip
 
 
@@ -471,7 +479,8 @@ def test_axe_finds_nothing_on_any_staff_page(live_server, browser_page, twilio_a
         else:
             if "signin" in page.url or path == paths[1]:
                 sign_in_page(page, live_server, ADMIN_EMAIL)
-            page.goto(f"{live_server}{path}")
+            response = page.goto(f"{live_server}{path}")
+            assert response.status == (404 if path == "/no-such-page" else 200), path
         violations = axe_violations(page, source)
         if violations:
             found[path] = violations
