@@ -683,3 +683,20 @@ def test_a_staff_pause_without_a_day_lasts_until_someone_resumes(staff_client, t
     assert "Reason: &lt;script&gt;alert(1)&lt;/script&gt;." in page and hostile not in page
     row = patient_row(twilio_app, patient_id)
     assert row.paused and row.paused_until is None
+
+
+def test_a_staff_pause_keeps_its_reason_in_the_changes_after_the_resume(staff_client, twilio_app):
+    """The status line says why while the pause lasts; the list of changes keeps it after."""
+    patient_id = subscribe(twilio_app, PATIENT)
+    url = f"/patients/{patient_id}"
+    staff_client.post(
+        url + "/pause",
+        data={"csrf_token": csrf_token(staff_client, url), "reason": "Flare-up <after> MRI"},
+    )
+    staff_client.post(url + "/resume", data={"csrf_token": csrf_token(staff_client, url)})
+    assert not patient_row(twilio_app, patient_id).paused
+    page = staff_client.get(url).get_data(as_text=True)
+    changes_card = page[page.index("Changes to the reminders") :]
+    assert "Reason: Flare-up &lt;after&gt; MRI</span>" in changes_card
+    assert "<after>" not in page
+    assert changes_card.count("Reason:") == 1  # the pause's; the resume gave none
