@@ -8,7 +8,7 @@ import io
 import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.models import ConsentEvent, Message, Patient, StaffUser, db
 from bot.sms.phones import mask
@@ -779,6 +779,10 @@ def test_sort_by_last_text(staff_client, twilio_app):
 
 
 def test_bulk_resend_to_who_has_not_answered(staff_client, twilio_app, fake_twilio):
+    """Sent in the background (hundreds would outlast a request), one job of invitations
+    at a time; its page says how many were sent again, and a patient gets two at most."""
+    from bot.models import AuditEvent, ImportJob
+
     seed_patients(twilio_app, 3)
     old = dt.datetime.now(dt.UTC) - dt.timedelta(days=3)
     with twilio_app.app_context():
@@ -791,13 +795,42 @@ def test_bulk_resend_to_who_has_not_answered(staff_client, twilio_app, fake_twil
             ConsentEvent(phone="+12025550001", action="opt_in", keyword="yes", source="sms",
                          created_at=dt.datetime.now(dt.UTC))
         )  # fmt: skip
+        running = ImportJob(created_by="desk@clinic.example", status="running",
+                            stage="inviting", kind="invitations")  # fmt: skip
+        db.session.add(running)
         db.session.commit()
+        running_id = running.id
     invited = page(staff_client.get("/patients?status=invited"))
     assert "Send the invitation again to 1" in invited and "since " in invited
     token = csrf_token(staff_client, "/patients?status=invited")
-    response = staff_client.post("/patients/invite-again", data={"csrf_token": token})
-    assert "Sent the invitation again to 1 of 1" in page(staff_client.get(response.location))
+
+    def resend() -> str:
+        response = staff_client.post("/patients/invite-again", data={"csrf_token": token})
+        assert re.fullmatch(r"/patients/import/\d+", response.location)
+        for thread in twilio_app.extensions.get("import_threads", []):
+            thread.join(60)
+        return response.location
+
+    # The waiting invitations are being sent: this follows them, sends nothing.
+    assert resend() == f"/patients/import/{running_id}"
+    assert "being sent already" in page(staff_client.get(f"/patients/import/{running_id}"))
+    assert fake_twilio.messages == [] and "import_threads" not in twilio_app.extensions
+    with twilio_app.app_context():
+        db.session.execute(update(ImportJob).values(status="done"))
+        db.session.commit()
+
+    report_url = resend()
+    report_id = int(report_url.rsplit("/", 1)[1])
+    report = page(staff_client.get(report_url))
+    assert "Invitations sent again (" in report and "Done." in report
+    assert "1 patient had not answered an invitation sent two days ago or more; " in report
+    assert "1 invitation sent again." in report
     assert [m.to for m in fake_twilio.messages] == ["+12025550000"]
+    with twilio_app.app_context():
+        details = db.session.scalars(
+            select(AuditEvent.detail).where(AuditEvent.action == "invite_again")
+        ).all()
+    assert details == [f"job {report_id} (see its page for the report)"]
     # Never a third invitation.
     with twilio_app.app_context():
         db.session.execute(
@@ -806,7 +839,7 @@ def test_bulk_resend_to_who_has_not_answered(staff_client, twilio_app, fake_twil
         db.session.commit()
     again = page(staff_client.get("/patients?status=invited"))
     assert "Send the invitation again to 1" in again  # patient 2 only; patient 0 had two
-    staff_client.post("/patients/invite-again", data={"csrf_token": token})
+    resend()
     assert sorted(m.to for m in fake_twilio.messages) == ["+12025550000", "+12025550002"]
 
 

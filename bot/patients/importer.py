@@ -66,7 +66,8 @@ class ImportFileError(ValueError):
 
 @dataclass
 class ImportReport:
-    kind: str = "import"  # or "invitations": the waiting ones sent (invite_pending)
+    # or "invitations": the waiting ones sent (invite_pending); "invite_again": once more
+    kind: str = "import"
     rows: int = 0
     enrolled: int = 0
     duplicates: int = 0
@@ -383,12 +384,18 @@ def invite_pending(app: Flask, progress: Progress | None = None) -> ImportReport
     return report
 
 
-def invite_again(app: Flask, ids: list[int]) -> ImportReport:
-    """The invitation once more to these patients (``patients.invite_again_candidates``),
-    within the sending hours; claims an interrupted run left are settled with Twilio first."""
+INVITE_AGAIN_AFTER = dt.timedelta(days=2)  # unanswered this long: one more invitation
+
+
+def invite_again(app: Flask, progress: Progress | None = None) -> ImportReport:
+    """The invitation once more to every patient who has not answered one sent
+    INVITE_AGAIN_AFTER ago or more (``patients.invite_again_candidates``: once, a patient
+    gets two invitations at most), within the sending hours; claims an interrupted run left
+    are settled with Twilio first, then the patients are found."""
     reconcile_invitations(app)
-    report = ImportReport(rows=len(ids))
-    _invite_all(app, [(None, pid) for pid in ids], report, None, first_only=False)
+    ids = pt.invite_again_candidates(db.session, utcnow() - INVITE_AGAIN_AFTER)
+    report = ImportReport(kind="invite_again", rows=len(ids))
+    _invite_all(app, [(None, pid) for pid in ids], report, progress, first_only=False)
     return report
 
 
@@ -490,29 +497,40 @@ def start_import_job(app: Flask, data: bytes, recorded_by: str, job_id: int | No
 WAITING_BUTTON = "'Send the waiting invitations' on the import's page"
 
 
-def new_invite_job(session, recorded_by: str) -> tuple[int, bool]:
-    """The row of a job sending every invitation still waiting, and True; or the one
-    already running and False (the button pressed twice: one run). The caller commits,
-    then starts a new one (``start_invite_job``)."""
+# The jobs that send invitations, and what each runs: one of them at a time, so that two
+# never settle an interrupted run's claims with Twilio at once.
+INVITATION_JOBS: dict[str, Callable[[Flask, Progress], ImportReport]] = {
+    "invitations": lambda app, progress: invite_pending(app, progress),  # the waiting ones
+    "invite_again": lambda app, progress: invite_again(app, progress),  # once more
+}
+
+
+def new_invite_job(session, recorded_by: str, kind: str = "invitations") -> tuple[int, bool]:
+    """The row of a new job of ``kind`` (INVITATION_JOBS) and True; or the one already
+    sending invitations and False (a button pressed twice, or the other one: one run at a
+    time). The caller commits, then starts a new one (``start_invite_job``)."""
+    if kind not in INVITATION_JOBS:
+        raise ValueError(f"no such invitation job: {kind!r}")
     running = session.scalar(
         select(ImportJob.id).where(
             ImportJob.status == "running",
-            ImportJob.kind == "invitations",
+            ImportJob.kind.in_(INVITATION_JOBS),
             ImportJob.updated_at > utcnow() - STALE_JOB,
         )
     )
     if running is not None:
         return running, False
-    job = ImportJob(created_by=recorded_by, status="running", stage="inviting", kind="invitations")
+    job = ImportJob(created_by=recorded_by, status="running", stage="inviting", kind=kind)
     session.add(job)
     session.flush()
     return job.id, True
 
 
-def start_invite_job(app: Flask, job_id: int) -> None:
-    """Send every invitation still waiting (``invite_pending``) on a thread of this
-    process, with its progress and report in the job's ``import_jobs`` row."""
-    _in_background(app, job_id, lambda progress: invite_pending(app, progress))
+def start_invite_job(app: Flask, job_id: int, kind: str = "invitations") -> None:
+    """Run the invitation job ``kind`` (INVITATION_JOBS) on a thread of this process, with
+    its progress and report in the job's ``import_jobs`` row."""
+    work = INVITATION_JOBS[kind]
+    _in_background(app, job_id, lambda progress: work(app, progress))
 
 
 def _in_background(app: Flask, job_id: int, work: Callable[[Progress], ImportReport]) -> None:

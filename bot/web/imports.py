@@ -79,7 +79,7 @@ def send_waiting_invitations():
     submitted()
     job_id, new = new_invite_job(db.session, current_user.email)
     if not new:
-        flash("The waiting invitations are being sent already: this page follows it.", "warning")
+        flash("Invitations are being sent already: this page follows them.", "warning")
         return redirect(url_for("staff.import_job", job_id=job_id))
     audit.note("invite_waiting", detail=f"job {job_id} (see its page for the report)")
     db.session.commit()  # the job and its audit line, before the job's thread writes

@@ -4,7 +4,6 @@ deletion and export of a patient's data, invitations."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from zoneinfo import ZoneInfo
 
@@ -18,7 +17,7 @@ from bot.inbox import saved_replies, threads
 from bot.models import Patient, db, local_date, utcnow
 from bot.patients import records as pt
 from bot.patients import removal, retention
-from bot.patients.importer import invite_again as importer_invite_again
+from bot.patients.importer import INVITE_AGAIN_AFTER, new_invite_job, start_invite_job
 from bot.reminders import adherence, checkins
 from bot.reminders.schedule import (
     PauseRefused,
@@ -192,25 +191,25 @@ def patients():
     )
 
 
-INVITE_AGAIN_AFTER = dt.timedelta(days=2)  # unanswered this long: one more invitation
-
-
 @bp.post("/patients/invite-again")
 def invite_again():
     """The invitation once more, to every patient who has not answered one sent two days
-    ago or more (once: a patient gets two invitations at most)."""
+    ago or more (once: a patient gets two invitations at most), sent in the background as
+    the waiting invitations are (hundreds of texts would outlast a request); its page shows
+    how it went."""
     submitted()
-    ids = pt.invite_again_candidates(db.session, utcnow() - INVITE_AGAIN_AFTER)
-    report = importer_invite_again(current_app._get_current_object(), ids)
-    audit.note("invite_again", detail=f"{report.invited} of {len(ids)} patients")
-    db.session.commit()
-    held = len(report.invite_failures)
-    flash(
-        f"Sent the invitation again to {report.invited} of {len(ids)} patients."
-        + (f" Not sent to {held}: see each patient's page." if held else ""),
-        "success" if not held else "warning",
-    )
-    return redirect(url_for("staff.patients", status="invited"))
+    job_id, new = new_invite_job(db.session, current_user.email, "invite_again")
+    if not new:
+        flash(
+            "Invitations are being sent already: this page follows them. Send the invitation "
+            "again once they are done.",
+            "warning",
+        )
+        return redirect(url_for("staff.import_job", job_id=job_id))
+    audit.note("invite_again", detail=f"job {job_id} (see its page for the report)")
+    db.session.commit()  # the job and its audit line, before the job's thread writes
+    start_invite_job(current_app._get_current_object(), job_id, "invite_again")
+    return redirect(url_for("staff.import_job", job_id=job_id))
 
 
 @bp.route("/patients/new", methods=["GET", "POST"])
