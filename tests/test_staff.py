@@ -843,6 +843,31 @@ def test_bulk_resend_to_who_has_not_answered(staff_client, twilio_app, fake_twil
     assert sorted(m.to for m in fake_twilio.messages) == ["+12025550000", "+12025550002"]
 
 
+def test_a_resend_held_for_the_night_offers_the_same_button(staff_client, twilio_app, fake_twilio):
+    """Outside the sending hours the invitation sent again is held; its page offers to
+    send it again later, not the never-invited patients' button, which would not."""
+    from tests.conftest import hours_excluding_now
+
+    seed_patients(twilio_app, 1)
+    with twilio_app.app_context():
+        db.session.add(
+            Message(phone="+12025550000", direction="out", body="reply YES", kind="invitation",
+                    status="sent", created_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=3))
+        )  # fmt: skip
+        db.session.commit()
+    twilio_app.config["REMINDER_WINDOW"] = hours_excluding_now()
+    token = csrf_token(staff_client, "/patients?status=invited")
+    response = staff_client.post("/patients/invite-again", data={"csrf_token": token})
+    for thread in twilio_app.extensions["import_threads"]:
+        thread.join(60)
+    report = page(staff_client.get(response.location))
+    assert "0 invitations sent again." in report and "held: outside sending hours" in report
+    assert 'action="/patients/invite-again"' in report
+    assert "Send the invitation again&#39; on this page" in report  # how, in the reason
+    assert "Send the waiting invitations" not in report and "Not sent again" in report
+    assert fake_twilio.messages == []
+
+
 def test_an_allowed_country_is_enrolled(make_app, fake_twilio):
     """ALLOWED_COUNTRIES=US,PR: a Puerto Rico mobile enrolled; Nigeria's still refused."""
     from tests.conftest import add_staff, sign_in, twilio_settings

@@ -395,7 +395,7 @@ def invite_again(app: Flask, progress: Progress | None = None) -> ImportReport:
     reconcile_invitations(app)
     ids = pt.invite_again_candidates(db.session, utcnow() - INVITE_AGAIN_AFTER)
     report = ImportReport(kind="invite_again", rows=len(ids))
-    _invite_all(app, [(None, pid) for pid in ids], report, progress, first_only=False)
+    _invite_all(app, [(None, pid) for pid in ids], report, progress, False, AGAIN_BUTTON)
     return report
 
 
@@ -495,6 +495,7 @@ def start_import_job(app: Flask, data: bytes, recorded_by: str, job_id: int | No
 # day's cap, Twilio out of reach): the button on every import's result, which runs
 # ``invite_pending`` as a job of its own (as 'flask --app bot patients invite' does).
 WAITING_BUTTON = "'Send the waiting invitations' on the import's page"
+AGAIN_BUTTON = "'Send the invitation again' on this page"  # a re-send's report, as the list
 
 
 # The jobs that send invitations, and what each runs: one of them at a time, so that two
@@ -597,10 +598,13 @@ def _invite_all(
     report: ImportReport,
     progress: Progress | None,
     first_only: bool = True,
+    button: str = "",
 ) -> None:
     """Send the invitations, many at once: each batch claimed (written down and
     committed) before it is sent, and Twilio's answers recorded as they come, so an
-    invitation Twilio accepted is on record whatever happens to this process."""
+    invitation Twilio accepted is on record whatever happens to this process. ``button``:
+    what sends those held later (by default WAITING_BUTTON)."""
+    button = button or WAITING_BUTTON
     session = db.session
     content, sender = app.extensions["content"], app.extensions["sender"]
     ids = [pid for _, pid in to_invite]
@@ -626,7 +630,7 @@ def _invite_all(
             continue
         jobs.append((pid, patient.phone, pt.invitation_text(content, patient)))
     for pid in sorted(held, key=lambda pid: (line_of[pid] or 0, pid)):
-        failed(pid, pt.held_for_the_night(hours, patients[pid], WAITING_BUTTON))
+        failed(pid, pt.held_for_the_night(hours, patients[pid], button))
     per_day = app.config["INVITATIONS_PER_DAY"]
     left = pt.invitations_left(session, now, per_day, app.config["CLINIC_TIMEZONE"])
     for pid, _, _ in jobs[left:]:  # toll fraud and mistakes alike: a day's worth at most
@@ -657,7 +661,7 @@ def _invite_all(
                     report.invited += 1
                 elif result.unknown:
                     failed(pid, "no answer from Twilio: checked with Twilio before the number "
-                           f"is invited again ({WAITING_BUTTON})")  # fmt: skip
+                           f"is invited again ({button})")  # fmt: skip
                 else:
                     failed(pid, staff_facing(result.error or result.status))
             done += len(batch)
