@@ -458,9 +458,12 @@ def test_an_import_job_page_follows_and_says_when_it_was_cut_short(staff_client,
                           total=200, updated_at=now - dt.timedelta(minutes=10))  # fmt: skip
         failed = ImportJob(created_by="desk@clinic.example", status="failed",
                            error="line 2: the file is not UTF-8")  # fmt: skip
-        db.session.add_all([running, stale, failed])
+        again = ImportJob(created_by="desk@clinic.example", stage="inviting", done=3,
+                          total=9, kind="invite_again",
+                          updated_at=now - dt.timedelta(minutes=10))  # fmt: skip
+        db.session.add_all([running, stale, failed, again])
         db.session.commit()
-        ids = running.id, stale.id, failed.id
+        ids = running.id, stale.id, failed.id, again.id
     page = staff_client.get(f"/patients/import/{ids[0]}").get_data(as_text=True)
     assert 'http-equiv="refresh"' in page and "Sending invitations: 40 of 200" in page
     page = staff_client.get(f"/patients/import/{ids[1]}").get_data(as_text=True)
@@ -468,6 +471,12 @@ def test_an_import_job_page_follows_and_says_when_it_was_cut_short(staff_client,
     assert 'http-equiv="refresh"' not in page
     page = staff_client.get(f"/patients/import/{ids[2]}").get_data(as_text=True)
     assert "The file was not imported: line 2: the file is not UTF-8" in page
+    # A re-send cut short is finished by the re-send's button (the waiting invitations'
+    # would not send these); the page's title says what it was.
+    page = staff_client.get(f"/patients/import/{ids[3]}").get_data(as_text=True)
+    assert "Sending the invitations again stopped before it finished" in page
+    assert 'action="/patients/invite-again"' in page and "Send the waiting" not in page
+    assert "Invitations sent again (" in page
     assert staff_client.get("/patients/import/999999").status_code == 404
 
 
