@@ -843,6 +843,33 @@ def test_bulk_resend_to_who_has_not_answered(staff_client, twilio_app, fake_twil
     assert sorted(m.to for m in fake_twilio.messages) == ["+12025550000", "+12025550002"]
 
 
+def test_a_resend_claimed_by_another_run_meanwhile_is_not_sent_twice(twilio_app):
+    """Each batch of a re-send is read again as it is claimed, with the patients' rows
+    locked: a number another run (the button pressed twice) claimed meanwhile is left."""
+    from bot.patients import records as pt
+    from bot.patients.importer import INVITE_AGAIN_AFTER, _still_to_invite
+    from bot.sms import outgoing
+
+    seed_patients(twilio_app, 2)
+    now = dt.datetime.now(dt.UTC)
+    with twilio_app.app_context():
+        for n in range(2):
+            db.session.add(
+                Message(phone=f"+1202555{n:04d}", direction="out", body="reply YES",
+                        kind="invitation", status="sent", created_at=now - dt.timedelta(days=3))
+            )  # fmt: skip
+        db.session.commit()
+        older_than = now - INVITE_AGAIN_AFTER
+        ids = sorted(pt.invite_again_candidates(db.session, older_than))
+        assert len(ids) == 2
+        phones = dict(db.session.execute(select(Patient.id, Patient.phone)).all())
+        batch = [(pid, phones[pid], "invitation") for pid in ids]
+        outgoing.claim_texts(db.session, [(phones[ids[0]], "invitation")], "invitation", now)
+        still = _still_to_invite(db.session, batch, pt.invite_again_candidates, older_than)
+        assert still == [batch[1]]
+        db.session.rollback()
+
+
 def test_a_resend_held_for_the_night_offers_the_same_button(staff_client, twilio_app, fake_twilio):
     """Outside the sending hours the invitation sent again is held; its page offers to
     send it again later, not the never-invited patients' button, which would not."""

@@ -393,9 +393,14 @@ def invite_again(app: Flask, progress: Progress | None = None) -> ImportReport:
     gets two invitations at most), within the sending hours; claims an interrupted run left
     are settled with Twilio first, then the patients are found."""
     reconcile_invitations(app)
-    ids = pt.invite_again_candidates(db.session, utcnow() - INVITE_AGAIN_AFTER)
+    older_than = utcnow() - INVITE_AGAIN_AFTER
+    ids = pt.invite_again_candidates(db.session, older_than)
     report = ImportReport(kind="invite_again", rows=len(ids))
-    _invite_all(app, [(None, pid) for pid in ids], report, progress, False, AGAIN_BUTTON)
+
+    def still(session, batch: list) -> list:  # read again as the batch is claimed
+        return _still_to_invite(session, batch, pt.invite_again_candidates, older_than)
+
+    _invite_all(app, [(None, pid) for pid in ids], report, progress, still, AGAIN_BUTTON)
     return report
 
 
@@ -597,13 +602,16 @@ def _invite_all(
     to_invite,
     report: ImportReport,
     progress: Progress | None,
-    first_only: bool = True,
+    still: Callable[[object, list], list] | None = None,
     button: str = "",
 ) -> None:
     """Send the invitations, many at once: each batch claimed (written down and
     committed) before it is sent, and Twilio's answers recorded as they come, so an
-    invitation Twilio accepted is on record whatever happens to this process. ``button``:
-    what sends those held later (by default WAITING_BUTTON)."""
+    invitation Twilio accepted is on record whatever happens to this process. ``still``:
+    of a batch about to be claimed, those still to be invited, read in the claiming
+    transaction (by default: never invited); ``button``: what sends those held later (by
+    default WAITING_BUTTON)."""
+    still = still or _still_never_invited
     button = button or WAITING_BUTTON
     session = db.session
     content, sender = app.extensions["content"], app.extensions["sender"]
@@ -641,8 +649,7 @@ def _invite_all(
         for start in range(0, len(jobs), BATCH):
             batch = jobs[start : start + BATCH]
             begin_writing(session)  # after this run's reads: the claims write at once
-            if first_only:
-                batch = _still_never_invited(session, batch)
+            batch = still(session, batch)
             texts = [(phone, text) for _, phone, text in batch]
             claims = outgoing.claim_texts(session, texts, "invitation", utcnow())
             yield [(claim, *job) for claim, job in zip(claims, batch, strict=True)]
@@ -670,16 +677,22 @@ def _invite_all(
 
 
 def _still_never_invited(session, batch: list) -> list:
-    """Of a batch about to be claimed, those still never invited, read in the claiming
-    transaction with the patients' rows locked: two runs at once (the button pressed
-    twice, the command beside it) never invite anyone twice. On SQLite the transaction is
-    a writer from its start (BEGIN IMMEDIATE), which serialises runs as the lock does."""
+    """Of a batch about to be claimed, those still never invited and not answered
+    (``_still_to_invite``): two runs at once (the button pressed twice, the command beside
+    it) never invite anyone twice."""
+    return _still_to_invite(session, batch, lambda _, ids: _never_invited(ids))
+
+
+def _still_to_invite(session, batch: list, which: Callable, *args) -> list:
+    """Of a batch about to be claimed, those ``which(session, *args, ids=...)`` still
+    finds, read in the claiming transaction with the patients' rows locked, so that a run
+    beside this one (the button pressed twice) cannot have claimed them meanwhile. On
+    SQLite the transaction is a writer from its start (BEGIN IMMEDIATE), which serialises
+    runs as the lock does."""
     ids = [pid for pid, _, _ in batch]
     session.execute(select(Patient.id).where(Patient.id.in_(ids)).with_for_update()).all()
-    still = set(
-        session.scalars(select(Patient.id).where(Patient.id.in_(ids), pt.never_invited_filter()))
-    )
-    return [job for job in batch if job[0] in still]
+    found = set(which(session, *args, ids=ids))
+    return [job for job in batch if job[0] in found]
 
 
 def _texts(batch) -> list[tuple[str, str]]:

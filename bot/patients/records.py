@@ -657,13 +657,18 @@ def patient_page(
     return PatientPage([tuple(r) for r in rows], total, counts, page)
 
 
-def invite_again_candidates(session: Session, older_than: dt.datetime) -> list[int]:
-    """Invited patients who have not answered and whose last invitation went out before
-    ``older_than`` (never one sooner: a second invitation is the last). The invited are
-    found first, then their invitations, by number (the index on messages' phone)."""
+def invite_again_candidates(
+    session: Session, older_than: dt.datetime, ids: list[int] | None = None
+) -> list[int]:
+    """Invited patients (of ``ids``, if given) who have not answered and whose last
+    invitation went out before ``older_than`` (never one sooner: a second invitation is
+    the last; one claimed counts). The invited are found first, then their invitations,
+    by number (the index on messages' phone)."""
+    of = [Patient.id.in_(ids)] if ids is not None else []
     invited = (
         select(Patient.id, Patient.phone)
         .where(
+            *of,
             Patient.removed_at.is_(None),
             Patient.number_invalid.is_(False),
             status_expression() == "invited",
