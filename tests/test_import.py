@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.models import Message, Patient, StaffUser, db
 from tests.conftest import PASSWORD, csrf_token, hours_excluding_now, post_sms
@@ -476,7 +476,19 @@ def test_an_import_job_page_follows_and_says_when_it_was_cut_short(staff_client,
     page = staff_client.get(f"/patients/import/{ids[3]}").get_data(as_text=True)
     assert "Sending the invitations again stopped before it finished" in page
     assert 'action="/patients/invite-again"' in page and "Send the waiting" not in page
-    assert "Invitations sent again (" in page
+    assert "Invitations sent again (" in page and "after 3 of 9" in page
+    with twilio_app.app_context():  # cut short before its first count; failed
+        db.session.execute(update(ImportJob).where(ImportJob.id == ids[3]).values(done=0, total=0))
+        db.session.commit()
+    page = staff_client.get(f"/patients/import/{ids[3]}").get_data(as_text=True)
+    assert "stopped before it finished (the server restarted). Nobody" in page
+    with twilio_app.app_context():
+        db.session.execute(
+            update(ImportJob).where(ImportJob.id == ids[3]).values(status="failed", error="x")
+        )
+        db.session.commit()
+    page = staff_client.get(f"/patients/import/{ids[3]}").get_data(as_text=True)
+    assert "The invitations were not sent: x." in page and "not imported" not in page
     assert staff_client.get("/patients/import/999999").status_code == 404
 
 
@@ -815,3 +827,47 @@ def test_the_waiting_invitations_run_once_at_a_time(staff_client, twilio_app, fa
                              dt.datetime.now(dt.UTC))  # fmt: skip  # another run's claim
         assert _still_never_invited(db.session, batch) == [batch[1]]
         db.session.rollback()
+
+
+@pytest.mark.skipif(
+    os.environ.get("TEST_DATABASE_URL", "sqlite").startswith("sqlite"),
+    reason="PostgreSQL's advisory lock; SQLite has one writer at a time already",
+)
+def test_two_invitation_buttons_pressed_at_once_start_one_job(twilio_app):
+    """The look for a running invitation job and the new job's row are one request's at a
+    time: the second button, pressed while the first request has not committed, waits for
+    it and then follows its job instead of starting another beside it."""
+    import threading
+    import time
+
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
+
+    from bot.patients.importer import new_invite_job
+
+    with twilio_app.app_context():
+        engine = db.engine
+        first = Session(engine)
+        first_id, new = new_invite_job(first, "a@clinic.example", "invitations")
+        assert new
+        found = {}
+
+        def second() -> None:
+            with Session(engine) as session:
+                found["job"] = new_invite_job(session, "b@clinic.example", "invite_again")
+                session.commit()
+
+        thread = threading.Thread(target=second)
+        thread.start()
+        waiting = text(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND query LIKE '%invitation jobs%' AND pid <> pg_backend_pid()"
+        )
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            deadline = time.monotonic() + 20
+            while not conn.execute(waiting).scalar():  # the second waits for the first
+                assert time.monotonic() < deadline, "the second request did not wait"
+        first.commit()
+        first.close()
+        thread.join(30)
+    assert found["job"] == (first_id, False)

@@ -789,7 +789,8 @@ def test_bulk_resend_to_who_has_not_answered(staff_client, twilio_app, fake_twil
         for n, when in [(0, old), (1, old), (2, dt.datetime.now(dt.UTC))]:
             db.session.add(
                 Message(phone=f"+1202555{n:04d}", direction="out", body="reply YES",
-                        kind="invitation", status="sent", created_at=when)
+                        kind="invitation", status="sent", created_at=when,
+                        message_sid=f"SMinvite{n:026d}")
             )  # fmt: skip
         db.session.add(  # patient 1 answered
             ConsentEvent(phone="+12025550001", action="opt_in", keyword="yes", source="sms",
@@ -843,6 +844,41 @@ def test_bulk_resend_to_who_has_not_answered(staff_client, twilio_app, fake_twil
     assert sorted(m.to for m in fake_twilio.messages) == ["+12025550000", "+12025550002"]
 
 
+def test_what_counts_as_an_invitation_for_a_resend(twilio_app):
+    """A re-send counts the invitations Twilio accepted or that are claimed, to this
+    patient: one Twilio refused is none (a second may still go), nor is one to the number
+    before the patient's record began (a recycled number)."""
+    from bot.patients import records as pt
+
+    seed_patients(twilio_app, 4)
+    now = dt.datetime.now(dt.UTC)
+    old = now - dt.timedelta(days=3)
+    with twilio_app.app_context():
+        history_from = now - dt.timedelta(days=10)
+        db.session.execute(
+            update(Patient).where(Patient.phone == "+12025550003").values(history_from=history_from)
+        )
+        invitations = [  # (patient, sid, status, when)
+            (0, "SMa", "sent", old),  # one accepted: a candidate
+            (1, "SMb", "sent", old), (1, None, "failed", old),  # refused: still one
+            (2, "SMc", "sent", old), (2, "SMd", "delivered", old),  # two: never a third
+            (3, "SMe", "sent", old), (3, "SMf", "sent", now - dt.timedelta(days=20)),  # before
+        ]  # fmt: skip
+        for n, sid, status, when in invitations:
+            db.session.add(
+                Message(phone=f"+1202555{n:04d}", direction="out", body="reply YES",
+                        kind="invitation", status=status, created_at=when,
+                        message_sid=sid and f"{sid}{n:030d}")
+            )  # fmt: skip
+        db.session.commit()
+        phones = dict(db.session.execute(select(Patient.id, Patient.phone)).all())
+        found = pt.invite_again_candidates(db.session, now - dt.timedelta(days=2))
+        assert sorted(phones[pid] for pid in found) == [
+            "+12025550000", "+12025550001", "+12025550003"
+        ]  # fmt: skip
+        assert pt.invite_again_candidates(db.session, old) == []  # none two days old yet
+
+
 def test_a_resend_claimed_by_another_run_meanwhile_is_not_sent_twice(twilio_app):
     """Each batch of a re-send is read again as it is claimed, with the patients' rows
     locked: a number another run (the button pressed twice) claimed meanwhile is left."""
@@ -856,7 +892,8 @@ def test_a_resend_claimed_by_another_run_meanwhile_is_not_sent_twice(twilio_app)
         for n in range(2):
             db.session.add(
                 Message(phone=f"+1202555{n:04d}", direction="out", body="reply YES",
-                        kind="invitation", status="sent", created_at=now - dt.timedelta(days=3))
+                        kind="invitation", status="sent", created_at=now - dt.timedelta(days=3),
+                        message_sid=f"SMinvite{n:026d}")
             )  # fmt: skip
         db.session.commit()
         older_than = now - INVITE_AGAIN_AFTER
@@ -879,7 +916,8 @@ def test_a_resend_held_for_the_night_offers_the_same_button(staff_client, twilio
     with twilio_app.app_context():
         db.session.add(
             Message(phone="+12025550000", direction="out", body="reply YES", kind="invitation",
-                    status="sent", created_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=3))
+                    status="sent", created_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=3),
+                    message_sid="SMinvite0000")
         )  # fmt: skip
         db.session.commit()
     twilio_app.config["REMINDER_WINDOW"] = hours_excluding_now()
@@ -1153,3 +1191,50 @@ def test_an_admin_changes_a_members_role_but_not_their_own(admin_client, twilio_
     assert sign_in(desk_client).location.endswith("/caseload")  # a clinician now
     theirs = csrf_token(desk_client, "/patients")
     assert desk_client.post(f"/staff/{me}/role", data={"csrf_token": theirs}).status_code == 403
+
+
+def test_a_patient_another_run_invited_meanwhile_is_in_the_report(twilio_app, fake_twilio):
+    """A batch's second reading (another run claimed a patient meanwhile) leaves that
+    patient out of this run's texts, and the report says so: its counts add up."""
+    from bot.patients.importer import MEANWHILE, ImportReport, _invite_all
+
+    seed_patients(twilio_app, 2)
+    with twilio_app.app_context():
+        ids = sorted(db.session.scalars(select(Patient.id)))
+        report = ImportReport(rows=2)
+
+        def still(session, batch):  # as if another run had claimed the first meanwhile
+            return [job for job in batch if job[0] != ids[0]]
+
+        _invite_all(twilio_app, [(None, pid) for pid in ids], report, None, still)
+    assert report.invited == 1 and report.invite_failures == [(None, MEANWHILE, ids[0])]
+    assert [m.to for m in fake_twilio.messages] == ["+12025550001"]
+
+
+def test_a_report_offers_no_button_where_none_would_send(staff_client, twilio_app):
+    """Opted out, or invited by another run meanwhile: no button sends those, so the
+    report offers none; one held for the night gets the button of its kind."""
+    from bot.models import ImportJob
+    from bot.patients.importer import MEANWHILE, OPTED_OUT
+
+    seed_patients(twilio_app, 1)
+    with twilio_app.app_context():
+        pid = db.session.scalar(select(Patient.id))
+        jobs = [
+            ImportJob(created_by="desk@clinic.example", status="done", stage="inviting",
+                      kind=kind, report={"kind": kind, "rows": 2, "invited": 0,
+                                         "invite_failures": failures})
+            for kind, failures in [
+                ("invitations", [[None, OPTED_OUT, pid], [None, MEANWHILE, pid]]),
+                ("invite_again", [[None, MEANWHILE, pid]]),
+                ("invite_again", [[None, "held: outside sending hours", pid]]),
+            ]
+        ]  # fmt: skip
+        db.session.add_all(jobs)
+        db.session.commit()
+        urls = [f"/patients/import/{job.id}" for job in jobs]
+    for url in urls[:2]:
+        shown = page(staff_client.get(url))
+        assert "Patient 000" in shown and "another run at the same moment" in shown
+        assert "invitations/send" not in shown and "invite-again" not in shown
+    assert 'action="/patients/invite-again"' in page(staff_client.get(urls[2]))

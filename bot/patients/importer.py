@@ -41,7 +41,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from bot.models import ImportJob, Patient, begin_writing, db, utcnow
 from bot.patients import records as pt
@@ -500,6 +500,10 @@ def start_import_job(app: Flask, data: bytes, recorded_by: str, job_id: int | No
 # day's cap, Twilio out of reach): the button on every import's result, which runs
 # ``invite_pending`` as a job of its own (as 'flask --app bot patients invite' does).
 WAITING_BUTTON = "'Send the waiting invitations' on the import's page"
+# Reasons no invitation went that no button would change (a report offers none for them).
+OPTED_OUT = "the number has opted out (STOP)"
+MEANWHILE = "invited by another run at the same moment (not sent twice)"
+FINAL = (OPTED_OUT, MEANWHILE)
 AGAIN_BUTTON = "'Send the invitation again' on this page"  # a re-send's report, as the list
 
 
@@ -517,6 +521,11 @@ def new_invite_job(session, recorded_by: str, kind: str = "invitations") -> tupl
     time). The caller commits, then starts a new one (``start_invite_job``)."""
     if kind not in INVITATION_JOBS:
         raise ValueError(f"no such invitation job: {kind!r}")
+    # One request at a time from the look to the caller's commit, so two buttons pressed
+    # at once cannot both find none running: SQLite's writer lock, PostgreSQL's advisory.
+    begin_writing(session)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext('invitation jobs'))"))
     running = session.scalar(
         select(ImportJob.id).where(
             ImportJob.status == "running",
@@ -610,8 +619,10 @@ def _invite_all(
     invitation Twilio accepted is on record whatever happens to this process. ``still``:
     of a batch about to be claimed, those still to be invited, read in the claiming
     transaction (by default: never invited); ``button``: what sends those held later (by
-    default WAITING_BUTTON)."""
+    default WAITING_BUTTON; the day's cap, by default, the patient's page or the
+    command)."""
     still = still or _still_never_invited
+    cap_how = button or pt.INVITE_BY_HAND
     button = button or WAITING_BUTTON
     session = db.session
     content, sender = app.extensions["content"], app.extensions["sender"]
@@ -625,7 +636,7 @@ def _invite_all(
     opted_out = pt.opted_out_numbers(session, [p.phone for p in patients.values()])
     for pid in ids:
         if patients[pid].phone in opted_out:
-            failed(pid, "the number has opted out (STOP)")
+            failed(pid, OPTED_OUT)
     # Never at night where the patient is: those invitations wait for a staff member.
     hours, now = SendingHours.from_config(app.config), utcnow()
     jobs, held = [], []
@@ -642,14 +653,17 @@ def _invite_all(
     per_day = app.config["INVITATIONS_PER_DAY"]
     left = pt.invitations_left(session, now, per_day, app.config["CLINIC_TIMEZONE"])
     for pid, _, _ in jobs[left:]:  # toll fraud and mistakes alike: a day's worth at most
-        failed(pid, pt.held_for_the_day(per_day))
+        failed(pid, pt.held_for_the_day(per_day, cap_how))
     jobs = jobs[:left]
 
     def claimed_batches():
         for start in range(0, len(jobs), BATCH):
             batch = jobs[start : start + BATCH]
             begin_writing(session)  # after this run's reads: the claims write at once
-            batch = still(session, batch)
+            kept = still(session, batch)
+            for pid in {job[0] for job in batch} - {job[0] for job in kept}:
+                failed(pid, MEANWHILE)  # counted, so the report adds up
+            batch = kept
             texts = [(phone, text) for _, phone, text in batch]
             claims = outgoing.claim_texts(session, texts, "invitation", utcnow())
             yield [(claim, *job) for claim, job in zip(claims, batch, strict=True)]

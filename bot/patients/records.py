@@ -117,10 +117,14 @@ def invitations_left(session: Session, now: dt.datetime, per_day: int, zone: str
     return max(0, per_day - (sent or 0))
 
 
-def held_for_the_day(per_day: int) -> str:
+INVITE_BY_HAND = "the patient's page or 'flask --app bot patients invite'"
+
+
+def held_for_the_day(per_day: int, how: str = INVITE_BY_HAND) -> str:
+    """Why an invitation was not sent today, and how to send it (``how``)."""
     return (
         f"held: today's {per_day} invitations (INVITATIONS_PER_DAY) are sent; send it "
-        "tomorrow from the patient's page or with 'flask --app bot patients invite'"
+        f"tomorrow from {how}"
     )
 
 
@@ -467,12 +471,12 @@ def never_invited_filter():
     """SQL condition: no invitation to the patient was accepted by Twilio, nor is one
     claimed (being sent, or sent by a process that died before recording Twilio's
     answer: reconciled with Twilio before the number is invited again)."""
-    return ~(
-        select(Message.id)
-        .where(_invitations_of_record())
-        .where(or_(Message.message_sid.is_not(None), Message.status == CLAIMED))
-        .exists()
-    )
+    return ~select(Message.id).where(_invitations_of_record(), _invitation_counted()).exists()
+
+
+def _invitation_counted():
+    """SQL condition on an invitation's Message: accepted by Twilio, or claimed."""
+    return or_(Message.message_sid.is_not(None), Message.status == CLAIMED)
 
 
 def never_invited(session: Session, patient: Patient) -> bool:
@@ -661,35 +665,24 @@ def invite_again_candidates(
     session: Session, older_than: dt.datetime, ids: list[int] | None = None
 ) -> list[int]:
     """Invited patients (of ``ids``, if given) who have not answered and whose last
-    invitation went out before ``older_than`` (never one sooner: a second invitation is
-    the last; one claimed counts). The invited are found first, then their invitations,
-    by number (the index on messages' phone)."""
+    invitation went out before ``older_than``, with one invitation only (a second is the
+    last). An invitation counts as never_invited_filter counts it: accepted by Twilio, or
+    claimed (settled with Twilio before anyone is invited again); one Twilio refused, or
+    one to a former patient of a recycled number, does not. The invited are found first,
+    then their invitations by number (the index on messages' phone)."""
     of = [Patient.id.in_(ids)] if ids is not None else []
-    invited = (
-        select(Patient.id, Patient.phone)
-        .where(
-            *of,
-            Patient.removed_at.is_(None),
-            Patient.number_invalid.is_(False),
-            status_expression() == "invited",
-        )
-        .subquery()
-    )
-    sent = (
-        select(
-            Message.phone,
-            func.max(Message.created_at).label("last"),
-            func.count().label("count"),
-        )
-        .where(Message.kind == "invitation", Message.phone.in_(select(invited.c.phone)))
-        .group_by(Message.phone)
-        .subquery()
-    )
     return list(
         session.scalars(
-            select(invited.c.id)
-            .join(sent, sent.c.phone == invited.c.phone)
-            .where(sent.c.last < older_than, sent.c.count < 2)
+            select(Patient.id)
+            .join(Message, and_(_invitations_of_record(), _invitation_counted()))
+            .where(
+                *of,
+                Patient.removed_at.is_(None),
+                Patient.number_invalid.is_(False),
+                status_expression() == "invited",
+            )
+            .group_by(Patient.id)
+            .having(func.max(Message.created_at) < older_than, func.count() < 2)
         )
     )
 

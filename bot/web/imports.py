@@ -9,6 +9,7 @@ from flask_login import current_user
 from bot.models import ImportJob, db, utcnow
 from bot.patients import records as pt
 from bot.patients.importer import (
+    FINAL,
     MAX_FILE_BYTES,
     WAITING_BUTTON,
     ImportFileError,
@@ -113,6 +114,7 @@ def import_job(job_id: int):
         preview=preview,
         action=ActionForm(),
         held_note=pt.held_for_the_night(how=WAITING_BUTTON),
+        final_reasons=FINAL,
         names=pt.names_of(
             db.session, [f[2] for f in (job.report or {}).get("invite_failures", []) if len(f) > 2]
         ),
