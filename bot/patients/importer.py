@@ -510,8 +510,8 @@ AGAIN_BUTTON = "'Send the invitation again' on this page"  # a re-send's report,
 # The jobs that send invitations, and what each runs: one of them at a time, so that two
 # never settle an interrupted run's claims with Twilio at once.
 INVITATION_JOBS: dict[str, Callable[[Flask, Progress], ImportReport]] = {
-    "invitations": lambda app, progress: invite_pending(app, progress),  # the waiting ones
-    "invite_again": lambda app, progress: invite_again(app, progress),  # once more
+    "invitations": invite_pending,  # the waiting ones
+    "invite_again": invite_again,  # once more
 }
 
 

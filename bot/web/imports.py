@@ -78,13 +78,19 @@ def send_waiting_invitations():
     """Every invitation still waiting (held for the night or the day's cap, Twilio out of
     reach), sent in the background as an import is; its page shows how it went."""
     submitted()
-    job_id, new = new_invite_job(db.session, current_user.email)
+    return start_invitations("invitations", "invite_waiting")
+
+
+def start_invitations(kind: str, action: str, busy: str = ""):
+    """Start the invitation job ``kind`` (importer.INVITATION_JOBS), audited as ``action``,
+    and go to its page; or, while one is running, to that one's page, saying so."""
+    job_id, new = new_invite_job(db.session, current_user.email, kind)
     if not new:
-        flash("Invitations are being sent already: this page follows them.", "warning")
+        flash(f"Invitations are being sent already: this page follows them.{busy}", "warning")
         return redirect(url_for("staff.import_job", job_id=job_id))
-    audit.note("invite_waiting", detail=f"job {job_id} (see its page for the report)")
+    audit.note(action, detail=f"job {job_id} (see its page for the report)")
     db.session.commit()  # the job and its audit line, before the job's thread writes
-    start_invite_job(current_app._get_current_object(), job_id)
+    start_invite_job(current_app._get_current_object(), job_id, kind)
     return redirect(url_for("staff.import_job", job_id=job_id))
 
 

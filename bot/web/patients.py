@@ -17,7 +17,7 @@ from bot.inbox import saved_replies, threads
 from bot.models import Patient, db, local_date, utcnow
 from bot.patients import records as pt
 from bot.patients import removal, retention
-from bot.patients.importer import INVITE_AGAIN_AFTER, new_invite_job, start_invite_job
+from bot.patients.importer import INVITE_AGAIN_AFTER
 from bot.reminders import adherence, checkins
 from bot.reminders.schedule import (
     PauseRefused,
@@ -32,6 +32,7 @@ from bot.sms.quiet_hours import SendingHours
 from bot.web import audit
 from bot.web.forms import ActionForm, ReplyForm, earlier_than, submitted
 from bot.web.guards import admin_only
+from bot.web.imports import start_invitations
 from bot.web.staff import bp
 
 TIMEZONES = [
@@ -198,18 +199,9 @@ def invite_again():
     the waiting invitations are (hundreds of texts would outlast a request); its page shows
     how it went."""
     submitted()
-    job_id, new = new_invite_job(db.session, current_user.email, "invite_again")
-    if not new:
-        flash(
-            "Invitations are being sent already: this page follows them. Send the invitation "
-            "again once they are done.",
-            "warning",
-        )
-        return redirect(url_for("staff.import_job", job_id=job_id))
-    audit.note("invite_again", detail=f"job {job_id} (see its page for the report)")
-    db.session.commit()  # the job and its audit line, before the job's thread writes
-    start_invite_job(current_app._get_current_object(), job_id, "invite_again")
-    return redirect(url_for("staff.import_job", job_id=job_id))
+    return start_invitations(
+        "invite_again", "invite_again", " Send the invitation again once they are done."
+    )
 
 
 @bp.route("/patients/new", methods=["GET", "POST"])
