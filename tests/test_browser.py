@@ -523,7 +523,7 @@ def test_axe_finds_nothing_on_the_simulator(make_app, browser_page, width):
 def test_hostile_names_and_texts_on_a_phone(live_server, browser_page, twilio_app):
     """At 390 px, a name and texts made to break out of the page (a textarea, a string, an
     attribute) run nothing, scroll nothing sideways, and a reply of the same goes out."""
-    from bot.models import Thread, db
+    from bot.models import ImportJob, Thread, db
     from tests.conftest import subscribe
 
     name = "Tex</textarea><script>window.pwned=1</script>'+x+'"
@@ -534,6 +534,14 @@ def test_hostile_names_and_texts_on_a_phone(live_server, browser_page, twilio_ap
     )
     with twilio_app.app_context():
         threads = db.session.scalars(db.select(Thread.id).order_by(Thread.id)).all()
+        held = f'held: {name}"><img src=x onerror=window.pwned=1>'  # a report's reason
+        summary = {"kind": "invite_again", "rows": 1, "invited": 0,
+                   "invite_failures": [[None, held, patient_id]]}  # fmt: skip
+        report = ImportJob(created_by="desk@clinic.example", status="done", stage="inviting",
+                           kind="invite_again", report=summary)  # fmt: skip
+        db.session.add(report)
+        db.session.commit()
+        report_id = report.id
     page = browser_page
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
@@ -541,7 +549,8 @@ def test_hostile_names_and_texts_on_a_phone(live_server, browser_page, twilio_ap
     sign_in_page(page, live_server)
     paths = ["/inbox", *(f"/inbox/{t}" for t in threads), "/patients", "/dashboard",
              "/patients?status=invited", f"/patients/{patient_id}",
-             f"/patients/{patient_id}/edit", f"/patients/{patient_id}/remove"]  # fmt: skip
+             f"/patients/{patient_id}/edit", f"/patients/{patient_id}/remove",
+             f"/patients/import/{report_id}"]  # fmt: skip
     for path in paths:
         page.goto(f"{live_server}{path}")
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
