@@ -485,3 +485,52 @@ def test_the_webhooks_own_statements_are_parsed_once_by_psycopg():
     for statement in (inbound._PG_RECORD, inbound._PG_RECORD_DONE, inbound._PG_LOCK):
         assert len(statement) <= MAX_CACHED_STATEMENT_LENGTH, statement[:60]
     assert "INSERT INTO adherence_days" in inbound._PG_RECORD_DONE
+
+
+def _relations_read(plan: dict) -> dict[str, int]:
+    """How many times a plan reads each table (its scans; the writes' own nodes aside)."""
+    read: dict[str, int] = {}
+    nodes = [plan["Plan"]]
+    while nodes:
+        node = nodes.pop()
+        if "Relation Name" in node and node["Node Type"] != "ModifyTable":
+            read[node["Relation Name"]] = read.get(node["Relation Name"], 0) + 1
+        nodes.extend(node.get("Plans", []))
+    return read
+
+
+def test_the_webhooks_statements_read_the_numbers_state_once(app):
+    """PostgreSQL folds a CTE read once into its reader, and would then run a lookup once
+    for each use of its column: the record's statement read the number's consent and its
+    texts this hour twice, its language three times, until "state" was MATERIALIZED."""
+    if not app.config["DATABASE_URL"].startswith("postgresql"):
+        pytest.skip("PostgreSQL's plans")
+    from bot.models import straight, utcnow
+    from bot.sms import inbound
+
+    now = utcnow()
+    common = {"phone": PATIENT, "sid": new_sid(), "body": "hours", "now": now,
+              "since": now - inbound.HOUR, "rate_limit": 20}  # fmt: skip
+    record = {
+        **common, "always": False, "candidate_kind": "hours", "reply_en": "Hours", "reply_es": None,
+        "text_language": "en", "action": None, "keyword": "", "keeps": False, "held_en": "Held",
+        "held_es": "Espera", "reason": None, "urgent": False,
+    }  # fmt: skip
+    answers = {f"{say}_{lang}": "%s" for say in ("again", "one", "many") for lang in ("en", "es")}
+    done = {**common, "pain": None, **answers}
+    with app.extensions["webhook_engine"].connect() as conn:
+        plans = {
+            name: straight(conn, "EXPLAIN (FORMAT JSON) " + statement, values).fetchone()[0][0]
+            for name, statement, values in (
+                ("record", inbound._PG_RECORD, record),
+                ("done", inbound._PG_RECORD_DONE, done),
+            )
+        }
+    assert _relations_read(plans["record"]) == {
+        "consent_events": 1, "messages": 1, "threads": 1, "patients": 1, "phone_languages": 1
+    }  # fmt: skip
+    # The DONE's: the patient, then its day written today and the days before (two reads),
+    # and the thread read for the gate, then again by its UPDATE.
+    assert _relations_read(plans["done"]) == {
+        "patients": 1, "consent_events": 1, "messages": 1, "threads": 2, "adherence_days": 2
+    }  # fmt: skip
