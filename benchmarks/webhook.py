@@ -9,8 +9,12 @@ Serves, each with gunicorn (2 sync workers) on loopback:
 Then drives each with wrk (16 connections) replaying distinct, correctly signed Twilio
 requests, and prints requests per second and p50/p99 latency side by side, and where the
 machine's CPU time went per request (the app's gunicorn workers, PostgreSQL, wrk; Linux).
+The apps run in turn, ``--rounds`` times over (the tables emptied before each run): the
+speed of a shared machine drifts within minutes, and a drift then falls on every app, not
+on whichever ran last; each round is printed, then all of them as one.
 
-    .venv/bin/python benchmarks/webhook.py [--seconds 20] [--connections 16] [--enrolled]
+    .venv/bin/python benchmarks/webhook.py [--seconds 10] [--rounds 3] [--connections 16]
+        [--workers 2] [--enrolled]
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/bot_bench]
 
 Needs wrk (Debian package ``wrk``). The database named by --database-url is emptied.
@@ -26,6 +30,7 @@ import re
 import resource
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -232,7 +237,10 @@ def count_rows(url: str) -> tuple[int, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--seconds", type=int, default=10, help="each app's run in a round")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="the apps run in turn, this many times over"
+    )
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
@@ -271,7 +279,8 @@ def main() -> None:
         "RATE_LIMIT_PER_HOUR": "20",
         "PYTHONPATH": str(ROOT / "benchmarks"),
     }
-    results = {}
+    rounds: list[dict[str, dict]] = []  # each round: every app's run
+    checked = []  # each round: the bot's inbound rows, replies, answered requests
     with tempfile.TemporaryDirectory() as tmp, open(Path(tmp) / "server.log", "w") as log:
         # The bot counts its metrics in files, as under gunicorn.conf.py in production.
         bot_env = {**env, "PROMETHEUS_MULTIPROC_DIR": tmp}
@@ -284,48 +293,93 @@ def main() -> None:
             for name, app in apps.items()
         }  # fmt: skip
         try:
+            script_args = {}
             for name, server in servers.items():
                 wait_for(ports[name], server)
-            for name in apps:
-                # More distinct requests than a run sends, so no MessageSid is sent twice;
-                # signed for this server's URL.
+                # More distinct requests than a run sends, so no MessageSid is sent twice
+                # between two emptyings of the tables; signed for this server's URL.
                 requests_file = Path(tmp) / f"{name}.txt"
                 signed_requests(requests_file, ports[name], 200_000)
-                script_args = [str(requests_file), "2"]
-                # Warm up (imports, pools, prepared statements), empty the tables, measure.
-                run_wrk(ports[name], script_args, 2, args.connections)
-                prepare_database(args.database_url, args.enrolled)
-                results[name] = measured_run(
-                    servers[name], ports[name], script_args, args.seconds, args.connections
-                )
-                if name == "bot":
-                    counts = count_rows(args.database_url)
+                script_args[name] = [str(requests_file), "2"]
+                # Warm up (imports, pools, prepared statements).
+                run_wrk(ports[name], script_args[name], 2, args.connections)
+            names = list(apps)
+            for round_ in range(args.rounds):
+                # The apps in turn, each round starting with the next one: a drift of the
+                # machine's speed during the run falls on every app alike.
+                order = names[round_ % len(names) :] + names[: round_ % len(names)]
+                rounds.append({})
+                for name in order:
+                    prepare_database(args.database_url, args.enrolled)  # tables emptied
+                    rounds[-1][name] = measured_run(
+                        servers[name], ports[name], script_args[name], args.seconds,
+                        args.connections,
+                    )  # fmt: skip
+                    if name == "bot":
+                        checked.append((*count_rows(args.database_url), rounds[-1][name]))
         finally:
             for server in servers.values():
                 server.terminate()
                 server.wait(10)
-    bare, bot = results["bare"], results["bot"]
-    inbound, replies = counts
 
     backend = make_url(args.database_url).get_backend_name()
     kind = "sync" if args.threads == 1 else f"gthread ({args.threads} threads)"
     who = "enrolled patients" if args.enrolled else "numbers not enrolled"
     print(f"machine: {os.cpu_count()} CPUs; gunicorn {args.workers} {kind} workers each; "
-          f"wrk -t2 -c{args.connections} -d{args.seconds}s; database {backend}; "
-          f"texts from {who}")  # fmt: skip
-    print(f"{'':<57}{'CPU us per request':>27}")
-    print(f"{'app':<11}{'req/s':>9}{'of bare':>9}{'p50':>10}{'p99':>10}{'requests':>10}"
-          f"{'non-2xx':>9}{'workers':>10}{'postgres':>10}{'wrk':>7}")  # fmt: skip
-    for name, r in results.items():
-        cpu = r["cpu_us"]
-        print(f"{name:<11}{r['rps']:>9.0f}{r['rps'] / bare['rps']:>9.0%}{r['p50']:>10}"
-              f"{r['p99']:>10}{r['total']:>10}{r['non2xx']:>9}{cpu['workers']:>10.0f}"
-              f"{cpu['postgres']:>10.0f}{cpu['wrk']:>7.0f}")  # fmt: skip
-    print(f"inbound rows: {inbound} (requests answered: {bot['total']}); replies: {replies}")
-    # wrk counts requests it sent; a request cut off when the run ends is not answered, so
-    # the rows may exceed answered requests by up to one per connection, never fall short.
-    if inbound < bot["total"] - bot["non2xx"]:
-        raise SystemExit("FAIL: fewer inbound rows than answered requests")
+          f"wrk -t2 -c{args.connections} -d{args.seconds}s, {args.rounds} rounds, the apps in "
+          f"turn; database {backend}; texts from {who}")  # fmt: skip
+    print(f"{'':<65}{'CPU us per request':>27}")
+    print(f"{'round':<8}{'app':<11}{'req/s':>9}{'of bare':>9}{'p50':>10}{'p99':>10}"
+          f"{'requests':>10}{'non-2xx':>9}{'workers':>10}{'postgres':>10}{'wrk':>7}")  # fmt: skip
+    for number, results in enumerate(rounds, 1):
+        for name in apps:
+            show(str(number), name, results[name], results["bare"]["rps"])
+    if args.rounds > 1:
+        whole = {name: combined([results[name] for results in rounds]) for name in apps}
+        for name in apps:
+            show("all", name, whole[name], whole["bare"]["rps"])
+        ratios = sorted(results["bot"]["rps"] / results["bare"]["rps"] for results in rounds)
+        print(f"the bot's share of bare Flask, round by round: "
+              f"{', '.join(f'{r:.0%}' for r in ratios)} (lowest to highest); "
+              f"p99 over all rounds: the highest round's")  # fmt: skip
+    for inbound, replies, bot in checked:
+        print(f"inbound rows: {inbound} (requests answered: {bot['total']}); replies: {replies}")
+        # wrk counts requests it sent; a request cut off when the run ends is not answered,
+        # so the rows may exceed answered requests by up to one per connection, never fall
+        # short.
+        if inbound < bot["total"] - bot["non2xx"]:
+            raise SystemExit("FAIL: fewer inbound rows than answered requests")
+
+
+def show(round_: str, name: str, r: dict, bare_rps: float) -> None:
+    cpu = r["cpu_us"]
+    print(f"{round_:<8}{name:<11}{r['rps']:>9.0f}{r['rps'] / bare_rps:>9.0%}{r['p50']:>10}"
+          f"{r['p99']:>10}{r['total']:>10}{r['non2xx']:>9}{cpu['workers']:>10.0f}"
+          f"{cpu['postgres']:>10.0f}{cpu['wrk']:>7.0f}")  # fmt: skip
+
+
+def milliseconds(latency: str) -> float:
+    """wrk's latency ("812.00us", "14.11ms", "1.02s") in milliseconds."""
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", latency).groups()
+    return float(number) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+
+
+def combined(runs: list[dict]) -> dict:
+    """One app's rounds as one run: requests and CPU summed, the rate over the time of all;
+    p50 the rounds' median, p99 the highest round's."""
+    total = sum(r["total"] for r in runs)
+    seconds = sum(r["total"] / r["rps"] for r in runs)
+    return {
+        "rps": total / seconds,
+        "total": total,
+        "non2xx": sum(r["non2xx"] for r in runs),
+        "p50": f"{statistics.median(milliseconds(r['p50']) for r in runs):.2f}ms",
+        "p99": max((r["p99"] for r in runs), key=milliseconds),
+        "cpu_us": {
+            part: sum(r["cpu_us"][part] * r["total"] for r in runs) / total
+            for part in runs[0]["cpu_us"]
+        },
+    }
 
 
 if __name__ == "__main__":
