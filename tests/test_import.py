@@ -871,3 +871,56 @@ def test_two_invitation_buttons_pressed_at_once_start_one_job(twilio_app):
         first.close()
         thread.join(30)
     assert found["job"] == (first_id, False)
+
+
+def test_a_job_held_up_for_minutes_is_still_running_not_interrupted(app, monkeypatch):
+    """A job was "interrupted" (and a second run could start beside it) once nothing was
+    written of it for STALE_JOB; it wrote only its progress, after each batch Twilio
+    answered. Its heartbeat now says it is alive, however long Twilio takes: with the clock
+    past STALE_JOB while the job waits, its row is touched, its page says running and the
+    button follows it instead of starting another."""
+    import queue
+    import threading
+
+    import time_machine
+
+    from bot.models import ImportJob, utcnow
+    from bot.patients import importer
+
+    monkeypatch.setattr(importer, "HEARTBEAT", dt.timedelta(milliseconds=20))
+    beats, release = queue.Queue(), threading.Event()
+    beat = importer._beat
+
+    def beat_and_tell(job_id: int) -> None:  # each beat written, and the time it began
+        began = utcnow()
+        beat(job_id)
+        beats.put(began)
+
+    monkeypatch.setattr(importer, "_beat", beat_and_tell)
+
+    def held_up(progress):  # Twilio answering a batch slowly: no progress meanwhile
+        assert release.wait(30)
+        return importer.ImportReport(kind="invitations")
+
+    with app.app_context():
+        job_id, new = importer.new_invite_job(db.session, "desk@example.com")
+        db.session.commit()
+    assert new
+    importer._in_background(app, job_id, held_up)
+    try:
+        later = utcnow() + importer.STALE_JOB + dt.timedelta(minutes=1)
+        with time_machine.travel(later):
+            while beats.get(timeout=10) < later:  # queue.Empty: no heartbeat
+                pass  # a beat begun before the clock moved
+            with app.app_context():
+                job = db.session.get(ImportJob, job_id)
+                assert importer.job_state(job, utcnow()) == "running"
+                assert importer.new_invite_job(db.session, "desk@example.com") == (job_id, False)
+                db.session.rollback()
+    finally:
+        release.set()
+        for thread in app.extensions["import_threads"]:
+            thread.join(30)
+    with app.app_context():
+        job = db.session.get(ImportJob, job_id)
+        assert job.status == "done"

@@ -43,7 +43,7 @@ from dataclasses import asdict, dataclass, field
 from flask import Flask
 from sqlalchemy import select, text, update
 
-from bot.models import ImportJob, Patient, begin_writing, db, utcnow
+from bot.models import DATABASE_UNAVAILABLE, ImportJob, Patient, begin_writing, db, utcnow
 from bot.patients import records as pt
 from bot.sms import outgoing
 from bot.sms.phones import staff_facing
@@ -408,6 +408,9 @@ def invite_again(app: Flask, progress: Progress | None = None) -> ImportReport:
 
 INLINE_ROWS = 100  # a file with more rows is imported in the background
 STALE_JOB = dt.timedelta(minutes=2)  # a running job not heard of since: its process died
+# A running job's row says it is alive this often, whatever its progress: a Twilio slow to
+# answer a batch, or a long settling of an interrupted run's claims, is not a death.
+HEARTBEAT = STALE_JOB / 4
 
 
 PREVIEW_KEPT = dt.timedelta(hours=1)  # an upload waits this long for its confirmation
@@ -555,6 +558,19 @@ def _in_background(app: Flask, job_id: int, work: Callable[[Progress], ImportRep
 
 
 def _run_job(app: Flask, job_id: int, work: Callable[[Progress], ImportReport]) -> None:
+    stop = threading.Event()
+    beats = threading.Thread(
+        target=_heartbeat, args=(app, job_id, stop), name=f"import-{job_id}-heartbeat"
+    )
+    beats.start()
+    try:
+        _work_on(app, job_id, work)
+    finally:
+        stop.set()
+        beats.join()
+
+
+def _work_on(app: Flask, job_id: int, work: Callable[[Progress], ImportReport]) -> None:
     with app.app_context():
         last = [0.0]
 
@@ -577,6 +593,32 @@ def _run_job(app: Flask, job_id: int, work: Callable[[Progress], ImportReport]) 
             _update_job(job_id, status="done", report=asdict(report))
         finally:
             db.session.remove()
+
+
+def _heartbeat(app: Flask, job_id: int, stop: threading.Event) -> None:
+    """Every HEARTBEAT until ``stop``: the running job's row touched, so that only a job
+    whose process died goes STALE_JOB unheard of (``job_state``: interrupted; another run
+    may then start). A beat the database could not take is tried again at the next."""
+    with app.app_context():
+        try:
+            while not stop.wait(HEARTBEAT.total_seconds()):
+                try:
+                    _beat(job_id)
+                except DATABASE_UNAVAILABLE as exc:
+                    db.session.rollback()
+                    log.warning("import job %s: its heartbeat not written (%s)", job_id, exc)
+        finally:
+            db.session.remove()
+
+
+def _beat(job_id: int) -> None:
+    begin_writing(db.session)
+    db.session.execute(
+        update(ImportJob)
+        .where(ImportJob.id == job_id, ImportJob.status == "running")
+        .values(updated_at=utcnow())
+    )
+    db.session.commit()
 
 
 def _update_job(job_id: int, **values) -> None:
