@@ -3,7 +3,8 @@ what to do when it fails; the command exits non-zero when any check fails.
 
 Checks: the settings (read and checked at start-up, as the app does; then what start-up
 allows but production should not have), the database (reachable, schema at the latest
-migration, the webhook's timeouts on PostgreSQL), the content file, Twilio (the credentials
+migration; on PostgreSQL the webhook's timeouts, autovacuum on and the busy tables' dead
+rows), the content file, Twilio (the credentials
 are valid and the account active, the number belongs to the account, its messaging webhook
 is ``PUBLIC_BASE_URL/sms`` by POST, and the app answers at the status callback's address),
 and the clock's heartbeat. Twilio is only read, never changed, and no text is sent.
@@ -121,6 +122,8 @@ def database(app: Flask, http) -> Checks:
             yield Check("migrations", OK, f"at the latest ({current})")
         if db.engine.dialect.name == "postgresql":
             yield from _webhook_timeouts(app)
+            with db.engine.connect() as conn:
+                yield from vacuum(*_vacuum_facts(conn))
 
 
 def _webhook_timeouts(app: Flask) -> Checks:
@@ -142,6 +145,71 @@ def _webhook_timeouts(app: Flask) -> Checks:
             f"the webhook's connections have {shown}, not {wanted}: does a pooler between the "
             "app and PostgreSQL drop connection options?",
         )  # fmt: skip
+
+
+# The tables written on every text (a text, its answer, its thread) or every day (a DONE,
+# a reminder): PostgreSQL keeps each row they update or delete until VACUUM clears it.
+BUSY_TABLES = ("messages", "threads", "consent_events", "adherence_days", "reminder_deliveries")
+DEAD_ROWS = 10_000  # dead rows of a busy table worth a look, when also a fifth of its live
+FALSE = {"false", "off", "no", "0", "f", "n"}  # how PostgreSQL may spell a boolean option off
+
+
+def _vacuum_facts(conn) -> tuple[str, list[str], dict[str, tuple[int, int]]]:
+    """The server's autovacuum setting, the app's tables where it is turned off, and the
+    busy tables' live and dead rows (PostgreSQL's statistics)."""
+    server = conn.execute(text("SHOW autovacuum")).scalar()
+    options = conn.execute(
+        text(
+            "SELECT relname, reloptions FROM pg_class WHERE relkind = 'r' "
+            "AND relnamespace = to_regnamespace(current_schema()) AND reloptions IS NOT NULL"
+        )
+    ).all()
+    off = sorted(name for name, found in options if any(map(_turned_off, found)))
+    rows = conn.execute(
+        text(
+            "SELECT relname, n_live_tup, n_dead_tup FROM pg_stat_user_tables "
+            "WHERE schemaname = current_schema() AND relname = ANY(:busy)"
+        ),
+        {"busy": list(BUSY_TABLES)},
+    ).all()
+    return server, off, {name: (live, dead) for name, live, dead in rows}
+
+
+def _turned_off(option: str) -> bool:
+    name, _, value = option.partition("=")
+    return name == "autovacuum_enabled" and value.lower() in FALSE
+
+
+def vacuum(server: str, off: list[str], rows: dict[str, tuple[int, int]]) -> Checks:
+    """Autovacuum on (the server's setting and every table's), and the busy tables not
+    holding many dead rows: without it they grow by every text, each costs more, the disk
+    fills. A warning: the app works, slower by the month."""
+    if server.lower() in FALSE:
+        yield Check(
+            "autovacuum", WARN,
+            "off on the server: the tables written on every text keep their dead rows, "
+            "and each text costs more as they grow; set autovacuum = on in postgresql.conf",
+        )  # fmt: skip
+    elif off:
+        yield Check(
+            "autovacuum", WARN,
+            f"off for {', '.join(off)}: ALTER TABLE <table> RESET (autovacuum_enabled)",
+        )  # fmt: skip
+    else:
+        yield Check("autovacuum", OK, "on")
+    heavy = [
+        f"{name} {dead:,} dead rows against {live:,} live"
+        for name, (live, dead) in sorted(rows.items())
+        if dead >= DEAD_ROWS and dead >= live / 5
+    ]
+    if heavy:
+        yield Check(
+            "dead rows", WARN,
+            f"{'; '.join(heavy)}: run VACUUM (ANALYZE) on them; if they come back, is "
+            "autovacuum on, or a transaction left open?",
+        )  # fmt: skip
+    else:
+        yield Check("dead rows", OK, "the busiest tables hold few")
 
 
 def _milliseconds(value: str) -> int | None:
