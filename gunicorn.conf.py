@@ -10,8 +10,9 @@ import tempfile
 # Where to listen: the platform's PORT, else 8000, on every interface (behind the proxy).
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 
-# Sync workers: each request is short work for the CPU and the database. Two per CPU is
-# the usual start; the webhook benchmark (benchmarks/webhook.py) measures a machine.
+# Sync workers: each request is short work for the CPU and the database. On a 2-CPU machine
+# 4 workers answered no more texts a second than 2 (each text cost more CPU, the CPUs being
+# the limit); the webhook benchmark (benchmarks/webhook.py --workers N) measures yours.
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "sync"
 
