@@ -4,10 +4,10 @@ what to do when it fails; the command exits non-zero when any check fails.
 Checks: the settings (read and checked at start-up, as the app does; then what start-up
 allows but production should not have), the database (reachable, schema at the latest
 migration; on PostgreSQL the webhook's timeouts, autovacuum on and the busy tables' dead
-rows), the content file, Twilio (the credentials
-are valid and the account active, the number belongs to the account, its messaging webhook
-is ``PUBLIC_BASE_URL/sms`` by POST, and the app answers at the status callback's address),
-and the clock's heartbeat. Twilio is only read, never changed, and no text is sent.
+rows), the content file, Twilio (the credentials are valid and the account active, the
+number belongs to the account, its messaging webhook is ``PUBLIC_BASE_URL/sms`` by POST,
+and the app answers at the status callback's address), and the clock's heartbeat. Twilio
+is only read, never changed, and no text is sent.
 """
 
 from __future__ import annotations
