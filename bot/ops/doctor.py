@@ -147,9 +147,13 @@ def _webhook_timeouts(app: Flask) -> Checks:
         )  # fmt: skip
 
 
-# The tables written on every text (a text, its answer, its thread) or every day (a DONE,
-# a reminder): PostgreSQL keeps each row they update or delete until VACUUM clears it.
-BUSY_TABLES = ("messages", "threads", "consent_events", "adherence_days", "reminder_deliveries")
+# The tables written on every text (a text, its answer, its thread, an enrolled patient's
+# last text), every day (a DONE, a reminder) or every minute (the clock's heartbeat):
+# PostgreSQL keeps each row they update or delete until VACUUM clears it.
+BUSY_TABLES = (
+    "messages", "threads", "patients", "consent_events", "adherence_days",
+    "reminder_deliveries", "clock_beats",
+)  # fmt: skip
 DEAD_ROWS = 10_000  # dead rows of a busy table worth a look, when also a fifth of its live
 FALSE = {"false", "off", "no", "0", "f", "n"}  # how PostgreSQL may spell a boolean option off
 
