@@ -612,19 +612,15 @@ def _heartbeat(app: Flask, job_id: int, stop: threading.Event) -> None:
 
 
 def _beat(job_id: int) -> None:
-    begin_writing(db.session)
-    db.session.execute(
-        update(ImportJob)
-        .where(ImportJob.id == job_id, ImportJob.status == "running")
-        .values(updated_at=utcnow())
-    )
-    db.session.commit()
+    _update_job(job_id, ImportJob.status == "running")  # a job ended is left as it ended
 
 
-def _update_job(job_id: int, **values) -> None:
+def _update_job(job_id: int, *where, **values) -> None:
     begin_writing(db.session)  # the job's reads may still hold a snapshot (SQLite)
     db.session.execute(
-        update(ImportJob).where(ImportJob.id == job_id).values(updated_at=utcnow(), **values)
+        update(ImportJob)
+        .where(ImportJob.id == job_id, *where)
+        .values(updated_at=utcnow(), **values)
     )
     db.session.commit()
 
