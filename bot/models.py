@@ -5,6 +5,7 @@ is. Schema changes go through the migrations in ``db/``."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from zoneinfo import ZoneInfo
 
 from flask_login import UserMixin
@@ -86,6 +87,27 @@ def straight(conn: Connection, statement: str, params=None):
         if (driver.broken or driver.closed) and not conn.invalidated:
             conn.invalidate()  # the pool must not hand it out again
         raise exc.OperationalError(statement.split("\n", 1)[0], None, error) from error
+
+
+def first(conn: Connection, statement, **params):
+    """The first row of a prebuilt statement (built once, at import, its values as named
+    ``bindparam``), or None. On PostgreSQL it is compiled once and run ``straight``:
+    building the statement, its cache key and SQLAlchemy's result cost about 0.4 ms of CPU
+    a run, more than the database's work (a number not enrolled asking for "my routine").
+    Elsewhere (SQLite) through SQLAlchemy. Its values need no type's conversion (a phone
+    number, a MessageSid); the row is read by position."""
+    if conn.dialect.name != "postgresql":
+        return conn.execute(statement, params).first()
+    sql, defaults = _compiled(statement, conn.dialect)
+    return straight(conn, sql, {**defaults, **params}).fetchone()
+
+
+@functools.lru_cache(maxsize=32)
+def _compiled(statement, dialect) -> tuple[str, dict]:
+    """A prebuilt statement's SQL for psycopg, and its own values (a LIMIT's)."""
+    compiled = statement.compile(dialect=dialect)
+    own = {name: bind.value for name, bind in compiled.binds.items() if not bind.required}
+    return compiled.string, own
 
 
 def utcnow() -> dt.datetime:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import update
 
 from bot.models import AdherenceDay, Patient, db
@@ -129,3 +130,26 @@ def test_anyone_asking_for_an_exercise_gets_its_steps_in_parts(twilio_app):
     assert count_segments(both).segments <= 3
     following = reply_of(post_sms(client, "more", STRANGER))
     assert following == replier.exercise_parts("cat-camel", "en")[1]
+
+
+def test_a_prebuilt_lookup_reads_what_sqlalchemy_reads(twilio_app):
+    """``first`` runs the own program's lookup straight on PostgreSQL (compiled once): the
+    row is the one SQLAlchemy gives, every type the same (the routine's JSON, the time, the
+    pause's moment with its zone); a value left out is refused, not read as NULL."""
+    from bot.models import first
+    from bot.sms.inbound import _PROGRAM
+
+    ana = subscribe(twilio_app, ANA, routine=FIVE, time="18:30")
+    until = dt.datetime(2030, 5, 6, 7, 8, tzinfo=dt.UTC)
+    with twilio_app.app_context():
+        db.session.execute(
+            update(Patient).where(Patient.id == ana).values(paused=True, paused_until=until)
+        )
+        db.session.commit()
+        with twilio_app.extensions["webhook_engine"].connect() as conn:
+            row = first(conn, _PROGRAM, phone=ANA)
+            assert tuple(row) == tuple(conn.execute(_PROGRAM, {"phone": ANA}).one())
+            assert tuple(row) == (ana, FIVE, "en", "America/New_York", dt.time(18, 30), True, until)
+            assert first(conn, _PROGRAM, phone=STRANGER) is None
+            with pytest.raises(Exception, match="phone"):
+                first(conn, _PROGRAM)

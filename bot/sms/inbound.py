@@ -53,6 +53,7 @@ from bot.models import (
     Patient,
     PhoneLanguage,
     Thread,
+    first,
     straight,
 )
 from bot.patients.records import readable_time
@@ -366,10 +367,13 @@ def _record(
     return Outcome(reply if send else None, kind, alert=alert)
 
 
+_ANSWER_OF = select(messages.c.body).where(messages.c.reply_to_sid == bindparam("sid")).limit(1)
+
+
 def _answered_before(conn: Connection, sid: str) -> Outcome:
     """This MessageSid was stored before (a Twilio retry): answered as it was then."""
-    stored = conn.execute(select(messages.c.body).where(messages.c.reply_to_sid == sid)).scalar()
-    return Outcome(stored, "duplicate", duplicate=True)
+    stored = first(conn, _ANSWER_OF, sid=sid)
+    return Outcome(stored and stored[0], "duplicate", duplicate=True)
 
 
 def _record_done(
@@ -438,20 +442,34 @@ def _asks_own_program(reading: Reading, answer: Candidate) -> tuple[str, tuple] 
     return None
 
 
+_LAST_SENT = (
+    select(messages.c.body)
+    .where(messages.c.phone == bindparam("phone"), messages.c.direction == "out")
+    .order_by(messages.c.id.desc())
+    .limit(1)
+)
+
+
 def _more(conn: Connection, replier: Replier, phone: str) -> Candidate | None:
     """MORE: the part that follows the last text this number was sent, when that was a
     part of an answer sent in parts; None otherwise (the general answer stands)."""
-    last = conn.execute(
-        select(messages.c.body)
-        .where(messages.c.phone == phone, messages.c.direction == "out")
-        .order_by(messages.c.id.desc())
-        .limit(1)
-    ).scalar()
-    following = last and replier.continuation(last)
+    last = first(conn, _LAST_SENT, phone=phone)
+    following = last and replier.continuation(last[0])
     if not following:
         return None
     text, language = following
     return Candidate(text, "more", language=language)
+
+
+# An enrolled patient's program, by number ("my routine", "my time?").
+_PROGRAM = (
+    select(
+        patients.c.id, patients.c.routine, patients.c.language, patients.c.timezone,
+        patients.c.reminder_time, patients.c.paused, patients.c.paused_until,
+    )
+    .where(patients.c.phone == bindparam("phone"), patients.c.removed_at.is_(None))
+    .limit(1)
+)  # fmt: skip
 
 
 def _own_program(
@@ -461,33 +479,27 @@ def _own_program(
     from their record; None for a number not enrolled (the general answer stands).
     ``resuming``: the text's words also resume the reminders ("ya pueden enviarme los
     ejercicios otra vez"): for a paused patient that is what it asks (None)."""
-    patient = conn.execute(
-        select(
-            patients.c.id, patients.c.routine, patients.c.language, patients.c.timezone,
-            patients.c.reminder_time, patients.c.paused, patients.c.paused_until,
-        )
-        .where(patients.c.phone == phone, patients.c.removed_at.is_(None))
-        .limit(1)
-    ).first()  # fmt: skip
+    patient = first(conn, _PROGRAM, phone=phone)
     if patient is None:
         return None
-    language, (what, positions) = patient.language, program
-    if resuming and patient.paused:
+    patient_id, routine, language, timezone, reminder_time, paused, paused_until = patient
+    what, positions = program
+    if resuming and paused:
         return None
     if what == "routine":
-        text = routine_answer(replier, list(patient.routine or []), positions, language)
+        text = routine_answer(replier, list(routine or []), positions, language)
         return Candidate(text, "my_routine", language=language) if text else None
-    zone = ZoneInfo(patient.timezone)
+    zone = ZoneInfo(timezone)
     today = now.astimezone(zone).date()
     if what == "reminder":
-        until = patient.paused_until and patient.paused_until.astimezone(zone).date()
+        until = paused_until and paused_until.astimezone(zone).date()
         text = reminder_answer(
-            replier, readable_time(patient.reminder_time), patient.paused,
+            replier, readable_time(reminder_time), paused,
             until and checkins.day_text(until, language, settings),
-            patient.paused and checkins.paused_for_pain(conn, patient.id), language,
+            paused and checkins.paused_for_pain(conn, patient_id), language,
         )  # fmt: skip
         return Candidate(text, "my_reminder", language=language)
-    week = checkins.week_of(conn, patient.id, today)
+    week = checkins.week_of(conn, patient_id, today)
     text = week_answer(replier, week.done, week.streak, week.last_pain, language)
     return Candidate(text, "my_week", language=language)
 
