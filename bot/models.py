@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import weakref
 from zoneinfo import ZoneInfo
 
 from flask_login import UserMixin
@@ -71,18 +72,27 @@ NAMING = {
 DATABASE_UNAVAILABLE = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError)
 
 
+# psycopg's connection -> the cursor ``straight`` runs its statements with (gone with it).
+_CURSORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def straight(conn: Connection, statement: str, params=None):
     """A statement straight to psycopg on a SQLAlchemy connection to PostgreSQL, for the
     webhook's hot path (SQLAlchemy's statement building and result machinery cost more
     than the database's work for a few plain values); a timeout or a lost connection is
     raised as SQLAlchemy's, so the webhook's breaker and spool take it as any other, and a
     connection it found broken is dropped from the pool (SQLAlchemy does that for its own
-    statements only)."""
+    statements only). Each connection's one cursor serves every such statement (a new
+    cursor each time cost more than its statement's parameters): a statement's rows are read
+    before the next statement is sent."""
     import psycopg
 
     driver = conn.connection.driver_connection
     try:
-        return driver.execute(statement, params)
+        cursor = _CURSORS.get(driver)
+        if cursor is None:
+            cursor = _CURSORS[driver] = driver.cursor()
+        return cursor.execute(statement, params)
     except (psycopg.OperationalError, psycopg.InterfaceError) as error:
         if (driver.broken or driver.closed) and not conn.invalidated:
             conn.invalidate()  # the pool must not hand it out again
