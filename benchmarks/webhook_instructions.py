@@ -3,7 +3,7 @@
 Wall time and CPU time move with the machine's load; the number of instructions a process
 executes does not. This counts, with ``valgrind --tool=callgrind``, the instructions the
 process that answers a text executes per text (user space only: not the kernel's, not
-PostgreSQL's), for three kinds of text, each measured on its own:
+PostgreSQL's), for four kinds of text, each measured on its own:
 
   question  a number not enrolled asks about the hours ("what are your hours on tuesday",
             varied over the days and wordings: no two of a run are alike, so the reader's
@@ -11,7 +11,9 @@ PostgreSQL's), for three kinds of text, each measured on its own:
             production);
   DONE      an enrolled, subscribed patient's DONE, each from a different patient, so each
             is recorded (kind "done", an adherence day), never "done_again";
-  STOP      a number not enrolled opts out (a consent event).
+  STOP      a number not enrolled opts out (a consent event);
+  my routine  a number not enrolled asks for its exercises ("what are my exercises"): the
+            patient's record is looked up, none is found, and the clinic's list is sent.
 
 and, beside each, the same requests answered by bare Flask: an app with one POST route that
 reads the form and returns fixed TwiML (the stack's floor, as benchmarks/bare_app.py).
@@ -70,8 +72,11 @@ DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_instr"
 SIGNED_URL = "http://localhost/sms"
 SECRET_KEY = "bench-secret-key-0123456789abcdef"
 ENROLLED = "+1202555{:04d}"  # benchmarks/webhook.py's ENROLL: patients 0000 to 9999
-NOT_ENROLLED = {"question": "+1303555{:04d}", "stop": "+1404555{:04d}"}
-KINDS = {"question": "question, not enrolled", "done": "DONE, enrolled", "stop": "STOP"}
+NOT_ENROLLED = {"question": "+1303555{:04d}", "stop": "+1404555{:04d}", "routine": "+1505555{:04d}"}
+KINDS = {
+    "question": "question, not enrolled", "done": "DONE, enrolled", "stop": "STOP",
+    "routine": "my routine, not enrolled",
+}  # fmt: skip
 EXPECTED_KIND = {"done": "done", "stop": "opt_out"}  # questions: any kind that replies
 DAYS = ["tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "monday"]
 WORDINGS = [
@@ -81,6 +86,23 @@ WORDINGS = [
 ]  # fmt: skip
 OPENERS = ["", "hi, ", "hello! ", "quick question: ", "good morning, ", "hey "]
 MARK = "getppid"  # the libc function whose calls cut callgrind's counts in parts
+
+
+ROUTINE_WORDINGS = [
+    "what are my exercises", "list exercises", "send me my routine", "my exercise list",
+    "which exercises am i doing", "what is my routine", "what stretches do i do",
+    "remind me of my exercises",
+]  # fmt: skip
+
+
+def routine(i: int) -> str:
+    """The i-th request for "my routine": a number not enrolled gets the clinic's list,
+    after the lookup of its record finds none. 48 wordings: the reader's cache serves the
+    repeats, so what this kind adds to a question is the lookup and the list."""
+    return (
+        OPENERS[(i // len(ROUTINE_WORDINGS)) % len(OPENERS)]
+        + ROUTINE_WORDINGS[i % len(ROUTINE_WORDINGS)]
+    )
 
 
 def question(i: int) -> str:
@@ -109,8 +131,10 @@ def write_requests(path: Path, texts: int, warmup: int) -> None:
                 phone, body = NOT_ENROLLED[kind].format(i), question(i)
             elif kind == "done":
                 phone, body = ENROLLED.format(i), "DONE"
-            else:
+            elif kind == "stop":
                 phone, body = NOT_ENROLLED[kind].format(i), "STOP"
+            else:
+                phone, body = NOT_ENROLLED[kind].format(i), routine(i)
             form = {**twilio_form(f"SM{k:02x}{i:030x}", rng), "From": phone, "Body": body}
             requests.append([form, validator.compute_signature(SIGNED_URL, form)])
         plan[kind] = {"warmup": requests[:warmup], "measured": requests[warmup:]}
