@@ -377,12 +377,12 @@ def main() -> None:
         for kind, kinds in stored.items()
     ))  # fmt: skip
     print(f"log lines of the bot's process at INFO: {log_lines}\n")
-    print(f"| {'kind':<22} | {'bot instructions/text':>21} | {'bare Flask instructions/text':>28} "
+    print(f"| {'kind':<24} | {'bot instructions/text':>21} | {'bare Flask instructions/text':>28} "
           f"| {'ratio':>5} |")  # fmt: skip
-    print(f"| {'-' * 22} | {'-' * 20}: | {'-' * 27}: | {'-' * 4}: |")
+    print(f"| {'-' * 24} | {'-' * 20}: | {'-' * 27}: | {'-' * 4}: |")
     for kind, label in KINDS.items():
         bot, bare = counts["bot"][kind] / args.texts, counts["bare"][kind] / args.texts
-        print(f"| {label:<22} | {bot:>21,.0f} | {bare:>28,.0f} | {bot / bare:>5.1f} |")
+        print(f"| {label:<24} | {bot:>21,.0f} | {bare:>28,.0f} | {bot / bare:>5.1f} |")
 
 
 if __name__ == "__main__":
