@@ -117,3 +117,18 @@ def test_a_renamed_setting_is_still_read_with_a_warning(monkeypatch, tmp_path, c
     assert (
         create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/bot.db"}).config["CLAIM_TIMEOUT"] == 90
     )
+
+
+def test_a_running_app_moves_its_objects_out_of_the_collectors_way(make_app):
+    """A worker's app lives as long as the process: its objects are frozen, out of the
+    garbage collector's full passes. Not a test's app: it would never be freed."""
+    import gc
+
+    before = gc.get_freeze_count()
+    make_app()
+    assert gc.get_freeze_count() == before
+    try:
+        make_app(TESTING=False)
+        assert gc.get_freeze_count() > before + 10_000  # the content, the indexes...
+    finally:
+        gc.unfreeze()
