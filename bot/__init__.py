@@ -144,7 +144,10 @@ def _settle_heap() -> None:
     150,000) live as long as the process: moved out of the garbage collector's way. Its
     full passes walked all of them, one every two thousand texts or so, 100 ms of a
     worker's CPU each (about 55 us a text, 1.2% of its instructions). Not under tests,
-    which build an app for each test: theirs would never be freed."""
+    which build an app for each test: theirs would never be freed. Once a process: a
+    second app of the same process (a command's) leaves the first's as they are."""
+    if gc.get_freeze_count():
+        return
     gc.collect()  # the garbage of the start-up first: what is frozen is never collected
     gc.freeze()
 

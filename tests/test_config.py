@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from bot import create_app
-from bot.config import ConfigError, instance_secret
+from bot.config import RENAMED, SETTINGS, ConfigError, instance_secret
 
 
 @pytest.mark.parametrize(
@@ -119,16 +123,23 @@ def test_a_renamed_setting_is_still_read_with_a_warning(monkeypatch, tmp_path, c
     )
 
 
-def test_a_running_app_moves_its_objects_out_of_the_collectors_way(make_app):
+@pytest.mark.parametrize("testing, frozen", [(False, True), (True, False)])
+def test_a_running_app_moves_its_objects_out_of_the_collectors_way(tmp_path, testing, frozen):
     """A worker's app lives as long as the process: its objects are frozen, out of the
-    garbage collector's full passes. Not a test's app: it would never be freed."""
-    import gc
-
-    before = gc.get_freeze_count()
-    make_app()
-    assert gc.get_freeze_count() == before
-    try:
-        make_app(TESTING=False)
-        assert gc.get_freeze_count() > before + 10_000  # the content, the indexes...
-    finally:
-        gc.unfreeze()
+    garbage collector's full passes; not a test's app, which would never be freed. In a
+    process of its own: what one test freezes stays frozen for the rest."""
+    config = {
+        "TESTING": testing, "SECRET_KEY": "s" * 40, "SPOOL_DIR": str(tmp_path / "spool"),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}", "LOG_LEVEL": "WARNING",
+    }  # fmt: skip
+    program = (
+        "import gc, sys; from bot import create_app; "
+        f"app = create_app({config!r}); print(gc.get_freeze_count())"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=120,
+        env={k: v for k, v in os.environ.items() if k not in {*SETTINGS, *RENAMED}},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    count = int(done.stdout.split()[-1])
+    assert count > 10_000 if frozen else count == 0  # the content, the indexes...
