@@ -39,6 +39,7 @@ from tests.conftest import post_sms, reply_of, sweep
 SETS = {
     "first": Path(__file__).with_name("heldaside"),
     "second": Path(__file__).with_name("heldaside2"),
+    "third": Path(__file__).with_name("heldaside9"),
 }
 if os.environ.get("HELDASIDE_DIR"):
     SETS = {"given": Path(os.environ["HELDASIDE_DIR"])}
@@ -267,8 +268,10 @@ def _check(app, area: str, row: dict, phone: str, reply: str) -> str | None:
 
 def emergency_first(reply: str) -> bool:
     """The answer's first sentence sends the patient to 911 (the emergency answer; not the
-    "if it gets severe, call 911" that other answers end with)."""
-    return "911" in re.split(r"(?<=\.)\s|\n", reply, maxsplit=1)[0]
+    "if it gets severe, call 911" that other answers end with), or, for thoughts of
+    self-harm, to the 988 crisis line (911 follows it, "if you are in danger")."""
+    first = re.split(r"(?<=\.)\s|\n", reply, maxsplit=1)[0]
+    return "911" in first or "988" in first
 
 
 SAYS_YES = re.compile(r"^(yes, we accept|si, aceptamos)", re.I)

@@ -33,9 +33,20 @@ NOT_A_FALL = (
     r" (asleep|behind|for|short|apart|up|through|into|in love|off (the wagon|track|my (routine|"
     r"schedule|exercises))|(over )?my (words|tongue)|my mind|(out of )?my head)\b"
 )
+# A fall the patient says plainly left them unhurt ("tripped over my dog, totally fine"),
+# with no "but" after it; anything else the text names (legs, bladder) is read still.
+UNHURT = re.compile(
+    r"\b((totally|completely|perfectly) (fine|ok|okay|unhurt)|(im|i am) not hurt|"
+    r"(didnt|did not) get hurt|no injur(y|ies))\b(?!.{0,30}\bbut\b)"
+)
 # "That movie almost gave me a heart attack": a figure of speech.
 FIGURATIVE = re.compile(
     r"\b((gave|give|giving|gives|almost|nearly|gonna give) (me |him |her |us )?(a )?heart attack)\b"
+)
+# Wanting to hurt oneself is no accident: the crisis line, not the injury's answer.
+SELF_HARM_INTENT = (
+    r"\b(want|wanna|going|gonna|thinking (about|of)|thought (about|of)|urge) (to )?"
+    r"(hurt|harm|cut)(ing)? myself\b|\bself harm\w*"
 )
 EMERGENCY_PATTERNS = [
     (re.compile(p), what, unless)
@@ -84,10 +95,10 @@ EMERGENCY_PATTERNS = [
          r"\brear ended( me)? (today|just now)\b|\b(accident|crash|wreck)\b.{0,20}\b(today|this "
          r"morning|this afternoon|this evening|tonight|just now|an hour ago)\b|"
          r"\bjust (been |got |was |were |had )?(in )?(a|an) (car |auto )?(accident|crash|wreck)\b",
-         "flag_injury", (PAST_EVENT,)),
+         "flag_injury", (PAST_EVENT, UNHURT)),
         (r"\b(i|just|got|was|am|been) (injured|badly hurt)\b|\binjured my\b|\bhurt myself\b|"
          r"\bjust got hurt\b|\b(got|was) hurt\b.*\b(today|just now)\b",
-         "flag_injury", (DURING_EXERCISE, PAST_EVENT)),
+         "flag_injury", (DURING_EXERCISE, PAST_EVENT, re.compile(SELF_HARM_INTENT))),
         (r"\b(fever|chills)\b.*\bback\b|\bback\b.*\b(fever|chills)\b",
          "flag_fever", ()),
         (r"\b(worst (\w+ )?pain|unbearable|excruciating|cant move(?! on))\b|"
@@ -95,7 +106,16 @@ EMERGENCY_PATTERNS = [
          r"\bpain\b.{0,20}\b(10|ten) (out of |of )?(10|ten)\b|"
          r"\b(10|ten) (out of |of )?(10|ten)\b.{0,10}\bpain\b", "flag_severe", ()),
         (r"\b(suicid\w*|kill myself|end my life|(want|wanna|going) to die|better off dead|"
-         r"(dont|do not) want to (live|be alive)|feel like (im |i am )?dying)\b", SELF_HARM, ()),
+         r"(dont|do not) want to (live|be alive|wake up)|feel like (im |i am )?dying|"
+         r"better off (without|w o|wo|w out) me|(everyone|everybody|family|world) (would|will|"
+         r"d) be better off|end (it all|everything)|ending it all|take my (own )?life|"
+         r"no (reason|point) (to|in) (live|living|going on)|not worth living|"
+         r"whats the point (of living|anymore|of going on)|wish i (was|were) dead|"
+         r"wish i (could|would) (just )?die|overdos\w*|od on)\b|" + SELF_HARM_INTENT + "|"
+         r"\b(take|taking|swallow|swallowing|took|swallowed) (the |a )?(whole|entire) "
+         r"(bottle|box|pack)\b|\b(take|taking|swallow|swallowing|took|swallowed) all (of )?"
+         r"(my|the|these|those) (pills|meds|medications?|medicines?|tablets|relaxers|"
+         r"painkillers|pain killers|pain pills)\b", SELF_HARM, ()),
     ]
 ]  # fmt: skip
 # Exercising in general, and exercises people do besides the clinic's ("squats hurt").
@@ -211,6 +231,12 @@ SPANISH_EMERGENCY = [
          r"\b(accidente|choque) (hoy|ahorita|ahora)\b", "flag_injury"),
         (r"\bfiebre\b.*\bespalda\b|\bespalda\b.*\bfiebre\b", "flag_fever"),
         (r"\bme desmaye\b|\bperdi el conocimiento\b", "flag_fainting"),
-        (r"\b(suicid\w*|quiero morir(me)?|matarme|quitarme la vida)\b", CRISIS),
+        (r"\b(suicid\w*|quiero morir(me)?|matarme|quitarme la vida|mejor sin mi|"
+         r"no quiero (vivir|seguir viviendo|despertar)|(acabar|terminar) con todo|"
+         r"no vale la pena vivir|(desearia|quisiera|ojala) (estar muert[oa]|morirme)|"
+         r"sobredosis|(?<!no )(quiero|voy a|pienso en|pensando en) (hacerme dano|lastimarme|"
+         r"cortarme)(?! (la|el|los|las|mi|mis|un|una|con)\b)|"
+         r"(tomarme|tomar|tome|me tome) (todas|toda) (las|mis|la) (pastillas|pildoras|"
+         r"medicinas|botella))\b", CRISIS),
     ]
 ]  # fmt: skip
