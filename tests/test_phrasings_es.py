@@ -50,6 +50,11 @@ CASES = [
     ("horarios porfa", [WEEK], [ENGLISH]),
     ("Horario por favor", [WEEK], [ENGLISH]),
     ("cual es su horario", [WEEK], []),
+    # A clock time in Spanish (held-aside set three): "a las 3 de la tarde", "a las 11".
+    ("abren el viernes a las 3 de la tarde?", ["No abrimos a las 3pm"], ["abierto a las"]),
+    ("estan abiertos el martes a las 11?", ["No abrimos a las 11am"], []),
+    ("abren el lunes a las 10 de la mañana", ["abierto a las 10am"], ["No abrimos a las"]),
+    ("como hago el 3 de la lista", [], ["No abrimos", "abierto a las"]),
     ("cuál es el horario de la clínica?", [WEEK], []),
     ("que horario tienen", [WEEK], []),
     ("estan abiertos ahora?", [OPEN_NOW], []),

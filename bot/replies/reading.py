@@ -348,7 +348,26 @@ def asks_now(tokens: list[str]) -> bool:
 CLOCK_TIME = re.compile(r"\b(?:(\d{1,2})(?: (\d{2}))? ?(am|pm)|at (\d{1,2})(?: (\d{2}))?|(noon))\b")
 
 
+# In Spanish: "a las 3", "a la 1", "a las 3 de la tarde", "mediodía" read as "at 3",
+# "at 1", "at 3pm", "noon"; a number only with "a las" before or "de la tarde" after it.
+SPANISH_CLOCK_TIME = re.compile(
+    r"\b(?:(a (?:las|la)) )?(\d{1,2})(?: (\d{2}))?(?: de la (tarde|noche|manana))?\b"
+    r"(?(1)|(?(4)|(?!)))|\bmediodia\b"
+)
+SPANISH_HALF = {"tarde": "pm", "noche": "pm", "manana": "am"}
+
+
+def _spanish_time(match: re.Match) -> str:
+    if match.group(2) is None:
+        return "noon"
+    minutes = f" {match.group(3)}" if match.group(3) else ""
+    half = SPANISH_HALF.get(match.group(4) or "", "")
+    return f"{'at ' if match.group(1) else ''}{match.group(2)}{minutes}{half}"
+
+
 def times_asked(text: str) -> list[dt.time]:
+    if "a la" in text or " de la " in text or "mediodia" in text:
+        text = SPANISH_CLOCK_TIME.sub(_spanish_time, text)
     times = []
     for match in CLOCK_TIME.finditer(text):
         if match.group(6):
